@@ -1,0 +1,280 @@
+"""Read a Liberty (.lib) file into a Library, with errors that name file, line and cell."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+from liberty.parser import parse_liberty
+from liberty.types import Group
+
+from cells.errors import LibraryError
+from cells.functions import function_variables
+from cells.model import Cell, Library, PowerArc, TimingArc, Units, WireLoad
+from cells.tables import Table
+
+SEQUENTIAL_GROUPS = {"ff", "latch", "ff_bank", "latch_bank", "statetable"}
+DELAY_TABLES = ("cell_rise", "cell_fall", "rise_transition", "fall_transition")
+_SCALE = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1.0, "k": 1e3}
+_CELL_LINE = re.compile(r'^\s*cell\s*\(\s*"?([^")\s]+)"?\s*\)', re.MULTILINE)
+
+
+def read_liberty(path: str | Path) -> Library:
+    """Parse a Liberty file (plain or .gz) into a Library in SI units."""
+    path = Path(path)
+    text = _read_text(path)
+    try:
+        root = parse_liberty(text)
+    except Exception as exc:  # liberty-parser raises several unrelated types
+        raise LibraryError(f"{path}: malformed Liberty: {_first_line(exc)}") from None
+    if root.group_name != "library":
+        raise LibraryError(f"{path}: top-level group is {root.group_name!r}, not 'library'")
+    lines = {m.group(1): text.count("\n", 0, m.start()) + 1 for m in _CELL_LINE.finditer(text)}
+    return _LibraryBuilder(path, root, lines).build()
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise LibraryError(f"{path}: cannot read: {exc.strerror}") from None
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    return raw.decode("utf-8", errors="replace")
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _text(value) -> str:
+    return str(value).strip('"')
+
+
+def parse_quantity(text: str, unit: str) -> float:
+    """'1ns' -> 1e-9 for unit 's'; '10ps' -> 1e-11."""
+    match = re.fullmatch(r"\s*([0-9.eE+-]*)\s*([fpnumk]?)" + unit + r"\s*", text, re.IGNORECASE)
+    if not match:
+        raise ValueError(text)
+    number = float(match.group(1) or 1.0)
+    return number * _SCALE[match.group(2).lower() if match.group(2) != "m" else "m"]
+
+
+class _LibraryBuilder:
+    def __init__(self, path: Path, root: Group, lines: dict[str, int]):
+        self.path = path
+        self.root = root
+        self.lines = lines
+        self.units = self._units()
+        self.templates = {
+            _text(g.args[0]): tuple(_text(g.get(f"variable_{i}")) for i in (1, 2, 3) if g.get(f"variable_{i}"))
+            for g in root.groups
+            if g.group_name in ("lu_table_template", "power_lut_template") and g.args
+        }
+
+    def fail(self, cell: str, message: str) -> LibraryError:
+        line = self.lines.get(cell)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        return LibraryError(f"{where}: cell {cell}: {message}")
+
+    def build(self) -> Library:
+        cells = {}
+        for group in self.root.get_groups("cell"):
+            cell = self._cell(group)
+            cells[cell.name] = cell
+        if not cells:
+            raise LibraryError(f"{self.path}: library has no cells")
+        return Library(
+            name=_text(self.root.args[0]) if self.root.args else self.path.stem,
+            cells=cells,
+            voltage=self._voltage(),
+            units=self.units,
+            wire_load=self._wire_load(),
+            source=str(self.path),
+            templates=self.templates,
+        )
+
+    def _units(self) -> Units:
+        root = self.root
+        try:
+            time_text = _text(root.get("time_unit", "1ns"))
+            leakage_text = _text(root.get("leakage_power_unit", "1nW"))
+            voltage_text = _text(root.get("voltage_unit", "1V"))
+            cap = root.get("capacitive_load_unit", [1.0, "pf"])
+            cap_value, cap_unit = float(cap[0]), _text(cap[1])
+            return Units(
+                time=parse_quantity(time_text, "s"),
+                capacitance=cap_value * parse_quantity("1" + cap_unit, "f"),
+                leakage=parse_quantity(leakage_text, "w"),
+                voltage=parse_quantity(voltage_text, "v"),
+                time_text=time_text,
+                capacitance_text=(cap_value, cap_unit),
+                leakage_text=leakage_text,
+                voltage_text=voltage_text,
+            )
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            raise LibraryError(f"{self.path}: unreadable unit declaration {exc}") from None
+
+    def _voltage(self) -> float:
+        if self.root.get("nom_voltage") is not None:
+            return float(self.root["nom_voltage"]) * self.units.voltage
+        for group in self.root.get_groups("operating_conditions"):
+            if group.get("voltage") is not None:
+                return float(group["voltage"]) * self.units.voltage
+        raise LibraryError(f"{self.path}: no nom_voltage and no operating_conditions voltage")
+
+    def _wire_load(self) -> WireLoad | None:
+        name = self.root.get("default_wire_load")
+        if name is None:
+            return None
+        for group in self.root.get_groups("wire_load"):
+            if group.args and _text(group.args[0]) == _text(name):
+                # Liberty wire lengths are unitless; capacitance per length is in the capacitance unit.
+                return WireLoad(
+                    name=_text(name),
+                    capacitance_per_length=float(group.get("capacitance", 0.0)) * self.units.capacitance,
+                    slope=float(group.get("slope", 0.0)),
+                    fanout_length=tuple((int(f), float(l)) for f, l in group.get_attributes("fanout_length")),
+                )
+        raise LibraryError(f"{self.path}: default_wire_load {_text(name)!r} is not defined")
+
+    def _cell(self, group: Group) -> Cell:
+        name = _text(group.args[0])
+        inputs, outputs, extra, functions, capacitance = [], [], [], {}, {}
+        timing, power = [], []
+        sequential = any(g.group_name in SEQUENTIAL_GROUPS for g in group.groups)
+        state_names = {_text(a) for g in group.groups if g.group_name in SEQUENTIAL_GROUPS for a in g.args}
+        for pin in group.groups:
+            if pin.group_name == "pg_pin":
+                extra.append(_text(pin.args[0]))
+            if pin.group_name != "pin":
+                continue
+            pin_name = _text(pin.args[0])
+            direction = _text(pin.get("direction", ""))
+            if direction == "input":
+                inputs.append(pin_name)
+                capacitance[pin_name] = float(pin.get("capacitance", 0.0)) * self.units.capacitance
+            elif direction in ("output", "inout"):
+                outputs.append(pin_name)
+                if pin.get("function") is not None:
+                    functions[pin_name] = _text(pin["function"])
+            else:
+                extra.append(pin_name)
+            timing.extend(self._timing(name, pin_name, pin))
+            power.extend(self._power(name, pin_name, pin))
+        known = set(inputs) | state_names
+        for out, function in functions.items():
+            try:
+                unknown = function_variables(function) - known
+            except LibraryError as exc:
+                raise self.fail(name, f"pin {out}: {exc}") from None
+            if unknown:
+                raise self.fail(name, f"function of pin {out} names unknown pin(s) {', '.join(sorted(unknown))}")
+        if not sequential:
+            missing = [out for out in outputs if out not in functions and not self._three_state(group, out)]
+            if missing:
+                raise self.fail(name, f"output pin {missing[0]} has no function")
+        for arc in timing:
+            if arc.related_pin not in inputs and arc.related_pin not in outputs:
+                raise self.fail(name, f"timing arc of pin {arc.pin} names unknown related_pin {arc.related_pin}")
+        try:
+            area = float(group.get("area", 0.0))
+            leakage = float(group.get("cell_leakage_power", 0.0)) * self.units.leakage
+            transistors = group.get("transistors")
+        except (TypeError, ValueError) as exc:
+            raise self.fail(name, f"bad numeric attribute: {exc}") from None
+        return Cell(
+            name=name,
+            area=area,
+            inputs=tuple(inputs),
+            outputs=tuple(outputs),
+            functions=functions,
+            capacitance=capacitance,
+            timing=tuple(timing),
+            power=tuple(power),
+            leakage=leakage,
+            transistors=int(transistors) if transistors is not None else None,
+            sequential=sequential,
+            extra_pins=tuple(extra),
+        )
+
+    def _three_state(self, group: Group, pin_name: str) -> bool:
+        pin = group.get_group("pin", pin_name)
+        return pin is not None and pin.get("three_state") is not None
+
+    def _timing(self, cell: str, pin_name: str, pin: Group) -> list[TimingArc]:
+        arcs = []
+        for t in pin.get_groups("timing"):
+            if _text(t.get("timing_type", "combinational")) not in ("combinational", "combinational_rise", "combinational_fall"):
+                continue
+            tables = {kind: self._table(cell, t, kind, self.units.time) for kind in DELAY_TABLES}
+            for related in _text(t.get("related_pin", "")).split():
+                arcs.append(TimingArc(related, pin_name, _text(t.get("timing_sense", "non_unate")), **tables))
+        return arcs
+
+    def _power(self, cell: str, pin_name: str, pin: Group) -> list[PowerArc]:
+        arcs = []
+        for p in pin.get_groups("internal_power"):
+            rise = self._table(cell, p, "rise_power", self.units.energy)
+            fall = self._table(cell, p, "fall_power", self.units.energy)
+            if rise is None and fall is None:
+                rise = fall = self._table(cell, p, "power", self.units.energy)
+            related = _text(p.get("related_pin", "")).split() or [""]
+            arcs.extend(PowerArc(pin_name, r, rise, fall) for r in related)
+        return arcs
+
+    def _table(self, cell: str, group: Group, kind: str, scale: float) -> Table | None:
+        found = group.get_groups(kind)
+        if not found:
+            return None
+        table = found[0]
+        template = _text(table.args[0]) if table.args else "scalar"
+        variables = () if template == "scalar" else self.templates.get(template)
+        if variables is None:
+            raise self.fail(cell, f"{kind} table uses undefined template {template!r}")
+        axes = []
+        for i, variable in enumerate(variables, start=1):
+            axis = table.get_attributes(f"index_{i}") or self._template_index(template, i)
+            axes.append(tuple(float(v) * self._axis_scale(variable) for v in _numbers(axis)))
+        try:
+            values = [tuple(float(v) * scale for v in _numbers([row])) for row in table.get_attributes("values")]
+            if len(values) == 1 and len(axes) == 2 and len(values[0]) == len(axes[0]) * len(axes[1]):
+                width = len(axes[1])
+                values = [values[0][i : i + width] for i in range(0, len(values[0]), width)]
+        except ValueError as exc:
+            raise self.fail(cell, f"{kind} table has a non-numeric value: {exc}") from None
+        shape_ok = (len(axes) == 0 and len(values) == 1) or (
+            len(axes) >= 1 and len(values) == len(axes[0]) and all(len(r) == (len(axes[1]) if len(axes) > 1 else 1) for r in values)
+        ) or (len(axes) == 1 and len(values) == 1 and len(values[0]) == len(axes[0]))
+        if not shape_ok:
+            raise self.fail(cell, f"{kind} table values do not match its index sizes")
+        if len(axes) == 1 and len(values) == 1:
+            values = [(v,) for v in values[0]]
+        return Table(
+            template=template,
+            variables=tuple(variables),
+            index_1=axes[0] if axes else (),
+            index_2=axes[1] if len(axes) > 1 else (),
+            values=tuple(tuple(r) for r in values),
+        )
+
+    def _template_index(self, template: str, i: int) -> list:
+        for g in self.root.groups:
+            if g.group_name in ("lu_table_template", "power_lut_template") and g.args and _text(g.args[0]) == template:
+                return g.get_attributes(f"index_{i}")
+        return []
+
+    def _axis_scale(self, variable: str) -> float:
+        return self.units.capacitance if "capacitance" in variable else self.units.time
+
+
+def _numbers(attribute_values: list) -> list[float]:
+    """Flatten Liberty "1, 2, 3" strings (or lists of them) into floats."""
+    out: list[float] = []
+    for value in attribute_values:
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            out.extend(float(x) for x in str(item).strip('"').replace(",", " ").split())
+    return out

@@ -1,0 +1,137 @@
+"""The standard-cell library model: cells, pins, timing and power arcs, in SI units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from cells.errors import LibraryError
+from cells.functions import truth_table
+from cells.tables import Table
+
+
+@dataclass(frozen=True)
+class TimingArc:
+    """Delay and output transition from one input pin to one output pin (NLDM)."""
+
+    related_pin: str
+    pin: str
+    timing_sense: str
+    cell_rise: Table | None
+    cell_fall: Table | None
+    rise_transition: Table | None
+    fall_transition: Table | None
+
+
+@dataclass(frozen=True)
+class PowerArc:
+    """Internal energy (J) per output or input transition; `related_pin` empty for input pins."""
+
+    pin: str
+    related_pin: str
+    rise_energy: Table | None
+    fall_energy: Table | None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One library cell.
+
+    `functions` maps each output pin to its Liberty function string; a
+    sequential or physical-only cell has `sequential` set or no outputs and is
+    kept so that netlists using it can be read, but it cannot be simulated.
+    """
+
+    name: str
+    area: float
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    functions: dict[str, str]
+    capacitance: dict[str, float]
+    timing: tuple[TimingArc, ...] = ()
+    power: tuple[PowerArc, ...] = ()
+    leakage: float = 0.0
+    transistors: int | None = None
+    sequential: bool = False
+    extra_pins: tuple[str, ...] = ()
+
+    @cached_property
+    def truth_tables(self) -> tuple[int, ...]:
+        """Truth table of each output over `inputs` (see cells.functions)."""
+        if self.sequential or any(out not in self.functions for out in self.outputs):
+            raise LibraryError(f"cell {self.name} has no combinational function for every output")
+        return tuple(truth_table(self.functions[out], self.inputs) for out in self.outputs)
+
+    @property
+    def combinational(self) -> bool:
+        return not self.sequential and bool(self.outputs) and all(o in self.functions for o in self.outputs)
+
+    @property
+    def pins(self) -> tuple[str, ...]:
+        return self.inputs + self.outputs + self.extra_pins
+
+    def arcs_to(self, pin: str) -> tuple[TimingArc, ...]:
+        return tuple(a for a in self.timing if a.pin == pin)
+
+
+@dataclass(frozen=True)
+class WireLoad:
+    """Liberty wire-load model: net capacitance from fanout via an estimated length."""
+
+    name: str
+    capacitance_per_length: float
+    slope: float
+    fanout_length: tuple[tuple[int, float], ...]
+
+    def capacitance(self, fanout: int) -> float:
+        """Estimated wire capacitance (F) of a net with `fanout` sinks."""
+        if fanout <= 0:
+            return 0.0
+        table = dict(self.fanout_length)
+        if fanout in table:
+            length = table[fanout]
+        else:
+            largest = max(table)
+            length = table[largest] + (fanout - largest) * self.slope
+        return length * self.capacitance_per_length
+
+
+@dataclass(frozen=True)
+class Units:
+    """Scale factors from the library's units to SI, and the unit strings for writing."""
+
+    time: float = 1e-9
+    capacitance: float = 1e-12
+    leakage: float = 1e-9
+    voltage: float = 1.0
+    time_text: str = "1ns"
+    capacitance_text: tuple[float, str] = (1.0, "pf")
+    leakage_text: str = "1nW"
+    voltage_text: str = "1V"
+
+    @property
+    def energy(self) -> float:
+        """Internal-power tables are energies in capacitance unit × voltage unit squared."""
+        return self.capacitance * self.voltage**2
+
+
+@dataclass(frozen=True)
+class Library:
+    """A standard-cell library: cells by name plus the library-wide data."""
+
+    name: str
+    cells: dict[str, Cell]
+    voltage: float
+    units: Units = field(default_factory=Units)
+    wire_load: WireLoad | None = None
+    source: str = ""
+    templates: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def cell(self, name: str) -> Cell:
+        try:
+            return self.cells[name]
+        except KeyError:
+            raise LibraryError(f"{self.source or self.name}: no cell named {name!r}") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.cells

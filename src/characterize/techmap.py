@@ -1,0 +1,109 @@
+"""Find the cheapest library cell for a boolean function, by truth table.
+
+Generators ask for logical functions by role (NAND2, FA, ...); the embedding
+pass asks for whatever function a gate reduces to. Both are answered from one
+index of the library's combinational cells under every pin permutation, so
+any Liberty library with the needed functions works, whatever its cell names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import permutations
+
+from cells.errors import LibraryError
+from cells.functions import permute, truth_table
+from cells.model import Library
+
+MAX_MATCH_INPUTS = 4
+
+# Reference functions of the roles the generators use, over inputs A, B, C, D in that order.
+ROLES: dict[str, tuple[str, ...]] = {
+    "INV": ("!A",),
+    "BUF": ("A",),
+    "NAND2": ("!(A&B)",),
+    "NAND3": ("!(A&B&C)",),
+    "NOR2": ("!(A|B)",),
+    "NOR3": ("!(A|B|C)",),
+    "AND2": ("A&B",),
+    "AND3": ("A&B&C",),
+    "OR2": ("A|B",),
+    "OR3": ("A|B|C",),
+    "XOR2": ("A^B",),
+    "XNOR2": ("!(A^B)",),
+    "AOI21": ("!((A&B)|C)",),
+    "OAI21": ("!((A|B)&C)",),
+    "AOI22": ("!((A&B)|(C&D))",),
+    "MUX2": ("(A&!C)|(B&C)",),
+    "MAJ3": ("(A&B)|(A&C)|(B&C)",),
+    "HA": ("A^B", "A&B"),
+    "FA": ("A^B^C", "(A&B)|(A&C)|(B&C)"),
+}
+ROLE_INPUTS = "ABCD"
+
+
+@dataclass(frozen=True)
+class Match:
+    """A cell implementing a function: `sources[m]` is the logical input on cell input pin m,
+    `outputs[j]` the cell output pin index that gives logical output j."""
+
+    cell: str
+    sources: tuple[int, ...]
+    outputs: tuple[int, ...]
+    area: float
+
+
+class CellMatcher:
+    """Index of a library's combinational cells by (inputs, output truth tables)."""
+
+    def __init__(self, library: Library):
+        self.library = library
+        self._index: dict[tuple[int, tuple[int, ...]], Match] = {}
+        for cell in library.cells.values():
+            if not cell.combinational or len(cell.inputs) > MAX_MATCH_INPUTS or len(cell.outputs) > 2:
+                continue
+            k = len(cell.inputs)
+            tables = cell.truth_tables
+            for sigma in permutations(range(k)):
+                # Logical input j drives cell pin sigma[j].
+                permuted = tuple(permute(t, k, sigma) for t in tables)
+                sources = tuple(sigma.index(m) for m in range(k))
+                for out_order in permutations(range(len(tables))):
+                    key = (k, tuple(permuted[o] for o in out_order))
+                    self._offer(key, Match(cell.name, sources, out_order, cell.area))
+                for o in range(len(tables)):  # each output of a multi-output cell alone
+                    self._offer((k, (permuted[o],)), Match(cell.name, sources, (o,), cell.area))
+
+    def _offer(self, key, match: Match) -> None:
+        best = self._index.get(key)
+        if best is None or (match.area, match.cell) < (best.area, best.cell):
+            self._index[key] = match
+
+    def find(self, k: int, tables: tuple[int, ...]) -> Match | None:
+        """The smallest cell computing `tables` (one per output) of k ordered inputs, or None."""
+        return self._index.get((k, tuple(tables)))
+
+    def role(self, name: str) -> Match:
+        """The smallest cell for a generator role; LibraryError names what the library lacks."""
+        functions = ROLES[name]
+        inputs = tuple(sorted({c for f in functions for c in f if c in ROLE_INPUTS}))
+        tables = tuple(truth_table(f, inputs) for f in functions)
+        match = self.find(len(inputs), tables)
+        if match is None:
+            described = ", ".join(functions)
+            raise LibraryError(
+                f"library {self.library.source or self.library.name} has no cell for {name} ({described}); "
+                "choose a library with that function"
+            )
+        return match
+
+    def tie(self, value: int) -> tuple[str, int] | None:
+        """A cell with no inputs whose output pin gives the constant `value`: (cell, output index)."""
+        best = None
+        for cell in self.library.cells.values():
+            if cell.inputs or not cell.combinational:
+                continue
+            for o, t in enumerate(cell.truth_tables):
+                if t == value and (best is None or cell.area < self.library.cells[best[0]].area):
+                    best = (cell.name, o)
+        return best

@@ -1,0 +1,1 @@
+"""Design-space exploration: cost model, Optuna studies, Pareto fronts, and the `dse` command."""

@@ -1,0 +1,1 @@
+"""The neural-network side: data, models, quantization and the study kinds."""
