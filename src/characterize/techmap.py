@@ -59,6 +59,7 @@ class CellMatcher:
     def __init__(self, library: Library):
         self.library = library
         self._index: dict[tuple[int, tuple[int, ...]], Match] = {}
+        self._roles: dict[str, Match] = {}
         for cell in library.cells.values():
             if not cell.combinational or len(cell.inputs) > MAX_MATCH_INPUTS or len(cell.outputs) > 2:
                 continue
@@ -85,6 +86,8 @@ class CellMatcher:
 
     def role(self, name: str) -> Match:
         """The smallest cell for a generator role; LibraryError names what the library lacks."""
+        if name in self._roles:
+            return self._roles[name]
         functions = ROLES[name]
         inputs = tuple(sorted({c for f in functions for c in f if c in ROLE_INPUTS}))
         tables = tuple(truth_table(f, inputs) for f in functions)
@@ -95,6 +98,7 @@ class CellMatcher:
                 f"library {self.library.source or self.library.name} has no cell for {name} ({described}); "
                 "choose a library with that function"
             )
+        self._roles[name] = match
         return match
 
     def tie(self, value: int) -> tuple[str, int] | None:

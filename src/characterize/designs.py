@@ -1,0 +1,108 @@
+"""Multiplier and MAC designs as the rest of the tool uses them: reference and weight-embedded.
+
+The reference design is the generated multiplier after the same simplification
+the embedded designs get (Baugh-Wooley and Booth constants folded), so the two
+are compared on equal terms. `verify_product` proves a design computes
+`a * w` (plus `acc` for a MAC) for every activation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cells.model import Library
+from characterize.embed import embed_constant, simplify
+from characterize.errors import NetlistError
+from characterize.generators import multiplier
+from characterize.logic import evaluate
+from characterize.netlist import Netlist
+from characterize.techmap import CellMatcher
+
+EXHAUSTIVE_BITS = 16
+
+
+@dataclass(frozen=True)
+class MultiplierSpec:
+    """What to build: bit-width, signedness, architecture, final adder, optional accumulator width."""
+
+    bits: int
+    signed: bool = True
+    arch: str = "array"
+    adder: str = "ripple"
+    mac_bits: int | None = None
+
+    @property
+    def weights(self) -> range:
+        """Every representable weight value."""
+        if self.signed:
+            return range(-(1 << (self.bits - 1)), 1 << (self.bits - 1))
+        return range(1 << self.bits)
+
+    @property
+    def output_bits(self) -> int:
+        return self.mac_bits or 2 * self.bits
+
+    def check_weight(self, weight: int) -> None:
+        if weight not in self.weights:
+            kind = "signed" if self.signed else "unsigned"
+            raise NetlistError(
+                f"weight {weight} is out of range for a {self.bits}-bit {kind} multiplier "
+                f"({self.weights.start} to {self.weights.stop - 1})"
+            )
+
+
+def reference_design(spec: MultiplierSpec, library: Library, matcher: CellMatcher | None = None) -> Netlist:
+    """The generated multiplier (or MAC), simplified."""
+    raw = multiplier(spec.bits, spec.signed, spec.arch, spec.adder, library, spec.mac_bits)
+    return simplify(raw, matcher)
+
+
+def embedded_design(reference: Netlist, spec: MultiplierSpec, weight: int, matcher: CellMatcher | None = None) -> Netlist:
+    """The reference with the weight port tied to `weight` and simplified."""
+    spec.check_weight(weight)
+    return embed_constant(reference, "w", weight, matcher)
+
+
+def expected_output(spec: MultiplierSpec, a: np.ndarray, w: np.ndarray, acc: np.ndarray | None = None) -> np.ndarray:
+    """What the design must compute, in the output's own interpretation (two's complement when signed)."""
+    value = a.astype(np.int64) * w.astype(np.int64)
+    if spec.mac_bits:
+        value = value + acc
+    width = spec.output_bits
+    value = value & ((1 << width) - 1)
+    if spec.signed:
+        value = np.where(value >> (width - 1), value - (1 << width), value)
+    return value
+
+
+def all_activations(spec: MultiplierSpec) -> np.ndarray:
+    """Every activation value of the spec's width."""
+    return np.arange(spec.weights.start, spec.weights.stop, dtype=np.int64)
+
+
+def verify_product(design: Netlist, spec: MultiplierSpec, weight: int | None = None, a: np.ndarray | None = None,
+                   w: np.ndarray | None = None, acc: np.ndarray | None = None) -> None:
+    """Raise NetlistError unless the design computes a*w (+acc) on the given or all activations.
+
+    With `weight` set, the design is weight-embedded (no `w` port) and every
+    activation is checked when `a` is None; otherwise `a` and `w` are given.
+    """
+    if a is None:
+        a = all_activations(spec)
+    if weight is not None:
+        w = np.full(len(a), weight, dtype=np.int64)
+    inputs = {"a": a}
+    if weight is None:
+        inputs["w"] = w
+    if spec.mac_bits:
+        inputs["acc"] = acc if acc is not None else np.zeros(len(a), dtype=np.int64)
+    got = evaluate(design, inputs, signed=spec.signed)["y"]
+    want = expected_output(spec, a, w, inputs.get("acc"))
+    bad = np.flatnonzero(got != want)
+    if len(bad):
+        i = bad[0]
+        raise NetlistError(
+            f"{design.name}: y = {got[i]} for a = {a[i]}, w = {w[i]}, expected {want[i]} ({len(bad)} of {len(a)} vectors wrong)"
+        )
