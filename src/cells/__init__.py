@@ -2,8 +2,11 @@
 
 from cells.errors import GatedseError, LibraryError
 from cells.liberty_reader import read_liberty
+from cells.liberty_writer import format_liberty, write_liberty
 from cells.model import Cell, Library, PowerArc, TimingArc, Units, WireLoad
 from cells.tables import Table
+from cells.transistors import transistor_count
+from cells.verilog_models import format_cell_models
 
 __all__ = [
     "Cell",
@@ -15,5 +18,9 @@ __all__ = [
     "TimingArc",
     "Units",
     "WireLoad",
+    "format_cell_models",
+    "format_liberty",
     "read_liberty",
+    "transistor_count",
+    "write_liberty",
 ]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import gzip
 import re
+from dataclasses import replace
 from pathlib import Path
 
-from liberty.parser import parse_liberty
+from liberty.parser import ExceptionWithLineNum, parse_liberty
 from liberty.types import Group
 
 from cells.errors import LibraryError
 from cells.functions import function_variables
 from cells.model import Cell, Library, PowerArc, TimingArc, Units, WireLoad
 from cells.tables import Table
+from cells.transistors import transistor_count
 
 SEQUENTIAL_GROUPS = {"ff", "latch", "ff_bank", "latch_bank", "statetable"}
 DELAY_TABLES = ("cell_rise", "cell_fall", "rise_transition", "fall_transition")
@@ -21,11 +23,17 @@ _CELL_LINE = re.compile(r'^\s*cell\s*\(\s*"?([^")\s]+)"?\s*\)', re.MULTILINE)
 
 
 def read_liberty(path: str | Path) -> Library:
-    """Parse a Liberty file (plain or .gz) into a Library in SI units."""
+    """Parse a Liberty file (plain or .gz) into a Library in SI units.
+
+    A cell without the user attribute `transistors` gets the textbook estimate
+    of cells.transistors (None when its function is not a textbook gate).
+    """
     path = Path(path)
     text = _read_text(path)
     try:
         root = parse_liberty(text)
+    except ExceptionWithLineNum as exc:  # its line count starts at 0
+        raise LibraryError(f"{path}:{exc.line_num + 1}: malformed Liberty: {exc.e!r}") from None
     except Exception as exc:  # liberty-parser raises several unrelated types
         raise LibraryError(f"{path}: malformed Liberty: {_first_line(exc)}") from None
     if root.group_name != "library":
@@ -185,7 +193,7 @@ class _LibraryBuilder:
             transistors = group.get("transistors")
         except (TypeError, ValueError) as exc:
             raise self.fail(name, f"bad numeric attribute: {exc}") from None
-        return Cell(
+        cell = Cell(
             name=name,
             area=area,
             inputs=tuple(inputs),
@@ -199,6 +207,9 @@ class _LibraryBuilder:
             sequential=sequential,
             extra_pins=tuple(extra),
         )
+        if cell.transistors is None:
+            cell = replace(cell, transistors=transistor_count(cell))
+        return cell
 
     def _three_state(self, group: Group, pin_name: str) -> bool:
         pin = group.get_group("pin", pin_name)

@@ -1,0 +1,72 @@
+"""Behavioral Verilog models of library cells, for simulating our netlists with a Verilog simulator.
+
+Each combinational cell becomes a module with its logic pins only (the
+netlists we write never connect power pins) and one continuous assignment per
+output, printed from the parsed Liberty function. Sequential and
+physical-only cells have no model; a comment names each one skipped.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy
+from sympy.logic import boolalg
+
+from cells.errors import LibraryError
+from cells.functions import parse_function
+from cells.model import Cell, Library
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_OPERATORS = {sympy.And: " & ", sympy.Or: " | ", sympy.Xor: " ^ "}
+
+
+def format_cell_models(library: Library, cells: list[str] | None = None) -> str:
+    """Verilog modules for `cells` (default: every cell of `library`, in library order)."""
+    names = list(library.cells) if cells is None else cells
+    parts = []
+    for name in names:
+        cell = library.cell(name)
+        if cell.combinational:
+            parts.append(format_cell_model(cell))
+        else:
+            parts.append(f"// {verilog_name(name)}: no model (sequential or without a logic function)\n")
+    return "\n".join(parts)
+
+
+def format_cell_model(cell: Cell) -> str:
+    """One Verilog module for a combinational cell."""
+    ports = [verilog_name(p) for p in cell.inputs + cell.outputs]
+    lines = [f"module {verilog_name(cell.name)} ({', '.join(ports)});"]
+    lines += [f"  input {verilog_name(p)};" for p in cell.inputs]
+    lines += [f"  output {verilog_name(p)};" for p in cell.outputs]
+    for out in cell.outputs:
+        try:
+            expression = verilog_expression(parse_function(cell.functions[out]))
+        except LibraryError as exc:
+            raise LibraryError(f"cell {cell.name}: pin {out}: {exc}") from None
+        lines.append(f"  assign {verilog_name(out)} = {expression};")
+    lines.append("endmodule")
+    return "\n".join(lines) + "\n"
+
+
+def verilog_name(name: str) -> str:
+    """A Verilog identifier for `name`, escaped when it is not a simple identifier."""
+    return name if _IDENTIFIER.fullmatch(name) else f"\\{name} "
+
+
+def verilog_expression(expr: boolalg.Boolean) -> str:
+    """A Verilog expression for a sympy boolean expression (as parsed from Liberty)."""
+    if isinstance(expr, sympy.Symbol):
+        return verilog_name(expr.name)
+    if isinstance(expr, boolalg.BooleanTrue):
+        return "1'b1"
+    if isinstance(expr, boolalg.BooleanFalse):
+        return "1'b0"
+    if isinstance(expr, sympy.Not):
+        return "~" + verilog_expression(expr.args[0])
+    for kind, operator in _OPERATORS.items():
+        if isinstance(expr, kind):
+            return "(" + operator.join(verilog_expression(a) for a in expr.args) + ")"
+    raise LibraryError(f"unsupported operator {type(expr).__name__} in boolean function")
+
