@@ -11,3 +11,7 @@ class NetlistError(GatedseError):
 
 class GeneratorError(GatedseError):
     """A circuit generator was asked for something it cannot build."""
+
+
+class SimulationError(GatedseError):
+    """A simulation was asked for with inputs, weights or settings that do not fit the netlist."""

@@ -1,0 +1,188 @@
+"""Per-gate rise and fall delays from the library, in integer time steps, as an SDF file would carry them.
+
+The timing simulator and the timed Verilog writer both read a `TimedGates`: the
+netlist split into single-output gates (a full adder becomes one gate for SUM and
+one for COUT), each with its truth table, its input nets and one rise and one fall
+delay. A delay is the largest `cell_rise` (`cell_fall`) over the cell's timing
+arcs to that output pin, looked up at one nominal input slew and at the load of
+the net the pin drives, then rounded to the nearest step of `resolution_s`. Every
+gate with inputs takes at least one step: a zero delay would let a gate react in
+the same step as its inputs, which the event semantics of `sim` excludes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from cells.errors import LibraryError
+from cells.model import Library
+from characterize.errors import NetlistError
+from characterize.netlist import UNCONNECTED, Netlist
+from characterize.techmap import CellMatcher
+
+DEFAULT_INPUT_SLEW_S = 40e-12
+"""Nominal input transition for every delay lookup: 40 ps, a typical slew inside
+sky130 hd's characterized range (10 ps to 1.5 ns), of a gate driving a few fanouts."""
+
+DEFAULT_RESOLUTION_S = 1e-12
+MAX_GATE_INPUTS = 6  # a truth table of up to 2**6 bits fits one int64
+
+
+def default_external_load(library: Library) -> float:
+    """Load (F) on each output-port bit by default: the input capacitance of the library's smallest inverter.
+
+    It models the next stage an output drives, one minimum gate, so output bits are
+    not timed unloaded.
+    """
+    match = CellMatcher(library).role("INV")
+    cell = library.cells[match.cell]
+    return float(cell.capacitance.get(cell.inputs[0], 0.0))
+
+
+@dataclass(frozen=True, eq=False)
+class TimedGates:
+    """A netlist as single-output gates with integer rise and fall delays, gates in topological order.
+
+    `gate_inputs` (gates × inputs, int32) holds the input nets, padded with -1;
+    `gate_table` the output's truth table over those inputs (bit i is the output for
+    the input combination i, input j being bit j of i); `gate_output` the driven net;
+    `gate_instance` the netlist instance the gate comes from. `rise_steps` and
+    `fall_steps` are delays in steps of `resolution_s` seconds.
+    """
+
+    netlist: Netlist
+    gate_inputs: np.ndarray
+    gate_table: np.ndarray
+    gate_output: np.ndarray
+    gate_instance: np.ndarray
+    rise_steps: np.ndarray
+    fall_steps: np.ndarray
+    resolution_s: float
+    input_slew_s: float
+    external_load_f: float
+
+    @property
+    def gate_count(self) -> int:
+        return len(self.gate_output)
+
+    @property
+    def net_count(self) -> int:
+        return len(self.netlist.nets)
+
+    @cached_property
+    def input_nets(self) -> np.ndarray:
+        """Nets of the input ports, port by port, LSB first."""
+        return np.array([n for p in self.netlist.inputs for n in p.nets], dtype=np.int32)
+
+    @cached_property
+    def output_nets(self) -> np.ndarray:
+        """Distinct nets that carry an output-port bit, in net order."""
+        return np.unique(np.array([n for p in self.netlist.outputs for n in p.nets], dtype=np.int32))
+
+    @cached_property
+    def fanout(self) -> tuple[np.ndarray, np.ndarray]:
+        """Gates reading each net as CSR arrays (start offsets per net, gate indices); each gate once per net."""
+        pairs = {(int(net), g) for g, row in enumerate(self.gate_inputs) for net in row if net >= 0}
+        ordered = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+        counts = np.bincount(ordered[:, 0], minlength=self.net_count)
+        starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        return starts, ordered[:, 1].astype(np.int32)
+
+    @cached_property
+    def settle_bound_steps(self) -> int:
+        """Longest input-to-net path with each gate's slower delay: no event of a transition comes later."""
+        arrival = np.zeros(self.net_count, dtype=np.int64)
+        slower = np.maximum(self.rise_steps, self.fall_steps)
+        for g in range(self.gate_count):
+            row = self.gate_inputs[g]
+            start = arrival[row[row >= 0]].max(initial=0)
+            arrival[self.gate_output[g]] = start + slower[g] if (row >= 0).any() else 0
+        return int(arrival.max(initial=0))
+
+
+def annotate_delays(
+    netlist: Netlist,
+    input_slew: float = DEFAULT_INPUT_SLEW_S,
+    external_load: float | None = None,
+    resolution: float = DEFAULT_RESOLUTION_S,
+) -> TimedGates:
+    """Split `netlist` into single-output gates and give each a rise and a fall delay in steps.
+
+    `input_slew` (s) is the slew every lookup uses; `external_load` (F) is added to
+    every output-port bit, by default `default_external_load(library)`; `resolution`
+    (s) is the length of one time step.
+    """
+    if not input_slew >= 0 or not resolution > 0:
+        raise NetlistError(f"input_slew must be >= 0 and resolution > 0, got {input_slew!r} and {resolution!r}")
+    library = netlist.library
+    if external_load is None:
+        external_load = default_external_load(library)
+    load = netlist.load_capacitance(external_load)
+    inputs, tables, outputs, instances, rises, falls = [], [], [], [], [], []
+    for index in netlist.order:
+        inst = netlist.instances[index]
+        cell = library.cells[inst.cell]
+        if not cell.combinational:
+            raise NetlistError(f"instance {inst.name}: cell {cell.name} is not combinational and cannot be timed")
+        if len(inst.inputs) > MAX_GATE_INPUTS:
+            raise NetlistError(f"instance {inst.name}: cell {cell.name} has more than {MAX_GATE_INPUTS} inputs")
+        for pin, (net, table) in enumerate(zip(inst.outputs, cell.truth_tables)):
+            if net == UNCONNECTED:
+                continue
+            rise_s, fall_s = _pin_delays(cell, cell.outputs[pin], bool(inst.inputs), input_slew, load[net])
+            inputs.append(inst.inputs)
+            tables.append(table)
+            outputs.append(net)
+            instances.append(index)
+            rises.append(rise_s)
+            falls.append(fall_s)
+    width = max((len(i) for i in inputs), default=0)
+    gate_inputs = np.full((len(inputs), width), -1, dtype=np.int32)
+    for g, row in enumerate(inputs):
+        gate_inputs[g, : len(row)] = row
+    return TimedGates(
+        netlist=netlist,
+        gate_inputs=gate_inputs,
+        gate_table=np.array([_as_int64(t) for t in tables], dtype=np.int64),
+        gate_output=np.array(outputs, dtype=np.int32),
+        gate_instance=np.array(instances, dtype=np.int32),
+        rise_steps=_steps(rises, resolution),
+        fall_steps=_steps(falls, resolution),
+        resolution_s=float(resolution),
+        input_slew_s=float(input_slew),
+        external_load_f=float(external_load),
+    )
+
+
+def timescale_unit(resolution_s: float) -> str:
+    """The Verilog/VCD time unit for a resolution: 1, 10 or 100 of fs, ps, ns, us, ms or s."""
+    for unit, scale in (("fs", 1e-15), ("ps", 1e-12), ("ns", 1e-9), ("us", 1e-6), ("ms", 1e-3), ("s", 1.0)):
+        for factor in (1, 10, 100):
+            if np.isclose(resolution_s, factor * scale, rtol=1e-9, atol=0.0):
+                return f"{factor}{unit}"
+    raise NetlistError(f"resolution {resolution_s!r} s is not 1, 10 or 100 of a time unit, so no timescale can carry it")
+
+
+def _pin_delays(cell, pin: str, has_inputs: bool, slew: float, load: float) -> tuple[float, float]:
+    """Largest cell_rise and cell_fall (s) over the arcs to `pin`; a constant output (no inputs) has none."""
+    arcs = cell.arcs_to(pin)
+    rise = [a.cell_rise.lookup(slew, load) for a in arcs if a.cell_rise is not None]
+    fall = [a.cell_fall.lookup(slew, load) for a in arcs if a.cell_fall is not None]
+    if not has_inputs:
+        return 0.0, 0.0
+    if not rise or not fall:
+        raise LibraryError(f"cell {cell.name}: pin {pin} lacks cell_rise or cell_fall timing, so it cannot be timed")
+    return max(rise), max(fall)
+
+
+def _steps(delays_s: list[float], resolution: float) -> np.ndarray:
+    steps = np.rint(np.asarray(delays_s, dtype=float) / resolution).astype(np.int64)
+    return np.maximum(steps, 1)
+
+
+def _as_int64(table: int) -> int:
+    """A truth table of up to 64 bits as a signed int64 with the same bits."""
+    return table - (1 << 64) if table >= 1 << 63 else table

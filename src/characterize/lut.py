@@ -1,0 +1,98 @@
+"""Lookup tables of per-weight hardware cost: a CSV, a JSON sidecar with provenance, an activation table.
+
+`LUT.csv` has one row per weight value plus a reference row (empty weight) for
+the circuit without an embedded weight; `LUT.json` records how it was made;
+`LUT.activations.csv` gives, per weight and activation value, the transitions
+that ended on that activation, their worst sensitized delay and mean energy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cells.errors import GatedseError
+
+LUT_COLUMNS = (
+    "weight", "mode", "arch", "bits", "signed", "cells", "area_um2", "critical_delay_ps",
+    "max_sensitized_delay_ps", "mean_sensitized_delay_ps", "energy_per_op_fJ", "toggles_per_op",
+    "glitches_per_op", "leakage_nW",
+)
+ACTIVATION_COLUMNS = ("weight", "activation", "transitions", "max_sensitized_delay_ps", "mean_energy_fJ")
+
+
+class LutError(GatedseError):
+    """A LUT file is missing, malformed, or lacks a weight that is asked for."""
+
+
+@dataclass(frozen=True)
+class Lut:
+    """A characterization result: per-weight rows, the reference row, the activation table, provenance."""
+
+    table: pd.DataFrame
+    activations: pd.DataFrame | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def weights(self) -> pd.DataFrame:
+        """Rows with a weight value, indexed by weight (int)."""
+        rows = self.table[self.table["weight"].notna()].copy()
+        rows["weight"] = rows["weight"].astype(int)
+        return rows.set_index("weight").sort_index()
+
+    @property
+    def reference(self) -> pd.Series | None:
+        """The row of the circuit without an embedded weight, if the LUT has one."""
+        rows = self.table[self.table["weight"].isna()]
+        return rows.iloc[0] if len(rows) else None
+
+    def column(self, name: str, weights) -> np.ndarray:
+        """Values of `name` for each weight in `weights`; LutError names a weight the LUT lacks."""
+        rows = self.weights
+        missing = sorted(set(int(w) for w in np.unique(weights)) - set(rows.index))
+        if missing:
+            raise LutError(f"LUT has no row for weight(s) {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+        return rows.loc[np.asarray(weights, dtype=int), name].to_numpy(dtype=float)
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.table.to_csv(path, index=False)
+        sidecar_path(path).write_text(json.dumps(self.meta, indent=2, sort_keys=True) + "\n")
+        if self.activations is not None:
+            self.activations.to_csv(activations_path(path), index=False)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Lut:
+        path = Path(path)
+        try:
+            table = pd.read_csv(path)
+        except FileNotFoundError:
+            raise LutError(f"{path}: no such LUT file") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise LutError(f"{path}: not a readable CSV: {str(exc).splitlines()[0]}") from None
+        missing = [c for c in LUT_COLUMNS if c not in table.columns]
+        if missing:
+            raise LutError(f"{path}: missing column(s) {', '.join(missing)}")
+        meta = {}
+        if sidecar_path(path).exists():
+            try:
+                meta = json.loads(sidecar_path(path).read_text())
+            except json.JSONDecodeError as exc:
+                raise LutError(f"{sidecar_path(path)}:{exc.lineno}: malformed JSON: {exc.msg}") from None
+        activations = None
+        if activations_path(path).exists():
+            activations = pd.read_csv(activations_path(path))
+        return cls(table, activations, meta)
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def activations_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".activations.csv")

@@ -1,0 +1,84 @@
+"""Human-readable summaries and plots of a LUT."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from characterize.lut import Lut, LutError
+
+PLOT_FORMATS = (".png", ".svg", ".pdf")
+
+
+def summarize(lut: Lut) -> str:
+    """A few lines: provenance, reference row, spread of energy/delay/area over the weights."""
+    rows = lut.weights
+    if rows.empty:
+        raise LutError("LUT has no weight rows")
+    meta = lut.meta
+    lines = [
+        f"{len(rows)} weights, mode {rows['mode'].iloc[0]}, {rows['bits'].iloc[0]}-bit "
+        f"{'signed' if rows['signed'].iloc[0] else 'unsigned'} {rows['arch'].iloc[0]}"
+        + (f", {meta['vectors']} transitions, seed {meta['seed']}, library {meta['library']}" if "vectors" in meta else "")
+    ]
+    reference = lut.reference
+    if reference is not None:
+        lines.append(
+            f"reference (no embedded weight): {reference['cells']:.0f} cells, {reference['area_um2']:.1f} um2, "
+            f"{reference['energy_per_op_fJ']:.1f} fJ/op, critical {reference['critical_delay_ps']:.0f} ps"
+        )
+    energy = rows["energy_per_op_fJ"]
+    cheapest = energy.min()
+    lines.append(
+        f"energy/op: {cheapest:.1f} fJ (w={energy.idxmin()}) to {energy.max():.1f} fJ (w={energy.idxmax()}), "
+        f"spread {energy.max() / cheapest if cheapest > 0 else float('inf'):.1f}x; "
+        f"{int((energy <= 2 * cheapest).sum())} weights within 2x of the cheapest"
+    )
+    delay = rows["max_sensitized_delay_ps"]
+    lines.append(f"max sensitized delay: {delay.min():.0f} ps (w={delay.idxmin()}) to {delay.max():.0f} ps (w={delay.idxmax()})")
+    area = rows["area_um2"]
+    lines.append(f"area: {area.min():.1f} um2 (w={area.idxmin()}) to {area.max():.1f} um2 (w={area.idxmax()}), mean {area.mean():.1f}")
+    lines.append(f"glitches: {rows['glitches_per_op'].sum() / max(rows['toggles_per_op'].sum(), 1e-12) * 100:.1f} % of all toggles")
+    return "\n".join(lines)
+
+
+def plot(lut: Lut, path: str | Path) -> None:
+    """Energy, delays and area against the weight value, one panel each (PNG, SVG or PDF by extension)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    if path.suffix.lower() not in PLOT_FORMATS:
+        raise LutError(f"{path}: plot format must be one of {', '.join(PLOT_FORMATS)}")
+    rows = lut.weights
+    reference = lut.reference
+    weights = rows.index.to_numpy()
+    figure, axes = plt.subplots(3, 1, figsize=(8, 8.5), sharex=True)
+    panels = [
+        (axes[0], [("energy_per_op_fJ", "energy / op")], "energy per operation (fJ)"),
+        (axes[1], [("max_sensitized_delay_ps", "max sensitized"), ("mean_sensitized_delay_ps", "mean sensitized"),
+                   ("critical_delay_ps", "critical (STA)")], "delay (ps)"),
+        (axes[2], [("area_um2", "area")], "area (um²)"),
+    ]
+    for axis, columns, label in panels:
+        for column, name in columns:
+            axis.plot(weights, rows[column].to_numpy(), marker=".", markersize=3, linewidth=0.8, label=name)
+            if reference is not None and np.isfinite(reference[column]):
+                axis.axhline(reference[column], linestyle="--", linewidth=0.8, color="gray")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+        if len(columns) > 1:
+            axis.legend(fontsize=8)
+    axes[-1].set_xlabel("weight value")
+    first = rows.iloc[0]
+    axes[0].set_title(
+        f"{first['bits']}-bit {'signed' if first['signed'] else 'unsigned'} {first['arch']} multiplier, "
+        f"{first['mode']} (dashed: without embedded weight)"
+    )
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)

@@ -1,0 +1,52 @@
+"""Resynthesis of a netlist through yosys/ABC onto the same Liberty library.
+
+A second simplification strategy besides our own passes: yosys imports the
+cell functions from the Liberty file, flattens the netlist into logic, and
+ABC maps it back onto the library's cells.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from cells.model import Library
+from characterize.errors import NetlistError
+from characterize.netlist import Netlist
+
+YOSYS_TIMEOUT_S = 600
+
+
+def yosys_available() -> bool:
+    return shutil.which("yosys") is not None
+
+
+def resynthesize(netlist: Netlist, library: Library) -> Netlist:
+    """The netlist resynthesized by yosys (synth + abc -liberty) and read back."""
+    from characterize.verilog import read_verilog, write_verilog
+
+    yosys = shutil.which("yosys")
+    if yosys is None:
+        raise NetlistError("yosys is not installed (apt-get install yosys); use the 'simplify' strategy instead")
+    liberty = Path(library.source)
+    if not liberty.is_file():
+        raise NetlistError(f"resynthesis needs the library as a file; {library.name} was not read from one")
+    with tempfile.TemporaryDirectory(prefix="gatedse-yosys-") as folder:
+        source = Path(folder) / "in.v"
+        result = Path(folder) / "out.v"
+        source.write_text(write_verilog(netlist))
+        script = (
+            f"read_liberty -ignore_miss_func {liberty}; read_verilog {source}; hierarchy -top {netlist.name}; "
+            f"flatten; synth -flatten -top {netlist.name}; abc -liberty {liberty}; opt_clean -purge; "
+            f"write_verilog -noattr {result}"
+        )
+        try:
+            run = subprocess.run([yosys, "-q", "-p", script], capture_output=True, text=True, timeout=YOSYS_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise NetlistError(f"yosys did not finish within {YOSYS_TIMEOUT_S} s on {netlist.name}") from None
+        if run.returncode != 0:
+            message = (run.stderr or run.stdout).strip().splitlines()
+            raise NetlistError(f"yosys failed on {netlist.name}: {message[-1] if message else 'no message'}")
+        return read_verilog(result.read_text(), library, top=netlist.name, source=f"yosys output for {netlist.name}")

@@ -1,0 +1,241 @@
+"""The characterization sweep: every weight value of a multiplier through timing simulation into a LUT.
+
+Per weight: build the design (the generic multiplier with the weight held at
+its port — `stationary`, as in a weight-stationary systolic array — or the
+multiplier with the weight embedded and simplified — `embedded`), simulate the
+same seeded activation transitions, and measure area, static and sensitized
+delay, switching energy, toggles and glitches. Each weight's result is stored
+in a content-addressed cache as soon as it is done, so a rerun is instant and
+an interrupted sweep resumes where it stopped. Weights run in parallel
+processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from cells.default import default_library_path, load_library
+from characterize.activations import activation_sequence
+from characterize.delays import DEFAULT_INPUT_SLEW_S, annotate_delays, default_external_load
+from characterize.designs import MultiplierSpec, embedded_design, reference_design, verify_product
+from characterize.errors import SimulationError
+from characterize.lut import LUT_COLUMNS, Lut
+from characterize.netlist import Netlist
+from characterize.power import net_transition_energy
+from characterize.sim import simulate
+from characterize.sta import static_timing
+from characterize.techmap import CellMatcher
+
+MODES = ("stationary", "embedded")
+REFERENCE = "reference"
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Everything that determines a sweep's numbers (and so its cache keys)."""
+
+    spec: MultiplierSpec
+    mode: str
+    weights: tuple[int, ...]
+    vectors: int = 10_000
+    seed: int = 0
+    histogram: tuple[tuple[int, float], ...] | None = None
+    library: str | None = None
+    input_slew_ps: float = DEFAULT_INPUT_SLEW_S * 1e12
+    period_ps: float | None = None
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise SimulationError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.vectors < 1:
+            raise SimulationError(f"vectors must be at least 1, got {self.vectors}")
+        for weight in self.weights:
+            self.spec.check_weight(weight)
+
+
+def package_version() -> str:
+    try:
+        return version("gatedse")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def cache_key(config: SweepConfig, item: int | str) -> str:
+    """Hash of what determines one item's result: config (less the weight list), library content, version."""
+    library = Path(config.library) if config.library else default_library_path()
+    fields = asdict(config)
+    fields.pop("weights")
+    fields["item"] = item
+    fields["library_sha256"] = hashlib.sha256(library.read_bytes()).hexdigest()
+    fields["version"] = package_version()
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("GATEDSE_CACHE_DIR", Path.home() / ".cache" / "gatedse")) / "sweep"
+
+
+class _Characterizer:
+    """Per-process state of a sweep: library, reference design, activations, period."""
+
+    def __init__(self, config: SweepConfig):
+        self.config = config
+        self.library = load_library(config.library)
+        self.matcher = CellMatcher(self.library)
+        spec = config.spec
+        self.reference = reference_design(spec, self.library, self.matcher)
+        self.activations = activation_sequence(
+            config.vectors + 1, spec.weights.start, spec.weights.stop - 1, config.seed, config.histogram
+        )
+        self.external_load = default_external_load(self.library)
+        self.input_slew = config.input_slew_ps * 1e-12
+        self.period_s = self._clock_period()
+
+    def _clock_period(self) -> float:
+        """The configured clock period, or the reference design's critical delay (one whole ps up)."""
+        if self.config.period_ps:
+            return self.config.period_ps * 1e-12
+        timed = annotate_delays(self.reference, self.input_slew, self.external_load)
+        return float(np.ceil(static_timing(timed).critical_delay_s * 1e12)) * 1e-12
+
+    def run(self, item: int | str) -> dict:
+        """Measure one weight value, or the reference circuit with weights changing too."""
+        spec, mode = self.config.spec, self.config.mode
+        inputs: dict[str, np.ndarray] = {"a": self.activations}
+        if spec.mac_bits:
+            rng = np.random.default_rng(self.config.seed + 1)
+            inputs["acc"] = rng.integers(-(1 << (spec.mac_bits - 1)) if spec.signed else 0,
+                                         (1 << (spec.mac_bits - 1)) if spec.signed else (1 << spec.mac_bits),
+                                         len(self.activations), dtype=np.int64)
+        launch = None
+        if item == REFERENCE:
+            design = self.reference
+            rng = np.random.default_rng(self.config.seed + 2)
+            inputs["w"] = rng.integers(spec.weights.start, spec.weights.stop, len(self.activations), dtype=np.int64)
+        elif mode == "stationary":
+            design = self.reference
+            inputs["w"] = np.full(len(self.activations), item, dtype=np.int64)
+            launch = np.array([n for p in design.inputs if p.name != "w" for n in p.nets], dtype=np.int64)
+        else:
+            design = embedded_design(self.reference, spec, int(item), self.matcher)
+            verify_product(design, spec, weight=int(item))
+        return self._measure(design, inputs, launch, item)
+
+    def _measure(self, design: Netlist, inputs: dict[str, np.ndarray], launch, item) -> dict:
+        timed = annotate_delays(design, self.input_slew, self.external_load)
+        energy = net_transition_energy(design, self.input_slew, self.external_load)
+        result = simulate(timed, inputs, net_weights=energy)
+        report = static_timing(timed, launch)
+        leakage_j = design.leakage * self.period_s
+        delays_ps = result.sensitized_delay_s * 1e12
+        energy_fj = (result.weighted_toggles + leakage_j) * 1e15
+        spec = self.config.spec
+        row = {
+            "weight": None if item == REFERENCE else int(item),
+            "mode": self.config.mode,
+            "arch": spec.arch,
+            "bits": spec.bits,
+            "signed": spec.signed,
+            "cells": len(design.instances),
+            "area_um2": design.area,
+            "critical_delay_ps": report.critical_delay_s * 1e12,
+            "max_sensitized_delay_ps": float(delays_ps.max()),
+            "mean_sensitized_delay_ps": float(delays_ps.mean()),
+            "energy_per_op_fJ": float(energy_fj.mean()),
+            "toggles_per_op": float(result.toggles.sum() / result.transitions),
+            "glitches_per_op": float(result.glitches.sum() / result.transitions),
+            "leakage_nW": design.leakage * 1e9,
+        }
+        targets = self.activations[1:]
+        frame = pd.DataFrame({"activation": targets, "delay": delays_ps, "energy": energy_fj})
+        grouped = frame.groupby("activation").agg(
+            transitions=("delay", "size"), max_sensitized_delay_ps=("delay", "max"), mean_energy_fJ=("energy", "mean")
+        )
+        per_activation = grouped.reset_index().to_dict(orient="list")
+        return {"row": row, "activations": per_activation, "period_ps": self.period_s * 1e12}
+
+
+_worker: _Characterizer | None = None
+
+
+def _init_worker(config: SweepConfig) -> None:
+    global _worker
+    _worker = _Characterizer(config)
+
+
+def _run_item(item: int | str) -> tuple[int | str, dict]:
+    return item, _worker.run(item)
+
+
+def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None, progress: bool = True) -> Lut:
+    """Characterize every weight of `config` (cached items are read, not recomputed) into a Lut."""
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    items: list[int | str] = [REFERENCE, *config.weights]
+    results: dict[int | str, dict] = {}
+    for item in items:
+        path = cache / f"{cache_key(config, item)}.json"
+        if path.exists():
+            results[item] = json.loads(path.read_text())
+    todo = [item for item in items if item not in results]
+    bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=f"{config.mode} {config.spec.bits}-bit",
+               unit="weight", disable=not progress)
+    with bar:
+        if todo and jobs > 1:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(config,)) as pool:
+                futures = [pool.submit(_run_item, item) for item in todo]
+                for future in as_completed(futures):
+                    item, result = future.result()
+                    _store(cache, config, item, result, results)
+                    bar.update()
+        elif todo:
+            worker = _Characterizer(config)
+            for item in todo:
+                _store(cache, config, item, worker.run(item), results)
+                bar.update()
+    return _assemble(config, results)
+
+
+def _store(cache: Path, config: SweepConfig, item, result: dict, results: dict) -> None:
+    path = cache / f"{cache_key(config, item)}.json"
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(result))
+    partial.replace(path)
+    results[item] = result
+
+
+def _assemble(config: SweepConfig, results: dict) -> Lut:
+    rows = [results[REFERENCE]["row"]] + [results[w]["row"] for w in config.weights]
+    table = pd.DataFrame(rows, columns=list(LUT_COLUMNS))
+    tables = []
+    for weight in config.weights:
+        frame = pd.DataFrame(results[weight]["activations"])
+        frame.insert(0, "weight", weight)
+        tables.append(frame)
+    activations = pd.concat(tables, ignore_index=True) if tables else None
+    spec = config.spec
+    meta = {
+        "library": config.library or str(default_library_path().name),
+        "generator": {"bits": spec.bits, "signed": spec.signed, "arch": spec.arch, "adder": spec.adder, "mac_bits": spec.mac_bits},
+        "mode": config.mode,
+        "vectors": config.vectors,
+        "seed": config.seed,
+        "activations": "histogram" if config.histogram else "uniform",
+        "input_slew_ps": config.input_slew_ps,
+        "period_ps": results[REFERENCE]["period_ps"],
+        "version": package_version(),
+        "bits": spec.bits,
+        "signed": spec.signed,
+        "arch": spec.arch,
+    }
+    return Lut(table, activations, meta)

@@ -1,0 +1,237 @@
+"""The timed netlist as Verilog for Icarus Verilog, a testbench that replays input vectors, and readers of its results.
+
+Icarus is the reference for `sim`: a gate becomes `assign #(RISE, FALL) out =
+TABLE >> {in_k, ..., in_0};` under `timescale` = the delay resolution. The table
+shift is chosen over a boolean expression because Icarus compiles it to a
+concatenation and a shift, which pass every input change on at once, followed
+by one part select that is evaluated once per time step, after every change of
+that step. A multi-level expression would instead evaluate in zero-time stages
+and could hand the delay transient values, which Icarus's inertial filter treats
+as real input changes.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from characterize.delays import TimedGates, timescale_unit
+from characterize.errors import SimulationError
+from characterize.netlist import CONST_NAMES, Netlist, Port
+from characterize.sim import input_bit_matrix
+
+_BIT = re.compile(r"^([A-Za-z_][A-Za-z0-9_$]*)\[(\d+)\]$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+
+def write_timed_verilog(timed: TimedGates) -> str:
+    """The netlist as one delayed continuous assignment per gate output, delays in `timescale` steps.
+
+    Every net is a scalar wire (a bit `y[3]` of a port becomes `\\y[3] `), joined to
+    its port by a zero-delay assignment: a gate that read a bit of a vector would
+    see it through an extra part select, one evaluation stage behind the scalars.
+    """
+    netlist = timed.netlist
+    unit = timescale_unit(timed.resolution_s)
+    lines = [f"`timescale {unit}/{unit}", f"module {module_name(netlist)} ({', '.join(p.name for p in netlist.ports)});"]
+    lines += [f"  {port.direction} {_range(port)}{port.name};" for port in netlist.ports]
+    scalar_ports = {p.name for p in netlist.ports if p.msb is None}
+    lines += [f"  wire {wire_name(netlist, n)};" for n in range(len(CONST_NAMES), len(netlist.nets)) if netlist.nets[n] not in scalar_ports]
+    for port in netlist.ports:
+        for j, net in enumerate(port.nets):
+            bit, wire = _port_bit(port, j), wire_name(netlist, net)
+            if bit != wire:
+                lines.append(f"  assign {bit} = {wire};" if port.direction == "output" else f"  assign {wire} = {bit};")
+    for g in range(timed.gate_count):
+        row = [int(n) for n in timed.gate_inputs[g] if n >= 0]
+        target = wire_name(netlist, int(timed.gate_output[g]))
+        table = int(timed.gate_table[g]) & ((1 << (1 << len(row))) - 1)
+        if not row:
+            lines.append(f"  assign {target} = 1'b{table & 1};")
+            continue
+        bits = format(table, f"0{1 << len(row)}b")
+        sources = ", ".join(wire_name(netlist, n) for n in reversed(row))
+        rise, fall = int(timed.rise_steps[g]), int(timed.fall_steps[g])
+        lines.append(f"  assign #({rise}, {fall}) {target} = {len(bits)}'b{bits} >> {{{sources}}};")
+    lines.append("endmodule")
+    return "\n".join(lines) + "\n"
+
+
+def wire_name(netlist: Netlist, net: int) -> str:
+    """The scalar Verilog wire of a net: its name, escaped when it names a vector bit; constants as literals."""
+    name = netlist.nets[net]
+    if net < len(CONST_NAMES):
+        return name
+    if _BIT.match(name):
+        return f"\\{name} "
+    return f"{name} " if name.startswith("\\") and not name.endswith(" ") else name
+
+
+def write_vectors(timed: TimedGates, inputs: Mapping[str, Iterable[int]]) -> str:
+    """Input vectors for `$readmemh`, one per line: the input ports concatenated, first port at the LSB."""
+    bits = input_bit_matrix(timed, inputs)
+    weights = [1 << j for j in range(bits.shape[1])]
+    digits = max(1, (bits.shape[1] + 3) // 4)
+    return "".join(f"{sum(w for w, b in zip(weights, row) if b):0{digits}x}\n" for row in bits.tolist())
+
+
+def write_testbench(
+    timed: TimedGates,
+    vectors: int,
+    period_steps: int,
+    vectors_file: str,
+    vcd_file: str | None = None,
+    count_toggles: bool = False,
+) -> str:
+    """A testbench applying `vectors` vectors from `vectors_file`, vector i at time i × `period_steps`.
+
+    With `vcd_file` it dumps every net of the design; with `count_toggles` it counts
+    the value changes of every net from the first transition on and prints them at
+    the end as `toggles <net index> <count>` lines.
+    """
+    netlist = timed.netlist
+    unit = timescale_unit(timed.resolution_s)
+    width = len(timed.input_nets)
+    connections, offset = [], 0
+    lines = [f"`timescale {unit}/{unit}", "module tb;", f"  reg [{width - 1}:0] vector;", f"  reg [{width - 1}:0] memory [0:{vectors - 1}];"]
+    for port in netlist.ports:
+        if port.direction == "input":
+            connections.append(f".{port.name}(vector[{offset + port.width - 1}:{offset}])")
+            offset += port.width
+        else:
+            lines.append(f"  wire {_range(port)}{port.name};")
+            connections.append(f".{port.name}({port.name})")
+    lines += [f"  {module_name(netlist)} dut ({', '.join(connections)});", "  integer i;"]
+    counted = [n for n in range(len(netlist.nets)) if netlist.nets[n] not in CONST_NAMES]
+    if count_toggles:
+        lines.append(f"  integer toggles [0:{len(counted) - 1}];")
+        lines.append(f"  initial for (i = 0; i < {len(counted)}; i = i + 1) toggles[i] = 0;")
+        for k, net in enumerate(counted):
+            lines.append(
+                f"  always @(dut.{wire_name(netlist, net)}) if ($time >= {period_steps}) toggles[{k}] = toggles[{k}] + 1;"
+            )
+    lines += ["  initial begin", f'    $readmemh("{vectors_file}", memory);']
+    if vcd_file is not None:
+        lines += [f'    $dumpfile("{vcd_file}");', "    $dumpvars(0, dut);"]
+    lines += [f"    for (i = 0; i < {vectors}; i = i + 1) begin", "      vector = memory[i];", f"      #{period_steps};", "    end"]
+    if count_toggles:
+        lines.append(f"    for (i = 0; i < {len(counted)}; i = i + 1) $display(\"toggles %0d %0d\", i, toggles[i]);")
+    lines += ["    $finish;", "  end", "endmodule"]
+    if count_toggles:
+        lines.append("// toggles index -> net: " + " ".join(str(n) for n in counted))
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class IverilogResult:
+    """Icarus Verilog's activity for the same transitions: toggles per net and, from a VCD, sensitized delays."""
+
+    toggles: np.ndarray
+    sensitized_delay_steps: np.ndarray | None
+    compile_s: float
+    run_s: float
+
+
+def run_iverilog(
+    timed: TimedGates,
+    inputs: Mapping[str, Iterable[int]],
+    workdir: str | Path,
+    period_steps: int | None = None,
+    vcd: bool = True,
+) -> IverilogResult:
+    """Simulate the transitions with iverilog + vvp in `workdir`; toggles from a VCD (`vcd`) or from counters."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    period = timed.settle_bound_steps + 1 if period_steps is None else int(period_steps)
+    text = write_vectors(timed, inputs)
+    vectors = text.count("\n")
+    (workdir / "vectors.mem").write_text(text)
+    (workdir / "design.v").write_text(write_timed_verilog(timed))
+    tb = write_testbench(timed, vectors, period, "vectors.mem", "dump.vcd" if vcd else None, count_toggles=not vcd)
+    (workdir / "tb.v").write_text(tb)
+    start = time.perf_counter()
+    _tool(["iverilog", "-o", "sim.vvp", "tb.v", "design.v"], workdir)
+    compiled = time.perf_counter()
+    output = _tool(["vvp", "-n", "sim.vvp"], workdir)
+    finished = time.perf_counter()
+    if vcd:
+        toggles, delays = vcd_activity(workdir / "dump.vcd", timed.netlist, period, vectors - 1)
+    else:
+        toggles, delays = counted_toggles(output, tb, len(timed.netlist.nets)), None
+    return IverilogResult(toggles, delays, compiled - start, finished - compiled)
+
+
+def counted_toggles(output: str, testbench: str, nets: int) -> np.ndarray:
+    """Per-net toggles from the `toggles k count` lines of a counting testbench."""
+    order = [int(n) for n in testbench.rsplit("// toggles index -> net:", 1)[1].split()]
+    toggles = np.zeros(nets, dtype=np.int64)
+    for line in output.splitlines():
+        if line.startswith("toggles "):
+            _, k, count = line.split()
+            toggles[order[int(k)]] = int(count)
+    return toggles
+
+
+def vcd_activity(path: str | Path, netlist: Netlist, period_steps: int, transitions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Toggles per net and the last output-port event per transition, from a VCD of `write_timed_verilog`'s design.
+
+    Each net is read from its scalar wire. Changes before time `period_steps`
+    (vector 0 settling from x) are not counted; transition i runs from
+    (i + 1) × `period_steps`.
+    """
+    wires = {wire_name(netlist, n).strip(): n for n in range(len(CONST_NAMES), len(netlist.nets))}
+    outputs = {n for p in netlist.outputs for n in p.nets}
+    toggles = np.zeros(len(netlist.nets), dtype=np.int64)
+    delays = np.zeros(transitions, dtype=np.int64)
+    codes: dict[str, list[int]] = defaultdict(list)
+    last: dict[int, str] = {}
+    now = 0
+    with open(path) as vcd:
+        for line in vcd:
+            line = line.strip()
+            if line.startswith("$var"):
+                _, _kind, size, code, *reference = line.split()[:-1]
+                if size == "1" and len(reference) == 1 and reference[0] in wires:
+                    codes[code].append(wires[reference[0]])
+            elif line.startswith("#"):
+                now = int(line[1:])
+            elif line[:1] in ("0", "1", "x", "z", "X", "Z"):
+                bit = line[0]
+                for net in codes.get(line[1:], ()):
+                    if last.get(net, bit) != bit and now >= period_steps:
+                        toggles[net] += 1
+                        if net in outputs:
+                            i = now // period_steps - 1
+                            delays[i] = now - (i + 1) * period_steps
+                    last[net] = bit
+    return toggles, delays
+
+
+def module_name(netlist: Netlist) -> str:
+    """The netlist's name as a Verilog identifier."""
+    name = re.sub(r"[^A-Za-z0-9_$]", "_", netlist.name) or "design"
+    return name if _IDENTIFIER.match(name) else f"m_{name}"
+
+
+def _range(port: Port) -> str:
+    return "" if port.msb is None else f"[{port.msb}:{port.lsb}] "
+
+
+def _port_bit(port: Port, j: int) -> str:
+    if port.msb is None:
+        return port.name
+    return f"{port.name}[{port.lsb + j if port.msb >= port.lsb else port.lsb - j}]"
+
+
+def _tool(command: list[str], workdir: Path) -> str:
+    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SimulationError(f"{' '.join(command)} failed in {workdir}: {(done.stderr or done.stdout).strip()[-2000:]}")
+    return done.stdout

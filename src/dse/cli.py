@@ -1,0 +1,48 @@
+"""The `dse` command: thin argument parsing over library functions, one clear line per user error."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cells.errors import GatedseError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except GatedseError as exc:
+        print(f"dse: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dse: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dse import cli_cells, cli_characterize, cli_netlist
+
+    parser = argparse.ArgumentParser(
+        prog="dse",
+        description="Gate-level characterization and design-space exploration of neural-network hardware.",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for module in (cli_cells, cli_netlist, cli_characterize):
+        module.register(commands)
+    return parser
+
+
+def add_library_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--library", type=Path, metavar="FILE", help="Liberty file (.lib or .lib.gz); default: the embedded sky130 hd subset"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

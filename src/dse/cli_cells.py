@@ -1,0 +1,48 @@
+"""`dse cells list|verilog`: inspect a cell library and export behavioral models of its cells."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cells.default import load_library
+
+
+def register(commands) -> None:
+    from dse.cli import add_library_option
+
+    cells = commands.add_parser("cells", help="inspect the cell library")
+    sub = cells.add_subparsers(title="cells commands", metavar="COMMAND")
+    listing = sub.add_parser("list", help="print the cells with area and function")
+    add_library_option(listing)
+    listing.set_defaults(run=run_list)
+    models = sub.add_parser("verilog", help="write behavioral Verilog models of the cells")
+    add_library_option(models)
+    models.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="Verilog file to write")
+    models.set_defaults(run=run_verilog)
+    cells.set_defaults(run=lambda args: cells.print_help() or 2)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    library = load_library(args.library)
+    print(f"{library.name}: {len(library.cells)} cells, {library.voltage:g} V")
+    print(f"{'cell':<36} {'area_um2':>9} {'transistors':>11}  function")
+    for cell in sorted(library.cells.values(), key=lambda c: c.name):
+        if cell.sequential:
+            function = "(sequential)"
+        elif not cell.outputs:
+            function = "(physical only)"
+        else:
+            function = "; ".join(f"{out} = {cell.functions[out]}" for out in cell.outputs if out in cell.functions)
+        transistors = "" if cell.transistors is None else str(cell.transistors)
+        print(f"{cell.name:<36} {cell.area:>9.4f} {transistors:>11}  {function}")
+    return 0
+
+
+def run_verilog(args: argparse.Namespace) -> int:
+    from cells.verilog_models import format_cell_models
+
+    library = load_library(args.library)
+    args.output.write_text(format_cell_models(library))
+    print(f"wrote behavioral models of {library.name} to {args.output}")
+    return 0

@@ -1,0 +1,105 @@
+"""`dse characterize` and `dse lut show|plot`: the characterization sweep and its LUTs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from characterize.errors import SimulationError
+
+
+def register(commands) -> None:
+    from dse.cli import add_library_option
+    from dse.cli_netlist import add_multiplier_options
+
+    parser = commands.add_parser(
+        "characterize",
+        help="sweep weight values through timing simulation into a LUT",
+        description="For every chosen weight value, simulate activation transitions through the multiplier "
+        "(weight held at its port, or embedded and simplified) and write energy, delay and area to a LUT.",
+    )
+    add_multiplier_options(parser)
+    parser.add_argument("--mode", choices=("stationary", "embedded"), required=True,
+                        help="weight held at the port of the generic multiplier, or embedded and simplified")
+    parser.add_argument("--weights", default="all", metavar="all|LIST|LO:HI",
+                        help="weights: all, a comma list, or an inclusive range; use --weights=-8:7 for negatives")
+    parser.add_argument("--vectors", type=int, default=10_000, help="activation transitions per weight (default 10000)")
+    parser.add_argument("--activations", type=Path, metavar="HIST.csv", help="draw activations from a value,count histogram")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the activation sequence")
+    parser.add_argument("--period-ps", type=float, help="clock period for leakage energy (default: the critical delay)")
+    parser.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    parser.add_argument("--cache", type=Path, metavar="DIR", help="result cache (default ~/.cache/gatedse/sweep)")
+    add_library_option(parser)
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="LUT.csv", help="LUT to write")
+    parser.set_defaults(run=run_characterize)
+
+    lut = commands.add_parser("lut", help="inspect a LUT")
+    sub = lut.add_subparsers(title="lut commands", metavar="COMMAND")
+    show = sub.add_parser("show", help="print a summary of a LUT")
+    show.add_argument("lut", type=Path, metavar="LUT.csv")
+    show.set_defaults(run=run_show)
+    draw = sub.add_parser("plot", help="plot energy, delay and area against the weight value")
+    draw.add_argument("lut", type=Path, metavar="LUT.csv")
+    draw.add_argument("-o", "--output", type=Path, required=True, metavar="FIG", help="PNG, SVG or PDF")
+    draw.set_defaults(run=run_plot)
+    lut.set_defaults(run=lambda args: lut.print_help() or 2)
+
+
+def parse_weights(text: str, weights: range) -> tuple[int, ...]:
+    """'all', '-3,0,5' or '-8:7' (inclusive) as a tuple of weights."""
+    text = text.strip()
+    try:
+        if text == "all":
+            return tuple(weights)
+        if ":" in text:
+            low, high = (int(x) for x in text.split(":"))
+            return tuple(range(low, high + 1))
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise SimulationError(f"--weights: expected all, a comma list or LO:HI, got {text!r}") from None
+
+
+def run_characterize(args: argparse.Namespace) -> int:
+    from characterize.activations import read_histogram
+    from characterize.lut_report import summarize
+    from characterize.sweep import SweepConfig, run_sweep
+    from dse.cli_netlist import spec_from_args
+
+    spec = spec_from_args(args)
+    if args.jobs < 1:
+        raise SimulationError(f"--jobs must be at least 1, got {args.jobs}")
+    histogram = None
+    if args.activations:
+        histogram = read_histogram(args.activations, spec.weights.start, spec.weights.stop - 1)
+    config = SweepConfig(
+        spec=spec,
+        mode=args.mode,
+        weights=parse_weights(args.weights, spec.weights),
+        vectors=args.vectors,
+        seed=args.seed,
+        histogram=histogram,
+        library=str(args.library.resolve()) if args.library else None,
+        period_ps=args.period_ps,
+    )
+    lut = run_sweep(config, jobs=args.jobs, cache_dir=args.cache)
+    lut.save(args.output)
+    print(summarize(lut))
+    print(f"wrote {args.output} (+ {args.output.with_suffix('.json').name}, {args.output.stem}.activations.csv)")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from characterize.lut import Lut
+    from characterize.lut_report import summarize
+
+    print(summarize(Lut.load(args.lut)))
+    return 0
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    from characterize.lut import Lut
+    from characterize.lut_report import plot
+
+    plot(Lut.load(args.lut), args.output)
+    print(f"wrote {args.output}")
+    return 0
