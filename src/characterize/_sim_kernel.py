@@ -1,4 +1,9 @@
-"""The compiled event loop of the timing simulator (numba), over all transitions in one call.
+"""The compiled event loop of the timing simulator (numba), over a sequence of transitions in one call.
+
+Transition k goes from input vector `first[k]` to `second[k]`. When it does not
+start where the previous one ended, the circuit first moves to the settled state
+of `first[k]` without timing (a jump), so any set of transitions can be run in
+any order, each from its own settled start.
 
 Each gate keeps at most one pending update: an update is only queued when none is
 pending (rule 4 of DESIGN.md's timing semantics cancels before it queues, and rule
@@ -7,7 +12,9 @@ value is always the complement of the present output. So a gate's state is its
 output net's value and one due time (-1 when none). Pending gates sit in a time
 wheel of `wheel_size` buckets (a power of two above the largest delay), each a
 doubly linked list, so queueing and cancelling are O(1) and a due time maps to
-exactly one bucket.
+exactly one bucket; a bitmap of non-empty buckets finds the next due time. A
+gate's present input combination is kept as an integer, updated by XOR-ing pin
+masks when an input net changes, so evaluating a gate is one table shift.
 """
 
 from __future__ import annotations
@@ -32,16 +39,20 @@ def _trailing_zeros(typingctx, word):
 
 @njit(cache=True, nogil=True)
 def run_transitions(
-    gate_inputs,
+    gate_index,
     gate_table,
     gate_output,
     rise,
     fall,
     fanout_start,
     fanout_gate,
+    fanout_pins,
     is_output,
     input_nets,
-    input_bits,
+    vectors,
+    first,
+    second,
+    multiplicity,
     values,
     wheel_size,
     rise_weight,
@@ -50,21 +61,23 @@ def run_transitions(
     record,
     log_capacity,
 ):
-    """Simulate transitions input_bits[i] -> input_bits[i + 1] from the settled `values` (updated in place).
+    """Simulate transitions vectors[first[k]] -> vectors[second[k]], each standing for `multiplicity[k]` equal ones.
 
-    `gate_inputs` is padded with net 0 (constant 0), so a gate's table index is a
-    fixed-width sum. Returns per-net toggle and settled-change counts, per
-    transition the last output-port event, the last event on any net and the
-    weighted toggle sum, the number of gate output events, the per-transition
-    toggle matrix (1×1 unless `per_transition`), and, when `record`, a log of
-    (transition, time, net) for every value change with its length (which may
-    exceed `log_capacity`: the caller retries with room for all).
+    `values` (per net) and `gate_index` (per gate, its input combination, bit k for
+    input k) are a consistent state, updated in place; fanout entry f feeds gate
+    `fanout_gate[f]` on the input pins set in `fanout_pins[f]`. Returns per-net
+    toggle and settled-change counts (times multiplicity), per transition the last
+    output-port event, the last event on any net and the weighted toggle sum, the
+    number of gate output events (times multiplicity), the per-transition toggle
+    matrix (1×1 unless `per_transition`), and, when `record`, a log of
+    (transition, time, net) for every value change, time -1 for the changes of a
+    jump, with its length (which may exceed `log_capacity`: the caller then retries
+    with room for all).
     """
     n_gates = gate_output.shape[0]
-    width = gate_inputs.shape[1]
     n_nets = values.shape[0]
     n_inputs = input_nets.shape[0]
-    n_transitions = input_bits.shape[0] - 1
+    n_transitions = first.shape[0]
     mask = wheel_size - 1
 
     head = np.full(wheel_size, -1, np.int32)
@@ -90,8 +103,27 @@ def run_transitions(
     logged = 0
     events = 0
     stamp = 0
+    current = -1
 
     for i in range(n_transitions):
+        if first[i] != current:
+            logged = settle_state(
+                vectors[first[i]],
+                input_nets,
+                values,
+                gate_index,
+                gate_table,
+                gate_output,
+                fanout_start,
+                fanout_gate,
+                fanout_pins,
+                record,
+                i,
+                log,
+                logged,
+            )
+        current = second[i]
+        count = multiplicity[i]
         stamp += 1
         n_changed = 0
         n_eval = 0
@@ -103,15 +135,15 @@ def run_transitions(
         t = 0
         for p in range(n_inputs):
             net = input_nets[p]
-            if values[net] != input_bits[i + 1, p]:
-                values[net] = input_bits[i + 1, p]
+            if values[net] != vectors[current, p]:
+                values[net] = vectors[current, p]
                 changed[n_changed] = net
                 n_changed += 1
         while True:
             for c in range(n_changed):
                 net = changed[c]
                 value = values[net]
-                toggles[net] += 1
+                toggles[net] += count
                 if touched_in[net] != i:
                     touched_in[net] = i
                     touched[n_touched] = net
@@ -131,37 +163,38 @@ def run_transitions(
                     last_out = t
                 for f in range(fanout_start[net], fanout_start[net + 1]):
                     g = fanout_gate[f]
+                    gate_index[g] ^= fanout_pins[f]
                     if eval_stamp[g] != stamp:
                         eval_stamp[g] = stamp
                         eval_queue[n_eval] = g
                         n_eval += 1
             for e in range(n_eval):
                 g = eval_queue[e]
-                index = 0
-                for k in range(width):
-                    index |= np.int64(values[gate_inputs[g, k]]) << k
-                new = (gate_table[g] >> index) & 1
+                new = (gate_table[g] >> gate_index[g]) & 1
                 present = values[gate_output[g]]
-                if due[g] >= 0:
+                when = due[g]
+                if when >= 0:
                     if new == present:
-                        b = due[g] & mask
-                        if prev_gate[g] >= 0:
-                            next_gate[prev_gate[g]] = next_gate[g]
+                        b = when & mask
+                        before, after = prev_gate[g], next_gate[g]
+                        if before >= 0:
+                            next_gate[before] = after
                         else:
-                            head[b] = next_gate[g]
-                            if next_gate[g] < 0:
+                            head[b] = after
+                            if after < 0:
                                 occupied[b >> 6] &= ~(np.uint64(1) << np.uint64(b & 63))
-                        if next_gate[g] >= 0:
-                            prev_gate[next_gate[g]] = prev_gate[g]
+                        if after >= 0:
+                            prev_gate[after] = before
                         due[g] = -1
                         pending -= 1
                 elif new != present:
                     when = t + (rise[g] if new else fall[g])
                     b = when & mask
-                    next_gate[g] = head[b]
+                    leader = head[b]
+                    next_gate[g] = leader
                     prev_gate[g] = -1
-                    if head[b] >= 0:
-                        prev_gate[head[b]] = g
+                    if leader >= 0:
+                        prev_gate[leader] = g
                     else:
                         occupied[b >> 6] |= np.uint64(1) << np.uint64(b & 63)
                     head[b] = g
@@ -177,9 +210,9 @@ def run_transitions(
             if word != 0:
                 b += np.int64(_trailing_zeros(word))
             else:
-                w = (w + 1) % words
+                w = (w + 1) & (words - 1)
                 while occupied[w] == 0:
-                    w = (w + 1) % words
+                    w = (w + 1) & (words - 1)
                 b = (w << 6) + np.int64(_trailing_zeros(occupied[w]))
             t += (b - t) & mask
             stamp += 1
@@ -189,7 +222,7 @@ def run_transitions(
             while g >= 0:
                 due[g] = -1
                 pending -= 1
-                events += 1
+                events += count
                 net = gate_output[g]
                 values[net] = 1 - values[net]
                 changed[n_changed] = net
@@ -197,8 +230,80 @@ def run_transitions(
                 g = next_gate[g]
         for j in range(n_touched):
             if values[touched[j]] != start_value[j]:
-                settled_changes[touched[j]] += 1
+                settled_changes[touched[j]] += count
         last_output_event[i] = last_out
         last_event[i] = last_any
         weighted[i] = energy
     return toggles, settled_changes, last_output_event, last_event, weighted, events, matrix, log, logged
+
+
+@njit(cache=True, nogil=True)
+def settle_state(
+    bits,
+    input_nets,
+    values,
+    gate_index,
+    gate_table,
+    gate_output,
+    fanout_start,
+    fanout_gate,
+    fanout_pins,
+    record,
+    transition,
+    log,
+    logged,
+):
+    """Move the state to the settled one of input `bits` without timing (gates are in topological order).
+
+    Logs each change as (transition, -1, net) when `record`; returns the log length.
+    """
+    for k in range(input_nets.shape[0] + gate_output.shape[0]):
+        if k < input_nets.shape[0]:
+            net = input_nets[k]
+            value = bits[k]
+        else:
+            g = k - input_nets.shape[0]
+            net = gate_output[g]
+            value = (gate_table[g] >> gate_index[g]) & 1
+        if values[net] == value:
+            continue
+        values[net] = value
+        for f in range(fanout_start[net], fanout_start[net + 1]):
+            gate_index[fanout_gate[f]] ^= fanout_pins[f]
+        if record:
+            if logged < log.shape[0]:
+                log[logged, 0] = transition
+                log[logged, 1] = -1
+                log[logged, 2] = net
+            logged += 1
+    return logged
+
+
+@njit(cache=True, nogil=True)
+def chain_order(first, second, vertices):
+    """An order of the transitions (first[k] -> second[k]) in which most start where the previous one ended.
+
+    A greedy walk over the transition graph: follow an unused transition out of the
+    vertex reached, and start anew elsewhere only when none is left.
+    """
+    count = first.shape[0]
+    by_start = np.argsort(first, kind="mergesort")
+    next_out = np.zeros(vertices + 1, np.int64)
+    for k in range(count):
+        next_out[first[k] + 1] += 1
+    for v in range(vertices):
+        next_out[v + 1] += next_out[v]
+    end_out = next_out[1:].copy()
+    order = np.empty(count, np.int64)
+    vertex = first[by_start[0]] if count else 0
+    scan = 0
+    for position in range(count):
+        if next_out[vertex] == end_out[vertex]:
+            while next_out[scan] == end_out[scan]:
+                scan += 1
+            vertex = scan
+        k = by_start[next_out[vertex]]
+        next_out[vertex] += 1
+        order[position] = k
+        vertex = second[k]
+    return order

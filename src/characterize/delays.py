@@ -24,8 +24,9 @@ from characterize.netlist import UNCONNECTED, Netlist
 from characterize.techmap import CellMatcher
 
 DEFAULT_INPUT_SLEW_S = 40e-12
-"""Nominal input transition for every delay lookup: 40 ps, a typical slew inside
-sky130 hd's characterized range (10 ps to 1.5 ns), of a gate driving a few fanouts."""
+"""Nominal input transition for every delay lookup: 40 ps, inside sky130 hd's
+characterized range (10 ps to 1.5 ns) and near the output transition of a small
+gate with a light load (about 50 ps for nand2_1 driving 6 fF)."""
 
 DEFAULT_RESOLUTION_S = 1e-12
 MAX_GATE_INPUTS = 6  # a truth table of up to 2**6 bits fits one int64
@@ -163,7 +164,9 @@ def timescale_unit(resolution_s: float) -> str:
         for factor in (1, 10, 100):
             if np.isclose(resolution_s, factor * scale, rtol=1e-9, atol=0.0):
                 return f"{factor}{unit}"
-    raise NetlistError(f"resolution {resolution_s!r} s is not 1, 10 or 100 of a time unit, so no timescale can carry it")
+    raise NetlistError(
+        f"resolution {resolution_s!r} s is not 1, 10 or 100 of a time unit, so no timescale can carry it"
+    )
 
 
 def _pin_delays(cell, pin: str, has_inputs: bool, slew: float, load: float) -> tuple[float, float]:

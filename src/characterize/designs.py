@@ -20,7 +20,7 @@ from characterize.logic import evaluate
 from characterize.netlist import Netlist
 from characterize.techmap import CellMatcher
 
-EXHAUSTIVE_BITS = 16
+STRATEGIES = ("simplify", "yosys", "best")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,27 @@ def embedded_design(reference: Netlist, spec: MultiplierSpec, weight: int, match
     """The reference with the weight port tied to `weight` and simplified."""
     spec.check_weight(weight)
     return embed_constant(reference, "w", weight, matcher)
+
+
+def embedded_designs(reference: Netlist, spec: MultiplierSpec, weight: int, strategy: str = "simplify",
+                     matcher: CellMatcher | None = None) -> dict[str, Netlist]:
+    """The weight-embedded design by strategy: our passes ("simplify"), yosys/ABC ("yosys"), or both ("best")."""
+    if strategy not in STRATEGIES:
+        raise NetlistError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    ours = embedded_design(reference, spec, weight, matcher)
+    designs = {}
+    if strategy != "yosys":
+        designs["simplify"] = ours
+    if strategy != "simplify":
+        from characterize.resynthesis import resynthesize
+
+        designs["yosys"] = resynthesize(ours, reference.library)
+    return designs
+
+
+def smallest(designs: dict[str, Netlist]) -> Netlist:
+    """The design of least area (the first on a tie)."""
+    return min(designs.values(), key=lambda d: d.area)
 
 
 def expected_output(spec: MultiplierSpec, a: np.ndarray, w: np.ndarray, acc: np.ndarray | None = None) -> np.ndarray:

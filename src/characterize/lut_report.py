@@ -29,12 +29,14 @@ def summarize(lut: Lut) -> str:
             f"{reference['energy_per_op_fJ']:.1f} fJ/op, critical {reference['critical_delay_ps']:.0f} ps"
         )
     energy = rows["energy_per_op_fJ"]
-    cheapest = energy.min()
-    lines.append(
-        f"energy/op: {cheapest:.1f} fJ (w={energy.idxmin()}) to {energy.max():.1f} fJ (w={energy.idxmax()}), "
-        f"spread {energy.max() / cheapest if cheapest > 0 else float('inf'):.1f}x; "
-        f"{int((energy <= 2 * cheapest).sum())} weights within 2x of the cheapest"
-    )
+    lines.append(f"energy/op: {energy.min():.1f} fJ (w={energy.idxmin()}) to {energy.max():.1f} fJ (w={energy.idxmax()})")
+    nonzero = rows[rows.index != 0]["energy_per_op_fJ"]
+    if len(nonzero) and nonzero.min() > 0:
+        cheapest = nonzero.min()
+        lines.append(
+            f"cheapest nonzero weight: w={nonzero.idxmin()} at {cheapest:.1f} fJ; most expensive {nonzero.max() / cheapest:.1f}x "
+            f"that; {int((nonzero <= 2 * cheapest).sum())} nonzero weights within 2x of it"
+        )
     delay = rows["max_sensitized_delay_ps"]
     lines.append(f"max sensitized delay: {delay.min():.0f} ps (w={delay.idxmin()}) to {delay.max():.0f} ps (w={delay.idxmax()})")
     area = rows["area_um2"]

@@ -16,14 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from characterize._sim_kernel import run_transitions
+from characterize._sim_kernel import chain_order, run_transitions, settle_state
 from characterize.delays import TimedGates, timescale_unit
 from characterize.errors import SimulationError
-from characterize.logic import net_values, port_bits
-from characterize.netlist import CONST0, CONST_NAMES
+from characterize.logic import port_bits
+from characterize.netlist import CONST0, CONST1, CONST_NAMES
+
+VCD_CHUNK = 1000  # transitions simulated per logged kernel call when writing a VCD
+MERGE_FRACTION = 0.9  # equal transitions are merged when at most this share of them is distinct
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SimResult:
     """Activity of N transitions.
 
@@ -62,6 +65,8 @@ class SimResult:
 def input_bit_matrix(timed: TimedGates, inputs: Mapping[str, Iterable[int]]) -> np.ndarray:
     """Input-port bits per vector (vectors × `timed.input_nets`), checked against the netlist's input ports."""
     ports = timed.netlist.inputs
+    if not ports:
+        raise SimulationError(f"netlist {timed.netlist.name} has no input ports to drive")
     names = {p.name for p in ports}
     missing = names - set(inputs)
     unknown = set(inputs) - names
@@ -74,20 +79,7 @@ def input_bit_matrix(timed: TimedGates, inputs: Mapping[str, Iterable[int]]) -> 
     lengths = {len(v) if v.ndim == 1 else -1 for v in columns.values()}
     if len(lengths) != 1 or min(lengths) < 2 or not all(np.issubdtype(v.dtype, np.integer) for v in columns.values()):
         raise SimulationError("inputs must be 1-D integer arrays of one length, at least 2 vectors (1 transition)")
-    if not ports:
-        raise SimulationError(f"netlist {timed.netlist.name} has no input ports to drive")
     return np.ascontiguousarray(np.concatenate([port_bits(p, columns[p.name]).T for p in ports], axis=1))
-
-
-def settled_values(timed: TimedGates, bits: np.ndarray) -> np.ndarray:
-    """Value of every net (uint8) with the circuit settled at one vector of input bits."""
-    inputs = {}
-    offset = 0
-    for port in timed.netlist.inputs:
-        weights = np.left_shift(np.int64(1), np.arange(port.width, dtype=np.int64))
-        inputs[port.name] = np.array([int((bits[offset : offset + port.width] * weights).sum())])
-        offset += port.width
-    return np.ascontiguousarray(net_values(timed.netlist, inputs)[:, 0])
 
 
 def simulate(
@@ -104,18 +96,53 @@ def simulate(
     """
     bits = input_bit_matrix(timed, inputs)
     rise_weight, fall_weight = _weights(timed, net_weights)
-    run = _run(timed, bits, rise_weight, fall_weight, per_transition, record=False)
+    vectors, ids = _distinct_rows(bits)
+    first, second, multiplicity, position = _plan(ids, len(vectors))
+    circuit = _Circuit(timed)
+    values, gate_index = circuit.initial_state()
+    run = circuit.run(
+        vectors, first, second, multiplicity, values, gate_index, rise_weight, fall_weight, per_transition, False, 0
+    )
     toggles, settled, last_output, last_any, weighted, events, matrix = run[:7]
     return SimResult(
         toggles=toggles,
         settled_changes=settled,
-        sensitized_delay_steps=last_output,
-        settle_steps=last_any,
+        sensitized_delay_steps=last_output[position],
+        settle_steps=last_any[position],
         events=int(events),
         resolution_s=timed.resolution_s,
-        toggles_per_transition=matrix if per_transition else None,
-        weighted_toggles=weighted if net_weights is not None else None,
+        toggles_per_transition=matrix[position] if per_transition else None,
+        weighted_toggles=weighted[position] if net_weights is not None else None,
     )
+
+
+def _distinct_rows(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct input vectors and, per vector, the index of its distinct one."""
+    packed = np.packbits(bits, axis=1)
+    width = -(-packed.shape[1] // 8) * 8
+    padded = np.zeros((len(bits), width), dtype=np.uint8)
+    padded[:, : packed.shape[1]] = packed
+    keys = padded.view(np.uint64)[:, 0] if width == 8 else padded.view(np.dtype((np.void, width)))[:, 0]
+    _, index, ids = np.unique(keys, return_index=True, return_inverse=True)
+    return np.ascontiguousarray(bits[index]), ids.reshape(-1).astype(np.int64)
+
+
+def _plan(ids: np.ndarray, vectors: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Transitions to run (first, second vector, multiplicity) and, per given transition, its position among them.
+
+    Transitions are independent, so equal ones are simulated once when that saves
+    at least a tenth of the work, chained so that few need a jump.
+    """
+    count = len(ids) - 1
+    pairs = ids[:-1] * vectors + ids[1:]
+    unique, inverse, multiplicity = np.unique(pairs, return_inverse=True, return_counts=True)
+    if len(unique) > MERGE_FRACTION * count:
+        return ids[:-1], ids[1:], np.ones(count, dtype=np.int64), np.arange(count)
+    first, second = unique // vectors, unique % vectors
+    order = chain_order(first, second, vectors)
+    rank = np.empty(len(unique), dtype=np.int64)
+    rank[order] = np.arange(len(unique))
+    return first[order], second[order], multiplicity[order].astype(np.int64), rank[inverse.reshape(-1)]
 
 
 def _weights(timed: TimedGates, net_weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -127,36 +154,86 @@ def _weights(timed: TimedGates, net_weights: np.ndarray | None) -> tuple[np.ndar
         return weights, weights
     if weights.shape == (2, timed.net_count):
         return np.ascontiguousarray(weights[0]), np.ascontiguousarray(weights[1])
-    raise SimulationError(f"net_weights must have shape ({timed.net_count},) or (2, {timed.net_count}), got {weights.shape}")
+    raise SimulationError(
+        f"net_weights must have shape ({timed.net_count},) or (2, {timed.net_count}), got {weights.shape}"
+    )
 
 
-def _run(timed, bits, rise_weight, fall_weight, per_transition, record, log_capacity=0):
-    """Call the kernel from the settled state of the first vector."""
-    starts, gates = timed.fanout
-    is_output = np.zeros(timed.net_count, dtype=np.bool_)
-    is_output[timed.output_nets] = True
-    inputs = np.where(timed.gate_inputs < 0, CONST0, timed.gate_inputs).astype(np.int32)
-    largest = int(max(timed.rise_steps.max(initial=1), timed.fall_steps.max(initial=1)))
-    wheel = 1 << int(largest).bit_length()
-    return run_transitions(
-        np.ascontiguousarray(inputs),
-        timed.gate_table,
-        timed.gate_output,
-        timed.rise_steps,
-        timed.fall_steps,
-        starts,
-        gates,
-        is_output,
-        timed.input_nets,
-        bits,
-        settled_values(timed, bits[0]),
-        wheel,
+class _Circuit:
+    """The kernel's view of a TimedGates: fanout with pin masks, output flags, wheel size."""
+
+    def __init__(self, timed: TimedGates):
+        self.timed = timed
+        starts, gates = timed.fanout
+        self.pins = np.left_shift(1, np.arange(timed.gate_inputs.shape[1], dtype=np.int64))
+        entry_net = np.repeat(np.arange(timed.net_count), np.diff(starts))
+        pins = ((timed.gate_inputs[gates] == entry_net[:, None]) * self.pins).sum(axis=1).astype(np.int64)
+        self.fanout = (starts, gates, pins)
+        self.is_output = np.zeros(timed.net_count, dtype=np.bool_)
+        self.is_output[timed.output_nets] = True
+        largest = int(max(timed.rise_steps.max(initial=1), timed.fall_steps.max(initial=1)))
+        self.wheel = 1 << largest.bit_length()
+
+    def initial_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """Net values (all 0 but the constant 1) and the matching gate input combinations: a start for a jump."""
+        values = np.zeros(self.timed.net_count, dtype=np.uint8)
+        values[CONST1] = 1
+        inputs = np.where(self.timed.gate_inputs >= 0, self.timed.gate_inputs, CONST0)
+        return values, (values[inputs] * self.pins).sum(axis=1).astype(np.int64)
+
+    def settle(self, bits: np.ndarray, values: np.ndarray, gate_index: np.ndarray) -> None:
+        """Move the state (in place) to the settled one of one vector of input bits, without timing."""
+        timed = self.timed
+        settle_state(
+            bits,
+            timed.input_nets,
+            values,
+            gate_index,
+            timed.gate_table,
+            timed.gate_output,
+            *self.fanout,
+            False,
+            0,
+            np.empty((0, 3), dtype=np.int64),
+            0,
+        )
+
+    def run(
+        self,
+        vectors,
+        first,
+        second,
+        multiplicity,
+        values,
+        gate_index,
         rise_weight,
         fall_weight,
         per_transition,
         record,
         log_capacity,
-    )
+    ):
+        timed = self.timed
+        return run_transitions(
+            gate_index,
+            timed.gate_table,
+            timed.gate_output,
+            timed.rise_steps,
+            timed.fall_steps,
+            *self.fanout,
+            self.is_output,
+            timed.input_nets,
+            vectors,
+            first,
+            second,
+            multiplicity,
+            values,
+            self.wheel,
+            rise_weight,
+            fall_weight,
+            per_transition,
+            record,
+            log_capacity,
+        )
 
 
 def write_vcd(
@@ -169,9 +246,9 @@ def write_vcd(
     """Write a VCD of the chosen transitions (all by default), every net as a 1-bit wire.
 
     Vector i is applied at time i × `period_steps` (default: the settling bound
-    plus one step), so transition i runs from (i + 1) × period. Between chosen
-    transitions that are not consecutive the nets jump to the next start state at
-    that vector's time, as if it had settled instantly.
+    plus one step), so transition i runs from (i + 1) × period. Where a chosen
+    transition does not follow the one before, the nets jump to its start state at
+    its vector's time, as if that vector had settled instantly.
     """
     bits = input_bit_matrix(timed, inputs)
     count = len(bits) - 1
@@ -181,44 +258,53 @@ def write_vcd(
     period = timed.settle_bound_steps + 1 if period_steps is None else int(period_steps)
     if period <= timed.settle_bound_steps:
         raise SimulationError(f"period_steps {period} is not longer than the settling bound {timed.settle_bound_steps}")
-    pairs = np.stack([bits[chosen], bits[chosen + 1]], axis=1)  # each transition alone, from its own start
     unit = timescale_unit(timed.resolution_s)
+    circuit = _Circuit(timed)
+    values, gate_index = circuit.initial_state()
+    circuit.settle(bits[chosen[0]], values, gate_index)
     path = Path(path)
     with path.open("w") as out:
         ids = _write_header(out, timed, unit)
-        start = settled_values(timed, bits[chosen[0]])
         out.write(f"#{chosen[0] * period}\n$dumpvars\n")
-        out.writelines(f"{start[n]}{ids[n]}\n" for n in range(2, timed.net_count))
+        out.writelines(f"{values[n]}{ids[n]}\n" for n in range(len(CONST_NAMES), timed.net_count))
         out.write("$end\n")
-        for position, transition in enumerate(chosen):
-            state = settled_values(timed, bits[transition])
-            jumps = np.flatnonzero(state[2:] != start[2:]) + 2
-            if len(jumps):
-                out.write(f"#{transition * period}\n")
-                out.writelines(f"{state[n]}{ids[n]}\n" for n in jumps)
-            start = _write_transition(out, timed, pairs[position], (transition + 1) * period, ids, state)
+        for chunk in np.array_split(chosen, -(-len(chosen) // VCD_CHUNK)):
+            state, time = values.copy(), -1
+            log = _logged_run(circuit, bits, chunk, values, gate_index)
+            for k, step, net in log.tolist():
+                moment = int(chunk[k]) * period if step < 0 else (int(chunk[k]) + 1) * period + step
+                if moment != time:
+                    time = moment
+                    out.write(f"#{time}\n")
+                state[net] ^= 1
+                out.write(f"{state[net]}{ids[net]}\n")
     return path
 
 
-def _write_transition(out, timed, pair, offset, ids, state) -> np.ndarray:
-    """Simulate one transition with its log and write its changes from time `offset`; returns the end state."""
-    zero = np.zeros(timed.net_count)
-    capacity = 4 * timed.net_count
+def _logged_run(circuit: _Circuit, bits: np.ndarray, chunk: np.ndarray, values, gate_index) -> np.ndarray:
+    """Run transitions `chunk` (indices into `bits`) from the given state with a log; the state ends after them."""
+    zero = np.zeros(circuit.timed.net_count)
+    capacity = circuit.timed.net_count * len(chunk)
+    start = values.copy(), gate_index.copy()
     while True:
-        run = _run(timed, pair, zero, zero, False, record=True, log_capacity=capacity)
+        run = circuit.run(
+            bits,
+            chunk,
+            chunk + 1,
+            np.ones(len(chunk), dtype=np.int64),
+            values,
+            gate_index,
+            zero,
+            zero,
+            False,
+            True,
+            capacity,
+        )
         log, logged = run[7], int(run[8])
         if logged <= capacity:
-            break
+            return log[:logged]
+        values[:], gate_index[:] = start
         capacity = logged
-    state = state.copy()
-    time = -1
-    for _, step, net in log[:logged]:
-        if step != time:
-            time = step
-            out.write(f"#{offset + step}\n")
-        state[net] ^= 1
-        out.write(f"{state[net]}{ids[net]}\n")
-    return state
 
 
 def _write_header(out, timed, unit: str) -> list[str]:

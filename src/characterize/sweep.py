@@ -27,7 +27,7 @@ from tqdm import tqdm
 from cells.default import default_library_path, load_library
 from characterize.activations import activation_sequence
 from characterize.delays import DEFAULT_INPUT_SLEW_S, annotate_delays, default_external_load
-from characterize.designs import MultiplierSpec, embedded_design, reference_design, verify_product
+from characterize.designs import STRATEGIES, MultiplierSpec, embedded_designs, reference_design, smallest, verify_product
 from characterize.errors import SimulationError
 from characterize.lut import LUT_COLUMNS, Lut
 from characterize.netlist import Netlist
@@ -53,10 +53,13 @@ class SweepConfig:
     library: str | None = None
     input_slew_ps: float = DEFAULT_INPUT_SLEW_S * 1e12
     period_ps: float | None = None
+    strategy: str = "simplify"
 
     def __post_init__(self):
         if self.mode not in MODES:
             raise SimulationError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.strategy not in STRATEGIES:
+            raise SimulationError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
         if self.vectors < 1:
             raise SimulationError(f"vectors must be at least 1, got {self.vectors}")
         for weight in self.weights:
@@ -127,7 +130,7 @@ class _Characterizer:
             inputs["w"] = np.full(len(self.activations), item, dtype=np.int64)
             launch = np.array([n for p in design.inputs if p.name != "w" for n in p.nets], dtype=np.int64)
         else:
-            design = embedded_design(self.reference, spec, int(item), self.matcher)
+            design = smallest(embedded_designs(self.reference, spec, int(item), self.config.strategy, self.matcher))
             verify_product(design, spec, weight=int(item))
         return self._measure(design, inputs, launch, item)
 
@@ -228,6 +231,7 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
         "library": config.library or str(default_library_path().name),
         "generator": {"bits": spec.bits, "signed": spec.signed, "arch": spec.arch, "adder": spec.adder, "mac_bits": spec.mac_bits},
         "mode": config.mode,
+        "strategy": config.strategy,
         "vectors": config.vectors,
         "seed": config.seed,
         "activations": "histogram" if config.histogram else "uniform",

@@ -40,10 +40,17 @@ def write_timed_verilog(timed: TimedGates) -> str:
     """
     netlist = timed.netlist
     unit = timescale_unit(timed.resolution_s)
-    lines = [f"`timescale {unit}/{unit}", f"module {module_name(netlist)} ({', '.join(p.name for p in netlist.ports)});"]
+    lines = [
+        f"`timescale {unit}/{unit}",
+        f"module {module_name(netlist)} ({', '.join(p.name for p in netlist.ports)});",
+    ]
     lines += [f"  {port.direction} {_range(port)}{port.name};" for port in netlist.ports]
     scalar_ports = {p.name for p in netlist.ports if p.msb is None}
-    lines += [f"  wire {wire_name(netlist, n)};" for n in range(len(CONST_NAMES), len(netlist.nets)) if netlist.nets[n] not in scalar_ports]
+    lines += [
+        f"  wire {wire_name(netlist, n)};"
+        for n in range(len(CONST_NAMES), len(netlist.nets))
+        if netlist.nets[n] not in scalar_ports
+    ]
     for port in netlist.ports:
         for j, net in enumerate(port.nets):
             bit, wire = _port_bit(port, j), wire_name(netlist, net)
@@ -94,13 +101,18 @@ def write_testbench(
 
     With `vcd_file` it dumps every net of the design; with `count_toggles` it counts
     the value changes of every net from the first transition on and prints them at
-    the end as `toggles <net index> <count>` lines.
+    the end as `toggles <net index> <count>` lines (constants stay 0).
     """
     netlist = timed.netlist
     unit = timescale_unit(timed.resolution_s)
     width = len(timed.input_nets)
     connections, offset = [], 0
-    lines = [f"`timescale {unit}/{unit}", "module tb;", f"  reg [{width - 1}:0] vector;", f"  reg [{width - 1}:0] memory [0:{vectors - 1}];"]
+    lines = [
+        f"`timescale {unit}/{unit}",
+        "module tb;",
+        f"  reg [{width - 1}:0] vector;",
+        f"  reg [{width - 1}:0] memory [0:{vectors - 1}];",
+    ]
     for port in netlist.ports:
         if port.direction == "input":
             connections.append(f".{port.name}(vector[{offset + port.width - 1}:{offset}])")
@@ -109,27 +121,30 @@ def write_testbench(
             lines.append(f"  wire {_range(port)}{port.name};")
             connections.append(f".{port.name}({port.name})")
     lines += [f"  {module_name(netlist)} dut ({', '.join(connections)});", "  integer i;"]
-    counted = [n for n in range(len(netlist.nets)) if netlist.nets[n] not in CONST_NAMES]
+    nets = len(netlist.nets)
     if count_toggles:
-        lines.append(f"  integer toggles [0:{len(counted) - 1}];")
-        lines.append(f"  initial for (i = 0; i < {len(counted)}; i = i + 1) toggles[i] = 0;")
-        for k, net in enumerate(counted):
+        lines.append(f"  integer toggles [0:{nets - 1}];")
+        lines.append(f"  initial for (i = 0; i < {nets}; i = i + 1) toggles[i] = 0;")
+        for net in range(len(CONST_NAMES), nets):
             lines.append(
-                f"  always @(dut.{wire_name(netlist, net)}) if ($time >= {period_steps}) toggles[{k}] = toggles[{k}] + 1;"
+                f"  always @(dut.{wire_name(netlist, net)}) if ($time >= {period_steps}) toggles[{net}] = toggles[{net}] + 1;"
             )
     lines += ["  initial begin", f'    $readmemh("{vectors_file}", memory);']
     if vcd_file is not None:
         lines += [f'    $dumpfile("{vcd_file}");', "    $dumpvars(0, dut);"]
-    lines += [f"    for (i = 0; i < {vectors}; i = i + 1) begin", "      vector = memory[i];", f"      #{period_steps};", "    end"]
+    lines += [
+        f"    for (i = 0; i < {vectors}; i = i + 1) begin",
+        "      vector = memory[i];",
+        f"      #{period_steps};",
+        "    end",
+    ]
     if count_toggles:
-        lines.append(f"    for (i = 0; i < {len(counted)}; i = i + 1) $display(\"toggles %0d %0d\", i, toggles[i]);")
+        lines.append(f'    for (i = 0; i < {nets}; i = i + 1) $display("toggles %0d %0d", i, toggles[i]);')
     lines += ["    $finish;", "  end", "endmodule"]
-    if count_toggles:
-        lines.append("// toggles index -> net: " + " ".join(str(n) for n in counted))
     return "\n".join(lines) + "\n"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class IverilogResult:
     """Icarus Verilog's activity for the same transitions: toggles per net and, from a VCD, sensitized delays."""
 
@@ -146,10 +161,16 @@ def run_iverilog(
     period_steps: int | None = None,
     vcd: bool = True,
 ) -> IverilogResult:
-    """Simulate the transitions with iverilog + vvp in `workdir`; toggles from a VCD (`vcd`) or from counters."""
+    """Simulate the transitions with iverilog + vvp in `workdir`; toggles from a VCD (`vcd`) or from counters.
+
+    Vector i is applied at i × `period_steps` (default: the settling bound plus one
+    step); `compile_s` and `run_s` are the wall times of the two tool processes.
+    """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     period = timed.settle_bound_steps + 1 if period_steps is None else int(period_steps)
+    if period <= timed.settle_bound_steps:
+        raise SimulationError(f"period_steps {period} is not longer than the settling bound {timed.settle_bound_steps}")
     text = write_vectors(timed, inputs)
     vectors = text.count("\n")
     (workdir / "vectors.mem").write_text(text)
@@ -164,22 +185,23 @@ def run_iverilog(
     if vcd:
         toggles, delays = vcd_activity(workdir / "dump.vcd", timed.netlist, period, vectors - 1)
     else:
-        toggles, delays = counted_toggles(output, tb, len(timed.netlist.nets)), None
+        toggles, delays = counted_toggles(output, len(timed.netlist.nets)), None
     return IverilogResult(toggles, delays, compiled - start, finished - compiled)
 
 
-def counted_toggles(output: str, testbench: str, nets: int) -> np.ndarray:
-    """Per-net toggles from the `toggles k count` lines of a counting testbench."""
-    order = [int(n) for n in testbench.rsplit("// toggles index -> net:", 1)[1].split()]
+def counted_toggles(output: str, nets: int) -> np.ndarray:
+    """Per-net toggles from the `toggles <net> <count>` lines a counting testbench prints."""
     toggles = np.zeros(nets, dtype=np.int64)
     for line in output.splitlines():
         if line.startswith("toggles "):
-            _, k, count = line.split()
-            toggles[order[int(k)]] = int(count)
+            _, net, count = line.split()
+            toggles[int(net)] = int(count)
     return toggles
 
 
-def vcd_activity(path: str | Path, netlist: Netlist, period_steps: int, transitions: int) -> tuple[np.ndarray, np.ndarray]:
+def vcd_activity(
+    path: str | Path, netlist: Netlist, period_steps: int, transitions: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Toggles per net and the last output-port event per transition, from a VCD of `write_timed_verilog`'s design.
 
     Each net is read from its scalar wire. Changes before time `period_steps`
@@ -231,7 +253,9 @@ def _port_bit(port: Port, j: int) -> str:
 
 
 def _tool(command: list[str], workdir: Path) -> str:
-    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise SimulationError(f"{' '.join(command)} failed in {workdir}: {(done.stderr or done.stdout).strip()[-2000:]}")
+        raise SimulationError(
+            f"{' '.join(command)} failed in {workdir}: {(done.stderr or done.stdout).strip()[-2000:]}"
+        )
     return done.stdout

@@ -162,12 +162,76 @@ def test_multipliers_with_stationary_weight_match_iverilog(library, bits, arch, 
     assert_matches_iverilog(timed, {"a": a, "w": np.full(201, -half + 3)}, tmp_path)
 
 
+def vcd_changes(path: Path, netlist: Netlist, since: int) -> set[tuple[int, int, str]]:
+    """(time, net, value) of every scalar change from time `since` on; a wire `\\y[0]` or `y [0]` is net `y[0]`."""
+    nets = {name: n for n, name in enumerate(netlist.nets)}
+    codes, changes, now = {}, set(), 0
+    for line in path.read_text().splitlines():
+        if line.startswith("$var"):
+            _, _, size, code, *reference = line.split()[:-1]
+            name = "".join(reference).lstrip("\\")
+            if size == "1" and name in nets:
+                codes[code] = nets[name]
+        elif line.startswith("#"):
+            now = int(line[1:])
+        elif line[:1] in ("0", "1") and line[1:] in codes and now >= since:
+            changes.add((now, codes[line[1:]], line[0]))
+    return changes
+
+
+@pytest.mark.tools
+def test_vcd_events_match_iverilog(library, tmp_path):
+    timed = annotate_delays(random_netlist(library, 5, gates=120), resolution=1e-11)
+    inputs = {"x": np.random.default_rng(5).integers(0, 1 << 12, 31)}
+    period = timed.settle_bound_steps + 1
+    require_tool("iverilog")
+    run_iverilog(timed, inputs, tmp_path / "icarus")
+    ours = write_vcd(timed, inputs, tmp_path / "ours.vcd")
+    theirs = vcd_changes(tmp_path / "icarus" / "dump.vcd", timed.netlist, period)
+    assert len(theirs) > 100 and vcd_changes(ours, timed.netlist, period) == theirs
+
+
+@pytest.mark.tools
+def test_toggles_counted_in_the_testbench_agree(random_run, tmp_path):
+    require_tool("iverilog")
+    timed, inputs = random_run
+    counted = run_iverilog(timed, inputs, tmp_path, vcd=False)
+    assert counted.sensitized_delay_steps is None
+    np.testing.assert_array_equal(counted.toggles, simulate(timed, inputs).toggles)
+
+
 # ------------------------------------------------------------ results and options
 @pytest.fixture(scope="module")
 def random_run(library):
     timed = annotate_delays(random_netlist(library, 7))
     x = np.random.default_rng(7).integers(0, 1 << 12, 201)
     return timed, {"x": x}
+
+
+@pytest.fixture(scope="module")
+def repeated_run(library):
+    """Few distinct vectors, so most transitions repeat and are simulated once."""
+    timed = annotate_delays(random_netlist(library, 9), resolution=1e-11)
+    x = np.random.default_rng(9).choice([5, 77, 1234, 2048, 4000], 401)
+    return timed, {"x": x}
+
+
+@pytest.mark.tools
+def test_repeated_transitions_match_iverilog(repeated_run, tmp_path):
+    timed, inputs = repeated_run
+    assert_matches_iverilog(timed, inputs, tmp_path)
+
+
+def test_repeated_transitions_give_each_transition_its_own_results(repeated_run):
+    timed, inputs = repeated_run
+    weights = np.random.default_rng(1).random(timed.net_count)
+    merged = simulate(timed, inputs, per_transition=True, net_weights=weights)
+    np.testing.assert_array_equal(merged.toggles_per_transition.sum(axis=0), merged.toggles)
+    for i in range(0, 400, 7):
+        alone = simulate(timed, {"x": inputs["x"][i : i + 2]}, per_transition=True, net_weights=weights)
+        np.testing.assert_array_equal(merged.toggles_per_transition[i], alone.toggles_per_transition[0])
+        assert merged.sensitized_delay_steps[i] == alone.sensitized_delay_steps[0]
+        assert merged.weighted_toggles[i] == pytest.approx(alone.weighted_toggles[0])
 
 
 def test_settled_changes_are_the_zero_delay_changes(random_run):
@@ -249,7 +313,7 @@ def test_timed_verilog_is_one_delayed_assignment_per_gate(glitch):
 
 
 def test_vcd_of_chosen_transitions(glitch, tmp_path):
-    timed, y = glitch
+    timed, _ = glitch
     path = write_vcd(timed, X_CHANGES, tmp_path / "glitch.vcd", transitions=[1, 2, 4], period_steps=100)
     text = path.read_text()
     assert "$timescale 1ps $end" in text and "$enddefinitions $end" in text
