@@ -220,6 +220,7 @@ def _store(cache: Path, config: SweepConfig, item, result: dict, results: dict) 
 def _assemble(config: SweepConfig, results: dict) -> Lut:
     rows = [results[REFERENCE]["row"]] + [results[w]["row"] for w in config.weights]
     table = pd.DataFrame(rows, columns=list(LUT_COLUMNS))
+    table["weight"] = table["weight"].astype("Int64")
     tables = []
     for weight in config.weights:
         frame = pd.DataFrame(results[weight]["activations"])

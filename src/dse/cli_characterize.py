@@ -21,6 +21,8 @@ def register(commands) -> None:
     add_multiplier_options(parser)
     parser.add_argument("--mode", choices=("stationary", "embedded"), required=True,
                         help="weight held at the port of the generic multiplier, or embedded and simplified")
+    parser.add_argument("--strategy", choices=("simplify", "yosys", "best"), default="simplify",
+                        help="embedded mode: simplify with our passes, resynthesize with yosys/ABC, or keep the smaller")
     parser.add_argument("--weights", default="all", metavar="all|LIST|LO:HI",
                         help="weights: all, a comma list, or an inclusive range; use --weights=-8:7 for negatives")
     parser.add_argument("--vectors", type=int, default=10_000, help="activation transitions per weight (default 10000)")
@@ -80,6 +82,7 @@ def run_characterize(args: argparse.Namespace) -> int:
         histogram=histogram,
         library=str(args.library.resolve()) if args.library else None,
         period_ps=args.period_ps,
+        strategy=args.strategy,
     )
     lut = run_sweep(config, jobs=args.jobs, cache_dir=args.cache)
     lut.save(args.output)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from cells.default import load_library
-from characterize.designs import MultiplierSpec, embedded_design, reference_design, verify_product
+from characterize.designs import STRATEGIES, MultiplierSpec, embedded_designs, reference_design, smallest, verify_product
 from characterize.generators import ADDERS, ARCHITECTURES
 from characterize.netlist import Netlist
 from characterize.techmap import CellMatcher
@@ -25,7 +25,7 @@ def register(commands) -> None:
     parser.add_argument("--weight", type=int, metavar="W", help="embed this weight value and simplify")
     parser.add_argument(
         "--strategy",
-        choices=("simplify", "yosys", "best"),
+        choices=STRATEGIES,
         default="simplify",
         help="how to simplify an embedded weight: our passes, resynthesis with yosys/ABC, or the smaller of both",
     )
@@ -60,7 +60,10 @@ def run(args: argparse.Namespace) -> int:
     reference = reference_design(spec, library, matcher)
     design = reference
     if args.weight is not None:
-        design = choose_embedding(reference, spec, args.weight, args.strategy, library, matcher)
+        designs = embedded_designs(reference, spec, args.weight, args.strategy, matcher)
+        if len(designs) > 1:
+            print("; ".join(f"{name}: {describe(d)}" for name, d in designs.items()))
+        design = smallest(designs)
         verify_product(design, spec, weight=args.weight)
     args.output.write_text(write_verilog(design))
     print(f"{design.name}: {describe(design)}")
@@ -69,15 +72,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"reference (no embedded weight): {describe(reference)}; area change {change:+.1f} %")
     print(f"wrote {args.output}")
     return 0
-
-
-def choose_embedding(reference: Netlist, spec: MultiplierSpec, weight: int, strategy: str, library, matcher) -> Netlist:
-    """Embed with our passes, with yosys/ABC, or both keeping the smaller area (printing the comparison)."""
-    from characterize.resynthesis import resynthesize
-
-    ours = embedded_design(reference, spec, weight, matcher) if strategy != "yosys" else None
-    theirs = resynthesize(embedded_design(reference, spec, weight, matcher), library) if strategy != "simplify" else None
-    if ours is not None and theirs is not None:
-        print(f"simplify: {describe(ours)}; yosys/ABC: {describe(theirs)}")
-        return ours if ours.area <= theirs.area else theirs
-    return ours if ours is not None else theirs

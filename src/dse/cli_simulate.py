@@ -1,0 +1,109 @@
+"""`dse simulate`: timing simulation of a netlist over user vectors, with toggle counts, VCD and timed Verilog."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from characterize.errors import SimulationError
+
+
+def register(commands) -> None:
+    from dse.cli import add_library_option
+
+    parser = commands.add_parser(
+        "simulate",
+        help="event-driven timing simulation of a gate netlist",
+        description="Apply the vectors of a CSV one after another to a structural Verilog netlist and count every "
+        "net's toggles (glitches included) with library delays and inertial-delay semantics.",
+    )
+    parser.add_argument("netlist", type=Path, metavar="NETLIST.v")
+    parser.add_argument("--inputs", type=Path, required=True, metavar="VECTORS.csv",
+                        help="header naming the input ports, one row of integers per vector")
+    add_library_option(parser)
+    parser.add_argument("--period-ps", type=float, help="clock period: spacing of vectors in the VCD, and for average power")
+    parser.add_argument("--toggles", type=Path, required=True, metavar="OUT.csv", help="net,toggles,glitches per net")
+    parser.add_argument("--vcd", type=Path, metavar="OUT.vcd", help="write a VCD of the simulated transitions")
+    parser.add_argument("--vcd-transitions", type=int, default=1000, metavar="N",
+                        help="how many transitions (from the first) the VCD holds (default 1000)")
+    parser.add_argument("--timed-verilog", type=Path, metavar="OUT.v",
+                        help="write the simulated netlist as continuous assignments with #(rise, fall) delays")
+    parser.set_defaults(run=run)
+
+
+def read_vectors(path: Path, ports: list[str]) -> dict[str, np.ndarray]:
+    """Integer columns per input port from a CSV whose header names exactly the input ports."""
+    try:
+        frame = pd.read_csv(path, dtype=str)
+    except FileNotFoundError:
+        raise SimulationError(f"{path}: no such vectors file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise SimulationError(f"{path}: not a readable CSV: {str(exc).splitlines()[0]}") from None
+    header = [c.strip() for c in frame.columns]
+    if sorted(header) != sorted(ports):
+        raise SimulationError(f"{path}:1: header must name the input ports {', '.join(ports)}; got {', '.join(header)}")
+    columns = {}
+    for name, column in zip(header, frame.columns):
+        values = []
+        for row, text in enumerate(frame[column], start=2):
+            try:
+                values.append(int(str(text).strip()))
+            except ValueError:
+                raise SimulationError(f"{path}:{row}: column {name}: {text!r} is not an integer") from None
+        columns[name] = np.array(values, dtype=np.int64)
+    if len(frame) < 2:
+        raise SimulationError(f"{path}: at least two vectors (one transition) are needed, got {len(frame)}")
+    return columns
+
+
+def run(args: argparse.Namespace) -> int:
+    from cells.default import load_library
+    from characterize.delays import annotate_delays
+    from characterize.power import net_transition_energy
+    from characterize.sim import simulate, write_vcd
+    from characterize.sta import static_timing
+    from characterize.timed_verilog import write_timed_verilog
+    from characterize.verilog import read_verilog
+
+    library = load_library(args.library)
+    netlist = read_verilog(args.netlist, library)
+    inputs = read_vectors(args.inputs, [p.name for p in netlist.inputs])
+    timed = annotate_delays(netlist)
+    energy = net_transition_energy(netlist, timed.input_slew_s, timed.external_load_f)
+    result = simulate(timed, inputs, net_weights=energy)
+    nets = range(2, len(netlist.nets))
+    pd.DataFrame(
+        {"net": [netlist.nets[n].lstrip("\\") for n in nets],
+         "toggles": result.toggles[2:], "glitches": result.glitches[2:]}
+    ).to_csv(args.toggles, index=False)
+    delays_ps = result.sensitized_delay_s * 1e12
+    critical_ps = static_timing(timed).critical_delay_s * 1e12
+    energy_fj = result.weighted_toggles.mean() * 1e15
+    print(f"{netlist.name}: {len(netlist.instances)} cells, {result.transitions} transitions, "
+          f"{int(result.toggles.sum())} toggles ({int(result.glitches.sum())} glitches), {result.events} events")
+    print(f"sensitized delay: max {delays_ps.max():.0f} ps, mean {delays_ps.mean():.0f} ps; critical (STA) {critical_ps:.0f} ps")
+    print(f"switching energy: {energy_fj:.2f} fJ per transition")
+    period_steps = None
+    if args.period_ps:
+        period_s = args.period_ps * 1e-12
+        power_uw = (result.weighted_toggles.mean() + netlist.leakage * period_s) / period_s * 1e6
+        print(f"average power at {args.period_ps:g} ps: {power_uw:.3f} uW (leakage {netlist.leakage * 1e9:.3f} nW)")
+        period_steps = int(round(period_s / timed.resolution_s))
+        late = int((result.settle_steps > period_steps).sum())
+        if late:
+            print(f"warning: {late} transitions settle later than the period")
+        if period_steps <= timed.settle_bound_steps:
+            print(f"note: the VCD spaces vectors by the settling bound ({timed.settle_bound_steps} ps), not the period")
+            period_steps = None
+    print(f"wrote {args.toggles}")
+    if args.vcd:
+        count = min(args.vcd_transitions, result.transitions)
+        write_vcd(timed, inputs, args.vcd, transitions=range(count), period_steps=period_steps)
+        print(f"wrote {args.vcd} ({count} transitions)")
+    if args.timed_verilog:
+        args.timed_verilog.write_text(write_timed_verilog(timed))
+        print(f"wrote {args.timed_verilog}")
+    return 0

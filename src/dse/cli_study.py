@@ -1,0 +1,125 @@
+"""`dse study run|list|show|export`: run Optuna studies from study files and inspect stored ones."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from dse.storage import DEFAULT_STORAGE
+
+STORAGE_URLS = "Optuna storage URL: sqlite:///FILE.db, postgresql://..., or journal:///FILE.log for a journal file"
+
+
+def register(commands) -> None:
+    study = commands.add_parser("study", help="run and inspect Optuna studies")
+    sub = study.add_subparsers(title="study commands", metavar="COMMAND")
+    run = sub.add_parser(
+        "run",
+        help="run (or resume) the study a study file describes",
+        description="Create the study, or resume it by name, and run the trials still missing. "
+        "Several processes may run the same study against one storage.",
+    )
+    run.add_argument("study_file", type=Path, metavar="STUDY.toml", help="study file (TOML)")
+    run.add_argument("--storage", metavar="URL", help=f"{STORAGE_URLS} (default: the study file's storage, "
+                     f"else {DEFAULT_STORAGE} in the current folder)")
+    run.add_argument("--n-trials", type=positive_int, metavar="N", help="run exactly N more trials (default: "
+                     "the ones missing to reach the file's trials)")
+    run.add_argument("--jobs", type=positive_int, default=1, metavar="J", help="trials in parallel threads (default 1)")
+    run.set_defaults(run=run_run)
+    listing = sub.add_parser("list", help="list the studies in a storage")
+    add_storage_option(listing)
+    listing.set_defaults(run=run_list)
+    show = sub.add_parser("show", help="describe a study: trials, baseline, Pareto front, knee, hypervolume")
+    show.add_argument("name", help="study name")
+    add_storage_option(show)
+    show.set_defaults(run=run_show)
+    export = sub.add_parser("export", help="write every trial of a study to CSV")
+    export.add_argument("name", help="study name")
+    add_storage_option(export)
+    export.add_argument("-o", "--output", type=Path, required=True, metavar="trials.csv", help="CSV file to write")
+    export.set_defaults(run=run_export)
+    study.set_defaults(run=lambda args: study.print_help() or 2)
+
+
+def add_storage_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL",
+                        help=f"{STORAGE_URLS} (default: {DEFAULT_STORAGE} in the current folder)")
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def run_run(args: argparse.Namespace) -> int:
+    import optuna
+
+    from dse.config import load_study_config
+    from dse.runner import run_study
+
+    config = load_study_config(args.study_file)
+    url = args.storage or config.storage or DEFAULT_STORAGE
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, _first_interrupt_stops(stop))
+    try:
+        study = run_study(config, url, args.n_trials, args.jobs, stop=stop)
+    except KeyboardInterrupt:
+        print(f"aborted: finished trials are kept in {url}; run the same command to resume", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    finished = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
+    print(f"study {config.name}: {finished} finished trials in {url}")
+    if stop.is_set():
+        print("stopped on request; run the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _first_interrupt_stops(stop: threading.Event):
+    """SIGINT handler: the first Ctrl-C lets the trials in flight finish, the second aborts them."""
+
+    def handler(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nstopping after the trials in flight; Ctrl-C again to abort them", file=sys.stderr)
+
+    return handler
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from dse.report import list_studies
+
+    listings = list_studies(args.storage)
+    if not listings:
+        print(f"no studies in {args.storage}")
+        return 0
+    print(f"{'study':<28} {'kind':<16} {'complete':>8} {'total':>6}  objectives")
+    for s in listings:
+        print(f"{s.name:<28} {s.kind:<16} {s.complete:>8} {s.total:>6}  {', '.join(s.objectives)}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from dse.report import describe_study
+    from dse.storage import load_study
+
+    print("\n".join(describe_study(load_study(args.name, args.storage))))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from dse.frames import trials_frame, write_csv
+    from dse.storage import load_study
+
+    frame = trials_frame(load_study(args.name, args.storage))
+    write_csv(frame, args.output)
+    print(f"wrote {len(frame)} trials to {args.output}")
+    return 0

@@ -1,0 +1,106 @@
+"""Study kinds: the protocol every kind implements and the registry that finds them by name.
+
+A kind is a search space plus objectives evaluated against a LUT. `dse` never
+imports `studies` at module level; `kind(name)` imports `studies.kinds` (which
+registers the built-in kinds) only when a name is not registered yet.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from dse.errors import ConfigError
+
+if TYPE_CHECKING:
+    import optuna
+
+    from characterize.lut import Lut
+
+DIRECTIONS = ("maximize", "minimize")
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One optimization target; `name` is also its user-attribute and column name, `label` its axis label with unit."""
+
+    name: str
+    direction: str
+    label: str
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"objective {self.name!r}: direction must be one of {DIRECTIONS}, got {self.direction!r}")
+
+
+@dataclass(frozen=True)
+class StudyContext:
+    """What a kind gets besides its own settings: the LUT, the data and model tables, seed, device, a work folder."""
+
+    lut: Lut
+    data: dict
+    model: dict
+    seed: int
+    device: str
+    workdir: Path
+
+
+class StudyKind(abc.ABC):
+    """A search space with objectives, evaluated per Optuna trial.
+
+    Life cycle: `validate(settings, where)` once when the study file is read;
+    `__init__(settings, context)` once per process; `baseline()` once when the
+    study is created (the unrestricted design, stored with the study);
+    `evaluate(trial)` per trial. `evaluate` returns a value for every objective
+    and may add further metrics (for constraints, e.g. "accuracy_drop").
+    """
+
+    name: ClassVar[str]
+    objectives: ClassVar[tuple[Objective, ...]]
+
+    @classmethod
+    @abc.abstractmethod
+    def validate(cls, settings: dict, where: str) -> dict:
+        """Check the study file's [space] table; raise ConfigError(f"{where}.key: reason"); return it normalized."""
+
+    @classmethod
+    def grid_space(cls, settings: dict) -> dict[str, list] | None:
+        """The full discrete search space for the grid sampler, or None when the space is not discrete."""
+        return None
+
+    @abc.abstractmethod
+    def __init__(self, settings: dict, context: StudyContext) -> None: ...
+
+    @abc.abstractmethod
+    def baseline(self) -> dict[str, float]:
+        """Objective values of the unrestricted design, the reference every trial is compared with."""
+
+    @abc.abstractmethod
+    def evaluate(self, trial: optuna.Trial) -> dict[str, float]:
+        """Suggest parameters on `trial`, return objective values and any extra metrics by name."""
+
+
+KINDS: dict[str, type[StudyKind]] = {}
+
+
+def register(cls: type[StudyKind]) -> type[StudyKind]:
+    """Class decorator: make a kind findable by its `name`."""
+    KINDS[cls.name] = cls
+    return cls
+
+
+def kind(name: str) -> type[StudyKind]:
+    """The kind registered as `name`, importing the built-in kinds on first need; ConfigError lists known kinds."""
+    if name not in KINDS:
+        try:
+            importlib.import_module("studies.kinds")
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("studies", "studies.kinds"):
+                raise
+    if name not in KINDS:
+        known = ", ".join(sorted(KINDS)) or "none"
+        raise ConfigError(f"unknown study kind {name!r} (known: {known})")
+    return KINDS[name]

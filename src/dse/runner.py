@@ -1,0 +1,199 @@
+"""Run Optuna studies of a study kind: create or resume by name, sample, evaluate, record.
+
+A rerun of a study resumes it: only the trials still missing to reach the
+study file's `trials` run (COMPLETE and PRUNED trials count as finished), and
+a callback stops every cooperating process once the target is reached. The
+RDB and journal storages write each trial as it finishes, so a crash loses at
+most the trials in flight. The sampler's seed is the study seed plus the
+number of trials already stored: a fresh single-process run is reproducible,
+and a resumed run or a second worker does not repeat the first one's samples.
+
+Each trial records every metric the kind returns as a user attribute under
+its own name, and each constraint through `Trial.set_constraint` under
+`<metric>:max` / `<metric>:min`, where Optuna's samplers, `best_trials` and
+optuna-dashboard read it. The study records at creation `kind`, `objectives`
+(name, direction, label), `constraints`, `study_file`, `study_toml`, and the
+unrestricted design's metrics as `baseline:<metric>`.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+from tqdm.auto import tqdm
+
+from characterize.lut import Lut
+from dse.config import Constraint, LutSource, SamplerConfig, StudyConfig
+from dse.errors import StudyError
+from dse.frames import BASELINE_PREFIX
+from dse.kinds import Objective, StudyContext, StudyKind, kind
+from dse.storage import DEFAULT_STORAGE, open_storage, storage_file
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def run_study(
+    config: StudyConfig,
+    storage: str | None = None,
+    n_trials: int | None = None,
+    jobs: int = 1,
+    progress: bool = True,
+    stop: threading.Event | None = None,
+) -> optuna.Study:
+    """Create or resume the study and run its missing trials (or exactly `n_trials` more).
+
+    `storage` overrides the study file's storage URL (default: sqlite:///dse-studies.db).
+    Setting `stop` (from a signal handler or another thread) ends the run after the trials in flight.
+    """
+    url = storage or config.storage or DEFAULT_STORAGE
+    kind_cls = kind(config.kind)
+    study = optuna.create_study(
+        study_name=config.name,
+        storage=open_storage(url),
+        directions=[o.direction for o in config.objectives],
+        load_if_exists=True,
+    )
+    _check_matches(study, config, url)
+    finished = len(study.get_trials(deepcopy=False, states=FINISHED))
+    count = config.trials - finished if n_trials is None else n_trials
+    if count <= 0:
+        return study
+    instance = kind_cls(config.space, _context(config, url))
+    if "objectives" not in study.user_attrs:
+        _record_study(study, config, instance)
+    study.sampler = build_sampler(config.sampler, config.seed + len(study.get_trials(deepcopy=False)))
+    callbacks = [optuna.study.MaxTrialsCallback(config.trials, states=FINISHED)] if n_trials is None else []
+    if progress:
+        callbacks.append(_print_trial)
+    if stop is not None:
+        callbacks.append(lambda study, trial: study.stop() if stop.is_set() else None)
+    study.optimize(
+        TrialObjective(instance, config.objectives, config.constraints),
+        n_trials=count,
+        n_jobs=jobs,
+        callbacks=callbacks,
+        show_progress_bar=progress,
+    )
+    return study
+
+
+class TrialObjective:
+    """Optuna objective around a kind: evaluate, record metrics and constraints, return objectives in config order."""
+
+    def __init__(self, instance: StudyKind, objectives: tuple[Objective, ...], constraints: tuple[Constraint, ...]):
+        self.instance = instance
+        self.objectives = objectives
+        self.constraints = constraints
+
+    def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
+        metrics = self.instance.evaluate(trial)
+        needed = [o.name for o in self.objectives] + [c.metric for c in self.constraints]
+        missing = [name for name in needed if name not in metrics]
+        if missing:
+            raise StudyError(
+                f"kind {self.instance.name!r} reported no {', '.join(missing)} "
+                f"(it reported: {', '.join(metrics) or 'nothing'})"
+            )
+        for name, value in metrics.items():
+            trial.set_user_attr(name, float(value))
+        for constraint in self.constraints:
+            trial.set_constraint(constraint.key, constraint.violation(float(metrics[constraint.metric])))
+        return tuple(float(metrics[o.name]) for o in self.objectives)
+
+
+def build_sampler(config: SamplerConfig, seed: int) -> optuna.samplers.BaseSampler:
+    """The Optuna sampler a study file names, seeded."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if config.name == "nsga2":
+            return optuna.samplers.NSGAIISampler(population_size=config.population or 50, seed=seed)
+        if config.name == "nsga3":
+            return optuna.samplers.NSGAIIISampler(population_size=config.population or 50, seed=seed)
+        if config.name == "tpe":
+            startup = 10 if config.startup_trials is None else config.startup_trials
+            return optuna.samplers.TPESampler(multivariate=True, n_startup_trials=startup, seed=seed)
+        if config.name == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        return optuna.samplers.GridSampler(config.grid, seed=seed)
+
+
+def load_lut(source: LutSource) -> Lut:
+    """The study's LUT: read from its CSV, or characterized inline (cached by the sweep, so reruns are instant)."""
+    if source.path is not None:
+        return Lut.load(source.path)
+    from characterize.designs import MultiplierSpec
+    from characterize.sweep import SweepConfig, run_sweep
+
+    inline = source.inline
+    spec = MultiplierSpec(inline["bits"], inline["signed"], inline["arch"], inline["adder"])
+    library = inline["library"]
+    sweep = SweepConfig(
+        spec=spec,
+        mode=inline["mode"],
+        weights=inline["weights"],
+        vectors=inline["vectors"],
+        seed=inline["seed"],
+        library=None if library is None else str(library.resolve()),
+    )
+    return run_sweep(sweep, jobs=inline["jobs"])
+
+
+def workdir(config: StudyConfig, url: str) -> Path:
+    """Folder where a kind may cache files of this study: beside a file storage, else beside the study file."""
+    path = storage_file(url)
+    return (config.path.parent if path is None else path.parent) / config.name
+
+
+def _context(config: StudyConfig, url: str) -> StudyContext:
+    folder = workdir(config, url)
+    folder.mkdir(parents=True, exist_ok=True)
+    return StudyContext(load_lut(config.lut), config.data, config.model, config.seed, config.device, folder)
+
+
+def _check_matches(study: optuna.Study, config: StudyConfig, url: str) -> None:
+    """A stored study of the same name must have the same objectives, or resuming it would mix results."""
+    stored = study.user_attrs.get("objectives")
+    stored_names = [o["name"] for o in stored] if stored else None
+    asked = [o.name for o in config.objectives]
+    directions = [o.direction for o in config.objectives]
+    stored_directions = [
+        "maximize" if d == optuna.study.StudyDirection.MAXIMIZE else "minimize" for d in study.directions
+    ]
+    if stored_directions != directions or (stored_names is not None and stored_names != asked):
+        shown = ", ".join(stored_names or stored_directions)
+        raise StudyError(
+            f"study {config.name!r} in {url} has objectives ({shown}) but {config.path} asks for "
+            f"({', '.join(asked)}); give the study another name"
+        )
+
+
+def _record_study(study: optuna.Study, config: StudyConfig, instance: StudyKind) -> None:
+    """Store what the study is (kind, objectives, constraints, file) and the unrestricted baseline."""
+    for name, value in instance.baseline().items():
+        study.set_user_attr(BASELINE_PREFIX + name, float(value))
+    study.set_user_attr("kind", config.kind)
+    constraints = [{"metric": c.metric, "max" if c.upper else "min": c.bound} for c in config.constraints]
+    study.set_user_attr("constraints", constraints)
+    study.set_user_attr("study_file", str(config.path.resolve()))
+    study.set_user_attr("study_toml", config.text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([o.name for o in config.objectives])
+    study.set_user_attr("objectives", [asdict(o) for o in config.objectives])
+
+
+def _print_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """One line per finished trial, printed above the progress bar."""
+    if trial.state != TrialState.COMPLETE:
+        tqdm.write(f"trial {trial.number}: {trial.state.name.lower()}")
+        return
+    names = study.metric_names or [f"objective_{i}" for i in range(len(trial.values))]
+    values = ", ".join(f"{name}={value:.4g}" for name, value in zip(names, trial.values))
+    violated = [key for key, v in trial.constraints.items() if v > 0]
+    tail = f" (violates {', '.join(violated)})" if violated else ""
+    tqdm.write(f"trial {trial.number}: {values}{tail}")

@@ -1,0 +1,8 @@
+"""Built-in study kinds; importing this package registers them with `dse.kinds`."""
+
+from __future__ import annotations
+
+from studies.kinds.logic_area import LogicArea
+from studies.kinds.weight_subset import WeightSubset
+
+__all__ = ["LogicArea", "WeightSubset"]

@@ -1,0 +1,100 @@
+"""`logic-area`: hardware-aware training for logic design of NNs (Xu et al., ASP-DAC 2024) as a search.
+
+With every weight embedded as a constant multiplier, a layer costs the area of
+one simplified multiplier per distinct weight value. Rank the weight values by
+that area, keep the n smallest, and while the fine-tuned network's validation
+accuracy falls more than a tolerance below the baseline's, add the next values
+in area order and fine-tune again. Accuracy is measured on the validation
+part; the test accuracy is kept as the trial attribute `test_accuracy`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+import optuna
+
+from dse.costmodel import embedded_area
+from dse.errors import ConfigError
+from dse.kinds import Objective, StudyKind, register
+from studies.kinds._ranking import rank_weights
+from studies.kinds._session import QuantSession, reduction_pct
+from studies.kinds._space import check_keys, int_range, integer, number
+
+if TYPE_CHECKING:
+    from dse.kinds import StudyContext
+
+SQUARE_UM_PER_MM = 1e6
+
+
+@register
+class LogicArea(StudyKind):
+    """Search how many of the smallest-area weight values to start from; grow the set until accuracy holds."""
+
+    name: ClassVar[str] = "logic-area"
+    objectives: ClassVar[tuple[Objective, ...]] = (
+        Objective("accuracy", "maximize", "accuracy (%)"),
+        Objective("logic_area_mm2", "minimize", "logic area (mm²)"),
+    )
+    KEYS: ClassVar[tuple[str, ...]] = ("n_values", "tolerance_points", "add_step", "max_rounds")
+
+    @classmethod
+    def validate(cls, settings: dict, where: str) -> dict:
+        """`n_values`: [low, high] smallest-area values to start with (default 1 to all); `tolerance_points`:
+        accepted accuracy loss (percentage points, 1.0); `add_step`: values added per round (1); `max_rounds`:
+        most rounds of adding (8)."""
+        check_keys(settings, where, cls.KEYS)
+        return {
+            "n_values": int_range(settings, "n_values", where, None, minimum=1),
+            "tolerance_points": number(settings, "tolerance_points", where, 1.0, minimum=0.0),
+            "add_step": integer(settings, "add_step", where, 1, minimum=1),
+            "max_rounds": integer(settings, "max_rounds", where, 8, minimum=0),
+        }
+
+    @classmethod
+    def grid_space(cls, settings: dict) -> dict[str, list] | None:
+        if settings["n_values"] is None:
+            return None
+        low, high = settings["n_values"]
+        return {"n_values": list(range(low, high + 1))}
+
+    def __init__(self, settings: dict, context: StudyContext) -> None:
+        self.settings = settings
+        self.lut = context.lut
+        self.session = QuantSession(context)
+        candidates = self.session.candidates
+        self.n_values = settings["n_values"] or [1, len(candidates)]
+        if self.n_values[1] > len(candidates):
+            raise ConfigError(f"space.n_values: upper bound {self.n_values[1]} exceeds the {len(candidates)} "
+                              "weight values of the LUT")
+        self.order = rank_weights(self.lut, candidates, "area")
+
+    def baseline(self) -> dict[str, float]:
+        reference = self.session.reference()
+        return {"accuracy": reference.accuracy,
+                "logic_area_mm2": embedded_area(self.lut, reference.stats) / SQUARE_UM_PER_MM}
+
+    def evaluate(self, trial: optuna.Trial) -> dict[str, float]:
+        reference = self.session.reference()
+        target = reference.accuracy - self.settings["tolerance_points"]
+        start = trial.suggest_int("n_values", *self.n_values)
+        seed = self.session.seed + 1 + trial.number
+        count = start
+        model = self.session.finetune(self.order[:count], None, seed)
+        accuracy = self.session.accuracy(model)
+        rounds = 0
+        while accuracy < target and count < len(self.order) and rounds < self.settings["max_rounds"]:
+            count = min(count + self.settings["add_step"], len(self.order))
+            rounds += 1
+            model = self.session.finetune(self.order[:count], None, seed + rounds, start=model)
+            accuracy = self.session.accuracy(model)
+        area = embedded_area(self.lut, self.session.stats(model))
+        base_area = embedded_area(self.lut, reference.stats)
+        trial.set_user_attr("n_weight_values", count)
+        trial.set_user_attr("allowed_weights", sorted(int(w) for w in self.order[:count]))
+        trial.set_user_attr("added_rounds", rounds)
+        trial.set_user_attr("accuracy_met", accuracy >= target)
+        trial.set_user_attr("area_reduction_pct", reduction_pct(area, base_area))
+        trial.set_user_attr("test_accuracy", self.session.accuracy(model, "test"))
+        return {"accuracy": accuracy, "logic_area_mm2": area / SQUARE_UM_PER_MM,
+                "accuracy_drop": reference.accuracy - accuracy}

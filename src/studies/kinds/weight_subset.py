@@ -1,0 +1,146 @@
+"""`weight-subset`: PowerPruning (Petri et al., DAC 2023) as a search.
+
+Allow only the weight values with the lowest energy per operation or the
+shortest sensitized delay (or any values the sampler picks), and only the
+activation values whose worst sensitized delay with those weights stays under
+a threshold; fine-tune the quantized network under both sets. The slack
+between the unrestricted network's worst sensitized delay (the clock period)
+and the restricted one lets the supply voltage drop, and power with it.
+The accuracy objective is measured on the validation part, which the search
+sees; the test accuracy is kept as the trial attribute `test_accuracy`.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import optuna
+
+from dse.costmodel import CostReport, cost_report, worst_delay
+from dse.errors import ConfigError
+from dse.kinds import Objective, StudyKind, register
+from studies.errors import StudiesError
+from studies.kinds._ranking import allowed_activations, rank_weights
+from studies.kinds._session import QuantSession, reduction_pct
+from studies.kinds._space import check_keys, choices, float_range, int_range
+from studies.quant import signed_levels
+
+if TYPE_CHECKING:
+    from dse.kinds import StudyContext
+
+RANKINGS = ("energy", "delay", "free")
+PICO = 1e-12
+
+
+@register
+class WeightSubset(StudyKind):
+    """Search the allowed weight values (how many, ranked how) and the activation delay threshold."""
+
+    name: ClassVar[str] = "weight-subset"
+    objectives: ClassVar[tuple[Objective, ...]] = (
+        Objective("accuracy", "maximize", "accuracy (%)"),
+        Objective("energy_per_inference_nJ", "minimize", "energy per inference (nJ)"),
+        Objective("power_scaled_uW", "minimize", "power after voltage scaling (µW)"),
+    )
+    KEYS: ClassVar[tuple[str, ...]] = ("ranking", "n_values", "activation_delay_fraction")
+
+    @classmethod
+    def validate(cls, settings: dict, where: str) -> dict:
+        """`ranking`: energy | delay | free, or a list searched over; `n_values`: [low, high] values kept by a
+        ranking (default 1 to all); `activation_delay_fraction`: threshold over the clock period, [low, high]."""
+        check_keys(settings, where, cls.KEYS)
+        return {
+            "ranking": choices(settings, "ranking", where, RANKINGS, "energy"),
+            "n_values": int_range(settings, "n_values", where, None, minimum=1),
+            "activation_delay_fraction": float_range(settings, "activation_delay_fraction", where, [0.6, 1.0],
+                                                     0.0, 1.0),
+        }
+
+    @classmethod
+    def grid_space(cls, settings: dict) -> dict[str, list] | None:
+        fraction = settings["activation_delay_fraction"]
+        if "free" in settings["ranking"] or settings["n_values"] is None or fraction[0] != fraction[1]:
+            return None
+        low, high = settings["n_values"]
+        space: dict[str, list] = {"n_values": list(range(low, high + 1))}
+        if len(settings["ranking"]) > 1:
+            space["ranking"] = list(settings["ranking"])
+        return space
+
+    def __init__(self, settings: dict, context: StudyContext) -> None:
+        self.settings = settings
+        self.lut = context.lut
+        self.session = QuantSession(context)
+        candidates = self.session.candidates
+        self.n_values = settings["n_values"] or [1, len(candidates)]
+        if self.n_values[1] > len(candidates):
+            raise ConfigError(f"space.n_values: upper bound {self.n_values[1]} exceeds the {len(candidates)} "
+                              "weight values of the LUT")
+        self.orders = {by: rank_weights(self.lut, candidates, by) for by in ("energy", "delay")}
+
+    @cached_property
+    def _baseline_cost(self) -> CostReport:
+        """Cost of the unrestricted network; its worst sensitized delay is the clock period and delay budget."""
+        stats = self.session.reference().stats
+        period = worst_delay(self.lut, stats)
+        if period <= 0:
+            raise StudiesError("the LUT gives the unrestricted network no positive sensitized delay; "
+                               "voltage scaling needs one")
+        return cost_report(self.lut, stats, period_s=period)
+
+    def baseline(self) -> dict[str, float]:
+        figures = self._baseline_cost.figures()
+        return {"accuracy": self.session.reference().accuracy,
+                "energy_per_inference_nJ": figures["energy_per_inference_nJ"],
+                "power_scaled_uW": figures["power_scaled_uW"]}
+
+    def _suggest_weights(self, trial: optuna.Trial) -> np.ndarray:
+        rankings = self.settings["ranking"]
+        ranking = rankings[0] if len(rankings) == 1 else trial.suggest_categorical("ranking", rankings)
+        if ranking == "free":
+            candidates = self.session.candidates
+            chosen = [int(v) for v in candidates if trial.suggest_categorical(f"w{int(v)}", [True, False])]
+            if not chosen:
+                raise optuna.TrialPruned("no weight value was chosen")
+            return np.array(chosen, dtype=np.int64)
+        count = trial.suggest_int("n_values", *self.n_values)
+        return np.sort(self.orders[ranking][:count])
+
+    def _suggest_activations(self, trial: optuna.Trial, weights: np.ndarray, period_s: float) -> np.ndarray | None:
+        if self.lut.activations is None:
+            return None
+        low, high = self.settings["activation_delay_fraction"]
+        fraction = low if low == high else trial.suggest_float("activation_delay_fraction", low, high)
+        levels = signed_levels(self.session.bits)
+        allowed = allowed_activations(self.lut, weights, levels, fraction * period_s / PICO)
+        if not (allowed >= 0).any():
+            raise optuna.TrialPruned(f"no non-negative activation fits {fraction:.3f} of the clock period")
+        return allowed
+
+    def evaluate(self, trial: optuna.Trial) -> dict[str, float]:
+        reference = self.session.reference()
+        base = self._baseline_cost
+        weights = self._suggest_weights(trial)
+        activations = self._suggest_activations(trial, weights, base.period_s)
+        model = self.session.finetune(weights, activations, seed=self.session.seed + 1 + trial.number)
+        accuracy = self.session.accuracy(model)
+        report = cost_report(self.lut, self.session.stats(model), period_s=base.period_s,
+                             allowed_activations=activations)
+        figures = report.figures()
+        trial.set_user_attr("n_weight_values", len(weights))
+        trial.set_user_attr("allowed_weights", [int(w) for w in weights])
+        if activations is not None:
+            trial.set_user_attr("n_activation_values", len(activations))
+        trial.set_user_attr("energy_reduction_pct", reduction_pct(report.energy_per_inference_J,
+                                                                  base.energy_per_inference_J))
+        trial.set_user_attr("power_reduction_pct", reduction_pct(report.power_scaled_W, base.power_scaled_W))
+        trial.set_user_attr("voltage_V", report.voltage_V)
+        trial.set_user_attr("worst_delay_ps", figures["worst_delay_ps"])
+        trial.set_user_attr("timing_met", report.timing_met)
+        trial.set_user_attr("test_accuracy", self.session.accuracy(model, "test"))
+        return {"accuracy": accuracy,
+                "energy_per_inference_nJ": figures["energy_per_inference_nJ"],
+                "power_scaled_uW": figures["power_scaled_uW"],
+                "accuracy_drop": reference.accuracy - accuracy}

@@ -1,0 +1,62 @@
+"""`dse simulate`: toggles per net equal Icarus Verilog's on the timed netlist it writes; clear input errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cells.default import load_library
+from characterize.delays import annotate_delays
+from characterize.timed_verilog import run_iverilog, write_timed_verilog
+from characterize.verilog import read_verilog
+from dse.cli import main
+from tests.conftest import require_tool
+
+
+@pytest.fixture
+def booth4(tmp_path):
+    path = tmp_path / "booth4.v"
+    assert main(["netlist", "--bits", "4", "--arch", "booth", "-o", str(path)]) == 0
+    return path
+
+
+def write_vectors(path, rows):
+    path.write_text("a,w\n" + "".join(f"{a},{w}\n" for a, w in rows))
+
+
+def test_toggles_agree_with_iverilog(booth4, tmp_path, capsys):
+    require_tool("iverilog")
+    rng = np.random.default_rng(5)
+    rows = rng.integers(-8, 8, (200, 2))
+    vectors = tmp_path / "vectors.csv"
+    write_vectors(vectors, rows)
+    toggles, timed_v, vcd = tmp_path / "toggles.csv", tmp_path / "timed.v", tmp_path / "run.vcd"
+    assert main(["simulate", str(booth4), "--inputs", str(vectors), "--toggles", str(toggles),
+                 "--timed-verilog", str(timed_v), "--vcd", str(vcd), "--period-ps", "4000"]) == 0
+    ours = pd.read_csv(toggles).set_index("net")
+    netlist = read_verilog(booth4, load_library())
+    timed = annotate_delays(netlist)
+    assert timed_v.read_text() == write_timed_verilog(timed)
+    reference = run_iverilog(timed, {"a": rows[:, 0], "w": rows[:, 1]}, tmp_path / "iverilog")
+    for net in range(2, len(netlist.nets)):
+        assert ours.loc[netlist.nets[net], "toggles"] == reference.toggles[net], netlist.nets[net]
+    assert ours["glitches"].sum() > 0
+    assert vcd.read_text().startswith("$date")
+    assert "sensitized delay" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("a,x\n1,2\n3,4\n", "header must name the input ports"),
+        ("a,w\n1,2\n3,four\n", ":3: column w"),
+        ("a,w\n1,2\n", "at least two vectors"),
+    ],
+)
+def test_bad_vectors_give_one_line(booth4, tmp_path, capsys, content, message):
+    vectors = tmp_path / "bad.csv"
+    vectors.write_text(content)
+    assert main(["simulate", str(booth4), "--inputs", str(vectors), "--toggles", str(tmp_path / "t.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err

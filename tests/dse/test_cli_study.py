@@ -1,0 +1,121 @@
+"""`dse study run|list|show|export` and `dse pareto` on stored toy studies."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+import tests.dse.toykind  # noqa: F401  (registers the "toy" kind)
+from dse.cli import main
+from dse.storage import load_study
+from tests.dse.test_pareto import brute_force_front
+from tests.dse.toykind import write_study
+
+MAGIC = {".png": b"\x89PNG", ".svg": b"<?xml", ".pdf": b"%PDF"}
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """A finished 30-trial random study with two objectives and a constraint; returns (folder, storage URL)."""
+    tmp_path = tmp_path_factory.mktemp("stored")
+    path = write_study(tmp_path, trials=30, objectives='error = "minimize"\nenergy_nJ = "minimize"',
+                       sampler='name = "random"\n[[constraints]]\nmetric = "error_increase"\nmax = 6.0')
+    url = f"sqlite:///{tmp_path}/s.db"
+    assert main(["study", "run", str(path), "--storage", url]) == 0
+    return tmp_path, url
+
+
+def test_run_prints_one_line_per_trial_and_a_summary(tmp_path, capsys):
+    path = write_study(tmp_path, trials=3)
+    assert main(["study", "run", str(path), "--storage", f"sqlite:///{tmp_path}/s.db"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("trial ") >= 3 and "error=" in out
+    assert "study toy-study: 3 finished trials" in out
+
+
+def test_run_uses_the_default_storage_in_the_current_folder(tmp_path, monkeypatch):
+    path = write_study(tmp_path, trials=2)
+    monkeypatch.chdir(tmp_path)
+    assert main(["study", "run", str(path)]) == 0
+    assert (tmp_path / "dse-studies.db").stat().st_size > 0
+    assert main(["study", "list"]) == 0
+
+
+def test_list_show_export(stored, capsys):
+    folder, url = stored
+    assert main(["study", "list", "--storage", url]) == 0
+    line = [l for l in capsys.readouterr().out.splitlines() if l.startswith("toy-study")][0]
+    assert line.split()[1:4] == ["toy", "30", "30"]
+    assert main(["study", "show", "toy-study", "--storage", url]) == 0
+    shown = capsys.readouterr().out
+    assert "objectives: error (minimize; error (%)), energy_nJ (minimize" in shown
+    assert "constraints: error_increase <= 6" in shown
+    assert "trials: 30 complete" in shown and "knee: trial" in shown and "baseline: error=1.333, energy_nJ=40" in shown
+    out = folder / "trials.csv"
+    assert main(["study", "export", "toy-study", "--storage", url, "-o", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert len(table) == 30
+    assert {"trial", "state", "feasible", "error", "energy_nJ", "param:x", "param:w", "score",
+            "error_increase", "constraint:error_increase:max"} <= set(table.columns)
+    assert (table["feasible"] == (table["constraint:error_increase:max"] <= 0)).all()
+    assert np.allclose(table["constraint:error_increase:max"], table["error_increase"] - 6.0)
+
+
+def test_pareto_exports_a_truly_non_dominated_front(stored):
+    folder, url = stored
+    args = ["pareto", "toy-study", "--storage", url, "-o", str(folder / "front.png"),
+            "--csv", str(folder / "front.csv"), "--json", str(folder / "front.json")]
+    assert main(args) == 0
+    front = pd.read_csv(folder / "front.csv")
+    assert {"trial", "knee", "error", "energy_nJ", "param:x", "param:w"} <= set(front.columns)
+
+    trials = [t for t in load_study("toy-study", url).trials if t.state == optuna.trial.TrialState.COMPLETE]
+    feasible = [t for t in trials if t.user_attrs["error_increase"] <= 6.0]
+    assert len(feasible) < len(trials)  # the constraint excludes some trials
+    values = np.array([t.values for t in feasible])
+    expected = {t.number for t, on in zip(feasible, brute_force_front(values, ["minimize", "minimize"])) if on}
+    assert set(front["trial"]) == expected
+    assert front["knee"].sum() == 1
+
+    document = json.loads((folder / "front.json").read_text())
+    assert {p["trial"] for p in document["front"]} == expected
+    assert document["knee_trial"] in expected and document["hypervolume"] > 0
+    assert document["baseline"]["error"] == pytest.approx(4.0 / 3)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".pdf"])
+def test_pareto_figure_formats(stored, suffix):
+    folder, url = stored
+    figure = folder / f"front{suffix}"
+    assert main(["pareto", "toy-study", "--storage", url, "-o", str(figure)]) == 0
+    assert figure.read_bytes().startswith(MAGIC[suffix])
+
+
+def test_pareto_of_three_objectives_draws_pairwise_panels(tmp_path):
+    path = write_study(tmp_path, trials=12)
+    url = f"sqlite:///{tmp_path}/s.db"
+    assert main(["study", "run", str(path), "--storage", url]) == 0
+    assert main(["pareto", "toy-study", "--storage", url, "-o", str(tmp_path / "f.svg")]) == 0
+    svg = (tmp_path / "f.svg").read_text()
+    for label in ("error (%)", "energy per inference (nJ)", "score (a.u.)"):
+        assert svg.count(label) >= 2 or label.replace(" ", "") in svg
+
+
+def test_user_errors_are_one_line_with_exit_2(stored, capsys, tmp_path):
+    _, url = stored
+    assert main(["study", "show", "nope", "--storage", url]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dse: error: no study 'nope' in") and "toy-study" in err and err.count("\n") == 1
+    assert main(["pareto", "toy-study", "--storage", url, "-o", str(tmp_path / "f.gif")]) == 2
+    assert "unknown figure format .gif" in capsys.readouterr().err
+    missing = tmp_path / "none.db"
+    assert main(["study", "list", "--storage", f"sqlite:///{missing}"]) == 2
+    assert "no such storage file" in capsys.readouterr().err and not missing.exists()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[study]\nname = "x"\nkind = "toy"\ntrials = -3\n[lut]\npath = "lut.csv"\n')
+    assert main(["study", "run", str(bad)]) == 2
+    assert capsys.readouterr().err == f"dse: error: {bad}: study.trials: expected a positive integer, got -3\n"
