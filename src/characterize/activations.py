@@ -9,20 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from characterize.csvfile import read_csv
 from characterize.errors import SimulationError
 
 
 def read_histogram(path: str | Path, low: int, high: int) -> tuple[tuple[int, float], ...]:
     """(value, probability) pairs from a `value,count` CSV; values must lie in [low, high]."""
     path = Path(path)
-    try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError:
-        raise SimulationError(f"{path}: no such activation histogram") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise SimulationError(f"{path}: not a readable CSV: {str(exc).splitlines()[0]}") from None
+    frame = read_csv(path, SimulationError, "activation histogram")
     if list(frame.columns[:2]) != ["value", "count"]:
         raise SimulationError(f"{path}: expected the header 'value,count', got {','.join(map(str, frame.columns))}")
     for row, (value, count) in enumerate(zip(frame["value"], frame["count"]), start=2):

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cells.errors import GatedseError
+from characterize.csvfile import read_csv
 
 LUT_COLUMNS = (
     "weight", "mode", "arch", "bits", "signed", "cells", "area_um2", "critical_delay_ps",
@@ -69,12 +70,7 @@ class Lut:
     @classmethod
     def load(cls, path: str | Path) -> Lut:
         path = Path(path)
-        try:
-            table = pd.read_csv(path)
-        except FileNotFoundError:
-            raise LutError(f"{path}: no such LUT file") from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise LutError(f"{path}: not a readable CSV: {str(exc).splitlines()[0]}") from None
+        table = read_csv(path, LutError, "LUT file")
         missing = [c for c in LUT_COLUMNS if c not in table.columns]
         if missing:
             raise LutError(f"{path}: missing column(s) {', '.join(missing)}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from characterize.csvfile import read_csv
 from characterize.errors import SimulationError
 
 
@@ -36,12 +37,7 @@ def register(commands) -> None:
 
 def read_vectors(path: Path, ports: list[str]) -> dict[str, np.ndarray]:
     """Integer columns per input port from a CSV whose header names exactly the input ports."""
-    try:
-        frame = pd.read_csv(path, dtype=str)
-    except FileNotFoundError:
-        raise SimulationError(f"{path}: no such vectors file") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise SimulationError(f"{path}: not a readable CSV: {str(exc).splitlines()[0]}") from None
+    frame = read_csv(path, SimulationError, "vectors file", dtype=str)
     header = [c.strip() for c in frame.columns]
     if sorted(header) != sorted(ports):
         raise SimulationError(f"{path}:1: header must name the input ports {', '.join(ports)}; got {', '.join(header)}")
