@@ -204,15 +204,15 @@ class _Work:
         gate.alive = False
         if plan[0][0] == "joint":
             _kind, match, nets = plan[0]
-            self._place(gate, match, nets, outputs)
+            self._place(match, nets, outputs)
             return
         for (kind, what, nets), out in zip(plan, outputs):
             if kind == "alias":
                 self.alias[out] = what
             else:
-                self._place(gate, what, nets, [out])
+                self._place(what, nets, [out])
 
-    def _place(self, gate: _Gate, match, nets: tuple[int, ...], outputs: list[int]) -> None:
+    def _place(self, match, nets: tuple[int, ...], outputs: list[int]) -> None:
         cell = self.library.cells[match.cell]
         pins = [UNCONNECTED] * len(cell.outputs)
         for logical, pin in enumerate(match.outputs):
@@ -234,7 +234,7 @@ class _Work:
             return False
         gate.alive = False
         sink.alive = False
-        self._place(gate, match, tuple(gate.inputs), [sink.outputs[0]])
+        self._place(match, tuple(gate.inputs), [sink.outputs[0]])
         return True
 
     def _is_inverter(self, gate: _Gate) -> bool:
@@ -243,23 +243,17 @@ class _Work:
 
     def _hash_gate(self, gate: _Gate, seen: dict[tuple, _Gate]) -> bool:
         """Merge the gate into an earlier one computing the same functions of the same nets."""
-        cell = self.library.cells[gate.cell]
-        order = tuple(sorted(range(len(gate.inputs)), key=gate.inputs.__getitem__))
-        key = (
-            tuple(gate.inputs[i] for i in order),
-            tuple(permute(t, len(order), order) for t in cell.truth_tables),
-        )
+        key = self._canonical(gate)
         first = seen.get(key)
         if first is None:
             seen[key] = gate
             return False
-        first_cell = self.library.cells[first.cell]
-        first_tables = {permute(t, len(order), tuple(sorted(range(len(first.inputs)), key=first.inputs.__getitem__))): o for o, t in enumerate(first_cell.truth_tables)}
+        first_outputs = {table: o for o, table in enumerate(self._canonical(first)[1])}
         pairs = []
         for o, net in enumerate(gate.outputs):
             if net == UNCONNECTED:
                 continue
-            target = first_tables.get(key[1][o])
+            target = first_outputs.get(key[1][o])
             if target is None or first.outputs[target] == UNCONNECTED:
                 return False
             pairs.append((net, first.outputs[target]))
@@ -267,6 +261,12 @@ class _Work:
             self.alias[net] = target
         gate.alive = False
         return True
+
+    def _canonical(self, gate: _Gate) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The gate's input nets in ascending order and its output truth tables over them."""
+        order = tuple(sorted(range(len(gate.inputs)), key=gate.inputs.__getitem__))
+        tables = tuple(permute(t, len(order), order) for t in self.library.cells[gate.cell].truth_tables)
+        return tuple(gate.inputs[i] for i in order), tables
 
     def remove_dead(self) -> bool:
         """Drop gates whose outputs reach no output port; disconnect unused outputs."""
