@@ -26,14 +26,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dse import cli_cells, cli_characterize, cli_demo, cli_netlist, cli_pareto, cli_simulate, cli_study
+    from dse import (cli_cells, cli_characterize, cli_demo, cli_early_exit, cli_netlist, cli_pareto, cli_prune,
+                     cli_simulate, cli_study)
 
     parser = argparse.ArgumentParser(
         prog="dse",
         description="Gate-level characterization and design-space exploration of neural-network hardware.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (cli_cells, cli_netlist, cli_characterize, cli_simulate, cli_study, cli_pareto, cli_demo):
+    for module in (cli_cells, cli_netlist, cli_characterize, cli_simulate, cli_study, cli_prune, cli_early_exit,
+                   cli_pareto, cli_demo):
         module.register(commands)
     return parser
 

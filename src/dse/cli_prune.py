@@ -1,0 +1,56 @@
+"""`dse prune`: run one fixed pruning setting of a study file and write the pruned network and a report."""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from pathlib import Path
+
+from dse.errors import ConfigError
+from dse.storage import DEFAULT_STORAGE
+
+
+def register(commands) -> None:
+    prune = commands.add_parser(
+        "prune",
+        help="prune once with a study file's fixed setting; write the pruned network and a report",
+        description="Run the one setting of a class-aware-pruning study file (every [space] key a single value, "
+        "or fixed with --set) and write into OUTDIR: pruned_model.pt, report.json, report.txt (kept and pruned "
+        "filters per layer, accuracy, parameters, MACs, LUT energy), class_counts.csv and class_counts.png "
+        "(filters' class counts before and after pruning).",
+    )
+    prune.add_argument("study_file", type=Path, metavar="STUDY.toml", help="study file (TOML)")
+    prune.add_argument("-o", "--out", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
+    prune.add_argument("--storage", metavar="URL", help="storage of the study, whose folder caches the trained "
+                       f"baseline (default: the study file's storage, else {DEFAULT_STORAGE} in the current folder)")
+    prune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                       help="fix a [space] key to a TOML value, a bare word being a string (e.g. --set ratio=0.5 "
+                       "--set method=magnitude); repeatable")
+    prune.set_defaults(run=run_prune)
+
+
+def parse_override(text: str) -> tuple[str, object]:
+    """`key=value` with the value read as TOML (a bare word that is not valid TOML is taken as a string)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text}: expected KEY=VALUE")
+    try:
+        parsed = tomllib.loads(f"value = {value.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return key.strip(), parsed
+
+
+def run_prune(args: argparse.Namespace) -> int:
+    from dse.config import load_study_config
+    from dse.kinds import kind
+
+    config = load_study_config(args.study_file)
+    run_once = getattr(kind(config.kind), "run_once", None)
+    if run_once is None:
+        raise ConfigError(f"{config.path}: study.kind: dse prune runs one setting of a pruning kind, "
+                          f"not of {config.kind!r}")
+    run_once(config, args.out, dict(parse_override(text) for text in args.overrides), args.storage)
+    print((args.out / "report.txt").read_text(), end="")
+    print(f"wrote the pruned network and the report to {args.out}")
+    return 0

@@ -1,0 +1,219 @@
+"""`class-aware-pruning`: class-aware pruning (Jiang et al., DATE 2024) as a search, with magnitude and random
+pruning as baselines in the same loop.
+
+Each trial fine-tunes the cached quantized baseline under the pruning loss
+(L1 and orthogonality terms weighted by λ1 and λ2), then prunes filters (or
+neurons) round by round, removing those important for the fewest classes
+(Taylor threshold τ) and fine-tuning after each round, until the target ratio
+or the accuracy floor. The layers shrink physically, so MACs and the LUT
+energy per inference fall with them. Accuracy is measured on the validation
+part; the test accuracy is kept as the trial attribute `test_accuracy`.
+`run_once` runs one fixed setting and writes the pruned network and a report
+(`dse prune`).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import optuna
+
+from dse.costmodel import energy_per_inference, macs
+from dse.errors import ConfigError
+from dse.kinds import Objective, StudyContext, StudyKind, register
+from studies.kinds._session import QuantSession, reduction_pct
+from studies.kinds._space import check_keys, choices, float_range, int_range, integer, number
+from studies.pruning.loop import METHODS, SCOPES, PruneResult, PruningPlan, Training, prune_iteratively
+from studies.pruning.report import Figures, save_pruned, write_report
+from studies.pruning.scores import class_counts, class_importance
+from studies.pruning.surgery import parameter_count, prunable_units
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from dse.config import StudyConfig
+
+NANO = 1e9
+
+
+@register
+class ClassAwarePruning(StudyKind):
+    """Search τ, λ1, λ2, the pruning ratio (global, per layer, or one per layer) and the number of rounds."""
+
+    name: ClassVar[str] = "class-aware-pruning"
+    objectives: ClassVar[tuple[Objective, ...]] = (
+        Objective("accuracy", "maximize", "accuracy (%)"),
+        Objective("energy_per_inference_nJ", "minimize", "energy per inference (nJ)"),
+        Objective("macs", "minimize", "MACs per inference"),
+    )
+    KEYS: ClassVar[tuple[str, ...]] = ("method", "tau", "lambda1", "lambda2", "ratio", "scope", "layer_ratios",
+                                       "iterations", "regularize_epochs", "tolerance_points")
+
+    @classmethod
+    def validate(cls, settings: dict, where: str) -> dict:
+        """`method`: class-aware | magnitude | random, or a list searched over; `tau`, `lambda1`, `lambda2`: a
+        number or [low, high] (searched on a log scale when low > 0); `ratio`: share of filters pruned, [low, high]
+        in 0..1, ranked over all layers (`scope` "global") or the same in each ("layer"); `layer_ratios`: one ratio
+        or range per prunable layer instead; `iterations`: rounds, [low, high]; `regularize_epochs`: training under
+        the pruning loss before the first round (5); `tolerance_points`: stop before accuracy falls more than this
+        below the baseline (no floor when absent)."""
+        check_keys(settings, where, cls.KEYS)
+        if "layer_ratios" in settings and ("ratio" in settings or "scope" in settings):
+            raise ConfigError(f"{where}.layer_ratios: give either ratio (and scope) or layer_ratios, not both")
+        layer_ratios = settings.get("layer_ratios")
+        if layer_ratios is not None:
+            if not isinstance(layer_ratios, list) or not layer_ratios:
+                raise ConfigError(f"{where}.layer_ratios: expected a list with one ratio or [low, high] per "
+                                  f"prunable layer, got {layer_ratios!r}")
+            layer_ratios = [float_range({f"layer_ratios[{i}]": value}, f"layer_ratios[{i}]", where, [0.0, 0.0],
+                                        0.0, 1.0) for i, value in enumerate(layer_ratios)]
+        tolerance = settings.get("tolerance_points")
+        return {
+            "method": choices(settings, "method", where, METHODS, "class-aware"),
+            "tau": float_range(settings, "tau", where, [1e-5, 1e-2], 0.0, math.inf),
+            "lambda1": float_range(settings, "lambda1", where, [1e-6, 1e-4], 0.0, math.inf),
+            "lambda2": float_range(settings, "lambda2", where, [1e-3, 1e-1], 0.0, math.inf),
+            "ratio": None if layer_ratios else float_range(settings, "ratio", where, [0.3, 0.8], 0.0, 1.0),
+            "scope": None if layer_ratios else choices(settings, "scope", where, SCOPES, "global"),
+            "layer_ratios": layer_ratios,
+            "iterations": int_range(settings, "iterations", where, [1, 4], minimum=1),
+            "regularize_epochs": integer(settings, "regularize_epochs", where, 5, minimum=0),
+            "tolerance_points": None if tolerance is None else number(settings, "tolerance_points", where, 0.0, 0.0),
+        }
+
+    def __init__(self, settings: dict, context: StudyContext) -> None:
+        self.settings = settings
+        self.lut = context.lut
+        self.session = QuantSession(context)
+        self.units = prunable_units(self.session.baseline_model())
+        if not self.units:
+            raise ConfigError("model: the network has no prunable layer (it needs a hidden layer or two convolutions)")
+        ratios = settings["layer_ratios"]
+        if ratios is not None and len(ratios) != len(self.units):
+            names = ", ".join(unit.name for unit in self.units)
+            raise ConfigError(f"space.layer_ratios: the network has {len(self.units)} prunable layers ({names}), "
+                              f"got {len(ratios)} ratios")
+        self._baseline: Figures | None = None
+
+    def figures(self, model: nn.Module) -> Figures:
+        """Accuracy, parameters, MACs and LUT energy per inference of a (pruned) quantized network."""
+        stats = self.session.stats(model)
+        return Figures(self.session.accuracy(model), self.session.accuracy(model, "test"), parameter_count(model),
+                       macs(stats), energy_per_inference(self.lut, stats) * NANO)
+
+    def baseline_figures(self) -> Figures:
+        """Figures of the unpruned baseline network, computed once."""
+        if self._baseline is None:
+            self._baseline = self.figures(self.session.baseline_model())
+        return self._baseline
+
+    def baseline(self) -> dict[str, float]:
+        base = self.baseline_figures()
+        return {"accuracy": base.accuracy, "energy_per_inference_nJ": base.energy_per_inference_nJ,
+                "macs": float(base.macs), "params": float(base.params)}
+
+    def plan(self, trial: optuna.Trial) -> PruningPlan:
+        """The pruning setting of a trial: fixed values as given, ranges and lists suggested on `trial`."""
+        s = self.settings
+        method = _categorical(trial, "method", s["method"])
+        layer_ratios = None
+        ratio, scope = PruningPlan.ratio, PruningPlan.scope
+        if s["layer_ratios"] is not None:
+            layer_ratios = tuple(_float(trial, f"ratio_{i}", pair) for i, pair in enumerate(s["layer_ratios"]))
+        else:
+            ratio = _float(trial, "ratio", s["ratio"])
+            scope = _categorical(trial, "scope", s["scope"])
+        low, high = s["iterations"]
+        tolerance = s["tolerance_points"]
+        searched_tau = s["tau"][0] != s["tau"][1]
+        return PruningPlan(
+            method=method, ratio=ratio, scope=scope, layer_ratios=layer_ratios,
+            iterations=low if low == high else trial.suggest_int("iterations", low, high),
+            tau=PruningPlan.tau if searched_tau and method != "class-aware" else _float(trial, "tau", s["tau"], log=True),
+            lambda1=_float(trial, "lambda1", s["lambda1"], log=True),
+            lambda2=_float(trial, "lambda2", s["lambda2"], log=True),
+            regularize_epochs=s["regularize_epochs"],
+            finetune_epochs=self.session.settings["finetune_epochs"],
+            min_accuracy=None if tolerance is None else self.baseline_figures().accuracy - tolerance,
+        )
+
+    def prune(self, plan: PruningPlan, seed: int) -> PruneResult:
+        """Run the pruning loop on the baseline network."""
+        model_settings = self.session.settings
+        training = Training(model_settings["lr"], model_settings["batch_size"], seed, model_settings["weight_decay"],
+                            self.session.device)
+        return prune_iteratively(self.session.baseline_model(), self.session.dataset, plan, training,
+                                 self.session.accuracy)
+
+    def evaluate(self, trial: optuna.Trial) -> dict[str, float]:
+        plan = self.plan(trial)
+        result = self.prune(plan, seed=self.session.seed + 1 + trial.number)
+        base, after = self.baseline_figures(), self.figures(result.model)
+        trial.set_user_attr("method", plan.method)
+        trial.set_user_attr("kept_per_layer", {name: len(kept) for name, kept in result.kept.items()})
+        trial.set_user_attr("stopped_by", result.stopped_by)
+        trial.set_user_attr("rounds_done", len(result.steps))
+        trial.set_user_attr("macs_reduction_pct", reduction_pct(after.macs, base.macs))
+        trial.set_user_attr("energy_reduction_pct", reduction_pct(after.energy_per_inference_nJ,
+                                                                  base.energy_per_inference_nJ))
+        trial.set_user_attr("test_accuracy", after.test_accuracy)
+        return {"accuracy": after.accuracy, "energy_per_inference_nJ": after.energy_per_inference_nJ,
+                "macs": float(after.macs), "params": float(after.params),
+                "pruned_filters_pct": 100.0 * result.pruned_fraction,
+                "accuracy_drop": base.accuracy - after.accuracy}
+
+    @classmethod
+    def run_once(cls, config: StudyConfig, out: Path, overrides: dict | None = None,
+                 storage: str | None = None) -> dict:
+        """Run the one setting the study file's [space] (with `overrides`) fixes; write the pruned network and a
+        report into `out`. The baseline is cached beside `storage` (default: the study's), as `dse study run`
+        caches it. Returns the report."""
+        from dse.runner import load_lut, workdir
+        from dse.storage import DEFAULT_STORAGE
+
+        where = f"{config.path}: space"
+        raw = tomllib.loads(config.text).get("space", {})
+        settings = cls.validate({**raw, **(overrides or {})}, where)
+        ranged = [key for key, value in settings.items() if _is_searched(value)]
+        if ranged:
+            raise ConfigError(f"{where}.{ranged[0]}: dse prune runs one setting; give one value "
+                              f"(in the file or as --set {ranged[0]}=VALUE), got {settings[ranged[0]]!r}")
+        folder = workdir(config, storage or config.storage or DEFAULT_STORAGE)
+        folder.mkdir(parents=True, exist_ok=True)
+        context = StudyContext(load_lut(config.lut), config.data, config.model, config.seed, config.device, folder)
+        instance = cls(settings, context)
+        plan = instance.plan(optuna.trial.FixedTrial({}))
+        result = instance.prune(plan, seed=config.seed + 1)
+        session = instance.session
+        dataset = session.dataset
+        counts_before, counts_after = (
+            class_counts(class_importance(model, result.units, dataset.train, dataset.n_classes, plan.tau,
+                                          session.device))
+            for model in (result.start, result.model))
+        out = Path(out)
+        report = write_report(out, plan, result, instance.baseline_figures(), instance.figures(result.model),
+                              counts_before, counts_after, dataset.n_classes)
+        save_pruned(out / "pruned_model.pt", result, session.settings, dataset.input_shape, dataset.n_classes,
+                    session.bits)
+        return report
+
+
+def _is_searched(value: object) -> bool:
+    """Whether a normalized [space] value leaves a choice to the sampler."""
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        return any(_is_searched(item) for item in value)
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+        return value[0] != value[1]
+    return isinstance(value, list) and len(value) > 1
+
+
+def _float(trial: optuna.Trial, name: str, pair: list[float], log: bool = False) -> float:
+    low, high = pair
+    return low if low == high else trial.suggest_float(name, low, high, log=log and low > 0)
+
+
+def _categorical(trial: optuna.Trial, name: str, options: list[str]) -> str:
+    return options[0] if len(options) == 1 else trial.suggest_categorical(name, options)

@@ -1,0 +1,133 @@
+"""Files of one pruning run: the pruned network, a JSON and text report, class counts as CSV and a histogram plot.
+
+The network is saved as its [model] settings, bit-width, the original indices
+of the outputs each unit kept and the state dict, so `load_pruned` rebuilds it
+without pickled code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+from studies.models import build_model
+from studies.pruning.loop import PruneResult, PruningPlan
+from studies.pruning.surgery import prunable_units, remove_outputs
+from studies.quant import quantize_model
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Accuracy (%, validation and test), size and cost of one network; energy from the LUT."""
+
+    accuracy: float
+    test_accuracy: float
+    params: int
+    macs: int
+    energy_per_inference_nJ: float
+
+
+def _reduction_pct(value: float, reference: float) -> float:
+    return 100.0 * (1.0 - value / reference) if reference else 0.0
+
+
+def save_pruned(path: Path, result: PruneResult, model_settings: dict, input_shape: tuple[int, ...], n_classes: int,
+                bits: int | None) -> Path:
+    """Write the pruned network with what `load_pruned` needs to rebuild it."""
+    torch.save({"format": FORMAT_VERSION, "model": model_settings, "input_shape": list(input_shape),
+                "n_classes": n_classes, "bits": bits,
+                "kept": {name: [int(i) for i in kept] for name, kept in result.kept.items()},
+                "state_dict": result.model.state_dict()}, path)
+    return path
+
+
+def load_pruned(path: str | Path, device: str = "cpu") -> nn.Module:
+    """The network `save_pruned` wrote, in eval mode."""
+    saved = torch.load(path, map_location=device, weights_only=True)
+    model = build_model(saved["model"], tuple(saved["input_shape"]), saved["n_classes"])
+    if saved["bits"] is not None:
+        model = quantize_model(model, saved["bits"])
+    model = remove_outputs(model, prunable_units(model), saved["kept"])
+    model.load_state_dict(saved["state_dict"])
+    return model.to(device).eval()
+
+
+def write_report(out: Path, plan: PruningPlan, result: PruneResult, before: Figures, after: Figures,
+                 counts_before: dict[str, np.ndarray], counts_after: dict[str, np.ndarray], n_classes: int) -> dict:
+    """Write report.json, report.txt, class_counts.csv and class_counts.png into `out`; return the report."""
+    out.mkdir(parents=True, exist_ok=True)
+    layers = [{"layer": name, "filters": width, "kept": len(result.kept[name]), "pruned": width - len(result.kept[name]),
+               "kept_indices": [int(i) for i in result.kept[name]]} for name, width in result.original.items()]
+    report = {
+        "plan": asdict(plan),
+        "layers": layers,
+        "pruned_filters_pct": 100.0 * result.pruned_fraction,
+        "stopped_by": result.stopped_by,
+        "rounds": [asdict(step) for step in result.steps],
+        "baseline": asdict(before),
+        "pruned": asdict(after),
+        "reduction_pct": {key: _reduction_pct(getattr(after, key), getattr(before, key))
+                          for key in ("params", "macs", "energy_per_inference_nJ")},
+        "class_counts": {"before": {n: c.tolist() for n, c in counts_before.items()},
+                         "after": {n: c.tolist() for n, c in counts_after.items()}},
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=2))
+    (out / "report.txt").write_text("\n".join(summary_lines(report)) + "\n")
+    _counts_table(result, counts_before, counts_after).to_csv(out / "class_counts.csv", index=False)
+    plot_class_counts(counts_before, counts_after, n_classes, out / "class_counts.png")
+    return report
+
+
+def summary_lines(report: dict) -> list[str]:
+    """The report as lines of text: per-layer counts, then the figures before and after pruning."""
+    plan, before, after, cut = report["plan"], report["baseline"], report["pruned"], report["reduction_pct"]
+    energy_before, energy_after = before["energy_per_inference_nJ"], after["energy_per_inference_nJ"]
+    headline = (f"method {plan['method']}: {report['pruned_filters_pct']:.1f} % of filters pruned "
+                f"(stopped by {report['stopped_by']})")
+    lines = [headline, f"{'layer':<12} {'filters':>7} {'kept':>5} {'pruned':>6}"]
+    lines += [f"{row['layer']:<12} {row['filters']:>7} {row['kept']:>5} {row['pruned']:>6}" for row in report["layers"]]
+    lines.append(f"accuracy      {before['accuracy']:.2f} % -> {after['accuracy']:.2f} % (validation), "
+                 f"{before['test_accuracy']:.2f} % -> {after['test_accuracy']:.2f} % (test)")
+    lines.append(f"parameters    {before['params']} -> {after['params']} (-{cut['params']:.1f} %)")
+    lines.append(f"MACs          {before['macs']} -> {after['macs']} (-{cut['macs']:.1f} %)")
+    lines.append(f"energy        {energy_before:.4g} nJ -> {energy_after:.4g} nJ "
+                 f"(-{cut['energy_per_inference_nJ']:.1f} %)")
+    return lines
+
+
+def _counts_table(result: PruneResult, before: dict[str, np.ndarray], after: dict[str, np.ndarray]) -> pd.DataFrame:
+    rows = []
+    for name, width in result.original.items():
+        kept_at = {int(index): position for position, index in enumerate(result.kept[name])}
+        for index in range(width):
+            position = kept_at.get(index)
+            rows.append({"layer": name, "filter": index, "kept": position is not None,
+                         "class_count_before": float(before[name][index]),
+                         "class_count_after": np.nan if position is None else float(after[name][position])})
+    return pd.DataFrame(rows)
+
+
+def plot_class_counts(before: dict[str, np.ndarray], after: dict[str, np.ndarray], n_classes: int,
+                      path: Path) -> None:
+    """Histogram of the filters' class counts before pruning (all filters) and after (the kept ones)."""
+    bins = np.linspace(0, n_classes, 2 * n_classes + 1)
+    all_before = np.concatenate(list(before.values()))
+    all_after = np.concatenate(list(after.values()))
+    figure = Figure(figsize=(6.0, 4.0), layout="constrained")
+    ax = figure.subplots()
+    ax.hist(all_before, bins=bins, alpha=0.5, color="tab:gray", label=f"before ({len(all_before)} filters)")
+    ax.hist(all_after, bins=bins, alpha=0.6, color="tab:blue", label=f"after ({len(all_after)} filters)")
+    ax.set_xlabel("classes a filter is important for")
+    ax.set_ylabel("filters")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    figure.savefig(path, dpi=150)
