@@ -69,3 +69,11 @@ def choices(settings: dict, key: str, where: str, allowed: tuple[str, ...], defa
     if bad:
         raise ConfigError(f"{where}.{key}: {bad[0]!r} is not one of {', '.join(allowed)}")
     return list(dict.fromkeys(names))
+
+
+def n_values_range(value: list[int] | None, available: int) -> list[int]:
+    """`space.n_values` as [low, high], all values by default; ConfigError when it asks for more than the LUT has."""
+    pair = value or [1, available]
+    if pair[1] > available:
+        raise ConfigError(f"space.n_values: upper bound {pair[1]} exceeds the {available} weight values of the LUT")
+    return pair

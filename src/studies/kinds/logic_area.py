@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, ClassVar
 import optuna
 
 from dse.costmodel import embedded_area
-from dse.errors import ConfigError
 from dse.kinds import Objective, StudyKind, register
 from studies.kinds._ranking import rank_weights
 from studies.kinds._session import QuantSession, reduction_pct
-from studies.kinds._space import check_keys, int_range, integer, number
+from studies.kinds._space import check_keys, int_range, integer, n_values_range, number
 
 if TYPE_CHECKING:
     from dse.kinds import StudyContext
@@ -63,10 +62,7 @@ class LogicArea(StudyKind):
         self.lut = context.lut
         self.session = QuantSession(context)
         candidates = self.session.candidates
-        self.n_values = settings["n_values"] or [1, len(candidates)]
-        if self.n_values[1] > len(candidates):
-            raise ConfigError(f"space.n_values: upper bound {self.n_values[1]} exceeds the {len(candidates)} "
-                              "weight values of the LUT")
+        self.n_values = n_values_range(settings["n_values"], len(candidates))
         self.order = rank_weights(self.lut, candidates, "area")
 
     def baseline(self) -> dict[str, float]:

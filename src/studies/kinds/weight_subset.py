@@ -19,12 +19,11 @@ import numpy as np
 import optuna
 
 from dse.costmodel import CostReport, cost_report, worst_delay
-from dse.errors import ConfigError
 from dse.kinds import Objective, StudyKind, register
 from studies.errors import StudiesError
 from studies.kinds._ranking import allowed_activations, rank_weights
 from studies.kinds._session import QuantSession, reduction_pct
-from studies.kinds._space import check_keys, choices, float_range, int_range
+from studies.kinds._space import check_keys, choices, float_range, int_range, n_values_range
 from studies.quant import signed_levels
 
 if TYPE_CHECKING:
@@ -74,10 +73,7 @@ class WeightSubset(StudyKind):
         self.lut = context.lut
         self.session = QuantSession(context)
         candidates = self.session.candidates
-        self.n_values = settings["n_values"] or [1, len(candidates)]
-        if self.n_values[1] > len(candidates):
-            raise ConfigError(f"space.n_values: upper bound {self.n_values[1]} exceeds the {len(candidates)} "
-                              "weight values of the LUT")
+        self.n_values = n_values_range(settings["n_values"], len(candidates))
         self.orders = {by: rank_weights(self.lut, candidates, by) for by in ("energy", "delay")}
 
     @cached_property
