@@ -174,3 +174,10 @@ def test_activations_missing_from_the_table_count_with_the_weights_worst_delay()
     assert allowed_activations(lut, np.array([1]), values, 150.0).tolist() == [0, 1, 2, 3]
     assert allowed_activations(lut, np.array([1, 2]), values, 150.0).tolist() == []
     assert allowed_activations(lut, np.array([1]), values, 200.0).tolist() == values.tolist()
+
+
+@pytest.mark.parametrize("kind_cls", [LogicArea, WeightSubset])
+def test_n_values_beyond_the_lut_is_rejected(kind_cls, workdir):
+    lut = tiny_lut(ENERGY, AREA, FLAT_DELAY, short_at_small_activations)
+    with pytest.raises(ConfigError, match="n_values: upper bound 99 exceeds the 16 weight values"):
+        kind_cls(kind_cls.validate({"n_values": [1, 99]}, "space"), context(workdir, lut))
