@@ -131,5 +131,5 @@ def describe_front(front: ParetoSummary) -> list[str]:
     lines.append(f"knee (trial {front.knee_trial}): " + ", ".join(changes))
     for column in ("n_weight_values", "n_values", "voltage_V"):
         if column in knee and knee[column] == knee[column]:
-            lines.append(f"knee {column}: {knee[column]}")
+            lines.append(f"knee {column}: {knee[column]:.4g}")
     return lines
