@@ -22,6 +22,8 @@ def register(commands) -> None:
     parser.add_argument("--csv", type=Path, metavar="front.csv", help="also write the front's trials as CSV")
     parser.add_argument("--json", type=Path, metavar="front.json",
                         help="also write the front, knee and hypervolume as JSON")
+    parser.add_argument("--importance", type=Path, metavar="importance.png",
+                        help="also plot each parameter's importance for each objective (fANOVA)")
     parser.set_defaults(run=run)
 
 
@@ -30,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from dse.plots import plot_front
     from dse.storage import load_study
 
-    summary = pareto_summary(load_study(args.name, args.storage))
+    study = load_study(args.name, args.storage)
+    summary = pareto_summary(study)
     plot_front(summary, args.output)
     written = [args.output]
     if args.csv:
@@ -39,6 +42,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_json(summary, args.json)
         written.append(args.json)
+    if args.importance:
+        from dse.importance import plot_importance
+
+        plot_importance(study, args.importance)
+        written.append(args.importance)
     knee = "no knee" if summary.knee_trial is None else f"knee: trial {summary.knee_trial}"
     print(f"{summary.study_name}: {len(summary.front)} of {len(summary.trials)} completed trials on the front, "
           f"{knee}, hypervolume {summary.hypervolume:.6g}")
