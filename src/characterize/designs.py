@@ -60,9 +60,21 @@ def reference_design(spec: MultiplierSpec, library: Library, matcher: CellMatche
 
 
 def embedded_design(reference: Netlist, spec: MultiplierSpec, weight: int, matcher: CellMatcher | None = None) -> Netlist:
-    """The reference with the weight port tied to `weight` and simplified."""
+    """The multiplier with the weight fixed to `weight` and simplified: the smaller of two ways.
+
+    Tying the reference's `w` port to the constant and simplifying works on
+    the gates; generating the multiplier with the constant weight also folds
+    the constant partial products into the adder tree's constant offset (for
+    Baugh-Wooley and Booth, constants that a gate-level pass sees only spread
+    over many columns), and is then simplified the same way.
+    """
     spec.check_weight(weight)
-    return embed_constant(reference, "w", weight, matcher)
+    tied = embed_constant(reference, "w", weight, matcher)
+    generated = simplify(
+        multiplier(spec.bits, spec.signed, spec.arch, spec.adder, reference.library, spec.mac_bits, weight=weight),
+        matcher,
+    )
+    return min((tied, generated), key=lambda design: design.area)
 
 
 def embedded_designs(reference: Netlist, spec: MultiplierSpec, weight: int, strategy: str = "simplify",

@@ -17,6 +17,7 @@ import json
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -24,6 +25,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+import cells
+import characterize
 from cells.default import default_library_path, load_library
 from characterize.activations import activation_sequence
 from characterize.delays import DEFAULT_INPUT_SLEW_S, annotate_delays, default_external_load
@@ -73,14 +76,27 @@ def package_version() -> str:
         return "unknown"
 
 
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """Hash of the source of the packages that compute a sweep's numbers, so a code change misses the cache."""
+    digest = hashlib.sha256()
+    for package in (cells, characterize):
+        root = Path(package.__file__).parent
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def cache_key(config: SweepConfig, item: int | str) -> str:
-    """Hash of what determines one item's result: config (less the weight list), library content, version."""
+    """Hash of what determines one item's result: config (less the weight list), library content, code."""
     library = Path(config.library) if config.library else default_library_path()
     fields = asdict(config)
     fields.pop("weights")
     fields["item"] = item
     fields["library_sha256"] = hashlib.sha256(library.read_bytes()).hexdigest()
     fields["version"] = package_version()
+    fields["code"] = code_digest()
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 

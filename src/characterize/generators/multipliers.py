@@ -13,7 +13,7 @@ from characterize.generators.bitmatrix import CONSTANT_ROW, BitMatrix
 from characterize.generators.gates import Gates
 from characterize.generators.partial_products import and_partial_products, booth_partial_products
 from characterize.generators.reduction import carry_save_array, dadda_tree, wallace_tree
-from characterize.netlist import Netlist
+from characterize.netlist import CONST0, CONST1, Netlist
 
 ARCHITECTURES = ("array", "booth", "wallace", "dadda")
 ADDERS = ("ripple", "cla")
@@ -39,6 +39,7 @@ def multiplier(
     adder: str = "ripple",
     library: Library | None = None,
     mac_bits: int | None = None,
+    weight: int | None = None,
 ) -> Netlist:
     """A `bits` × `bits` multiplier y = a·w, or a MAC y = (acc + a·w) mod 2^mac_bits.
 
@@ -48,15 +49,20 @@ def multiplier(
     "array" (Baugh-Wooley AND array, carry-save rows), "booth" (radix-4 Booth
     encoding of w, Dadda tree), "wallace" or "dadda" (AND partial products, tree);
     `adder` the final adder: "ripple" or "cla" (Kogge-Stone). `library` defaults
-    to the embedded sky130 subset.
+    to the embedded sky130 subset. With `weight` given, w is that constant from
+    the start (no w port): constant partial-product bits fold into the bit
+    matrix's offset before any adder is built.
     """
     _validate(bits, signed, arch, adder, mac_bits)
     library = library if library is not None else load_library()
     width = 2 * bits if mac_bits is None else mac_bits
-    builder = NetlistBuilder(_name(bits, signed, arch, adder, mac_bits), library)
+    name = _name(bits, signed, arch, adder, mac_bits)
+    if weight is not None:
+        name += f"_w{weight}".replace("-", "m")
+    builder = NetlistBuilder(name, library)
     gates = Gates(builder)
     a = builder.input("a", bits)
-    w = builder.input("w", bits)
+    w = builder.input("w", bits) if weight is None else _constant_bits(weight, bits, signed)
     matrix = BitMatrix(width)
     if mac_bits is not None:
         matrix.add_word(builder.input("acc", mac_bits), CONSTANT_ROW)
@@ -65,6 +71,13 @@ def multiplier(
     rows = _REDUCTIONS[arch](gates, matrix)
     builder.output("y", _ADDERS[adder](gates, rows))
     return builder.build()
+
+
+def _constant_bits(weight: int, bits: int, signed: bool) -> list[int]:
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    if not _is_int(weight) or not low <= weight <= high:
+        raise GeneratorError(f"weight must be an integer from {low} to {high}, got {weight!r}")
+    return [CONST1 if (weight >> i) & 1 else CONST0 for i in range(bits)]
 
 
 def _name(bits: int, signed: bool, arch: str, adder: str, mac_bits: int | None) -> str:
