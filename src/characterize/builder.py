@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cells.model import Library
-from characterize.netlist import CONST0, CONST1, CONST_NAMES, UNCONNECTED, Instance, Netlist, Port
+from characterize.netlist import CONST_NAMES, UNCONNECTED, Instance, Netlist, Port
 from characterize.techmap import CellMatcher
 
 
@@ -72,5 +72,3 @@ class NetlistBuilder:
     def build(self) -> Netlist:
         return Netlist(self.name, self.library, self.nets, self.ports, self.instances, self.vectors)
 
-
-__all__ = ["CONST0", "CONST1", "NetlistBuilder"]

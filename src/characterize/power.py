@@ -42,11 +42,6 @@ def net_transition_energy(netlist: Netlist, input_slew: float, external_load: fl
     return energy
 
 
-def net_toggle_energy(netlist: Netlist, input_slew: float, external_load: float) -> np.ndarray:
-    """Mean energy (J) per value change of every net: rises and falls alternate on a net."""
-    return net_transition_energy(netlist, input_slew, external_load).mean(axis=0)
-
-
 def _input_arcs(cell: Cell, pin: str) -> list[PowerArc]:
     return [a for a in cell.power if a.pin == pin and not a.related_pin]
 
@@ -56,11 +51,6 @@ def _arc_energy(arcs: list[PowerArc], slew: float, load: float) -> np.ndarray:
     rises = [a.rise_energy.lookup(slew, load) for a in arcs if a.rise_energy is not None]
     falls = [a.fall_energy.lookup(slew, load) for a in arcs if a.fall_energy is not None]
     return np.array([np.mean(rises) if rises else 0.0, np.mean(falls) if falls else 0.0])
-
-
-def switching_energy(toggles: np.ndarray, toggle_energy: np.ndarray) -> np.ndarray:
-    """Σ toggles × energy per toggle over nets (last axis): one value per transition or a total."""
-    return np.asarray(toggles, dtype=float) @ toggle_energy
 
 
 def leakage_energy(netlist: Netlist, period_s: float) -> float:

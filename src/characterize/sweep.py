@@ -34,7 +34,7 @@ from characterize.designs import STRATEGIES, MultiplierSpec, embedded_designs, r
 from characterize.errors import SimulationError
 from characterize.lut import LUT_COLUMNS, Lut
 from characterize.netlist import Netlist
-from characterize.power import net_transition_energy
+from characterize.power import leakage_energy, net_transition_energy
 from characterize.sim import simulate
 from characterize.sta import static_timing
 from characterize.techmap import CellMatcher
@@ -155,7 +155,7 @@ class _Characterizer:
         energy = net_transition_energy(design, self.input_slew, self.external_load)
         result = simulate(timed, inputs, net_weights=energy)
         report = static_timing(timed, launch)
-        leakage_j = design.leakage * self.period_s
+        leakage_j = leakage_energy(design, self.period_s)
         delays_ps = result.sensitized_delay_s * 1e12
         energy_fj = (result.weighted_toggles + leakage_j) * 1e15
         spec = self.config.spec

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from characterize.designs import STRATEGIES
 from characterize.errors import SimulationError
 
 
@@ -21,7 +22,7 @@ def register(commands) -> None:
     add_multiplier_options(parser)
     parser.add_argument("--mode", choices=("stationary", "embedded"), required=True,
                         help="weight held at the port of the generic multiplier, or embedded and simplified")
-    parser.add_argument("--strategy", choices=("simplify", "yosys", "best"), default="simplify",
+    parser.add_argument("--strategy", choices=STRATEGIES, default="simplify",
                         help="embedded mode: simplify with our passes, resynthesize with yosys/ABC, or keep the smaller")
     parser.add_argument("--weights", default="all", metavar="all|LIST|LO:HI",
                         help="weights: all, a comma list, or an inclusive range; use --weights=-8:7 for negatives")

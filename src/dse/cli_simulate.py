@@ -58,7 +58,7 @@ def read_vectors(path: Path, ports: list[str]) -> dict[str, np.ndarray]:
 def run(args: argparse.Namespace) -> int:
     from cells.default import load_library
     from characterize.delays import annotate_delays
-    from characterize.power import net_transition_energy
+    from characterize.power import average_power, leakage_energy, net_transition_energy
     from characterize.sim import simulate, write_vcd
     from characterize.sta import static_timing
     from characterize.timed_verilog import write_timed_verilog
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     period_steps = None
     if args.period_ps:
         period_s = args.period_ps * 1e-12
-        power_uw = (result.weighted_toggles.mean() + netlist.leakage * period_s) / period_s * 1e6
+        power_uw = average_power(result.weighted_toggles.mean() + leakage_energy(netlist, period_s), period_s) * 1e6
         print(f"average power at {args.period_ps:g} ps: {power_uw:.3f} uW (leakage {netlist.leakage * 1e9:.3f} nW)")
         period_steps = int(round(period_s / timed.resolution_s))
         late = int((result.settle_steps > period_steps).sum())
