@@ -90,3 +90,13 @@ def test_cells_list_prints_every_cell(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert "28 cells" in lines[0]
     assert sum(1 for line in lines[1:] if line.startswith("sky130_fd_sc_hd__")) == 28
+
+
+def test_output_closed_early_ends_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    command = f"{sys.executable} -m dse.cli cells list | head -1"
+    run = subprocess.run(command, shell=True, capture_output=True, text=True, cwd=tmp_path)
+    assert run.stdout.startswith("sky130_fd_sc_hd__tt_025C_1v80")
+    assert "Traceback" not in run.stderr
