@@ -25,8 +25,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from characterize.designs import MultiplierSpec
-from characterize.sweep import SweepConfig, run_sweep
+from characterize.lut.sweep import SweepConfig, run_sweep
+from characterize.passes.designs import MultiplierSpec
 from dse.kinds import StudyContext
 from studies.kinds.class_aware_pruning import ClassAwarePruning
 from studies.pruning.loop import PruningPlan

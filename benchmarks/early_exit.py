@@ -23,8 +23,8 @@ import numpy as np
 import optuna
 import torch
 
-from characterize.designs import MultiplierSpec
-from characterize.sweep import SweepConfig, default_cache_dir, run_sweep
+from characterize.lut.sweep import SweepConfig, default_cache_dir, run_sweep
+from characterize.passes.designs import MultiplierSpec
 from dse.kinds import StudyContext
 from dse.pareto import non_dominated
 from dse.runner import TrialObjective

@@ -16,10 +16,10 @@ import argparse
 import time
 
 from cells.default import load_library
-from characterize.designs import MultiplierSpec, embedded_design, reference_design, verify_product
-from characterize.resynthesis import resynthesize
 from characterize.generators import ARCHITECTURES
-from characterize.techmap import CellMatcher
+from characterize.netlist.techmap import CellMatcher
+from characterize.passes.designs import MultiplierSpec, embedded_design, reference_design, verify_product
+from characterize.passes.resynthesis import resynthesize
 
 
 def main() -> None:

@@ -28,12 +28,12 @@ from collections import defaultdict
 
 import numpy as np
 
-from characterize.delays import annotate_delays
 from characterize.generators import multiplier
-from characterize.logic import net_values
-from characterize.netlist import CONST0
-from characterize.sim import _Circuit, input_bit_matrix, simulate
-from characterize.timed_verilog import run_iverilog
+from characterize.netlist.ir import CONST0
+from characterize.netlist.logic import net_values
+from characterize.timing.delays import annotate_delays
+from characterize.timing.sim import _Circuit, input_bit_matrix, simulate
+from characterize.timing.timed_verilog import run_iverilog
 
 
 def workload(transitions: int, weight: int, seed: int = 1):

@@ -13,9 +13,9 @@ import argparse
 import tempfile
 import time
 
-from characterize.designs import MultiplierSpec
-from characterize.lut_report import summarize
-from characterize.sweep import SweepConfig, run_sweep
+from characterize.lut.report import summarize
+from characterize.lut.sweep import SweepConfig, run_sweep
+from characterize.passes.designs import MultiplierSpec
 
 
 def main() -> None:

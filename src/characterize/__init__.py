@@ -1,7 +1,7 @@
 """From a weight value to numbers: netlists, generators, weight embedding, simulation."""
 
-from characterize.builder import NetlistBuilder
 from characterize.errors import GeneratorError, NetlistError
-from characterize.netlist import CONST0, CONST1, Instance, Netlist, Port
+from characterize.netlist.builder import NetlistBuilder
+from characterize.netlist.ir import CONST0, CONST1, Instance, Netlist, Port
 
 __all__ = ["CONST0", "CONST1", "GeneratorError", "Instance", "Netlist", "NetlistBuilder", "NetlistError", "Port"]

@@ -31,8 +31,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dse import (cli_cells, cli_characterize, cli_demo, cli_early_exit, cli_netlist, cli_pareto, cli_prune,
-                     cli_simulate, cli_study)
+    from dse import (
+        cli_cells,
+        cli_characterize,
+        cli_demo,
+        cli_early_exit,
+        cli_netlist,
+        cli_pareto,
+        cli_prune,
+        cli_simulate,
+        cli_study,
+    )
 
     parser = argparse.ArgumentParser(
         prog="dse",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from characterize.designs import STRATEGIES
 from characterize.errors import SimulationError
+from characterize.passes.designs import STRATEGIES
 
 
 def register(commands) -> None:
@@ -63,9 +63,9 @@ def parse_weights(text: str, weights: range) -> tuple[int, ...]:
 
 
 def run_characterize(args: argparse.Namespace) -> int:
-    from characterize.activations import read_histogram
-    from characterize.lut_report import summarize
-    from characterize.sweep import SweepConfig, run_sweep
+    from characterize.lut.activations import read_histogram
+    from characterize.lut.report import summarize
+    from characterize.lut.sweep import SweepConfig, run_sweep
     from dse.cli_netlist import spec_from_args
 
     spec = spec_from_args(args)
@@ -93,16 +93,16 @@ def run_characterize(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from characterize.lut import Lut
-    from characterize.lut_report import summarize
+    from characterize.lut.report import summarize
+    from characterize.lut.table import Lut
 
     print(summarize(Lut.load(args.lut)))
     return 0
 
 
 def run_plot(args: argparse.Namespace) -> int:
-    from characterize.lut import Lut
-    from characterize.lut_report import plot
+    from characterize.lut.report import plot
+    from characterize.lut.table import Lut
 
     plot(Lut.load(args.lut), args.output)
     print(f"wrote {args.output}")

@@ -6,10 +6,17 @@ import argparse
 from pathlib import Path
 
 from cells.default import load_library
-from characterize.designs import STRATEGIES, MultiplierSpec, embedded_designs, reference_design, smallest, verify_product
 from characterize.generators import ADDERS, ARCHITECTURES
-from characterize.netlist import Netlist
-from characterize.techmap import CellMatcher
+from characterize.netlist.ir import Netlist
+from characterize.netlist.techmap import CellMatcher
+from characterize.passes.designs import (
+    STRATEGIES,
+    MultiplierSpec,
+    embedded_designs,
+    reference_design,
+    smallest,
+    verify_product,
+)
 
 
 def register(commands) -> None:
@@ -52,7 +59,7 @@ def describe(netlist: Netlist) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from characterize.verilog import write_verilog
+    from characterize.netlist.verilog import write_verilog
 
     library = load_library(args.library)
     matcher = CellMatcher(library)

@@ -57,12 +57,12 @@ def read_vectors(path: Path, ports: list[str]) -> dict[str, np.ndarray]:
 
 def run(args: argparse.Namespace) -> int:
     from cells.default import load_library
-    from characterize.delays import annotate_delays
-    from characterize.power import average_power, leakage_energy, net_transition_energy
-    from characterize.sim import simulate, write_vcd
-    from characterize.sta import static_timing
-    from characterize.timed_verilog import write_timed_verilog
-    from characterize.verilog import read_verilog
+    from characterize.netlist.verilog import read_verilog
+    from characterize.timing.delays import annotate_delays
+    from characterize.timing.power import average_power, leakage_energy, net_transition_energy
+    from characterize.timing.sim import simulate, write_vcd
+    from characterize.timing.sta import static_timing
+    from characterize.timing.timed_verilog import write_timed_verilog
 
     library = load_library(args.library)
     netlist = read_verilog(args.netlist, library)

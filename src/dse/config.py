@@ -232,7 +232,7 @@ def _lut(check: _Checker, document: dict, base: Path) -> LutSource:
     if "bits" not in table:
         raise check.error("lut", 'give path = "lut.csv" or an inline characterization (bits = 8, ...)')
     from characterize.generators import ADDERS, ARCHITECTURES
-    from characterize.sweep import MODES
+    from characterize.lut.sweep import MODES
 
     bits = check.integer(table, "lut.bits", ..., minimum=2, what="an integer from 2 to 16")
     if bits > 16:

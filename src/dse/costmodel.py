@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from characterize.lut import Lut
-from characterize.power import scale_voltage
+from characterize.lut.table import Lut
+from characterize.timing.power import scale_voltage
 
 FEMTO = 1e-15
 PICO = 1e-12

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from characterize.designs import MultiplierSpec
-from characterize.lut_report import plot, summarize
-from characterize.sweep import SweepConfig, run_sweep
+from characterize.lut.report import plot, summarize
+from characterize.lut.sweep import SweepConfig, run_sweep
+from characterize.passes.designs import MultiplierSpec
 from dse.config import load_study_config
 from dse.frames import ParetoSummary, pareto_summary, write_csv
 from dse.plots import plot_front

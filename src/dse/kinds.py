@@ -18,7 +18,7 @@ from dse.errors import ConfigError
 if TYPE_CHECKING:
     import optuna
 
-    from characterize.lut import Lut
+    from characterize.lut.table import Lut
 
 DIRECTIONS = ("maximize", "minimize")
 

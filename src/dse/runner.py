@@ -27,7 +27,7 @@ import optuna
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
-from characterize.lut import Lut
+from characterize.lut.table import Lut
 from dse.config import Constraint, LutSource, SamplerConfig, StudyConfig
 from dse.errors import StudyError
 from dse.frames import BASELINE_PREFIX
@@ -126,8 +126,8 @@ def load_lut(source: LutSource) -> Lut:
     """The study's LUT: read from its CSV, or characterized inline (cached by the sweep, so reruns are instant)."""
     if source.path is not None:
         return Lut.load(source.path)
-    from characterize.designs import MultiplierSpec
-    from characterize.sweep import SweepConfig, run_sweep
+    from characterize.lut.sweep import SweepConfig, run_sweep
+    from characterize.passes.designs import MultiplierSpec
 
     inline = source.inline
     spec = MultiplierSpec(inline["bits"], inline["signed"], inline["arch"], inline["adder"])

@@ -1,4 +1,4 @@
-from characterize.techmap import ROLES, CellMatcher
+from characterize.netlist.techmap import ROLES, CellMatcher
 
 
 def test_default_library_has_every_generator_role(library):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from characterize.designs import MultiplierSpec, embedded_design, reference_design, verify_product
-from characterize.embed import embed_constant, simplify
 from characterize.errors import NetlistError
 from characterize.generators import ARCHITECTURES
-from characterize.logic import evaluate
-from characterize.techmap import CellMatcher
+from characterize.netlist.logic import evaluate
+from characterize.netlist.techmap import CellMatcher
+from characterize.passes.designs import MultiplierSpec, embedded_design, reference_design, verify_product
+from characterize.passes.embed import embed_constant, simplify
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_out_of_range_weight_is_rejected(library, matcher):
 
 
 def test_constant_full_adder_input_is_folded_away(library, matcher):
-    from characterize.builder import NetlistBuilder
+    from characterize.netlist.builder import NetlistBuilder
 
     builder = NetlistBuilder("t", library, matcher)
     a = builder.input("a", 2)

@@ -7,14 +7,14 @@ from itertools import product
 import numpy as np
 import pytest
 
-from characterize.builder import NetlistBuilder
 from characterize.errors import GeneratorError
 from characterize.generators import ADDERS, ARCHITECTURES, multiplier
 from characterize.generators.gates import Gates
 from characterize.generators.reduction import dadda_heights
-from characterize.logic import evaluate, net_values
-from characterize.netlist import CONST0, CONST1, Netlist
-from characterize.techmap import ROLES
+from characterize.netlist.builder import NetlistBuilder
+from characterize.netlist.ir import CONST0, CONST1, Netlist
+from characterize.netlist.logic import evaluate, net_values
+from characterize.netlist.techmap import ROLES
 
 DESIGNS = list(product(ARCHITECTURES, ADDERS, (True, False)))
 DESIGN_IDS = [f"{arch}-{adder}-{'s' if signed else 'u'}" for arch, adder, signed in DESIGNS]

@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from characterize.builder import NetlistBuilder
-from characterize.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_delays, default_external_load
 from characterize.errors import SimulationError
-from characterize.logic import net_values
-from characterize.netlist import Netlist
-from characterize.sim import simulate, write_vcd
-from characterize.techmap import ROLES
-from characterize.timed_verilog import run_iverilog, write_timed_verilog
+from characterize.netlist.builder import NetlistBuilder
+from characterize.netlist.ir import Netlist
+from characterize.netlist.logic import net_values
+from characterize.netlist.techmap import ROLES
+from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_delays, default_external_load
+from characterize.timing.sim import simulate, write_vcd
+from characterize.timing.timed_verilog import run_iverilog, write_timed_verilog
 from tests.conftest import require_tool
 
 

@@ -7,13 +7,13 @@ import itertools
 import numpy as np
 import pytest
 
-from characterize.builder import NetlistBuilder
-from characterize.delays import annotate_delays
-from characterize.designs import MultiplierSpec, embedded_design, reference_design
 from characterize.errors import NetlistError
-from characterize.power import alpha_power_delay_scale, net_transition_energy, scale_voltage
-from characterize.sim import simulate
-from characterize.sta import static_timing, unateness
+from characterize.netlist.builder import NetlistBuilder
+from characterize.passes.designs import MultiplierSpec, embedded_design, reference_design
+from characterize.timing.delays import annotate_delays
+from characterize.timing.power import alpha_power_delay_scale, net_transition_energy, scale_voltage
+from characterize.timing.sim import simulate
+from characterize.timing.sta import static_timing, unateness
 
 
 def all_pairs(values: list[int]) -> np.ndarray:

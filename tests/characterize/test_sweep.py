@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from characterize.designs import MultiplierSpec
 from characterize.errors import SimulationError
-from characterize.lut import LUT_COLUMNS, Lut
-from characterize.sweep import SweepConfig, cache_key, run_sweep
+from characterize.lut.sweep import SweepConfig, cache_key, run_sweep
+from characterize.lut.table import LUT_COLUMNS, Lut
+from characterize.passes.designs import MultiplierSpec
 from dse.cli import main
 
 SPEC = MultiplierSpec(4, True, "array")

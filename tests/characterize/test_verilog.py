@@ -12,11 +12,11 @@ import pytest
 
 from cells import Cell, read_liberty
 from cells.default import default_library_path
-from characterize.builder import NetlistBuilder
 from characterize.errors import NetlistError
-from characterize.logic import evaluate
-from characterize.netlist import CONST0, UNCONNECTED, Netlist
-from characterize.verilog import read_verilog, write_verilog, write_verilog_file
+from characterize.netlist.builder import NetlistBuilder
+from characterize.netlist.ir import CONST0, UNCONNECTED, Netlist
+from characterize.netlist.logic import evaluate
+from characterize.netlist.verilog import read_verilog, write_verilog, write_verilog_file
 from tests.conftest import require_tool, shared_file
 
 INV = "sky130_fd_sc_hd__inv_1"
@@ -152,7 +152,7 @@ endmodule
 def test_parser_writes_no_files(tmp_path):
     code = (
         "import pathlib, pyverilog; from cells.default import load_library; "
-        "from characterize.verilog import read_verilog; "
+        "from characterize.netlist.verilog import read_verilog; "
         "read_verilog('module m (a, y); input a; output y; assign y = a;\\nendmodule\\n', load_library()); "
         "print(list(pathlib.Path(pyverilog.__file__).parent.rglob('parsetab*')))"
     )

@@ -7,9 +7,9 @@ import subprocess
 import numpy as np
 import pytest
 
-from characterize.designs import MultiplierSpec, expected_output
-from characterize.verilog import read_verilog
-from characterize.logic import evaluate
+from characterize.netlist.logic import evaluate
+from characterize.netlist.verilog import read_verilog
+from characterize.passes.designs import MultiplierSpec, expected_output
 from dse.cli import main
 from tests.conftest import require_tool
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from cells.default import load_library
-from characterize.delays import annotate_delays
-from characterize.timed_verilog import run_iverilog, write_timed_verilog
-from characterize.verilog import read_verilog
+from characterize.netlist.verilog import read_verilog
+from characterize.timing.delays import annotate_delays
+from characterize.timing.timed_verilog import run_iverilog, write_timed_verilog
 from dse.cli import main
 from tests.conftest import require_tool
 

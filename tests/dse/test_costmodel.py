@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from characterize.lut import LutError
-from characterize.power import alpha_power_delay_scale
+from characterize.lut.table import LutError
+from characterize.timing.power import alpha_power_delay_scale
 from dse.costmodel import LayerStats, cost_report, embedded_area, energy_per_inference, macs, worst_delay
 from tests.dse.toykind import make_lut
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from characterize.designs import MultiplierSpec
+from characterize.passes.designs import MultiplierSpec
 from dse.demo import run_demo
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from characterize.lut import LUT_COLUMNS, Lut
+from characterize.lut.table import LUT_COLUMNS, Lut
 from dse.errors import ConfigError
 from dse.kinds import Objective, StudyKind, register
 

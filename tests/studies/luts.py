@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from characterize.lut import LUT_COLUMNS, Lut
+from characterize.lut.table import LUT_COLUMNS, Lut
 
 
 def tiny_lut(energy: dict[int, float], area: dict[int, float], delay: dict[int, float],

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from characterize.activations import read_histogram
+from characterize.lut.activations import read_histogram
 from dse.costmodel import LayerStats
 from studies.data import load_dataset
 from studies.histograms import activation_histogram, export_histograms, weight_histogram, write_histogram_csv

@@ -9,7 +9,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from characterize.lut import Lut
+from characterize.lut.table import Lut
 from dse.errors import ConfigError
 from dse.kinds import KINDS, StudyContext, kind
 from studies.errors import StudiesError

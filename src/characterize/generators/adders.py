@@ -7,7 +7,7 @@ bits, and drop the carry out of the top column (the sum is modulo 2^width).
 from __future__ import annotations
 
 from characterize.generators.gates import Gates
-from characterize.netlist import CONST0
+from characterize.netlist.ir import CONST0
 
 Columns = list[list[int]]
 

@@ -13,7 +13,7 @@ tree reductions ignore rows.
 
 from __future__ import annotations
 
-from characterize.netlist import CONST0, CONST1
+from characterize.netlist.ir import CONST0, CONST1
 
 CONSTANT_ROW = -1
 

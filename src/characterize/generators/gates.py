@@ -13,9 +13,9 @@ from functools import cache
 from itertools import permutations
 
 from cells.functions import cofactor, depends_on, permute, table_mask, truth_table, variable_table
-from characterize.builder import NetlistBuilder
-from characterize.netlist import CONST0, CONST1
-from characterize.techmap import ROLE_INPUTS, ROLES
+from characterize.netlist.builder import NetlistBuilder
+from characterize.netlist.ir import CONST0, CONST1
+from characterize.netlist.techmap import ROLE_INPUTS, ROLES
 
 Tables = tuple[int, ...]
 

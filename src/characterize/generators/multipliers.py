@@ -6,14 +6,14 @@ from collections.abc import Callable
 
 from cells.default import load_library
 from cells.model import Library
-from characterize.builder import NetlistBuilder
 from characterize.errors import GeneratorError
 from characterize.generators.adders import kogge_stone_adder, ripple_adder
 from characterize.generators.bitmatrix import CONSTANT_ROW, BitMatrix
 from characterize.generators.gates import Gates
 from characterize.generators.partial_products import and_partial_products, booth_partial_products
 from characterize.generators.reduction import carry_save_array, dadda_tree, wallace_tree
-from characterize.netlist import CONST0, CONST1, Netlist
+from characterize.netlist.builder import NetlistBuilder
+from characterize.netlist.ir import CONST0, CONST1, Netlist
 
 ARCHITECTURES = ("array", "booth", "wallace", "dadda")
 ADDERS = ("ripple", "cla")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from characterize.generators.bitmatrix import BitMatrix
 from characterize.generators.gates import Gates
-from characterize.netlist import CONST0
+from characterize.netlist.ir import CONST0
 
 
 def and_partial_products(gates: Gates, matrix: BitMatrix, a: list[int], w: list[int], signed: bool) -> None:

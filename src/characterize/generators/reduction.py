@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from characterize.generators.bitmatrix import BitMatrix
 from characterize.generators.gates import Gates
-from characterize.netlist import CONST0
+from characterize.netlist.ir import CONST0
 
 Columns = list[list[int]]
 

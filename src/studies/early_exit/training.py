@@ -26,8 +26,16 @@ from torch import nn
 
 from dse.costmodel import energy_per_inference, macs
 from studies.early_exit.cost import CostTable, backbone_costs, confidence_table, exclusion_table
-from studies.early_exit.heads import (HEAD_DEFAULTS, ExclusionHeads, ExclusionLoss, confidence_classifier,
-                                      exit_positions, has_macs, pool_features, tap)
+from studies.early_exit.heads import (
+    HEAD_DEFAULTS,
+    ExclusionHeads,
+    ExclusionLoss,
+    confidence_classifier,
+    exit_positions,
+    has_macs,
+    pool_features,
+    tap,
+)
 from studies.kinds._session import QuantSession
 from studies.quant import layer_stats, quantize_model
 from studies.training import batches, train

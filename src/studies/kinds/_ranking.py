@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from characterize.lut import Lut
+    from characterize.lut.table import Lut
 
 RANKING_COLUMNS = {"energy": "energy_per_op_fJ", "delay": "max_sensitized_delay_ps", "area": "area_um2"}
 

@@ -30,7 +30,7 @@ from studies.quant import layer_stats, quantize_model, restrict, signed_levels
 from studies.training import accuracy, batches, train
 
 if TYPE_CHECKING:
-    from characterize.lut import Lut
+    from characterize.lut.table import Lut
     from dse.kinds import StudyContext
 
 CACHE_VERSION = 1

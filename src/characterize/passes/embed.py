@@ -18,8 +18,8 @@ from functools import lru_cache
 from cells import functions
 from cells.model import Library
 from characterize.errors import NetlistError
-from characterize.netlist import CONST0, CONST1, CONST_NAMES, UNCONNECTED, Instance, Netlist, Port
-from characterize.techmap import CellMatcher
+from characterize.netlist.ir import CONST0, CONST1, CONST_NAMES, UNCONNECTED, Instance, Netlist, Port
+from characterize.netlist.techmap import CellMatcher
 
 MAX_PASSES = 32
 IDENTITY = 0b10

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cells.model import Library
 from characterize.errors import NetlistError
-from characterize.netlist import Netlist
+from characterize.netlist.ir import Netlist
 
 YOSYS_TIMEOUT_S = 600
 
@@ -25,7 +25,7 @@ def yosys_available() -> bool:
 
 def resynthesize(netlist: Netlist, library: Library) -> Netlist:
     """The netlist resynthesized by yosys (synth + abc -liberty) and read back."""
-    from characterize.verilog import read_verilog, write_verilog
+    from characterize.netlist.verilog import read_verilog, write_verilog
 
     yosys = shutil.which("yosys")
     if yosys is None:

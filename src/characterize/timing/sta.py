@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from characterize.delays import TimedGates
+from characterize.timing.delays import TimedGates
 
 RISE, FALL = 0, 1
 

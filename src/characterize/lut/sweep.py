@@ -28,16 +28,23 @@ from tqdm import tqdm
 import cells
 import characterize
 from cells.default import default_library_path, load_library
-from characterize.activations import activation_sequence
-from characterize.delays import DEFAULT_INPUT_SLEW_S, annotate_delays, default_external_load
-from characterize.designs import STRATEGIES, MultiplierSpec, embedded_designs, reference_design, smallest, verify_product
 from characterize.errors import SimulationError
-from characterize.lut import LUT_COLUMNS, Lut
-from characterize.netlist import Netlist
-from characterize.power import leakage_energy, net_transition_energy
-from characterize.sim import simulate
-from characterize.sta import static_timing
-from characterize.techmap import CellMatcher
+from characterize.lut.activations import activation_sequence
+from characterize.lut.table import LUT_COLUMNS, Lut
+from characterize.netlist.ir import Netlist
+from characterize.netlist.techmap import CellMatcher
+from characterize.passes.designs import (
+    STRATEGIES,
+    MultiplierSpec,
+    embedded_designs,
+    reference_design,
+    smallest,
+    verify_product,
+)
+from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, annotate_delays, default_external_load
+from characterize.timing.power import leakage_energy, net_transition_energy
+from characterize.timing.sim import simulate
+from characterize.timing.sta import static_timing
 
 MODES = ("stationary", "embedded")
 REFERENCE = "reference"

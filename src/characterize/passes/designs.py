@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from cells.model import Library
-from characterize.embed import embed_constant, simplify
 from characterize.errors import NetlistError
 from characterize.generators import multiplier
-from characterize.logic import evaluate
-from characterize.netlist import Netlist
-from characterize.techmap import CellMatcher
+from characterize.netlist.ir import Netlist
+from characterize.netlist.logic import evaluate
+from characterize.netlist.techmap import CellMatcher
+from characterize.passes.embed import embed_constant, simplify
 
 STRATEGIES = ("simplify", "yosys", "best")
 
@@ -87,7 +87,7 @@ def embedded_designs(reference: Netlist, spec: MultiplierSpec, weight: int, stra
     if strategy != "yosys":
         designs["simplify"] = ours
     if strategy != "simplify":
-        from characterize.resynthesis import resynthesize
+        from characterize.passes.resynthesis import resynthesize
 
         designs["yosys"] = resynthesize(ours, reference.library)
     return designs

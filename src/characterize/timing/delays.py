@@ -20,8 +20,8 @@ import numpy as np
 from cells.errors import LibraryError
 from cells.model import Library
 from characterize.errors import NetlistError
-from characterize.netlist import UNCONNECTED, Netlist
-from characterize.techmap import CellMatcher
+from characterize.netlist.ir import UNCONNECTED, Netlist
+from characterize.netlist.techmap import CellMatcher
 
 DEFAULT_INPUT_SLEW_S = 40e-12
 """Nominal input transition for every delay lookup: 40 ps, inside sky130 hd's

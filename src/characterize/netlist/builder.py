@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from cells.model import Library
-from characterize.netlist import CONST_NAMES, UNCONNECTED, Instance, Netlist, Port
-from characterize.techmap import CellMatcher
+from characterize.netlist.ir import CONST_NAMES, UNCONNECTED, Instance, Netlist, Port
+from characterize.netlist.techmap import CellMatcher
 
 
 class NetlistBuilder:

@@ -16,7 +16,7 @@ import numpy as np
 
 from cells.model import Cell, PowerArc
 from characterize.errors import NetlistError
-from characterize.netlist import UNCONNECTED, Netlist
+from characterize.netlist.ir import UNCONNECTED, Netlist
 
 # Alpha-power-law defaults for sky130 hd at its 1.8 V typical corner.
 DEFAULT_THRESHOLD_V = 0.45

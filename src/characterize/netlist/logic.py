@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from characterize.errors import NetlistError
-from characterize.netlist import CONST1, UNCONNECTED, Netlist, Port
+from characterize.netlist.ir import CONST1, UNCONNECTED, Netlist, Port
 
 
 def port_bits(port: Port, values: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ vector i: the input bits that change switch at time 0, and gates react with the
 inertial semantics of Icarus Verilog's `assign #(rise, fall)` (DESIGN.md, "Timing
 semantics of sim") until no update is pending. Transitions are independent of any
 clock: each runs to completion before the next. The event loop is one compiled
-kernel over all transitions (`characterize._sim_kernel`).
+kernel over all transitions (`characterize.timing._kernel`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from characterize._sim_kernel import chain_order, run_transitions, settle_state
-from characterize.delays import TimedGates, timescale_unit
 from characterize.errors import SimulationError
-from characterize.logic import port_bits
-from characterize.netlist import CONST0, CONST1, CONST_NAMES
+from characterize.netlist.ir import CONST0, CONST1, CONST_NAMES
+from characterize.netlist.logic import port_bits
+from characterize.timing._kernel import chain_order, run_transitions, settle_state
+from characterize.timing.delays import TimedGates, timescale_unit
 
 VCD_CHUNK = 1000  # transitions simulated per logged kernel call when writing a VCD
 MERGE_FRACTION = 0.9  # equal transitions are merged when at most this share of them is distinct

@@ -20,9 +20,9 @@ from pyverilog.vparser import ast
 from pyverilog.vparser.parser import ParseError, VerilogParser
 
 from cells.model import Library
-from characterize._verilog_elaborate import Elaborator, identifier, normalize
 from characterize.errors import NetlistError
-from characterize.netlist import CONST_NAMES, UNCONNECTED, Netlist, Port
+from characterize.netlist._elaborate import Elaborator, identifier, normalize
+from characterize.netlist.ir import CONST_NAMES, UNCONNECTED, Netlist, Port
 
 _PARSE_LOCK = threading.Lock()
 _VECTOR_BIT = re.compile(r"(.+)\[(-?\d+)\]")

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from characterize.delays import TimedGates, timescale_unit
 from characterize.errors import SimulationError
-from characterize.netlist import CONST_NAMES, Netlist, Port
-from characterize.sim import input_bit_matrix
+from characterize.netlist.ir import CONST_NAMES, Netlist, Port
+from characterize.timing.delays import TimedGates, timescale_unit
+from characterize.timing.sim import input_bit_matrix
 
 _BIT = re.compile(r"^([A-Za-z_][A-Za-z0-9_$]*)\[(\d+)\]$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from characterize.lut import Lut, LutError
+from characterize.lut.table import Lut, LutError
 
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 

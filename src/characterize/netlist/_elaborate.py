@@ -15,7 +15,7 @@ from pyverilog.vparser import ast
 
 from cells.model import Cell, Library
 from characterize.errors import NetlistError
-from characterize.netlist import CONST0, CONST1, CONST_NAMES, UNCONNECTED, Instance, Netlist, Port
+from characterize.netlist.ir import CONST0, CONST1, CONST_NAMES, UNCONNECTED, Instance, Netlist, Port
 
 # IEEE 1364-2005 keywords: such names must be written as escaped identifiers.
 KEYWORDS = frozenset(

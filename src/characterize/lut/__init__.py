@@ -1,0 +1,1 @@
+"""Lookup tables: the characterization sweep, LUT files, activation sequences, summaries and plots."""
