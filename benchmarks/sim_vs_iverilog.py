@@ -32,7 +32,8 @@ from characterize.generators import multiplier
 from characterize.netlist.ir import CONST0
 from characterize.netlist.logic import net_values
 from characterize.timing.delays import annotate_delays
-from characterize.timing.sim import _Circuit, input_bit_matrix, simulate
+from characterize.timing.kernel import KernelCircuit, run_transitions
+from characterize.timing.sim import input_bit_matrix, simulate
 from characterize.timing.timed_verilog import run_iverilog
 
 
@@ -75,24 +76,11 @@ def rerun_vvp(workdir: str) -> float:
 
 def kernel_without_merging(timed, bits: np.ndarray) -> float:
     """Seconds for the numba kernel to run every transition in order, equal ones included."""
-    circuit = _Circuit(timed)
-    values, gate_index = circuit.initial_state()
+    circuit = KernelCircuit.from_timed(timed)
+    state = circuit.initial_state()
     count = len(bits) - 1
-    zero = np.zeros(timed.net_count)
     start = time.perf_counter()
-    circuit.run(
-        bits,
-        np.arange(count),
-        np.arange(1, count + 1),
-        np.ones(count, dtype=np.int64),
-        values,
-        gate_index,
-        zero,
-        zero,
-        False,
-        False,
-        0,
-    )
+    run_transitions(circuit, state, bits, np.arange(count), np.arange(1, count + 1))
     return time.perf_counter() - start
 
 
