@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         cli_prune,
         cli_simulate,
         cli_study,
+        cli_timing,
     )
 
     parser = argparse.ArgumentParser(
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Gate-level characterization and design-space exploration of neural-network hardware.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (cli_cells, cli_netlist, cli_characterize, cli_simulate, cli_study, cli_prune, cli_early_exit,
+    for module in (cli_cells, cli_netlist, cli_characterize, cli_simulate, cli_timing, cli_study, cli_prune, cli_early_exit,
                    cli_pareto, cli_demo):
         module.register(commands)
     return parser
