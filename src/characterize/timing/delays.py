@@ -12,7 +12,7 @@ the same step as its inputs, which the event semantics of `sim` excludes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -22,6 +22,7 @@ from cells.model import Library
 from characterize.errors import NetlistError
 from characterize.netlist.ir import UNCONNECTED, Netlist
 from characterize.netlist.techmap import CellMatcher
+from characterize.timing.delaycalc import DelayCalculation
 
 DEFAULT_INPUT_SLEW_S = 40e-12
 """Nominal input transition for every delay lookup: 40 ps, inside sky130 hd's
@@ -30,6 +31,7 @@ gate with a light load (about 50 ps for nand2_1 driving 6 fF)."""
 
 DEFAULT_RESOLUTION_S = 1e-12
 MAX_GATE_INPUTS = 6  # a truth table of up to 2**6 bits fits one int64
+NO_ARC = np.iinfo(np.int64).max // 4  # arc delay of an input pin without a timing arc to the output
 
 
 def default_external_load(library: Library) -> float:
@@ -52,6 +54,13 @@ class TimedGates:
     the input combination i, input j being bit j of i); `gate_output` the driven net;
     `gate_instance` the netlist instance the gate comes from. `rise_steps` and
     `fall_steps` are delays in steps of `resolution_s` seconds.
+
+    With `arc_rise_steps` and `arc_fall_steps` (gates × inputs) the gate has one
+    delay per input pin and output edge (an SDF IOPATH), `NO_ARC` where the pin
+    has no timing arc to the output, and the simulator uses the path-delay
+    semantics of DESIGN.md; `rise_steps` and `fall_steps` are then the largest
+    arc delays. Without them, one rise and one fall delay per gate with the
+    inertial semantics of `assign #(rise, fall)`.
     """
 
     netlist: Netlist
@@ -64,6 +73,12 @@ class TimedGates:
     resolution_s: float
     input_slew_s: float
     external_load_f: float
+    arc_rise_steps: np.ndarray | None = None
+    arc_fall_steps: np.ndarray | None = None
+
+    @property
+    def per_arc(self) -> bool:
+        return self.arc_rise_steps is not None
 
     @property
     def gate_count(self) -> int:
@@ -158,6 +173,43 @@ def annotate_delays(
     )
 
 
+def annotate_arc_delays(calc: DelayCalculation, resolution: float = DEFAULT_RESOLUTION_S) -> TimedGates:
+    """Split `calc`'s netlist into single-output gates with one delay per input pin and output edge.
+
+    The delay of pin j for an output edge is the largest over the arcs from j to
+    that output with that output edge of the interconnect delay to j (for the
+    arc's input edge) plus the arc delay; an SDF IOPATH with the INTERCONNECT
+    folded in, as the simulator has one node per net. Every arc takes at least one step.
+    """
+    if not resolution > 0:
+        raise NetlistError(f"resolution must be > 0, got {resolution!r}")
+    netlist = calc.netlist
+    base = annotate_delays(netlist, calc.input_slew_s, calc.output_load_f, resolution)
+    worst: dict[tuple[int, str, str, int], float] = {}
+    for arc in calc.arcs:
+        pin = netlist.library.cells[netlist.instances[arc.instance].cell].inputs.index(arc.from_pin)
+        total = calc.sink_delay_s[(arc.instance, pin)][arc.from_edge] + arc.delay_s
+        key = (arc.instance, arc.from_pin, arc.to_pin, arc.to_edge)
+        worst[key] = max(worst.get(key, total), total)
+    shape = base.gate_inputs.shape
+    arc_rise, arc_fall = np.full(shape, NO_ARC, dtype=np.int64), np.full(shape, NO_ARC, dtype=np.int64)
+    for g in range(base.gate_count):
+        inst = netlist.instances[int(base.gate_instance[g])]
+        cell = netlist.library.cells[inst.cell]
+        out_pin = cell.outputs[inst.outputs.index(int(base.gate_output[g]))]
+        for j, pin in enumerate(cell.inputs):
+            for steps, edge in ((arc_rise, 0), (arc_fall, 1)):
+                delay = worst.get((int(base.gate_instance[g]), pin, out_pin, edge))
+                if delay is not None:
+                    steps[g, j] = max(int(np.rint(delay / resolution)), 1)
+        for j, pin in enumerate(cell.inputs):
+            if _depends_on(int(base.gate_table[g]), len(cell.inputs), j) and NO_ARC in (arc_rise[g, j], arc_fall[g, j]):
+                raise LibraryError(f"cell {cell.name}: no rise or fall timing arc from {pin} to {out_pin}")
+    rise = np.where(arc_rise < NO_ARC, arc_rise, 1).max(axis=1, initial=1)
+    fall = np.where(arc_fall < NO_ARC, arc_fall, 1).max(axis=1, initial=1)
+    return replace(base, rise_steps=rise, fall_steps=fall, arc_rise_steps=arc_rise, arc_fall_steps=arc_fall)
+
+
 def timescale_unit(resolution_s: float) -> str:
     """The Verilog/VCD time unit for a resolution: 1, 10 or 100 of fs, ps, ns, us, ms or s."""
     for unit, scale in (("fs", 1e-15), ("ps", 1e-12), ("ns", 1e-9), ("us", 1e-6), ("ms", 1e-3), ("s", 1.0)):
@@ -179,6 +231,11 @@ def _pin_delays(cell, pin: str, has_inputs: bool, slew: float, load: float) -> t
     if not rise or not fall:
         raise LibraryError(f"cell {cell.name}: pin {pin} lacks cell_rise or cell_fall timing, so it cannot be timed")
     return max(rise), max(fall)
+
+
+def _depends_on(table: int, inputs: int, j: int) -> bool:
+    """Whether a truth table over `inputs` inputs changes with input j somewhere."""
+    return any((table >> i) & 1 != (table >> (i ^ (1 << j))) & 1 for i in range(1 << inputs))
 
 
 def _steps(delays_s: list[float], resolution: float) -> np.ndarray:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from characterize.netlist.ir import CONST0, CONST1
+from characterize.timing._kernel import run_path_transitions as _run_path_transitions
 from characterize.timing._kernel import run_transitions as _run_transitions
 from characterize.timing._kernel import settle_state as _settle_state
 from characterize.timing.delays import TimedGates
@@ -43,7 +44,7 @@ class KernelCircuit:
         pins = ((timed.gate_inputs[gates] == entry_net[:, None]) * pin_bits).sum(axis=1).astype(np.int64)
         is_output = np.zeros(timed.net_count, dtype=np.bool_)
         is_output[timed.output_nets] = True
-        largest = int(max(timed.rise_steps.max(initial=1), timed.fall_steps.max(initial=1)))
+        largest = int(max(timed.rise_steps.max(initial=1), timed.fall_steps.max(initial=1)))  # arcs' largest too
         return cls(timed, starts, gates, pins, is_output, 1 << largest.bit_length())
 
     def initial_state(self) -> CircuitState:
@@ -136,13 +137,14 @@ def run_transitions(
     capacity = circuit.timed.net_count * count if record else 0
     start = state.copy() if record else None
     timed = circuit.timed
+    loop = _run_path_transitions if timed.per_arc else _run_transitions
+    delays = (timed.arc_rise_steps, timed.arc_fall_steps) if timed.per_arc else (timed.rise_steps, timed.fall_steps)
     while True:
-        out = _run_transitions(
+        out = loop(
             state.gate_index,
             timed.gate_table,
             timed.gate_output,
-            timed.rise_steps,
-            timed.fall_steps,
+            *delays,
             circuit.fanout_start,
             circuit.fanout_gate,
             circuit.fanout_pins,
