@@ -31,7 +31,10 @@ def register(commands) -> None:
     parser.add_argument("--vcd-transitions", type=int, default=1000, metavar="N",
                         help="how many transitions (from the first) the VCD holds (default 1000)")
     parser.add_argument("--timed-verilog", type=Path, metavar="OUT.v",
-                        help="write the simulated netlist as continuous assignments with #(rise, fall) delays")
+                        help="write the simulated netlist for Icarus Verilog (iverilog -gspecify), one path-delay "
+                        "module per gate")
+    parser.add_argument("--sdf", type=Path, metavar="FILE.sdf",
+                        help="arc and interconnect delays from this SDF instead of the library's tables")
     parser.set_defaults(run=run)
 
 
@@ -58,16 +61,20 @@ def read_vectors(path: Path, ports: list[str]) -> dict[str, np.ndarray]:
 def run(args: argparse.Namespace) -> int:
     from cells.default import load_library
     from characterize.netlist.verilog import read_verilog
-    from characterize.timing.delays import annotate_delays
+    from characterize.timing.delaycalc import calculate_delays
+    from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, annotate_arc_delays, default_external_load
     from characterize.timing.power import average_power, leakage_energy, net_transition_energy
     from characterize.timing.sim import simulate, write_vcd
+    from characterize.timing.sdf import read_sdf
     from characterize.timing.sta import static_timing
     from characterize.timing.timed_verilog import write_timed_verilog
 
     library = load_library(args.library)
     netlist = read_verilog(args.netlist, library)
     inputs = read_vectors(args.inputs, [p.name for p in netlist.inputs])
-    timed = annotate_delays(netlist)
+    slew_s, load_f = DEFAULT_INPUT_SLEW_S, default_external_load(library)
+    calc = read_sdf(args.sdf, netlist, slew_s, load_f) if args.sdf else calculate_delays(netlist, slew_s, load_f)
+    timed = annotate_arc_delays(calc)
     energy = net_transition_energy(netlist, timed.input_slew_s, timed.external_load_f)
     result = simulate(timed, inputs, net_weights=energy)
     nets = range(2, len(netlist.nets))

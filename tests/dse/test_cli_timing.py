@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -41,3 +42,27 @@ def test_bad_sdf_is_one_line(booth4, tmp_path, capsys):
     error = capsys.readouterr().err
     assert error.startswith(f"dse: error: {sdf}:3: unsupported SDF construct (COND)") and error.count("\n") == 1
     assert not out_json.exists()
+
+
+def test_characterize_takes_an_sdf_in_stationary_mode_only(tmp_path, capsys):
+    import pandas as pd
+
+    netlist, sdf = tmp_path / "booth4.v", tmp_path / "booth4.sdf"
+    assert main(["netlist", "--bits", "4", "--arch", "booth", "-o", str(netlist)]) == 0
+    assert main(["timing", str(netlist), "--sdf-out", str(sdf), "--json", str(tmp_path / "t.json")]) == 0
+    sign_off_ps = json.loads((tmp_path / "t.json").read_text())["critical_delay_ps"]
+    common = ["characterize", "--bits", "4", "--arch", "booth", "--weights", "1,3", "--vectors", "40",
+              "--cache", str(tmp_path / "cache"), "--sdf", str(sdf)]
+    assert main([*common, "--mode", "stationary", "-o", str(tmp_path / "lut.csv")]) == 0
+    reference = pd.read_csv(tmp_path / "lut.csv").iloc[0]
+    # whole-ps arc delays from the SDF; the bound may add a step per stage and the worse input edge of binate arcs
+    assert sign_off_ps <= reference["critical_delay_ps"] <= 1.05 * sign_off_ps
+    sdf.write_text(re.sub(r"\(IOPATH (.*?) \(([0-9.]+):[0-9.]+:[0-9.]+\) \(([0-9.]+):[0-9.]+:[0-9.]+\)\)",
+                          lambda m: f"(IOPATH {m.group(1)} ({float(m.group(2)) * 10}) ({float(m.group(3)) * 10}))",
+                          sdf.read_text()))
+    assert main([*common, "--mode", "stationary", "-o", str(tmp_path / "slow.csv")]) == 0
+    assert pd.read_csv(tmp_path / "slow.csv").iloc[0]["critical_delay_ps"] > 5 * sign_off_ps
+    capsys.readouterr()
+    assert main([*common, "--mode", "embedded", "-o", str(tmp_path / "never.csv")]) == 2
+    assert "applies to stationary mode" in capsys.readouterr().err
+    assert not (tmp_path / "never.csv").exists()

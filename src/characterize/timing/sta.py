@@ -1,6 +1,6 @@
 """Static timing: latest rise and fall arrival at every net, the critical delay and its path.
 
-`static_timing` uses the same per-gate rise and fall delays as the simulator. An output rise
+`static_timing` uses the same gate or arc delays as the simulator. An output rise
 can only be started by a rise of a positive-unate input, a fall of a
 negative-unate input, or any change of a binate input (and symmetrically for
 falls), so the arrival times bound every event the simulator can produce:
@@ -58,13 +58,15 @@ def static_timing(timed: TimedGates, launch_nets: np.ndarray | None = None) -> T
 
     Every input-port bit launches at time 0 unless `launch_nets` names the ones
     that switch (a weight held at its port, as in a weight-stationary array,
-    launches nothing).
+    launches nothing). With arc delays each input pin adds its own delay: an
+    output event comes at most its causing pin's delay after that pin's change.
     """
     nets = timed.net_count
     arrival = np.full((nets, 2), -1, dtype=np.int64)  # -1: this edge never happens on the net
     source = np.full((nets, 2, 2), -1, dtype=np.int64)  # (predecessor net, predecessor edge)
     arrival[timed.input_nets if launch_nets is None else launch_nets] = 0
     delays = np.stack([timed.rise_steps, timed.fall_steps], axis=1)
+    arc_delays = (timed.arc_rise_steps, timed.arc_fall_steps)
     for g in range(timed.gate_count):
         row = [int(n) for n in timed.gate_inputs[g] if n >= 0]
         out = int(timed.gate_output[g])
@@ -76,7 +78,8 @@ def static_timing(timed: TimedGates, launch_nets: np.ndarray | None = None) -> T
             for edge_in, edge_out in pairs:
                 if arrival[net, edge_in] < 0:
                     continue
-                time = arrival[net, edge_in] + delays[g, edge_out]
+                delay = delays[g, edge_out] if not timed.per_arc else arc_delays[edge_out][g, j]
+                time = arrival[net, edge_in] + delay
                 if time > arrival[out, edge_out]:
                     arrival[out, edge_out] = time
                     source[out, edge_out] = (net, edge_in)
