@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 
 from cells.errors import LibraryError
 from cells.functions import truth_table
@@ -103,7 +104,7 @@ class WireLoad:
             return max(first[1] - (first[0] - fanout) * self.slope, 0.0)
         if fanout >= last[0]:
             return last[1] + (fanout - last[0]) * self.slope
-        for (f1, l1), (f2, l2) in zip(entries, entries[1:]):
+        for (f1, l1), (f2, l2) in pairwise(entries):
             if f1 <= fanout < f2:
                 return l1 + (l2 - l1) * (fanout - f1) / (f2 - f1)
         return first[1]

@@ -64,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
     from characterize.timing.delaycalc import calculate_delays
     from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, annotate_arc_delays, default_external_load
     from characterize.timing.power import average_power, leakage_energy, net_transition_energy
-    from characterize.timing.sim import simulate, write_vcd
     from characterize.timing.sdf import read_sdf
+    from characterize.timing.sim import simulate, write_vcd
     from characterize.timing.sta import static_timing
     from characterize.timing.timed_verilog import write_timed_verilog
 

@@ -157,6 +157,6 @@ def test_sdf_missing_an_instance_or_naming_an_unknown_pin_is_an_error(library, t
     (tmp_path / "missing.sdf").write_text(text[:block_start] + text[block_end:])
     with pytest.raises(NetlistError, match=f"no IOPATH for instance.*{inv.name}"):
         read_sdf(tmp_path / "missing.sdf", netlist, DEFAULT_INPUT_SLEW_S, 1e-15)
-    (tmp_path / "pin.sdf").write_text(text.replace(f"(IOPATH A Y", "(IOPATH Q Y", 1))
+    (tmp_path / "pin.sdf").write_text(text.replace("(IOPATH A Y", "(IOPATH Q Y", 1))
     with pytest.raises(NetlistError, match="has no arc Q -> Y"):
         read_sdf(tmp_path / "pin.sdf", netlist, DEFAULT_INPUT_SLEW_S, 1e-15)

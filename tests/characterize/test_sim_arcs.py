@@ -16,8 +16,15 @@ from characterize.timing.delays import NO_ARC, TimedGates, annotate_arc_delays, 
 from characterize.timing.sim import simulate, write_vcd
 from characterize.timing.sta import critical_path
 from characterize.timing.timed_verilog import run_iverilog, write_timed_verilog
-from tests.characterize.test_sim import X_CHANGES, assert_matches_iverilog, random_netlist, vcd_changes
-from tests.characterize.test_sim import filtered, glitch, tie  # noqa: F401 (fixtures of the hand-made cases)
+from tests.characterize.test_sim import (  # noqa: F401 (fixtures of the hand-made cases)
+    X_CHANGES,
+    assert_matches_iverilog,
+    filtered,
+    glitch,
+    random_netlist,
+    tie,
+    vcd_changes,
+)
 from tests.conftest import require_tool
 
 

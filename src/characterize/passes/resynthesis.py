@@ -50,7 +50,9 @@ def synthesize(verilog: str, top: str, library: Library) -> Netlist:
             f"write_verilog -noattr {result}"
         )
         try:
-            run = subprocess.run([yosys, "-q", "-p", script], capture_output=True, text=True, timeout=YOSYS_TIMEOUT_S)
+            run = subprocess.run(
+                [yosys, "-q", "-p", script], capture_output=True, text=True, timeout=YOSYS_TIMEOUT_S, check=False
+            )
         except subprocess.TimeoutExpired:
             raise NetlistError(f"yosys did not finish within {YOSYS_TIMEOUT_S} s on {top}") from None
         if run.returncode != 0:

@@ -1,11 +1,14 @@
 """Event-driven, glitch-accurate timing simulation of input transitions through a timed netlist.
 
 Each of N transitions, vector i -> vector i + 1, starts from the circuit settled at
-vector i: the input bits that change switch at time 0, and gates react with the
-inertial semantics of Icarus Verilog's `assign #(rise, fall)` (DESIGN.md, "Timing
-semantics of sim") until no update is pending. Transitions are independent of any
-clock: each runs to completion before the next. The event loop is one compiled
-kernel over all transitions (`characterize.timing.kernel`).
+vector i: the input bits that change switch at time 0, and gates react until no
+update is pending. With arc delays (one per input pin and output edge, as an SDF
+IOPATH gives them) a gate follows the path-delay semantics of Icarus Verilog's
+`specify` paths; with one rise and one fall delay per gate, the inertial
+semantics of its `assign #(rise, fall)` (DESIGN.md, "Timing semantics of sim").
+Transitions are independent of any clock: each runs to completion before the
+next. The event loop is one compiled kernel over all transitions
+(`characterize.timing.kernel`).
 """
 
 from __future__ import annotations
