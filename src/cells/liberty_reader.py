@@ -101,6 +101,7 @@ class _LibraryBuilder:
             units=self.units,
             wire_load=self._wire_load(),
             source=str(self.path),
+            slew_thresholds=self._thresholds(),
             templates=self.templates,
         )
 
@@ -135,6 +136,19 @@ class _LibraryBuilder:
             if group.get("voltage") is not None:
                 return float(group["voltage"]) * self.units.voltage
         raise LibraryError(f"{self.path}: no nom_voltage and no operating_conditions voltage")
+
+    def _thresholds(self) -> tuple[float, float, float, float]:
+        """Delay and slew thresholds (rise values) as fractions, and the slew derate; Liberty's defaults if absent."""
+        root = self.root
+        try:
+            return (
+                float(root.get("output_threshold_pct_rise", 50.0)) / 100,
+                float(root.get("slew_lower_threshold_pct_rise", 20.0)) / 100,
+                float(root.get("slew_upper_threshold_pct_rise", 80.0)) / 100,
+                float(root.get("slew_derate_from_library", 1.0)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise LibraryError(f"{self.path}: unreadable threshold attribute: {exc}") from None
 
     def _wire_load(self) -> WireLoad | None:
         name = self.root.get("default_wire_load")

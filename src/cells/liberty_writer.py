@@ -67,6 +67,12 @@ class _LibraryFormatter:
             f"capacitive_load_unit ({_number(cap_value)}, {_quoted(cap_unit)});",
             f"nom_voltage : {_number(lib.voltage / units.voltage)};",
         ]
+        vth, vl, vh, derate = lib.slew_thresholds
+        for edge in ("rise", "fall"):
+            out += [f"output_threshold_pct_{edge} : {_number(vth * 100)};",
+                    f"slew_lower_threshold_pct_{edge} : {_number(vl * 100)};",
+                    f"slew_upper_threshold_pct_{edge} : {_number(vh * 100)};"]
+        out.append(f"slew_derate_from_library : {_number(derate)};")
         if lib.wire_load is not None:
             out += self._wire_load()
         for name, variables in lib.templates.items():

@@ -150,6 +150,8 @@ class Library:
     wire_load: WireLoad | None = None
     source: str = ""
     templates: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    slew_thresholds: tuple[float, float, float, float] = (0.5, 0.2, 0.8, 1.0)
+    """Output delay threshold, lower and upper slew thresholds (fractions of the supply), slew derate."""
 
     def cell(self, name: str) -> Cell:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -29,46 +30,35 @@ class Table:
 
     def lookup(self, slew: float, load: float) -> float:
         """Value at an input slew (s) and output load (F); axes the table lacks are ignored."""
-        axes, index_1, index_2, values = self._arrays
-        coordinates = {"slew": slew, "load": load}
+        axes = self._axes
+        values = self.values
         if not axes:
-            return float(values.reshape(-1)[0])
+            return self._flat[0]
         if len(axes) == 1:
-            return _interp1(index_1, values.reshape(-1), coordinates[axes[0]])
-        i, s = _segment(index_1, coordinates[axes[0]])
-        j, t = _segment(index_2, coordinates[axes[1]])
-        if j < 0:
-            row = values[:, 0]
-        else:
-            row = values[:, j] + t * (values[:, j + 1] - values[:, j])
-        return float(row[0]) if i < 0 else float(row[i] + s * (row[i + 1] - row[i]))
+            flat = self._flat
+            i, s = _segment(self.index_1, load if axes[0] == "load" else slew)
+            return float(flat[0]) if i < 0 else float(flat[i] + s * (flat[i + 1] - flat[i]))
+        i, s = _segment(self.index_1, load if axes[0] == "load" else slew)
+        j, t = _segment(self.index_2, load if axes[1] == "load" else slew)
+        rows = [values[0]] if i < 0 else [values[i], values[i + 1]]
+        at = [row[0] if j < 0 else row[j] + t * (row[j + 1] - row[j]) for row in rows]
+        return float(at[0]) if i < 0 else float(at[0] + s * (at[1] - at[0]))
 
     @cached_property
-    def _arrays(self) -> tuple[tuple[str, ...], np.ndarray, np.ndarray, np.ndarray]:
-        axes = tuple(_axis_kind(v) for v in self.variables)
-        values = np.asarray(self.values, dtype=float)
-        return axes, np.asarray(self.index_1, dtype=float), np.asarray(self.index_2, dtype=float), values
+    def _axes(self) -> tuple[str, ...]:
+        return tuple("load" if "capacitance" in v else "slew" for v in self.variables)
+
+    @cached_property
+    def _flat(self) -> tuple[float, ...]:
+        return tuple(float(v) for v in np.asarray(self.values, dtype=float).reshape(-1))
 
 
-def _axis_kind(variable: str) -> str:
-    if "capacitance" in variable:
-        return "load"
-    return "slew"
+def _segment(axis: tuple[float, ...], x: float) -> tuple[int, float]:
+    """The axis segment holding x (the end ones extended) and x's position in it; (-1, 0) for a single point.
 
-
-def _interp1(axis: tuple[float, ...], values: np.ndarray, x: float) -> float:
-    """Piecewise-linear interpolation that extends the end segments linearly."""
-    if len(axis) == 1:
-        return float(values[0])
-    i = int(np.clip(np.searchsorted(axis, x) - 1, 0, len(axis) - 2))
-    x0, x1 = axis[i], axis[i + 1]
-    t = (x - x0) / (x1 - x0)
-    return float(values[i] + t * (values[i + 1] - values[i]))
-
-
-def _segment(axis: np.ndarray, x: float) -> tuple[int, float]:
-    """The axis segment holding x (the end ones extended) and x's position in it; (-1, 0) for a single point."""
+    Linear interpolation inside the table, linear extrapolation beyond it.
+    """
     if len(axis) == 1:
         return -1, 0.0
-    i = int(np.clip(np.searchsorted(axis, x) - 1, 0, len(axis) - 2))
-    return i, float((x - axis[i]) / (axis[i + 1] - axis[i]))
+    i = min(max(bisect_left(axis, x) - 1, 0), len(axis) - 2)
+    return i, (x - axis[i]) / (axis[i + 1] - axis[i])
