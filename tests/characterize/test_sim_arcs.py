@@ -29,18 +29,18 @@ from tests.conftest import require_tool
 
 
 def as_arcs(timed: TimedGates, rng: np.random.Generator | None = None, high: int = 0) -> TimedGates:
-    """`timed` with arc delays: each pin its gate's delays, or random ones in [1, high) per pin and edge."""
-    shape = timed.gate_inputs.shape
+    """`timed` with arc delays: each pin its gate's delays, or random ones in [1, high) per pin and edge pair."""
+    shape = (*timed.gate_inputs.shape, 2)
     if rng is None:
-        rise = np.repeat(timed.rise_steps[:, None], shape[1], axis=1)
-        fall = np.repeat(timed.fall_steps[:, None], shape[1], axis=1)
+        rise = np.broadcast_to(timed.rise_steps[:, None, None], shape)
+        fall = np.broadcast_to(timed.fall_steps[:, None, None], shape)
     else:
         rise, fall = rng.integers(1, high, shape), rng.integers(1, high, shape)
-    connected = timed.gate_inputs >= 0
+    connected = (timed.gate_inputs >= 0)[:, :, None]
     rise, fall = np.where(connected, rise, NO_ARC), np.where(connected, fall, NO_ARC)
     return dataclasses.replace(timed, arc_rise_steps=rise, arc_fall_steps=fall,
-                               rise_steps=np.where(connected, rise, 1).max(axis=1, initial=1),
-                               fall_steps=np.where(connected, fall, 1).max(axis=1, initial=1))
+                               rise_steps=np.where(connected, rise, 1).max(axis=(1, 2), initial=1),
+                               fall_steps=np.where(connected, fall, 1).max(axis=(1, 2), initial=1))
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def or_gate(library) -> tuple[TimedGates, int]:
     timed = as_arcs(annotate_delays(b.build()))
     rise, fall = timed.arc_rise_steps.copy(), timed.arc_fall_steps.copy()
     for pin, net in enumerate(timed.gate_inputs[0]):
-        rise[0, pin], fall[0, pin] = (10, 12) if net == x[0] else (3, 5)
+        rise[0, pin], fall[0, pin] = (10, 12) if net == x[0] else (3, 5)  # both input edges
     return dataclasses.replace(timed, arc_rise_steps=rise, arc_fall_steps=fall), y
 
 
@@ -138,7 +138,7 @@ def test_arc_delays_follow_the_delay_calculation(library):
     pin = library.cells[netlist.instances[arc.instance].cell].inputs.index(arc.from_pin)
     net = netlist.instances[arc.instance].outputs[library.cells[netlist.instances[arc.instance].cell].outputs.index(arc.to_pin)]
     g = int(np.flatnonzero(timed.gate_output == net)[0])
-    steps = (timed.arc_rise_steps if arc.to_edge == 0 else timed.arc_fall_steps)[g, pin]
+    steps = (timed.arc_rise_steps if arc.to_edge == 0 else timed.arc_fall_steps)[g, pin, arc.from_edge]
     assert steps >= round((arc.delay_s + calc.sink_delay_s[(arc.instance, pin)][arc.from_edge]) / 1e-12)
     text = write_timed_verilog(timed)
     assert "specify" in text and "assign #(" not in text

@@ -341,7 +341,8 @@ def run_path_transitions(
     output to the function's value at that moment, before the step's evaluations.
     A gate may hold many pending samples: they are nodes of a pool, listed per
     time-wheel bucket. Arguments and results as for `run_transitions`, with
-    `arc_rise` and `arc_fall` (gates × pins) in place of the gate delays.
+    `arc_rise` and `arc_fall` (gates × pins × input edge, rise 0 and fall 1) in
+    place of the gate delays: a pin's delay is that of the edge it changed on.
     """
     n_gates = gate_output.shape[0]
     n_nets = values.shape[0]
@@ -455,9 +456,11 @@ def run_path_transitions(
                     continue
                 internal[g] = new
                 delay = np.int64(-1)
+                index = gate_index[g]
                 for j in range(width):
                     if (pins >> j) & 1:
-                        d = arc_rise[g, j] if new else arc_fall[g, j]
+                        edge = 1 - ((index >> j) & 1)
+                        d = arc_rise[g, j, edge] if new else arc_fall[g, j, edge]
                         if delay < 0 or d < delay:
                             delay = d
                 if free >= 0:

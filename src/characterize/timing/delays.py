@@ -55,11 +55,11 @@ class TimedGates:
     `gate_instance` the netlist instance the gate comes from. `rise_steps` and
     `fall_steps` are delays in steps of `resolution_s` seconds.
 
-    With `arc_rise_steps` and `arc_fall_steps` (gates × inputs) the gate has one
-    delay per input pin and output edge (an SDF IOPATH), `NO_ARC` where the pin
-    has no timing arc to the output, and the simulator uses the path-delay
-    semantics of DESIGN.md; `rise_steps` and `fall_steps` are then the largest
-    arc delays. Without them, one rise and one fall delay per gate with the
+    With `arc_rise_steps` and `arc_fall_steps` (gates × inputs × input edge, rise
+    0 and fall 1) the gate has one delay per input pin, input edge and output
+    edge (an SDF IOPATH), `NO_ARC` where the pin has no timing arc to the output,
+    and the simulator uses the path-delay semantics of DESIGN.md; `rise_steps`
+    and `fall_steps` are then the largest arc delays. Without them, one rise and one fall delay per gate with the
     inertial semantics of `assign #(rise, fall)`.
     """
 
@@ -174,40 +174,45 @@ def annotate_delays(
 
 
 def annotate_arc_delays(calc: DelayCalculation, resolution: float = DEFAULT_RESOLUTION_S) -> TimedGates:
-    """Split `calc`'s netlist into single-output gates with one delay per input pin and output edge.
+    """Split `calc`'s netlist into single-output gates with one delay per input pin, input edge and output edge.
 
-    The delay of pin j for an output edge is the largest over the arcs from j to
-    that output with that output edge of the interconnect delay to j (for the
-    arc's input edge) plus the arc delay; an SDF IOPATH with the INTERCONNECT
-    folded in, as the simulator has one node per net. Every arc takes at least one step.
+    The delay is the interconnect delay to the pin for that input edge plus the
+    arc delay, the largest over the library arcs with that edge pair; the
+    interconnect is folded in, as the simulator has one node per net. An edge
+    pair no arc carries (a falling input of a positive-unate pin for a rising
+    output) gets the pin's largest delay for that output edge, as an SDF IOPATH
+    without edges gives it. Every delay takes at least one step.
     """
     if not resolution > 0:
         raise NetlistError(f"resolution must be > 0, got {resolution!r}")
     netlist = calc.netlist
     base = annotate_delays(netlist, calc.input_slew_s, calc.output_load_f, resolution)
-    worst: dict[tuple[int, str, str, int], float] = {}
+    worst: dict[tuple[int, str, str, int, int], float] = {}
     for arc in calc.arcs:
         pin = netlist.library.cells[netlist.instances[arc.instance].cell].inputs.index(arc.from_pin)
         total = calc.sink_delay_s[(arc.instance, pin)][arc.from_edge] + arc.delay_s
-        key = (arc.instance, arc.from_pin, arc.to_pin, arc.to_edge)
+        key = (arc.instance, arc.from_pin, arc.to_pin, arc.from_edge, arc.to_edge)
         worst[key] = max(worst.get(key, total), total)
-    shape = base.gate_inputs.shape
-    arc_rise, arc_fall = np.full(shape, NO_ARC, dtype=np.int64), np.full(shape, NO_ARC, dtype=np.int64)
+    shape = (*base.gate_inputs.shape, 2)
+    delays = (np.full(shape, NO_ARC, dtype=np.int64), np.full(shape, NO_ARC, dtype=np.int64))
     for g in range(base.gate_count):
-        inst = netlist.instances[int(base.gate_instance[g])]
-        cell = netlist.library.cells[inst.cell]
-        out_pin = cell.outputs[inst.outputs.index(int(base.gate_output[g]))]
+        instance = int(base.gate_instance[g])
+        cell = netlist.library.cells[netlist.instances[instance].cell]
+        out_pin = cell.outputs[netlist.instances[instance].outputs.index(int(base.gate_output[g]))]
         for j, pin in enumerate(cell.inputs):
-            for steps, edge in ((arc_rise, 0), (arc_fall, 1)):
-                delay = worst.get((int(base.gate_instance[g]), pin, out_pin, edge))
-                if delay is not None:
-                    steps[g, j] = max(int(np.rint(delay / resolution)), 1)
-        for j, pin in enumerate(cell.inputs):
-            if _depends_on(int(base.gate_table[g]), len(cell.inputs), j) and NO_ARC in (arc_rise[g, j], arc_fall[g, j]):
+            for to_edge, steps in enumerate(delays):
+                by_edge = [worst.get((instance, pin, out_pin, from_edge, to_edge)) for from_edge in (0, 1)]
+                known = [d for d in by_edge if d is not None]
+                for from_edge, delay in enumerate(by_edge):
+                    if known:
+                        steps[g, j, from_edge] = max(int(np.rint((max(known) if delay is None else delay) / resolution)), 1)
+            if _depends_on(int(base.gate_table[g]), len(cell.inputs), j) and (
+                delays[0][g, j, 0] == NO_ARC or delays[1][g, j, 0] == NO_ARC
+            ):
                 raise LibraryError(f"cell {cell.name}: no rise or fall timing arc from {pin} to {out_pin}")
-    rise = np.where(arc_rise < NO_ARC, arc_rise, 1).max(axis=1, initial=1)
-    fall = np.where(arc_fall < NO_ARC, arc_fall, 1).max(axis=1, initial=1)
-    return replace(base, rise_steps=rise, fall_steps=fall, arc_rise_steps=arc_rise, arc_fall_steps=arc_fall)
+    rise = np.where(delays[0] < NO_ARC, delays[0], 1).max(axis=(1, 2), initial=1)
+    fall = np.where(delays[1] < NO_ARC, delays[1], 1).max(axis=(1, 2), initial=1)
+    return replace(base, rise_steps=rise, fall_steps=fall, arc_rise_steps=delays[0], arc_fall_steps=delays[1])
 
 
 def timescale_unit(resolution_s: float) -> str:

@@ -78,7 +78,7 @@ def static_timing(timed: TimedGates, launch_nets: np.ndarray | None = None) -> T
             for edge_in, edge_out in pairs:
                 if arrival[net, edge_in] < 0:
                     continue
-                delay = delays[g, edge_out] if not timed.per_arc else arc_delays[edge_out][g, j]
+                delay = delays[g, edge_out] if not timed.per_arc else arc_delays[edge_out][g, j, edge_in]
                 time = arrival[net, edge_in] + delay
                 if time > arrival[out, edge_out]:
                     arrival[out, edge_out] = time

@@ -4,7 +4,8 @@ Icarus is the reference for `sim`: with gate delays a gate becomes `assign
 #(RISE, FALL) out = TABLE >> {in_k, ..., in_0};` under `timescale` = the delay
 resolution; with arc delays it becomes an instance of a small module whose
 output is that table shift and whose `specify` block gives each input pin's
-path delay, `(i0 => y) = (RISE, FALL);`, compiled with `iverilog -gspecify`. The table
+path delay, `(i0 => y) = (RISE, FALL);`, or one per input edge where they differ,
+`(posedge i0 => (y : i0)) = (RISE, FALL);`, compiled with `iverilog -gspecify`. The table
 shift is chosen over a boolean expression because Icarus compiles it to a
 concatenation and a shift, which pass every input change on at once, followed
 by one part select that is evaluated once per time step, after every change of
@@ -95,11 +96,16 @@ def _path_module(timed: TimedGates, g: int) -> str:
     table = int(timed.gate_table[g]) & ((1 << (1 << k)) - 1)
     bits = format(table, f"0{1 << k}b")
     ports = ", ".join(f"input i{j}" for j in range(k))
-    paths = [
-        f"    (i{j} => y) = ({timed.arc_rise_steps[g, j]}, {timed.arc_fall_steps[g, j]});"
-        for j in range(k)
-        if timed.arc_rise_steps[g, j] < NO_ARC
-    ]
+    paths = []
+    for j in range(k):
+        rise, fall = timed.arc_rise_steps[g, j], timed.arc_fall_steps[g, j]  # by input edge
+        if rise[0] == NO_ARC:
+            continue
+        if rise[0] == rise[1] and fall[0] == fall[1]:
+            paths.append(f"    (i{j} => y) = ({rise[0]}, {fall[0]});")
+        else:
+            paths.append(f"    (posedge i{j} => (y : i{j})) = ({rise[0]}, {fall[0]});")
+            paths.append(f"    (negedge i{j} => (y : i{j})) = ({rise[1]}, {fall[1]});")
     sources = ", ".join(f"i{j}" for j in reversed(range(k)))
     return "\n".join(
         [f"module MODULE ({ports}, output y);", f"  assign y = {len(bits)}'b{bits} >> {{{sources}}};",
