@@ -1,13 +1,15 @@
-"""Per-gate rise and fall delays from the library, in integer time steps, as an SDF file would carry them.
+"""Gate and arc delays in integer time steps, as an SDF file would carry them.
 
 The timing simulator and the timed Verilog writer both read a `TimedGates`: the
 netlist split into single-output gates (a full adder becomes one gate for SUM and
-one for COUT), each with its truth table, its input nets and one rise and one fall
-delay. A delay is the largest `cell_rise` (`cell_fall`) over the cell's timing
-arcs to that output pin, looked up at one nominal input slew and at the load of
-the net the pin drives, then rounded to the nearest step of `resolution_s`. Every
-gate with inputs takes at least one step: a zero delay would let a gate react in
-the same step as its inputs, which the event semantics of `sim` excludes.
+one for COUT), each with its truth table, its input nets and its delays, rounded
+to the nearest step of `resolution_s`. `annotate_arc_delays` gives each gate one
+delay per input pin, input edge and output edge from a `DelayCalculation` (NLDM
+arcs at propagated slews plus interconnect); `annotate_delays` one rise and one
+fall per gate, the largest `cell_rise` (`cell_fall`) over the cell's arcs to that
+output pin at one nominal input slew and the load of the net the pin drives.
+Every gate with inputs takes at least one step: a zero delay would let a gate
+react in the same step as its inputs, which the event semantics of `sim` excludes.
 """
 
 from __future__ import annotations
@@ -203,9 +205,11 @@ def annotate_arc_delays(calc: DelayCalculation, resolution: float = DEFAULT_RESO
             for to_edge, steps in enumerate(delays):
                 by_edge = [worst.get((instance, pin, out_pin, from_edge, to_edge)) for from_edge in (0, 1)]
                 known = [d for d in by_edge if d is not None]
+                if not known:
+                    continue
                 for from_edge, delay in enumerate(by_edge):
-                    if known:
-                        steps[g, j, from_edge] = max(int(np.rint((max(known) if delay is None else delay) / resolution)), 1)
+                    value = max(known) if delay is None else delay
+                    steps[g, j, from_edge] = max(int(np.rint(value / resolution)), 1)
             if _depends_on(int(base.gate_table[g]), len(cell.inputs), j) and (
                 delays[0][g, j, 0] == NO_ARC or delays[1][g, j, 0] == NO_ARC
             ):
