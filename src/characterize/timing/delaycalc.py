@@ -28,13 +28,12 @@ from functools import cached_property
 import numpy as np
 
 from cells.errors import LibraryError
-from cells.model import Cell
+from cells.model import Cell, Library
 from characterize.errors import NetlistError
 from characterize.netlist.ir import CONST0, CONST1, UNCONNECTED, Netlist
 from characterize.timing._dmp import Driver, Thresholds
 
 RISE, FALL = 0, 1
-EDGES = ("rise", "fall")
 
 
 def edge_pairs(timing_sense: str) -> tuple[tuple[int, int], ...]:
@@ -88,14 +87,6 @@ class DelayCalculation:
         for arc in self.arcs:
             grouped[arc.instance].append(arc)
         return {k: tuple(v) for k, v in grouped.items()}
-
-    def iopath_s(self, instance: int) -> dict[tuple[str, str], tuple[float, float]]:
-        """Per (input pin, output pin) of an instance the largest (rise, fall) output delay, as an SDF IOPATH."""
-        paths: dict[tuple[str, str], list[float]] = {}
-        for arc in self.arcs_by_instance.get(instance, ()):
-            worst = paths.setdefault((arc.from_pin, arc.to_pin), [0.0, 0.0])
-            worst[arc.to_edge] = max(worst[arc.to_edge], arc.delay_s)
-        return {key: (rise, fall) for key, (rise, fall) in paths.items()}
 
 
 def sink_counts(netlist: Netlist) -> np.ndarray:
@@ -203,9 +194,9 @@ def calculate_delays(netlist: Netlist, input_slew_s: float, output_load_f: float
     )
 
 
-def library_thresholds(library) -> Thresholds:
-    vth, vl, vh, derate = library.slew_thresholds
-    return Thresholds(vth, vl, vh, derate)
+def library_thresholds(library: Library) -> Thresholds:
+    """The library's delay and slew thresholds and slew derate, for the driver waveforms."""
+    return Thresholds(*library.slew_thresholds)
 
 
 def _pi_model(caps: list[float], share_res: float) -> tuple[float, float, float]:
