@@ -66,7 +66,7 @@ def run_characterize(args: argparse.Namespace) -> int:
     from characterize.lut.activations import read_histogram
     from characterize.lut.report import summarize
     from characterize.lut.sweep import SweepConfig, run_sweep
-    from dse.cli_netlist import spec_from_args
+    from dse.cli_netlist import dont_use_from_args, spec_from_args
 
     spec = spec_from_args(args)
     if args.jobs < 1:
@@ -84,6 +84,7 @@ def run_characterize(args: argparse.Namespace) -> int:
         library=str(args.library.resolve()) if args.library else None,
         period_ps=args.period_ps,
         strategy=args.strategy,
+        dont_use=dont_use_from_args(args),
     )
     lut = run_sweep(config, jobs=args.jobs, cache_dir=args.cache)
     lut.save(args.output)

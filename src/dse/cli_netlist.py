@@ -8,7 +8,7 @@ from pathlib import Path
 from cells.default import load_library
 from characterize.generators import ADDERS, ARCHITECTURES
 from characterize.netlist.ir import Netlist
-from characterize.netlist.techmap import CellMatcher
+from characterize.netlist.techmap import DEFAULT_DONT_USE, CellMatcher
 from characterize.passes.designs import (
     STRATEGIES,
     MultiplierSpec,
@@ -47,6 +47,13 @@ def add_multiplier_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch", choices=ARCHITECTURES, default="array", help="multiplier architecture")
     parser.add_argument("--adder", choices=ADDERS, default="ripple", help="final adder: ripple or carry-lookahead")
     parser.add_argument("--mac", type=int, metavar="ACC_BITS", help="build a MAC with an accumulator of this width")
+    parser.add_argument("--dont-use", action="append", default=[], metavar="PATTERN",
+                        help="never map to cells whose name matches this shell pattern (repeatable); added to the "
+                        "defaults, which exclude physical-only, low-power (lpflow), clock, delay and probe cells")
+
+
+def dont_use_from_args(args: argparse.Namespace) -> tuple[str, ...]:
+    return DEFAULT_DONT_USE + tuple(args.dont_use)
 
 
 def spec_from_args(args: argparse.Namespace) -> MultiplierSpec:
@@ -62,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from characterize.netlist.verilog import write_verilog
 
     library = load_library(args.library)
-    matcher = CellMatcher(library)
+    matcher = CellMatcher(library, dont_use_from_args(args))
     spec = spec_from_args(args)
     reference = reference_design(spec, library, matcher)
     design = reference

@@ -59,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from cells.default import load_library
     from characterize.netlist.verilog import read_verilog
     from characterize.timing.delays import annotate_delays
-    from characterize.timing.power import average_power, leakage_energy, net_transition_energy
-    from characterize.timing.sim import simulate, write_vcd
+    from characterize.timing.power import average_power, simulate_energy
+    from characterize.timing.sim import write_vcd
     from characterize.timing.sta import static_timing
     from characterize.timing.timed_verilog import write_timed_verilog
 
@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
     netlist = read_verilog(args.netlist, library)
     inputs = read_vectors(args.inputs, [p.name for p in netlist.inputs])
     timed = annotate_delays(netlist)
-    energy = net_transition_energy(netlist, timed.input_slew_s, timed.external_load_f)
-    result = simulate(timed, inputs, net_weights=energy)
+    run = simulate_energy(timed, inputs)
+    result = run.result
     nets = range(2, len(netlist.nets))
     pd.DataFrame(
         {"net": [netlist.nets[n].lstrip("\\") for n in nets],
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     ).to_csv(args.toggles, index=False)
     delays_ps = result.sensitized_delay_s * 1e12
     critical_ps = static_timing(timed).critical_delay_s * 1e12
-    energy_fj = result.weighted_toggles.mean() * 1e15
+    energy_fj = run.dynamic_j.mean() * 1e15
     print(f"{netlist.name}: {len(netlist.instances)} cells, {result.transitions} transitions, "
           f"{int(result.toggles.sum())} toggles ({int(result.glitches.sum())} glitches), {result.events} events")
     print(f"sensitized delay: max {delays_ps.max():.0f} ps, mean {delays_ps.mean():.0f} ps; critical (STA) {critical_ps:.0f} ps")
@@ -85,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
     period_steps = None
     if args.period_ps:
         period_s = args.period_ps * 1e-12
-        power_uw = average_power(result.weighted_toggles.mean() + leakage_energy(netlist, period_s), period_s) * 1e6
-        print(f"average power at {args.period_ps:g} ps: {power_uw:.3f} uW (leakage {netlist.leakage * 1e9:.3f} nW)")
+        power_uw = average_power(run.energy_per_op_j(period_s), period_s) * 1e6
+        print(f"average power at {args.period_ps:g} ps: {power_uw:.3f} uW (leakage {run.model.leakage_power_w * 1e9:.3f} nW)")
         period_steps = int(round(period_s / timed.resolution_s))
         late = int((result.settle_steps > period_steps).sum())
         if late:
