@@ -30,6 +30,8 @@ def register(commands) -> None:
     parser.add_argument("--vcd", type=Path, metavar="OUT.vcd", help="write a VCD of the simulated transitions")
     parser.add_argument("--vcd-transitions", type=int, default=1000, metavar="N",
                         help="how many transitions (from the first) the VCD holds (default 1000)")
+    parser.add_argument("--saif", type=Path, metavar="OUT.saif",
+                        help="write the switching activity of every net (SAIF 2.0: T0, T1, TC) for other power tools")
     parser.add_argument("--timed-verilog", type=Path, metavar="OUT.v",
                         help="write the simulated netlist as continuous assignments with #(rise, fall) delays")
     parser.set_defaults(run=run)
@@ -62,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     from characterize.timing.power import average_power, simulate_energy
     from characterize.timing.sim import write_vcd
     from characterize.timing.sta import static_timing
-    from characterize.timing.timed_verilog import write_timed_verilog
+    from characterize.timing.saif import write_saif
+    from characterize.timing.timed_verilog import module_name, write_timed_verilog
 
     library = load_library(args.library)
     netlist = read_verilog(args.netlist, library)
@@ -99,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
         count = min(args.vcd_transitions, result.transitions)
         write_vcd(timed, inputs, args.vcd, transitions=range(count), period_steps=period_steps)
         print(f"wrote {args.vcd} ({count} transitions)")
+    if args.saif:
+        write_saif(timed, inputs, args.saif, period_steps=period_steps)
+        print(f"wrote {args.saif} (scope {module_name(netlist)})")
     if args.timed_verilog:
         args.timed_verilog.write_text(write_timed_verilog(timed))
         print(f"wrote {args.timed_verilog}")

@@ -24,13 +24,13 @@ from cells.model import Library
 MAX_MATCH_INPUTS = 4
 
 DEFAULT_DONT_USE: tuple[str, ...] = (
-    "*fill*", "*tap*", "*decap*", "*diode*", "*ANTENNA*",  # physical only
+    "*fill*", "*tap*", "*decap*", "*diode*", "*antenna*",  # physical only
     "*lpflow_*",  # low-power flow: isolation, level shifters, keep-alive buffers
     "*clkinv*", "*clkbuf*", "*clkdlybuf*",  # clock tree
     "*dlygate*", "*dlymetal*",  # delay lines
     "*probe*",
 )
-"""Shell-style patterns (fnmatch, case-sensitive) of cell names the matcher never picks by default."""
+"""Shell-style patterns (fnmatch, case-insensitive) of cell names the matcher never picks by default."""
 
 # Reference functions of the roles the generators use, over inputs A, B, C, D in that order.
 ROLES: dict[str, tuple[str, ...]] = {
@@ -103,7 +103,7 @@ class CellMatcher:
 
     def excluded(self, name: str) -> bool:
         """Whether a dont-use pattern matches the cell name."""
-        return any(fnmatchcase(name, pattern) for pattern in self.dont_use)
+        return any(fnmatchcase(name.lower(), pattern.lower()) for pattern in self.dont_use)
 
     def find(self, k: int, tables: tuple[int, ...]) -> Match | None:
         """The smallest cell computing `tables` (one per output) of k ordered inputs, or None."""
@@ -119,12 +119,27 @@ class CellMatcher:
         match = self.find(len(inputs), tables)
         if match is None:
             described = ", ".join(functions)
+            excluded = self._excluded_matches(len(inputs), tables)
+            advice = (f"the dont-use patterns exclude {', '.join(excluded)}" if excluded
+                      else "choose a library with that function")
             raise LibraryError(
-                f"library {self.library.source or self.library.name} has no cell for {name} ({described}); "
-                "choose a library with that function"
+                f"library {self.library.source or self.library.name} has no cell for {name} ({described}); {advice}"
             )
         self._roles[name] = match
         return match
+
+    def _excluded_matches(self, k: int, tables: tuple[int, ...]) -> list[str]:
+        """Names of excluded cells that would compute `tables` (for an error message)."""
+        found = []
+        for cell in self.library.cells.values():
+            if not self.excluded(cell.name) or not cell.combinational or len(cell.inputs) != k:
+                continue
+            for sigma in permutations(range(k)):
+                permuted = {permute(t, k, sigma) for t in cell.truth_tables}
+                if set(tables) <= permuted:
+                    found.append(cell.name)
+                    break
+        return sorted(found)
 
     def tie(self, value: int) -> tuple[str, int] | None:
         """A cell with no inputs whose output pin gives the constant `value`: (cell, output index)."""
