@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,10 +43,12 @@ def opensta_binary() -> str | None:
 
 def supports(binary: str, command: str) -> bool:
     """Whether this OpenSTA knows a Tcl command (e.g. `read_vcd`, missing before OpenSTA 2.1)."""
-    probe = subprocess.run([binary, "-no_init", "-no_splash"],
-                           input=f'puts "has [llength [info commands {command}]]"\nexit\n',
-                           capture_output=True, text=True, check=False)
-    return "has 1" in probe.stdout
+    with tempfile.TemporaryDirectory(prefix="gatedse-opensta-") as folder:
+        probe = Path(folder) / "probe.tcl"
+        probe.write_text(f'puts "has [llength [info commands {command}]]"\n')
+        done = subprocess.run([binary, "-no_init", "-no_splash", "-exit", str(probe)], cwd=folder,
+                              capture_output=True, text=True, check=False)
+    return "has 1" in done.stdout
 
 
 @dataclass(frozen=True)
@@ -96,14 +99,14 @@ def report_power(
     wire_model = f"set_wire_load_model -name {library.wire_load.name}\n" if wire_load and library.wire_load else ""
     time_unit, cap_unit = library.units.time, library.units.capacitance
     script = (
-        f"read_liberty {library.source}\n"
-        f"read_verilog {workdir / 'netlist.v'}\n"
+        f"read_liberty {{{Path(library.source).resolve()}}}\n"
+        f"read_verilog {{{(workdir / 'netlist.v').resolve()}}}\n"
         f"link_design {module_name(netlist)}\n"
         f"{wire_model}"
         f"create_clock -name virtual -period {period_s / time_unit!r}\n"
         f"set_input_transition {input_slew_s / time_unit!r} [all_inputs]\n"
         f"set_load {external_load_f / cap_unit!r} [all_outputs]\n"
-        f"{reader} -scope {scope} {Path(activity_file).resolve()}\n"
+        f"{reader} -scope {scope} {{{Path(activity_file).resolve()}}}\n"
         "report_power -digits 9\n"
         "report_power -instances [get_cells *] -digits 9\n"
         "foreach pin [get_pins *] {\n"
@@ -115,7 +118,7 @@ def report_power(
         "exit\n"
     )
     (workdir / "power.tcl").write_text(script)
-    done = subprocess.run([binary, "-no_init", "-no_splash", "-exit", str(workdir / "power.tcl")],
+    done = subprocess.run([binary, "-no_init", "-no_splash", "-exit", str(workdir / "power.tcl")], cwd=workdir,
                           capture_output=True, text=True, check=False)
     (workdir / "power.log").write_text(done.stdout + done.stderr)
     if done.returncode != 0 or "Error" in done.stdout + done.stderr:
