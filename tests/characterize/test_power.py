@@ -190,3 +190,13 @@ def test_energy_per_transition_adds_up_and_is_zero_without_change(library):
     internal, switching = run.model.instance_energy_j(run.activity.toggles_per_op)
     assert run.dynamic_j.mean() == close(internal.sum() + switching.sum())
     assert run.energy_per_op_j(1e-9) == close(run.dynamic_j.mean() + run.model.leakage_power_w * 1e-9)
+
+
+def test_a_run_too_large_to_keep_is_priced_in_a_second_pass_with_the_same_result(library):
+    design = reference_design(MultiplierSpec(4, True, "booth"), library)
+    timed = annotate_delays(design)
+    rng = np.random.default_rng(2)
+    inputs = {"a": rng.integers(-8, 8, 60), "w": rng.integers(-8, 8, 60)}
+    kept, twice = simulate_energy(timed, inputs), simulate_energy(timed, inputs, matrix_limit=0)
+    assert kept.result.toggles_per_transition is not None and twice.result.toggles_per_transition is None
+    np.testing.assert_allclose(twice.dynamic_j, kept.dynamic_j, rtol=1e-12)

@@ -39,6 +39,7 @@ from characterize.timing.sta import unateness
 # Alpha-power-law defaults for sky130 hd at its 1.8 V typical corner.
 DEFAULT_THRESHOLD_V = 0.45
 DEFAULT_ALPHA = 1.3
+MATRIX_LIMIT = 1 << 25  # toggle counts (transitions × nets) kept at once for pricing: 128 MB of int32
 
 
 @dataclass(frozen=True, eq=False)
@@ -243,14 +244,28 @@ class EnergyRun:
 
 
 def simulate_energy(
-    timed: TimedGates, inputs: Mapping[str, Iterable[int]], slew_s: float | np.ndarray | None = None
+    timed: TimedGates,
+    inputs: Mapping[str, Iterable[int]],
+    slew_s: float | np.ndarray | None = None,
+    matrix_limit: int = MATRIX_LIMIT,
 ) -> EnergyRun:
-    """Simulate the transitions of `inputs` and price them (`slew_s` as in `energy_model`, default the timed slew)."""
-    result = simulate(timed, inputs, per_transition=True)
-    activity = measure_activity(timed.netlist, inputs, result.toggles)
+    """Simulate the transitions of `inputs` and price them (`slew_s` as in `energy_model`, default the timed slew).
+
+    The model needs the run's toggles before it can price a transition, so the toggles
+    of every net in every transition are kept and priced afterwards; when there are
+    more than `matrix_limit` of them, the transitions are simulated twice instead
+    (toggles, then energies), with the same result.
+    """
     slews = timed.input_slew_s if slew_s is None else slew_s
+    transitions = len(np.asarray(next(iter(inputs.values())))) - 1
+    keep = transitions * timed.net_count <= matrix_limit
+    result = simulate(timed, inputs, per_transition=keep)
+    activity = measure_activity(timed.netlist, inputs, result.toggles)
     model = energy_model(timed.netlist, activity, slews, timed.external_load_f)
-    dynamic = result.toggles_per_transition @ model.toggle_energy_j
+    if keep:
+        dynamic = result.toggles_per_transition @ model.toggle_energy_j
+    else:
+        dynamic = simulate(timed, inputs, net_weights=model.toggle_energy_j).weighted_toggles
     return EnergyRun(result, activity, model, dynamic)
 
 
