@@ -36,8 +36,8 @@ from studies.early_exit.heads import (
     pool_features,
     tap,
 )
-from studies.kinds._session import QuantSession
 from studies.quant import layer_stats, quantize_model
+from studies.session import QuantSession
 from studies.training import batches, train
 
 if TYPE_CHECKING:

@@ -20,22 +20,25 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import optuna
 
+from cells.units import reduction_pct
 from dse.errors import ConfigError
-from dse.kinds import Objective, StudyKind, register
+from dse.kinds import Objective, StudyKind
+from studies.early_exit.command import add_report_command
 from studies.early_exit.confidence import run_confidence
 from studies.early_exit.exclusion import ExitOutcome, run_exclusion
 from studies.early_exit.heads import HEAD_DEFAULTS
-from studies.kinds._session import reduction_pct
+from studies.early_exit.training import ExitSession
 from studies.kinds._space import check_keys, choices, float_range, integer
 
 if TYPE_CHECKING:
+    import argparse
+
     from dse.kinds import StudyContext
 
 METHODS = ("exclusion", "confidence")
 PARAMETER = {"exclusion": "beta", "confidence": "threshold"}
 
 
-@register
 class EarlyExit(StudyKind):
     """Search exit positions and β per exit (or the baseline's thresholds) over cached per-exit outputs."""
 
@@ -67,10 +70,12 @@ class EarlyExit(StudyKind):
             **{key: integer(settings, key, where, default, minimum=1) for key, default in HEAD_DEFAULTS.items()},
         }
 
-    def __init__(self, settings: dict, context: StudyContext) -> None:
-        # Imported here: the session builds on studies.kinds._session, whose package imports this module.
-        from studies.early_exit.training import ExitSession
+    @classmethod
+    def add_commands(cls, commands: argparse._SubParsersAction) -> None:
+        """`dse early-exit report`."""
+        add_report_command(commands)
 
+    def __init__(self, settings: dict, context: StudyContext) -> None:
         self.settings = settings
         self.session = ExitSession(context, settings)
         candidates = len(self.session.positions)

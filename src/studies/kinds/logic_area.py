@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, ClassVar
 
 import optuna
 
+from cells.units import reduction_pct
 from dse.costmodel import embedded_area
-from dse.kinds import Objective, StudyKind, register
+from dse.kinds import Objective, StudyKind
 from studies.kinds._ranking import rank_weights
-from studies.kinds._session import QuantSession, reduction_pct
 from studies.kinds._space import check_keys, int_range, integer, n_values_range, number
+from studies.session import QuantSession
 
 if TYPE_CHECKING:
     from dse.kinds import StudyContext
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 SQUARE_UM_PER_MM = 1e6
 
 
-@register
 class LogicArea(StudyKind):
     """Search how many of the smallest-area weight values to start from; grow the set until accuracy holds."""
 

@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import optuna
 
+from cells.units import reduction_pct
 from dse.costmodel import CostReport, cost_report, worst_delay
-from dse.kinds import Objective, StudyKind, register
+from dse.kinds import Objective, StudyKind
 from studies.errors import StudiesError
 from studies.kinds._ranking import allowed_activations, rank_weights
-from studies.kinds._session import QuantSession, reduction_pct
 from studies.kinds._space import check_keys, choices, float_range, int_range, n_values_range
 from studies.quant import signed_levels
+from studies.session import QuantSession
 
 if TYPE_CHECKING:
     from dse.kinds import StudyContext
@@ -33,7 +34,6 @@ RANKINGS = ("energy", "delay", "free")
 PICO = 1e-12
 
 
-@register
 class WeightSubset(StudyKind):
     """Search the allowed weight values (how many, ranked how) and the activation delay threshold."""
 

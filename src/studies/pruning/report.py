@@ -17,6 +17,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from cells.units import reduction_pct
 from studies.models import build_model
 from studies.pruning.loop import PruneResult, PruningPlan
 from studies.pruning.surgery import prunable_units, remove_outputs
@@ -34,10 +35,6 @@ class Figures:
     params: int
     macs: int
     energy_per_inference_nJ: float
-
-
-def _reduction_pct(value: float, reference: float) -> float:
-    return 100.0 * (1.0 - value / reference) if reference else 0.0
 
 
 def save_pruned(path: Path, result: PruneResult, model_settings: dict, input_shape: tuple[int, ...], n_classes: int,
@@ -75,7 +72,7 @@ def write_report(out: Path, plan: PruningPlan, result: PruneResult, before: Figu
         "rounds": [asdict(step) for step in result.steps],
         "baseline": asdict(before),
         "pruned": asdict(after),
-        "reduction_pct": {key: _reduction_pct(getattr(after, key), getattr(before, key))
+        "reduction_pct": {key: reduction_pct(getattr(after, key), getattr(before, key))
                           for key in ("params", "macs", "energy_per_inference_nJ")},
         "class_counts": {"before": {n: c.tolist() for n, c in counts_before.items()},
                          "after": {n: c.tolist() for n, c in counts_after.items()}},

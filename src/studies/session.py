@@ -59,11 +59,6 @@ class Reference:
     stats: list[LayerStats]
 
 
-def reduction_pct(value: float, reference: float) -> float:
-    """How much smaller `value` is than `reference`, in percent (0 when the reference is 0)."""
-    return 100.0 * (1.0 - value / reference) if reference else 0.0
-
-
 class QuantSession:
     """A data set and a quantized baseline network, fine-tuned per trial under allowed weight and activation sets."""
 
