@@ -19,7 +19,7 @@ import numpy as np
 
 from cells.errors import LibraryError
 from cells.model import Library
-from cells.units import SI_PREFIXES
+from cells.units import S_PER_PS, SI_PREFIXES
 from characterize.errors import NetlistError
 from characterize.netlist.ir import UNCONNECTED, Netlist
 from characterize.netlist.techmap import CellMatcher
@@ -29,7 +29,7 @@ DEFAULT_INPUT_SLEW_S = 40e-12
 characterized range (10 ps to 1.5 ns) and near the output transition of a small
 gate with a light load (about 50 ps for nand2_1 driving 6 fF)."""
 
-DEFAULT_RESOLUTION_S = 1e-12
+DEFAULT_RESOLUTION_S = S_PER_PS
 MAX_GATE_INPUTS = 6  # a truth table of up to 2**6 bits fits one int64
 
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from cells.default import load_library
+from cells.files import write_text
 from cells.verilog_models import format_cell_models
 from dse.cli.options import add_library_option
 
@@ -41,6 +42,6 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_verilog(args: argparse.Namespace) -> int:
     library = load_library(args.library)
-    args.output.write_text(format_cell_models(library))
+    write_text(args.output, format_cell_models(library))
     print(f"wrote behavioral models of {library.name} to {args.output}")
     return 0

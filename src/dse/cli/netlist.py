@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from cells.default import load_library
+from cells.files import write_text
+from cells.units import reduction_pct
 from characterize.netlist.ir import Netlist
 from characterize.netlist.techmap import CellMatcher
 from characterize.netlist.verilog import write_verilog
@@ -56,10 +58,10 @@ def run(args: argparse.Namespace) -> int:
             print("; ".join(f"{name}: {describe(d)}" for name, d in designs.items()))
         design = smallest(designs)
         verify_product(design, spec, weight=args.weight)
-    args.output.write_text(write_verilog(design))
+    write_text(args.output, write_verilog(design))
     print(f"{design.name}: {describe(design)}")
     if design is not reference:
-        change = 100.0 * (design.area - reference.area) / reference.area
-        print(f"reference (no embedded weight): {describe(reference)}; area change {change:+.1f} %")
+        change_pct = -reduction_pct(design.area, reference.area)
+        print(f"reference (no embedded weight): {describe(reference)}; area change {change_pct:+.1f} %")
     print(f"wrote {args.output}")
     return 0

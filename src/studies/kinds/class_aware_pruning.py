@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import optuna
 
-from cells.units import reduction_pct
+from cells.units import NJ_PER_J, reduction_pct
 from dse.costmodel import energy_per_inference, macs
 from dse.errors import ConfigError
 from dse.kinds import Objective, StudyContext, StudyKind
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
     from dse.config import StudyConfig
 
-NANO = 1e9
 
 
 class ClassAwarePruning(StudyKind):
@@ -112,7 +111,7 @@ class ClassAwarePruning(StudyKind):
         """Accuracy, parameters, MACs and LUT energy per inference of a (pruned) quantized network."""
         stats = self.session.stats(model)
         return Figures(self.session.accuracy(model), self.session.accuracy(model, "test"), parameter_count(model),
-                       macs(stats), energy_per_inference(self.lut, stats) * NANO)
+                       macs(stats), energy_per_inference(self.lut, stats) * NJ_PER_J)
 
     def baseline_figures(self) -> Figures:
         """Figures of the unpruned baseline network, computed once."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import optuna
 
-from cells.units import reduction_pct
+from cells.units import NJ_PER_J, reduction_pct
 from dse.errors import ConfigError
 from dse.kinds import Objective, StudyKind
 from studies.early_exit.command import add_report_command
@@ -90,7 +90,7 @@ class EarlyExit(StudyKind):
     def baseline(self) -> dict[str, float]:
         reference = self.session.quant.reference()
         return {"accuracy": reference.accuracy,
-                "energy_per_inference_nJ": float(self.costs.exclusion_energy_J.backbone[-1]) * 1e9,
+                "energy_per_inference_nJ": float(self.costs.exclusion_energy_J.backbone[-1]) * NJ_PER_J,
                 "macs_per_inference": float(self.costs.exclusion_macs.backbone[-1])}
 
     def _suggest(self, trial: optuna.Trial) -> tuple[str, list[int], list[float]]:
@@ -119,7 +119,7 @@ class EarlyExit(StudyKind):
             energy, count = self.costs.confidence_energy_J, self.costs.confidence_macs
         return outcome, {
             "accuracy": 100.0 * float(np.mean(outcome.prediction == outputs.labels)),
-            "energy_per_inference_nJ": float(energy.select(used).per_image(outcome).mean()) * 1e9,
+            "energy_per_inference_nJ": float(energy.select(used).per_image(outcome).mean()) * NJ_PER_J,
             "macs_per_inference": float(count.select(used).per_image(outcome).mean()),
         }
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import optuna
 
-from cells.units import reduction_pct
+from cells.units import S_PER_PS, reduction_pct
 from dse.costmodel import CostReport, cost_report, worst_delay
 from dse.kinds import Objective, StudyKind
 from studies.errors import StudiesError
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from dse.kinds import StudyContext
 
 RANKINGS = ("energy", "delay", "free")
-PICO = 1e-12
 
 
 class WeightSubset(StudyKind):
@@ -110,7 +109,7 @@ class WeightSubset(StudyKind):
         low, high = self.settings["activation_delay_fraction"]
         fraction = low if low == high else trial.suggest_float("activation_delay_fraction", low, high)
         levels = signed_levels(self.session.bits)
-        allowed = allowed_activations(self.lut, weights, levels, fraction * period_s / PICO)
+        allowed = allowed_activations(self.lut, weights, levels, fraction * period_s / S_PER_PS)
         if not (allowed >= 0).any():
             raise optuna.TrialPruned(f"no non-negative activation fits {fraction:.3f} of the clock period")
         return allowed
