@@ -82,3 +82,12 @@ def test_nothing_is_imported_by_name():
     offenders = [f"{path.relative_to(SRC)}:{number}" for path in sorted(SRC.rglob("*.py"))
                  for number, line in enumerate(path.read_text().splitlines(), start=1) if pattern.search(line)]
     assert offenders == []
+
+
+def test_built_in_commands_load_no_study_kind():
+    """`dse cells list` builds its command line without loading a kind's package (and so without torch)."""
+    code = ("import contextlib, io, sys; from dse.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()): assert main(['cells', 'list']) == 0\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('studies', 'torch')))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"
