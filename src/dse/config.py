@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from characterize.generators import ADDERS, ARCHITECTURES, operand_range
-from characterize.lut.sweep import MODES
+from characterize.passes.designs import MODES
 from dse.errors import ConfigError
 from dse.kinds import DIRECTIONS, Objective
 from dse.kinds import kind as find_kind

@@ -36,6 +36,7 @@ from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.netlist.ir import Netlist
 from characterize.netlist.techmap import CellMatcher
 from characterize.passes.designs import (
+    MODES,
     STRATEGIES,
     MultiplierSpec,
     embedded_designs,
@@ -48,7 +49,6 @@ from characterize.timing.power import leakage_energy, net_transition_energy
 from characterize.timing.sim import simulate
 from characterize.timing.sta import static_timing
 
-MODES = ("stationary", "embedded")
 REFERENCE = "reference"
 
 

@@ -22,6 +22,7 @@ from characterize.passes.embed import embed_constant, simplify
 from characterize.passes.resynthesis import resynthesize
 
 STRATEGIES = ("simplify", "yosys", "best")
+MODES = ("stationary", "embedded")  # weight held at the generic multiplier's port, or embedded in the design
 
 
 @dataclass(frozen=True)

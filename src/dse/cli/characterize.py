@@ -8,7 +8,6 @@ from pathlib import Path
 from characterize.errors import SimulationError
 from characterize.lut.activations import read_histogram
 from characterize.lut.report import plot, summarize
-from characterize.lut.sweep import SweepConfig, run_sweep
 from characterize.lut.table import Lut
 from characterize.passes.designs import STRATEGIES
 from dse.cli.options import add_library_option, add_multiplier_options, spec_from_args
@@ -65,6 +64,8 @@ def parse_weights(text: str, weights: range) -> tuple[int, ...]:
 
 
 def run_characterize(args: argparse.Namespace) -> int:
+    from characterize.lut.sweep import SweepConfig, run_sweep  # the numba kernel: loaded only to simulate
+
     spec = spec_from_args(args)
     if args.jobs < 1:
         raise SimulationError(f"--jobs must be at least 1, got {args.jobs}")

@@ -7,9 +7,6 @@ from pathlib import Path
 
 from cells.files import write_text
 from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS, UW_PER_W
-from characterize.timing.sim import write_vcd
-from characterize.timing.timed_verilog import write_timed_verilog
-from characterize.timing.vectors import simulate_vectors, write_toggles
 from dse.cli.options import add_library_option
 
 
@@ -35,6 +32,11 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The numba kernel: loaded only to simulate, not for every `dse` command.
+    from characterize.timing.sim import write_vcd
+    from characterize.timing.timed_verilog import write_timed_verilog
+    from characterize.timing.vectors import simulate_vectors, write_toggles
+
     period_s = args.period_ps * S_PER_PS if args.period_ps else None
     simulation = simulate_vectors(args.netlist, args.inputs, args.library, period_s)
     timed, result = simulation.timed, simulation.result

@@ -14,7 +14,6 @@ from dse.cli.options import STORAGE_URLS, add_storage_option, positive_int
 from dse.config import load_study_config
 from dse.frames import trials_frame, write_csv
 from dse.report import describe_study, list_studies
-from dse.runner import run_study
 from dse.storage import DEFAULT_STORAGE, load_study
 
 
@@ -50,6 +49,8 @@ def register(commands) -> None:
 
 
 def run_run(args: argparse.Namespace) -> int:
+    from dse.runner import run_study  # the sweep's numba kernel (inline LUTs): loaded only to run a study
+
     config = load_study_config(args.study_file)
     url = args.storage or config.storage or DEFAULT_STORAGE
     optuna.logging.set_verbosity(optuna.logging.ERROR)
