@@ -31,6 +31,7 @@ from cells.default import default_library_path, load_library
 from cells.files import write_text
 from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS
 from characterize.errors import SimulationError
+from characterize.generators import operand_range
 from characterize.lut.activations import activation_sequence
 from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.netlist.ir import Netlist
@@ -142,9 +143,8 @@ class _Characterizer:
         inputs: dict[str, np.ndarray] = {"a": self.activations}
         if spec.mac_bits:
             rng = np.random.default_rng(self.config.seed + 1)
-            inputs["acc"] = rng.integers(-(1 << (spec.mac_bits - 1)) if spec.signed else 0,
-                                         (1 << (spec.mac_bits - 1)) if spec.signed else (1 << spec.mac_bits),
-                                         len(self.activations), dtype=np.int64)
+            accumulator = operand_range(spec.mac_bits, spec.signed)
+            inputs["acc"] = rng.integers(accumulator.start, accumulator.stop, len(self.activations), dtype=np.int64)
         launch = None
         if item == REFERENCE:
             design = self.reference
