@@ -115,7 +115,11 @@ def kind(name: str) -> type[StudyKind]:
         if not points:
             raise ConfigError(f"unknown study kind {name!r} (known: {', '.join(kind_names()) or 'none'})")
         point = next(iter(points))
-        loaded = point.load()
+        try:
+            loaded = point.load()
+        except ImportError as exc:
+            raise StudyError(f"entry point {name} = {point.value} of group {ENTRY_POINT_GROUP} cannot be "
+                             f"loaded: {exc}") from exc
         if not (isinstance(loaded, type) and issubclass(loaded, StudyKind) and loaded.name == name):
             raise StudyError(f"entry point {name} = {point.value} of group {ENTRY_POINT_GROUP} is not a "
                              f"StudyKind named {name!r}")

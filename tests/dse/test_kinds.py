@@ -29,3 +29,12 @@ def test_an_entry_point_that_is_no_kind_is_refused(monkeypatch):
     with pytest.raises(StudyError, match=r"entry point bogus = json:dumps of group gatedse.study_kinds is not a "
                                          r"StudyKind named 'bogus'"):
         kind("bogus")
+
+
+def test_an_entry_point_that_cannot_be_imported_is_one_line(monkeypatch):
+    missing = EntryPoint(name="gone", value="no_such_package.kinds:Gone", group=ENTRY_POINT_GROUP)
+    monkeypatch.setattr(dse.kinds, "entry_points",
+                        lambda group, name=None: [p for p in [missing] if name in (None, p.name)])
+    with pytest.raises(StudyError, match=r"entry point gone = no_such_package.kinds:Gone .* cannot be loaded: "
+                                         r"No module named 'no_such_package'"):
+        kind("gone")
