@@ -16,14 +16,15 @@ import numpy as np
 import pandas as pd
 
 from cells.default import load_library
-from cells.files import atomic_path
+from cells.files import atomic_path, write_text
 from characterize.csvfile import read_csv
 from characterize.errors import SimulationError
 from characterize.netlist.verilog import read_verilog
 from characterize.timing.delays import TimedGates, annotate_delays
 from characterize.timing.power import average_power, leakage_energy, net_transition_energy
-from characterize.timing.sim import SimResult, simulate
+from characterize.timing.sim import SimResult, simulate, write_vcd
 from characterize.timing.sta import static_timing
+from characterize.timing.timed_verilog import write_timed_verilog
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,3 +99,17 @@ def write_toggles(simulation: VectorSimulation, path: str | Path) -> Path:
     with atomic_path(path) as partial:
         frame.to_csv(partial, index=False)
     return Path(path)
+
+
+def write_waveform(simulation: VectorSimulation, path: str | Path, transitions: int) -> int:
+    """A VCD of the first `transitions` transitions (at most all), vectors spaced by the clock period when it is
+    longer than the settling bound; returns how many transitions it holds."""
+    count = min(transitions, simulation.result.transitions)
+    write_vcd(simulation.timed, simulation.inputs, path, transitions=range(count),
+              period_steps=simulation.vcd_period_steps)
+    return count
+
+
+def write_timed_netlist(simulation: VectorSimulation, path: str | Path) -> Path:
+    """The simulated netlist as continuous assignments with #(rise, fall) delays, which Icarus Verilog replays."""
+    return write_text(path, write_timed_verilog(simulation.timed))

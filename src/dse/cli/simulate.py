@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cells.files import write_text
 from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS, UW_PER_W
 from dse.cli.options import add_library_option
 
@@ -33,9 +32,7 @@ def register(commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # The numba kernel: loaded only to simulate, not for every `dse` command.
-    from characterize.timing.sim import write_vcd
-    from characterize.timing.timed_verilog import write_timed_verilog
-    from characterize.timing.vectors import simulate_vectors, write_toggles
+    from characterize.timing.vectors import simulate_vectors, write_timed_netlist, write_toggles, write_waveform
 
     period_s = args.period_ps * S_PER_PS if args.period_ps else None
     simulation = simulate_vectors(args.netlist, args.inputs, args.library, period_s)
@@ -57,10 +54,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"note: the VCD spaces vectors by the settling bound ({timed.settle_bound_steps} ps), not the period")
     print(f"wrote {args.toggles}")
     if args.vcd:
-        count = min(args.vcd_transitions, result.transitions)
-        write_vcd(timed, simulation.inputs, args.vcd, transitions=range(count), period_steps=simulation.vcd_period_steps)
+        count = write_waveform(simulation, args.vcd, args.vcd_transitions)
         print(f"wrote {args.vcd} ({count} transitions)")
     if args.timed_verilog:
-        write_text(args.timed_verilog, write_timed_verilog(timed))
+        write_timed_netlist(simulation, args.timed_verilog)
         print(f"wrote {args.timed_verilog}")
     return 0
