@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
+from cells.files import write_text
 from characterize.netlist.ir import CONST_NAMES
 from characterize.timing.delays import TimedGates, timescale_unit
 from characterize.timing.sim import timeline
@@ -62,9 +63,7 @@ def write_saif(
         lines += [entry(net, pin) for pin, net in pins]
         lines += ["    )\n", "  )\n"]
     lines.append(")\n)\n")
-    path = Path(path)
-    path.write_text("".join(lines))
-    return path
+    return write_text(path, "".join(lines))
 
 
 def saif_name(name: str) -> str:
