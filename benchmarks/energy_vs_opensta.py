@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from cells.default import load_library
+from cells.units import FJ_PER_J, PS_PER_S
 from characterize.lut.activations import activation_sequence
 from characterize.passes.designs import MultiplierSpec, embedded_designs, reference_design, smallest
 from characterize.timing.delays import annotate_delays
@@ -65,7 +66,7 @@ def main() -> int:
     vcd = pin_vcd(design, workdir / "icarus" / "dump.vcd", workdir / "pins.vcd")
     # The VCD holds N + 1 vectors, one period each: OpenSTA's dynamic power over that time is our N operations.
     per_op = (args.vectors + 1) * period_s / args.vectors
-    print(f"{design.name}: {len(design.instances)} cells, {args.vectors} transitions, period {period_s * 1e12:.0f} ps, "
+    print(f"{design.name}: {len(design.instances)} cells, {args.vectors} transitions, period {period_s * PS_PER_S:.0f} ps, "
           f"OpenSTA {binary}")
     names = [inst.name for inst in design.instances]
     for wire_load in (True, False):
@@ -74,14 +75,14 @@ def main() -> int:
         theirs = np.array([reference.internal_w * per_op, reference.switching_w * per_op, reference.leakage_w * period_s])
         print(f"\nOpenSTA {'with the wire-load model set' if wire_load else 'as is (no wire-load model)'}")
         print(f"{'':28s}{'internal':>12s}{'switching':>12s}{'leakage':>12s}{'total':>12s}  (fJ/op)")
-        print(f"{'OpenSTA report_power':28s}" + "".join(f"{v * 1e15:12.3f}" for v in theirs)
-              + f"{theirs.sum() * 1e15:12.3f}")
+        print(f"{'OpenSTA report_power':28s}" + "".join(f"{v * FJ_PER_J:12.3f}" for v in theirs)
+              + f"{theirs.sum() * FJ_PER_J:12.3f}")
         slews = _net_slews(design, reference.slews, timed.input_slew_s)
         for label, model in (("ours, nominal slew", run.model),
                              ("ours, OpenSTA's slews", energy_model(design, run.activity, slews, timed.external_load_f))):
             internal, switching = model.instance_energy_j(run.activity.toggles_per_op)
             ours = np.array([internal.sum(), switching.sum(), model.leakage_power_w * period_s])
-            print(f"{label:28s}" + "".join(f"{v * 1e15:12.3f}" for v in ours) + f"{ours.sum() * 1e15:12.3f}")
+            print(f"{label:28s}" + "".join(f"{v * FJ_PER_J:12.3f}" for v in ours) + f"{ours.sum() * FJ_PER_J:12.3f}")
             ratios = [o / t if t else float("nan") for o, t in zip(ours, theirs)]
             print(f"{'  ratio ours / OpenSTA':28s}" + "".join(f"{r:12.3f}" for r in ratios)
                   + f"{ours.sum() / theirs.sum():12.3f}")
@@ -108,7 +109,7 @@ def _per_instance(names, ours_j: np.ndarray, reference, per_op: float, period_s:
     worst = order[np.argmax(np.abs(ratios - 1))]
     print(f"  per instance, {len(order)} largest: ratio min {ratios.min():.3f}, max {ratios.max():.3f}, "
           f"within 10 %: {int((np.abs(ratios - 1) <= 0.10).sum())}/{len(order)}; "
-          f"farthest {names[worst]} {ours_j[worst] * 1e15:.2f} vs {theirs[worst] * 1e15:.2f} fJ/op")
+          f"farthest {names[worst]} {ours_j[worst] * FJ_PER_J:.2f} vs {theirs[worst] * FJ_PER_J:.2f} fJ/op")
 
 
 if __name__ == "__main__":
