@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass
-from functools import cached_property
-
-import numpy as np
 
 SLEW = "input_net_transition"
 LOAD = "total_output_net_capacitance"
@@ -29,36 +26,42 @@ class Table:
     values: tuple[tuple[float, ...], ...]
 
     def lookup(self, slew: float, load: float) -> float:
-        """Value at an input slew (s) and output load (F); axes the table lacks are ignored."""
-        axes = self._axes
-        values = self.values
+        """Value at an input slew (s) and output load (F); axes the table lacks are ignored.
+
+        Plain Python on the tuples: it runs for every pin of every instance, where
+        numpy's per-call overhead would dominate.
+        """
+        coordinates = {"slew": slew, "load": load}
+        axes = [_axis_kind(v) for v in self.variables]
         if not axes:
-            return self._flat[0]
+            return float(self.values[0][0])
+        x = coordinates[axes[0]]
         if len(axes) == 1:
-            flat = self._flat
-            i, s = _segment(self.index_1, load if axes[0] == "load" else slew)
-            return float(flat[0]) if i < 0 else float(flat[i] + s * (flat[i + 1] - flat[i]))
-        i, s = _segment(self.index_1, load if axes[0] == "load" else slew)
-        j, t = _segment(self.index_2, load if axes[1] == "load" else slew)
-        rows = [values[0]] if i < 0 else [values[i], values[i + 1]]
-        at = [row[0] if j < 0 else row[j] + t * (row[j + 1] - row[j]) for row in rows]
-        return float(at[0]) if i < 0 else float(at[0] + s * (at[1] - at[0]))
-
-    @cached_property
-    def _axes(self) -> tuple[str, ...]:
-        return tuple("load" if "capacitance" in v else "slew" for v in self.variables)
-
-    @cached_property
-    def _flat(self) -> tuple[float, ...]:
-        return tuple(float(v) for v in np.asarray(self.values, dtype=float).reshape(-1))
+            return _interp1(self.index_1, [v for row in self.values for v in row], x)
+        y = coordinates[axes[1]]
+        if len(self.index_1) == 1:
+            return _interp1(self.index_2, self.values[0], y)
+        i = _segment(self.index_1, x)
+        rows = [_interp1(self.index_2, self.values[i], y), _interp1(self.index_2, self.values[i + 1], y)]
+        return _interp1(self.index_1[i : i + 2], rows, x)
 
 
-def _segment(axis: tuple[float, ...], x: float) -> tuple[int, float]:
-    """The axis segment holding x (the end ones extended) and x's position in it; (-1, 0) for a single point.
+def _axis_kind(variable: str) -> str:
+    if "capacitance" in variable:
+        return "load"
+    return "slew"
 
-    Linear interpolation inside the table, linear extrapolation beyond it.
-    """
+
+def _segment(axis: tuple[float, ...], x: float) -> int:
+    """Index of the axis segment that holds x, the first or last one outside the axis."""
+    return min(max(bisect_left(axis, x) - 1, 0), len(axis) - 2)
+
+
+def _interp1(axis, values, x: float) -> float:
+    """Piecewise-linear interpolation that extends the end segments linearly."""
     if len(axis) == 1:
-        return -1, 0.0
-    i = min(max(bisect_left(axis, x) - 1, 0), len(axis) - 2)
-    return i, (x - axis[i]) / (axis[i + 1] - axis[i])
+        return float(values[0])
+    i = _segment(axis, x)
+    x0, x1 = axis[i], axis[i + 1]
+    t = (x - x0) / (x1 - x0)
+    return float(values[i] + t * (values[i + 1] - values[i]))

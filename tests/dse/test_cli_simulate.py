@@ -12,7 +12,9 @@ from cells.default import load_library
 from characterize.netlist.verilog import read_verilog
 from characterize.timing.delaycalc import calculate_delays
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, annotate_arc_delays, default_external_load
+from characterize.timing.power import average_power
 from characterize.timing.timed_verilog import run_iverilog, write_timed_verilog
+from characterize.timing.vectors import simulate_vectors
 from dse.cli import main
 from tests.conftest import require_tool
 
@@ -89,3 +91,20 @@ def test_simulates_with_the_delays_of_an_sdf(booth4, tmp_path, capsys):
         return float(re.search(r"critical \(STA\) (\d+) ps", out).group(1))
 
     assert critical(slowed) > 5 * critical(normal)
+
+
+def test_simulate_vectors_figures_at_a_period(booth4, tmp_path):
+    """The library call behind `dse simulate`: power over the period, late transitions, VCD spacing."""
+    vectors = tmp_path / "vectors.csv"
+    write_vectors(vectors, [(0, 0), (7, -8), (-8, 7), (3, 3)])
+    free = simulate_vectors(booth4, vectors)
+    assert free.period_s is None and free.average_power_w is None and free.result.transitions == 3
+    assert free.energy_per_transition_j == pytest.approx(free.energy.dynamic_j.mean(), rel=1e-12, abs=0)
+    tight = simulate_vectors(booth4, vectors, period_s=1e-12)
+    assert tight.late_transitions == int((tight.result.settle_steps > 1).sum()) > 0
+    assert tight.vcd_period_steps is None
+    loose = simulate_vectors(booth4, vectors, period_s=1e-6)
+    assert loose.late_transitions == 0 and loose.vcd_period_steps == 1_000_000
+    leakage_j = loose.energy.model.leakage_power_w * 1e-6
+    assert leakage_j > 0
+    assert loose.average_power_w == pytest.approx(average_power(loose.energy_per_transition_j + leakage_j, 1e-6), rel=1e-12, abs=0)

@@ -14,11 +14,19 @@ from characterize.generators.partial_products import and_partial_products, booth
 from characterize.generators.reduction import carry_save_array, dadda_tree, wallace_tree
 from characterize.netlist.builder import NetlistBuilder
 from characterize.netlist.ir import CONST0, CONST1, Netlist
+from characterize.netlist.techmap import CellMatcher
 
 ARCHITECTURES = ("array", "booth", "wallace", "dadda")
 ADDERS = ("ripple", "cla")
 MIN_BITS, MAX_BITS = 2, 16
 MAX_MAC_BITS = 64
+
+
+def operand_range(bits: int, signed: bool) -> range:
+    """Every value of a `bits`-wide operand: -2^(B-1) .. 2^(B-1)-1 in two's complement, else 0 .. 2^B-1."""
+    if signed:
+        return range(-(1 << (bits - 1)), 1 << (bits - 1))
+    return range(1 << bits)
 
 _REDUCTIONS: dict[str, Callable[[Gates, BitMatrix], list[list[int]]]] = {
     "array": carry_save_array,
@@ -40,6 +48,7 @@ def multiplier(
     library: Library | None = None,
     mac_bits: int | None = None,
     weight: int | None = None,
+    matcher: CellMatcher | None = None,
 ) -> Netlist:
     """A `bits` × `bits` multiplier y = a·w, or a MAC y = (acc + a·w) mod 2^mac_bits.
 
@@ -51,7 +60,8 @@ def multiplier(
     `adder` the final adder: "ripple" or "cla" (Kogge-Stone). `library` defaults
     to the embedded sky130 subset. With `weight` given, w is that constant from
     the start (no w port): constant partial-product bits fold into the bit
-    matrix's offset before any adder is built.
+    matrix's offset before any adder is built. `matcher` picks the cells (default:
+    the library's smallest outside the default dont-use patterns).
     """
     _validate(bits, signed, arch, adder, mac_bits)
     library = library if library is not None else load_library()
@@ -59,7 +69,7 @@ def multiplier(
     name = _name(bits, signed, arch, adder, mac_bits)
     if weight is not None:
         name += f"_w{weight}".replace("-", "m")
-    builder = NetlistBuilder(name, library)
+    builder = NetlistBuilder(name, library, matcher)
     gates = Gates(builder)
     a = builder.input("a", bits)
     w = builder.input("w", bits) if weight is None else _constant_bits(weight, bits, signed)
@@ -74,7 +84,8 @@ def multiplier(
 
 
 def _constant_bits(weight: int, bits: int, signed: bool) -> list[int]:
-    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    values = operand_range(bits, signed)
+    low, high = values[0], values[-1]
     if not _is_int(weight) or not low <= weight <= high:
         raise GeneratorError(f"weight must be an integer from {low} to {high}, got {weight!r}")
     return [CONST1 if (weight >> i) & 1 else CONST0 for i in range(bits)]

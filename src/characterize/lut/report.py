@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cells.files import atomic_path, check_figure_path
 from characterize.lut.table import Lut, LutError
-
-PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 
 def summarize(lut: Lut) -> str:
@@ -31,11 +30,16 @@ def summarize(lut: Lut) -> str:
     energy = rows["energy_per_op_fJ"]
     lines.append(f"energy/op: {energy.min():.1f} fJ (w={energy.idxmin()}) to {energy.max():.1f} fJ (w={energy.idxmax()})")
     nonzero = rows[rows.index != 0]["energy_per_op_fJ"]
-    if len(nonzero) and nonzero.min() > 0:
-        cheapest = nonzero.min()
+    free = nonzero[nonzero <= 0]
+    if len(free):
+        # Wiring only: the activation's nets reach the outputs directly, charged by the driver outside.
+        lines.append(f"nonzero weights with no switching logic: {', '.join(f'w={w}' for w in free.index)}")
+    costly = nonzero[nonzero > 0]
+    if len(costly):
+        cheapest = costly.min()
         lines.append(
-            f"cheapest nonzero weight: w={nonzero.idxmin()} at {cheapest:.1f} fJ; most expensive {nonzero.max() / cheapest:.1f}x "
-            f"that; {int((nonzero <= 2 * cheapest).sum())} nonzero weights within 2x of it"
+            f"cheapest nonzero weight with logic: w={costly.idxmin()} at {cheapest:.1f} fJ; most expensive "
+            f"{costly.max() / cheapest:.1f}x that; {int((costly <= 2 * cheapest).sum())} such weights within 2x of it"
         )
     delay = rows["max_sensitized_delay_ps"]
     lines.append(f"max sensitized delay: {delay.min():.0f} ps (w={delay.idxmin()}) to {delay.max():.0f} ps (w={delay.idxmax()})")
@@ -47,18 +51,14 @@ def summarize(lut: Lut) -> str:
 
 def plot(lut: Lut, path: str | Path) -> None:
     """Energy, delays and area against the weight value, one panel each (PNG, SVG or PDF by extension)."""
-    import matplotlib
+    from matplotlib.figure import Figure  # loaded only when drawing: `summarize` serves every `dse` command
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    if path.suffix.lower() not in PLOT_FORMATS:
-        raise LutError(f"{path}: plot format must be one of {', '.join(PLOT_FORMATS)}")
+    path = check_figure_path(path, LutError)
     rows = lut.weights
     reference = lut.reference
     weights = rows.index.to_numpy()
-    figure, axes = plt.subplots(3, 1, figsize=(8, 8.5), sharex=True)
+    figure = Figure(figsize=(8, 8.5))
+    axes = figure.subplots(3, 1, sharex=True)
     panels = [
         (axes[0], [("energy_per_op_fJ", "energy / op")], "energy per operation (fJ)"),
         (axes[1], [("max_sensitized_delay_ps", "max sensitized"), ("mean_sensitized_delay_ps", "mean sensitized"),
@@ -81,6 +81,5 @@ def plot(lut: Lut, path: str | Path) -> None:
         f"{first['mode']} (dashed: without embedded weight)"
     )
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
+    with atomic_path(path) as partial:
+        figure.savefig(partial)

@@ -4,9 +4,9 @@ Per weight: build the design (the generic multiplier with the weight held at
 its port — `stationary`, as in a weight-stationary systolic array — or the
 multiplier with the weight embedded and simplified — `embedded`), simulate the
 same seeded activation transitions, and measure area, static and sensitized
-delay (static timing of the simulated arc delays: the NLDM delay calculation's,
-in whole steps, or the `sdf`'s for the generic multiplier), switching energy,
-toggles and glitches. Each weight's result is stored
+delay (the simulation runs on per-arc delays from the NLDM delay calculation,
+or from `sdf` for the generic multiplier; the static timing is that of the
+simulated arc delays), switching energy, toggles and glitches. Each weight's result is stored
 in a content-addressed cache as soon as it is done, so a rerun is instant and
 an interrupted sweep resumes where it stopped. Weights run in parallel
 processes.
@@ -30,12 +30,16 @@ from tqdm import tqdm
 import cells
 import characterize
 from cells.default import default_library_path, load_library
+from cells.files import write_text
+from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS
 from characterize.errors import SimulationError
+from characterize.generators import operand_range
 from characterize.lut.activations import activation_sequence
 from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.netlist.ir import Netlist
-from characterize.netlist.techmap import CellMatcher
+from characterize.netlist.techmap import DEFAULT_DONT_USE, CellMatcher
 from characterize.passes.designs import (
+    MODES,
     STRATEGIES,
     MultiplierSpec,
     embedded_designs,
@@ -45,12 +49,10 @@ from characterize.passes.designs import (
 )
 from characterize.timing.delaycalc import DelayCalculation, calculate_delays
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, annotate_arc_delays, default_external_load
-from characterize.timing.power import leakage_energy, net_transition_energy
+from characterize.timing.power import simulate_energy
 from characterize.timing.sdf import read_sdf
-from characterize.timing.sim import simulate
 from characterize.timing.sta import static_timing
 
-MODES = ("stationary", "embedded")
 REFERENCE = "reference"
 
 
@@ -65,9 +67,10 @@ class SweepConfig:
     seed: int = 0
     histogram: tuple[tuple[int, float], ...] | None = None
     library: str | None = None
-    input_slew_ps: float = DEFAULT_INPUT_SLEW_S * 1e12
+    input_slew_ps: float = DEFAULT_INPUT_SLEW_S * PS_PER_S
     period_ps: float | None = None
     strategy: str = "simplify"
+    dont_use: tuple[str, ...] = DEFAULT_DONT_USE
     sdf: str | None = None
 
     def __post_init__(self):
@@ -105,15 +108,20 @@ def code_digest() -> str:
 
 def cache_key(config: SweepConfig, item: int | str) -> str:
     """Hash of what determines one item's result: config (less the weight list), library content, code."""
-    library = Path(config.library) if config.library else default_library_path()
     fields = asdict(config)
     fields.pop("weights")
     fields["item"] = item
-    fields["library_sha256"] = hashlib.sha256(library.read_bytes()).hexdigest()
+    fields["library_sha256"] = library_sha256(config)
     fields["sdf_sha256"] = hashlib.sha256(Path(config.sdf).read_bytes()).hexdigest() if config.sdf else None
     fields["version"] = package_version()
     fields["code"] = code_digest()
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def library_sha256(config: SweepConfig) -> str:
+    """Content hash of the sweep's Liberty file (as stored, gzipped or not)."""
+    library = Path(config.library) if config.library else default_library_path()
+    return hashlib.sha256(library.read_bytes()).hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -126,22 +134,22 @@ class _Characterizer:
     def __init__(self, config: SweepConfig):
         self.config = config
         self.library = load_library(config.library)
-        self.matcher = CellMatcher(self.library)
+        self.matcher = CellMatcher(self.library, config.dont_use)
         spec = config.spec
         self.reference = reference_design(spec, self.library, self.matcher)
         self.activations = activation_sequence(
             config.vectors + 1, spec.weights.start, spec.weights.stop - 1, config.seed, config.histogram
         )
         self.external_load = default_external_load(self.library)
-        self.input_slew = config.input_slew_ps * 1e-12
+        self.input_slew = config.input_slew_ps * S_PER_PS
         self.period_s = self._clock_period()
 
     def _clock_period(self) -> float:
         """The configured clock period, or the reference design's critical delay (one whole ps up)."""
         if self.config.period_ps:
-            return self.config.period_ps * 1e-12
+            return self.config.period_ps * S_PER_PS
         timed = annotate_arc_delays(self._delays(self.reference))
-        return float(np.ceil(static_timing(timed).critical_delay_s * 1e12)) * 1e-12
+        return float(np.ceil(static_timing(timed).critical_delay_s * PS_PER_S)) * S_PER_PS
 
     def _delays(self, design: Netlist) -> DelayCalculation:
         """Arc delays from the library's tables, or from the SDF for the generic multiplier."""
@@ -155,9 +163,8 @@ class _Characterizer:
         inputs: dict[str, np.ndarray] = {"a": self.activations}
         if spec.mac_bits:
             rng = np.random.default_rng(self.config.seed + 1)
-            inputs["acc"] = rng.integers(-(1 << (spec.mac_bits - 1)) if spec.signed else 0,
-                                         (1 << (spec.mac_bits - 1)) if spec.signed else (1 << spec.mac_bits),
-                                         len(self.activations), dtype=np.int64)
+            accumulator = operand_range(spec.mac_bits, spec.signed)
+            inputs["acc"] = rng.integers(accumulator.start, accumulator.stop, len(self.activations), dtype=np.int64)
         launch = None
         if item == REFERENCE:
             design = self.reference
@@ -174,12 +181,11 @@ class _Characterizer:
 
     def _measure(self, design: Netlist, inputs: dict[str, np.ndarray], launch, item) -> dict:
         timed = annotate_arc_delays(self._delays(design))
-        energy = net_transition_energy(design, self.input_slew, self.external_load)
-        result = simulate(timed, inputs, net_weights=energy)
+        run = simulate_energy(timed, inputs)
+        result = run.result
         report = static_timing(timed, launch)
-        leakage_j = leakage_energy(design, self.period_s)
-        delays_ps = result.sensitized_delay_s * 1e12
-        energy_fj = (result.weighted_toggles + leakage_j) * 1e15
+        delays_ps = result.sensitized_delay_s * PS_PER_S
+        energy_fj = (run.dynamic_j + run.model.leakage_power_w * self.period_s) * FJ_PER_J
         spec = self.config.spec
         row = {
             "weight": None if item == REFERENCE else int(item),
@@ -189,13 +195,13 @@ class _Characterizer:
             "signed": spec.signed,
             "cells": len(design.instances),
             "area_um2": design.area,
-            "critical_delay_ps": report.critical_delay_s * 1e12,
+            "critical_delay_ps": report.critical_delay_s * PS_PER_S,
             "max_sensitized_delay_ps": float(delays_ps.max()),
             "mean_sensitized_delay_ps": float(delays_ps.mean()),
             "energy_per_op_fJ": float(energy_fj.mean()),
             "toggles_per_op": float(result.toggles.sum() / result.transitions),
             "glitches_per_op": float(result.glitches.sum() / result.transitions),
-            "leakage_nW": design.leakage * 1e9,
+            "leakage_nW": run.model.leakage_power_w * NW_PER_W,
         }
         targets = self.activations[1:]
         frame = pd.DataFrame({"activation": targets, "delay": delays_ps, "energy": energy_fj})
@@ -203,7 +209,8 @@ class _Characterizer:
             transitions=("delay", "size"), max_sensitized_delay_ps=("delay", "max"), mean_energy_fJ=("energy", "mean")
         )
         per_activation = grouped.reset_index().to_dict(orient="list")
-        return {"row": row, "activations": per_activation, "period_ps": self.period_s * 1e12}
+        corner = {"voltage_V": self.library.voltage, "temperature_C": self.library.temperature}
+        return {"row": row, "activations": per_activation, "period_ps": self.period_s * PS_PER_S, "corner": corner}
 
 
 _worker: _Characterizer | None = None
@@ -248,10 +255,7 @@ def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None,
 
 
 def _store(cache: Path, config: SweepConfig, item, result: dict, results: dict) -> None:
-    path = cache / f"{cache_key(config, item)}.json"
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(json.dumps(result))
-    partial.replace(path)
+    write_text(cache / f"{cache_key(config, item)}.json", json.dumps(result))
     results[item] = result
 
 
@@ -268,6 +272,9 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
     spec = config.spec
     meta = {
         "library": config.library or str(default_library_path().name),
+        "library_sha256": library_sha256(config),
+        **results[REFERENCE]["corner"],
+        "dont_use": list(config.dont_use),
         "generator": {"bits": spec.bits, "signed": spec.signed, "arch": spec.arch, "adder": spec.adder, "mac_bits": spec.mac_bits},
         "mode": config.mode,
         "strategy": config.strategy,

@@ -14,13 +14,15 @@ import numpy as np
 
 from cells.model import Library
 from characterize.errors import NetlistError
-from characterize.generators import multiplier
+from characterize.generators import multiplier, operand_range
 from characterize.netlist.ir import Netlist
 from characterize.netlist.logic import evaluate
 from characterize.netlist.techmap import CellMatcher
 from characterize.passes.embed import embed_constant, simplify
+from characterize.passes.resynthesis import resynthesize
 
 STRATEGIES = ("simplify", "yosys", "best")
+MODES = ("stationary", "embedded")  # weight held at the generic multiplier's port, or embedded in the design
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,7 @@ class MultiplierSpec:
     @property
     def weights(self) -> range:
         """Every representable weight value."""
-        if self.signed:
-            return range(-(1 << (self.bits - 1)), 1 << (self.bits - 1))
-        return range(1 << self.bits)
+        return operand_range(self.bits, self.signed)
 
     @property
     def output_bits(self) -> int:
@@ -55,7 +55,7 @@ class MultiplierSpec:
 
 def reference_design(spec: MultiplierSpec, library: Library, matcher: CellMatcher | None = None) -> Netlist:
     """The generated multiplier (or MAC), simplified."""
-    raw = multiplier(spec.bits, spec.signed, spec.arch, spec.adder, library, spec.mac_bits)
+    raw = multiplier(spec.bits, spec.signed, spec.arch, spec.adder, library, spec.mac_bits, matcher=matcher)
     return simplify(raw, matcher)
 
 
@@ -71,7 +71,8 @@ def embedded_design(reference: Netlist, spec: MultiplierSpec, weight: int, match
     spec.check_weight(weight)
     tied = embed_constant(reference, "w", weight, matcher)
     generated = simplify(
-        multiplier(spec.bits, spec.signed, spec.arch, spec.adder, reference.library, spec.mac_bits, weight=weight),
+        multiplier(spec.bits, spec.signed, spec.arch, spec.adder, reference.library, spec.mac_bits, weight=weight,
+                   matcher=matcher),
         matcher,
     )
     return min((tied, generated), key=lambda design: design.area)
@@ -87,8 +88,6 @@ def embedded_designs(reference: Netlist, spec: MultiplierSpec, weight: int, stra
     if strategy != "yosys":
         designs["simplify"] = ours
     if strategy != "simplify":
-        from characterize.passes.resynthesis import resynthesize
-
         designs["yosys"] = resynthesize(ours, reference.library)
     return designs
 

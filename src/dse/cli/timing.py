@@ -7,10 +7,12 @@ import argparse
 import json
 from pathlib import Path
 
+from cells.files import write_text
+from cells.units import F_PER_FF, FF_PER_F, PS_PER_S, S_PER_PS
+from dse.cli.options import add_library_option
+
 
 def register(commands) -> None:
-    from dse.cli import add_library_option
-
     parser = commands.add_parser(
         "timing",
         help="static timing: critical delay and path of a gate netlist",
@@ -30,6 +32,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The timing modules (with the simulator's numba kernel behind the SDF writer): loaded only for this command.
     from cells.default import load_library
     from characterize.netlist.verilog import read_verilog
     from characterize.timing.delaycalc import calculate_delays
@@ -39,29 +42,29 @@ def run(args: argparse.Namespace) -> int:
 
     library = load_library(args.library)
     netlist = read_verilog(args.netlist, library)
-    load_f = default_external_load(library) if args.output_load_ff is None else args.output_load_ff * 1e-15
-    slew_s = args.input_slew_ps * 1e-12
+    load_f = default_external_load(library) if args.output_load_ff is None else args.output_load_ff * F_PER_FF
+    slew_s = args.input_slew_ps * S_PER_PS
     calc = read_sdf(args.sdf, netlist, slew_s, load_f) if args.sdf else calculate_delays(netlist, slew_s, load_f)
     report = critical_path(calc)
     print(f"{netlist.name}: {len(netlist.instances)} cells; input slew {args.input_slew_ps:g} ps, "
-          f"output load {load_f * 1e15:g} fF{'; delays from ' + str(args.sdf) if args.sdf else ''}")
+          f"output load {load_f * FF_PER_F:g} fF{'; delays from ' + str(args.sdf) if args.sdf else ''}")
     print(f"{'slew_ps':>9} {'delay_ps':>9} {'time_ps':>9}  {'edge':4}  pin (cell)  arc")
     for stage in report.path:
         cell = f" ({stage.cell})" if stage.cell else ""
-        print(f"{stage.slew_s * 1e12:9.1f} {stage.delay_s * 1e12:9.1f} {stage.arrival_s * 1e12:9.1f}  "
+        print(f"{stage.slew_s * PS_PER_S:9.1f} {stage.delay_s * PS_PER_S:9.1f} {stage.arrival_s * PS_PER_S:9.1f}  "
               f"{stage.edge:4}  {stage.pin}{cell}  {stage.arc}")
-    print(f"critical delay: {report.critical_delay_s * 1e12:.1f} ps")
+    print(f"critical delay: {report.critical_delay_s * PS_PER_S:.1f} ps")
     sdf_text = format_sdf(calc) if args.sdf_out else None
     if args.json:
         path = [
             {"pin": stage.pin, "instance": stage.instance, "cell": stage.cell, "edge": stage.edge, "arc": stage.arc,
-             "slew_ps": stage.slew_s * 1e12, "delay_ps": stage.delay_s * 1e12, "arrival_ps": stage.arrival_s * 1e12,
-             "load_ff": None if stage.load_f is None else stage.load_f * 1e15}
+             "slew_ps": stage.slew_s * PS_PER_S, "delay_ps": stage.delay_s * PS_PER_S,
+             "arrival_ps": stage.arrival_s * PS_PER_S, "load_ff": None if stage.load_f is None else stage.load_f * FF_PER_F}
             for stage in report.path
         ]
-        args.json.write_text(json.dumps({"critical_delay_ps": report.critical_delay_s * 1e12, "path": path}, indent=2))
+        write_text(args.json, json.dumps({"critical_delay_ps": report.critical_delay_s * PS_PER_S, "path": path}, indent=2))
         print(f"wrote {args.json}")
     if sdf_text is not None:
-        args.sdf_out.write_text(sdf_text)
+        write_text(args.sdf_out, sdf_text)
         print(f"wrote {args.sdf_out}")
     return 0
