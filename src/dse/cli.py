@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         cli_prune,
         cli_simulate,
         cli_study,
+        cli_variation,
     )
 
     parser = argparse.ArgumentParser(
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     for module in (cli_cells, cli_netlist, cli_characterize, cli_simulate, cli_study, cli_prune, cli_early_exit,
-                   cli_pareto, cli_demo):
+                   cli_variation, cli_pareto, cli_demo):
         module.register(commands)
     return parser
 
