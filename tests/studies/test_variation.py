@@ -239,3 +239,30 @@ curve_sigmas = [0.0, 0.25, 0.5]
     assert main(["variation", "report", "var", "--storage", url, "-o", str(table_path)]) == 0  # the knee
     assert main(["variation", "report", "var", "--storage", url, "--trial", "99", "-o", str(table_path)]) == 2
     assert "no completed trial 99" in capsys.readouterr().err
+
+
+def test_trained_compensation_brings_the_varied_map_closer_to_the_nominal_one(study_kind):
+    from studies.variation.training import Schedule, train_compensation
+
+    session = study_kind.session
+    plain = session.quant.baseline_model()
+    x = session.quant.dataset.val[0]
+    variation = Variation(0.5)
+
+    def map_error(model: Compensated) -> float:
+        """Mean relative squared error of layer 3's map over 10 fixed chips."""
+        with torch.no_grad(), model.bypassed():
+            model(x)
+            target = model.maps["3"]
+        crossbar = Crossbar(model.crossbar_layers(), variation, torch.Generator().manual_seed(7))
+        errors = []
+        for _ in range(10):
+            crossbar.resample()
+            with torch.no_grad(), crossbar.active(model):
+                model(x)
+            errors.append(float(((model.maps["3"] - target) ** 2).mean() / (target ** 2).mean()))
+        return float(np.mean(errors))
+
+    untrained = train_compensation(plain, {"3": 4}, 4, session.quant.dataset.train, variation, Schedule(0, 3e-3, 64, 1))
+    trained = train_compensation(plain, {"3": 4}, 4, session.quant.dataset.train, variation, Schedule(6, 3e-3, 64, 1))
+    assert map_error(trained) < 0.9 * map_error(untrained)

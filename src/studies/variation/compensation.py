@@ -9,14 +9,17 @@ gain g (a depthwise 1×1 convolution, starting at 1) on the erroneous map plus a
 1×1 convolution (or Linear layer) C of the compensation data (starting at 0),
 so an untrained compensation changes nothing. The gain lets it shrink the
 noisy map towards the clean low-rank estimate. All three are quantized to the network's bit-width and run in
-digital logic, so they never vary; they are trained under variation (a fresh
-chip per batch) with the crossbar network frozen. Their cost is overhead:
+digital logic, so they never vary. They are trained under variation (a fresh
+chip per batch) with the crossbar network frozen, to bring each compensated
+layer's corrected map back to the map the layer gives without variation
+(`studies.variation.training.train_compensation`). Their cost is overhead:
 parameters, MACs (`costmodel.macs`) and LUT energy (`costmodel.energy_per_inference`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -72,13 +75,29 @@ class Compensated(nn.Module):
         layers = dict(network.named_modules())
         self.compensations = nn.ModuleDict({_key(name): Compensation(layers[name], width, bits).to(
             next(network.parameters()).device) for name, width in widths.items() if width > 0})
+        self.bypass = False
+        self.maps: dict[str, torch.Tensor] = {}
         self._handles = [layers[name].register_forward_hook(self._hook(_key(name)))
                          for name, width in widths.items() if width > 0]
 
     def _hook(self, key: str):
-        def hook(module: nn.Module, inputs: tuple, output):
-            return self.compensations[key](inputs[0], output)
+        def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+            if self.bypass:
+                self.maps[key] = output
+                return output
+            corrected = self.compensations[key](inputs[0], output)
+            self.maps[key] = corrected
+            return corrected
         return hook
+
+    @contextmanager
+    def bypassed(self) -> Iterator[Compensated]:
+        """Run without compensation (`maps` then holds the layers' own outputs) until the block ends."""
+        self.bypass = True
+        try:
+            yield self
+        finally:
+            self.bypass = False
 
     def forward(self, x):
         return self.network(x)

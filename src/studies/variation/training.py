@@ -17,10 +17,12 @@ from torch import nn
 
 from studies.data import Split
 from studies.quant import quant_layers
-from studies.training import train
+from studies.training import batches, train
 from studies.variation.compensation import Compensated
 from studies.variation.lipschitz import LipschitzLoss, lipschitz_lambda
 from studies.variation.model import Crossbar, Variation
+
+CALIBRATION_BATCH = 512
 
 
 @dataclass(frozen=True)
@@ -61,13 +63,40 @@ def inject_noise(network: nn.Module, split: Split, variation: Variation, schedul
 def train_compensation(network: nn.Module, widths: dict[str, int], bits: int, split: Split, variation: Variation,
                        schedule: Schedule) -> Compensated:
     """`network` (copied, frozen) with compensation of the given widths beside the named layers, trained under
-    variation."""
+    variation.
+
+    The loss is, summed over the compensated layers, the mean squared
+    difference between the corrected map under a fresh chip and the map the
+    layer gives without variation, relative to the latter's mean square. A
+    map-matching loss keeps the corrected maps on the scale the frozen layers
+    after them were calibrated for; the cross-entropy of the output would
+    reward inflating them past the next layer's input range, where the
+    straight-through quantizer hides the clipping from the gradient.
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(schedule.seed)
         model = Compensated(copy.deepcopy(network), widths, bits)
-    if len(model.compensations):
-        crossbar = Crossbar(model.crossbar_layers(), variation, torch.Generator().manual_seed(schedule.seed),
-                            per_batch=True)
-        with crossbar.active(model):
-            schedule.run(model, split)
+    if not len(model.compensations):
+        return model.eval()
+    x, _ = split
+    with torch.no_grad():  # calibrate the compensation's input ranges on nominal maps; it starts as the identity
+        model.to(schedule.device).train()(x[:CALIBRATION_BATCH].to(schedule.device))
+    optimizer = torch.optim.Adam(model.compensations.parameters(), lr=schedule.lr,
+                                 weight_decay=schedule.weight_decay)
+    order = torch.Generator().manual_seed(schedule.seed)
+    crossbar = Crossbar(model.crossbar_layers(), variation, torch.Generator().manual_seed(schedule.seed + 1))
+    for _ in range(schedule.epochs):
+        for xb, _ in batches(split, schedule.batch_size, order):
+            xb = xb.to(schedule.device)
+            with torch.no_grad(), model.bypassed():
+                model(xb)
+                targets = dict(model.maps)
+            crossbar.resample()
+            with crossbar.active(model):
+                model(xb)
+            loss = sum(((model.maps[key] - target) ** 2).mean() / (target ** 2).mean().clamp_min(1e-12)
+                       for key, target in targets.items())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
     return model.eval()
