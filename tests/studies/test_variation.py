@@ -266,3 +266,15 @@ def test_trained_compensation_brings_the_varied_map_closer_to_the_nominal_one(st
     untrained = train_compensation(plain, {"3": 4}, 4, session.quant.dataset.train, variation, Schedule(0, 3e-3, 64, 1))
     trained = train_compensation(plain, {"3": 4}, 4, session.quant.dataset.train, variation, Schedule(6, 3e-3, 64, 1))
     assert map_error(trained) < 0.9 * map_error(untrained)
+
+
+def test_adc_resolution_limits_the_variation_free_accuracy(study_kind):
+    session = study_kind.session
+    plain = session.quant.baseline_model()
+    layers = [m for m in plain.modules() if hasattr(m, "weight_set")]
+    val, train = session.quant.dataset.val, session.quant.dataset.train
+    nominal = mc_accuracy(plain, layers, val, Variation(0.0), 1, seed=0).mean
+    fine = mc_accuracy(plain, layers, val, Variation(0.0, adc_bits=12), 2, seed=0, calibration=train[0])
+    coarse = mc_accuracy(plain, layers, val, Variation(0.0, adc_bits=2), 2, seed=0, calibration=train[0])
+    assert abs(fine.mean - nominal) <= 1.0
+    assert coarse.mean < nominal - 10

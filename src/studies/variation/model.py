@@ -15,7 +15,8 @@ The conductance levels are the network's quantized weight levels (the LUT's
 bit-width: 2^(B-1) magnitudes per device of a differential pair). Inputs reach
 the crossbar at the same bit-width (the quantized layer inputs). With
 `adc_bits` the column outputs are read by an ADC of that resolution, a uniform
-quantizer over ±the largest nominal output seen on calibration data. Biases
+quantizer over ±the largest nominal output seen on calibration data (when
+accuracy is measured; training sees an ideal readout). Biases
 are added digitally, without variation. Compensation layers run in digital
 logic and never vary.
 """

@@ -94,7 +94,13 @@ class VariationSession:
         widths = {name: width for name, width in plan.widths if width > 0}
         if not widths:
             return Outcome(trained, None, None)
-        compensated = train_compensation(trained, widths, self.quant.bits, train_split, self.variation(sigma),
-                                         self.schedule(self.compensation_epochs, seed + 1))
+        return Outcome(trained, *self.compensate(trained, widths, sigma, seed + 1))
+
+    def compensate(self, network: nn.Module, widths: dict[str, int], sigma: float,
+                   seed: int) -> tuple[Compensated, Overhead]:
+        """`network` with compensation of the given widths trained under variation at σ, and its overhead."""
+        train_split = self.quant.dataset.train
+        compensated = train_compensation(network, widths, self.quant.bits, train_split, self.variation(sigma),
+                                         self.schedule(self.compensation_epochs, seed))
         stats = layer_stats(compensated, batches(train_split, STATS_BATCH), self.quant.device)
-        return Outcome(trained, compensated, overhead(compensated, stats, self.lut))
+        return compensated, overhead(compensated, stats, self.lut)
