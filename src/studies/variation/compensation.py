@@ -27,9 +27,22 @@ from torch import nn
 
 from characterize.lut.table import Lut
 from dse.costmodel import LayerStats, energy_per_inference, macs
-from studies.quant import QuantLayer, quant_layers, quantize_model
+from studies.quant import QuantConv2d, QuantLayer, quant_layers, quantize_model
 
 PREFIX = "compensations."
+
+
+class ReadoutGain(QuantConv2d):
+    """The per-channel gain g (a depthwise 1×1 convolution starting at 1): B-bit weights, but its input, the
+    crossbar's readout, is taken at full precision, as the bias path is; re-quantizing it to B bits would
+    cost more accuracy than the compensation wins back."""
+
+    def __init__(self, channels: int, bits: int):
+        super().__init__(nn.Conv2d(channels, channels, 1, groups=channels, bias=False), bits)
+        nn.init.ones_(self.weight)
+
+    def quantized_input(self, x: torch.Tensor) -> torch.Tensor:
+        return x
 
 
 class Compensation(nn.Module):
@@ -48,10 +61,8 @@ class Compensation(nn.Module):
         nn.init.zeros_(compensator.weight)
         nn.init.zeros_(compensator.bias)
         channels = compensator.out_channels if isinstance(compensator, nn.Conv2d) else compensator.out_features
-        gain = nn.Conv2d(channels, channels, 1, groups=channels, bias=False)
-        nn.init.ones_(gain.weight)
         self.data = quantize_model(nn.Sequential(generator, nn.ReLU(), compensator), bits)
-        self.gain = quantize_model(nn.Sequential(gain), bits)
+        self.gain = ReadoutGain(channels, bits)
 
     def forward(self, x: torch.Tensor, erroneous: torch.Tensor) -> torch.Tensor:
         """The corrected output of the layer whose input is `x` and whose crossbar output is `erroneous`."""
