@@ -51,7 +51,7 @@ class VariationKind(StudyKind):
     @classmethod
     def validate(cls, settings: dict, where: str) -> dict:
         """`method`: correctnet | noise-injection, or both (searched); `sigma`: σ of θ, a number >= 0 or a list
-        (0.5); `k`: Lipschitz target, number or [low, high] > 0 (warns at >= 1; [0.5, 0.95]); `beta`: weight of
+        (0.5; λ and the training variation use the largest); `k`: Lipschitz target, number or [low, high] > 0 (warns at >= 1; [0.5, 0.95]); `beta`: weight of
         the regularizer, number or [low, high] >= 0 (log scale when low > 0; [0.01, 1]); `layers`: names of the
         layers that may get compensation (default: every MAC layer); `width`: compensation channels per layer,
         an integer or [low, high] >= 0 ([0, 4]; 0 is none); `mapping`: differential | offset; `adc_bits`: ADC
