@@ -14,8 +14,8 @@ from torch import nn
 from dse.cli import main
 from dse.config import load_study_config
 from dse.errors import ConfigError
-from dse.kinds import KINDS, StudyContext
-from studies.kinds import VariationKind
+from dse.kinds import StudyContext, kind
+from studies.kinds.variation import VariationKind
 from studies.quant import quantize_model
 from studies.variation import (
     Crossbar,
@@ -53,8 +53,8 @@ def varied_weights(layer: nn.Module, variation: Variation, seed: int = 0) -> tor
         return layer.quantized_weight().detach()
 
 
-def test_registered_under_its_name():
-    assert KINDS["variation"] is VariationKind
+def test_found_under_its_name():
+    assert kind("variation") is VariationKind
 
 
 def test_mean_of_the_device_factor_is_exp_half_sigma_squared():

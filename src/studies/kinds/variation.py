@@ -24,19 +24,21 @@ from typing import TYPE_CHECKING, ClassVar
 import optuna
 
 from dse.errors import ConfigError
-from dse.kinds import Objective, StudyKind, register
+from dse.kinds import Objective, StudyKind
 from studies.kinds._space import check_keys, choices, float_range, int_range, integer
+from studies.variation.command import add_report_command
 from studies.variation.model import MAPPINGS
+from studies.variation.session import Plan, VariationSession
 
 if TYPE_CHECKING:
+    import argparse
+
     from dse.kinds import StudyContext
-    from studies.variation.session import Plan
 
 METHODS = ("correctnet", "noise-injection")
 CURVE_SIGMAS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
 
 
-@register
 class VariationKind(StudyKind):
     """Search k, β and the compensation width per layer (or noise-injection training) for accuracy under variation."""
 
@@ -91,10 +93,12 @@ class VariationKind(StudyKind):
             "curve_sigmas": sorted(set(_sigma_list(settings, "curve_sigmas", where, CURVE_SIGMAS))),
         }
 
-    def __init__(self, settings: dict, context: StudyContext) -> None:
-        # Imported here: the session builds on studies.kinds._session, whose package imports this module.
-        from studies.variation.session import VariationSession
+    @classmethod
+    def add_commands(cls, commands: argparse._SubParsersAction) -> None:
+        """`dse variation report`."""
+        add_report_command(commands)
 
+    def __init__(self, settings: dict, context: StudyContext) -> None:
         self.settings = settings
         self.session = VariationSession(context, settings["mapping"], settings["adc_bits"], settings["samples"],
                                         settings["compensation_epochs"])
@@ -137,8 +141,6 @@ class VariationKind(StudyKind):
 
     def plan(self, trial: optuna.Trial) -> Plan:
         """The trial's setting: fixed values as given, ranges and lists suggested on `trial`."""
-        from studies.variation.session import Plan
-
         s = self.settings
         methods = s["method"]
         method = methods[0] if len(methods) == 1 else trial.suggest_categorical("method", methods)

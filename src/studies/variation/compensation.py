@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from cells.units import NJ_PER_J
 from characterize.lut.table import Lut
 from dse.costmodel import LayerStats, energy_per_inference, macs
 from studies.quant import QuantConv2d, QuantLayer, quant_layers, quantize_model
@@ -142,4 +143,4 @@ def overhead(model: Compensated, stats: Sequence[LayerStats], lut: Lut) -> Overh
     params = sum(p.numel() for p in model.compensations.parameters())
     extra_macs, network_macs = macs(extra), macs(network)
     return Overhead(params, extra_macs, 100.0 * extra_macs / network_macs if network_macs else 0.0,
-                    energy_per_inference(lut, extra) * 1e9)
+                    energy_per_inference(lut, extra) * NJ_PER_J)

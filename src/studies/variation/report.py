@@ -16,8 +16,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from optuna.trial import TrialState
 
+from cells.files import atomic_path, check_figure_path
 from dse.frames import pareto_summary
-from dse.plots import FORMATS
 from studies.errors import StudiesError
 
 CURVES = ("baseline", "trained", "compensated")
@@ -57,9 +57,7 @@ def study_sigma_table(study: optuna.Study, trial: int | None = None) -> tuple[pd
 
 def plot_sigma_table(table: pd.DataFrame, path: str | Path, title: str) -> None:
     """Accuracy against σ, one line per network, error bars of two Monte Carlo standard errors."""
-    path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        raise StudiesError(f"{path}: unknown figure format {path.suffix or '(none)'} (use {', '.join(FORMATS)})")
+    path = check_figure_path(path, StudiesError)
     figure = Figure(figsize=(6.0, 4.0), layout="constrained")
     ax = figure.subplots()
     for column in [c for c in table.columns if c.endswith("_pct")]:
@@ -71,5 +69,5 @@ def plot_sigma_table(table: pd.DataFrame, path: str | Path, title: str) -> None:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
     ax.set_title(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=150)
+    with atomic_path(path) as partial:
+        figure.savefig(partial, dpi=150)

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
-from studies.kinds._session import QuantSession
 from studies.quant import QuantLayer, layer_stats, quant_layers
+from studies.session import QuantSession
 from studies.training import batches
 from studies.variation.compensation import Compensated, Overhead, overhead
 from studies.variation.model import McAccuracy, Variation, mc_accuracy
