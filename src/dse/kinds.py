@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import abc
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from dse.errors import ConfigError
+from dse.schema import Section
 
 if TYPE_CHECKING:
     import optuna
@@ -51,7 +53,8 @@ class StudyContext:
 class StudyKind(abc.ABC):
     """A search space with objectives, evaluated per Optuna trial.
 
-    Life cycle: `validate(settings, where)` once when the study file is read;
+    Life cycle: `validate(settings, where)` (the [space] table, by default
+    checked against `space`) and the `tables` schemas once when the study file is read;
     `__init__(settings, context)` once per process; `baseline()` once when the
     study is created (the unrestricted design, stored with the study);
     `evaluate(trial)` per trial. `evaluate` returns a value for every objective
@@ -60,11 +63,15 @@ class StudyKind(abc.ABC):
 
     name: ClassVar[str]
     objectives: ClassVar[tuple[Objective, ...]]
+    space: ClassVar[Section] = Section({})
+    """Schema of the [space] table."""
+    tables: ClassVar[Mapping[str, Section]] = {}
+    """Schemas of the other tables the kind reads ("data", "model"); a table not named here must stay empty."""
 
     @classmethod
-    @abc.abstractmethod
     def validate(cls, settings: dict, where: str) -> dict:
         """Check the study file's [space] table; raise ConfigError(f"{where}.key: reason"); return it normalized."""
+        return cls.space.validate(settings, where)
 
     @classmethod
     def grid_space(cls, settings: dict) -> dict[str, list] | None:

@@ -5,10 +5,7 @@ stratified train / validation / test parts with a seeded generator (the same
 seed gives the same split) and standardized with statistics of the training
 part only, so no information leaks from validation or test data.
 
-[data] keys: `source` ("digits" or a path), `format` (npz, csv or images;
-default from the path), `label_column` (CSV, "label"), `val_fraction` (0.15),
-`test_fraction` (0.2), `standardize` (true), `image_size` ([height, width] to
-resize images to), `channels` (1 or 3 for images; default from the first).
+The [data] keys and their defaults are declared in `DATA_SETTINGS`.
 """
 
 from __future__ import annotations
@@ -22,20 +19,51 @@ import pandas as pd
 import torch
 from sklearn.model_selection import train_test_split
 
+from dse.schema import Field, Invalid, Section, anchor_path, boolean, file_path, integer, list_of, number, one_of, text
 from studies.errors import DataError
 from studies.images import read_image_folder
 
-DEFAULTS = {
-    "source": "digits",
-    "format": None,
-    "label_column": "label",
-    "val_fraction": 0.15,
-    "test_fraction": 0.2,
-    "standardize": True,
-    "image_size": None,
-    "channels": None,
-}
 FORMATS = ("digits", "npz", "csv", "images")
+LAYOUTS = ("auto", "nchw", "nhwc")
+
+
+def _format_and_source(values: dict) -> None:
+    """The source must exist; the format defaults to what its name says."""
+    source = values["source"]
+    if source == "digits":
+        values["format"] = values["format"] or "digits"
+        return
+    if not source.exists():
+        raise Invalid(f"no such file or folder: {source}", "source")
+    if values["format"] is None:
+        values["format"] = _infer_format(source)
+
+
+def _image_size_is_a_pair(values: dict) -> None:
+    if values["image_size"] is not None and len(values["image_size"]) != 2:
+        raise Invalid(f"expected [height, width] in pixels, got {values['image_size']}", "image_size")
+
+
+def _leaves_training(values: dict) -> None:
+    if values["val_fraction"] + values["test_fraction"] >= 1:
+        raise Invalid("val_fraction + test_fraction must leave a training part (sum below 1)", "val_fraction")
+
+
+DATA_SETTINGS = Section({
+    "source": Field(file_path("digits"), "digits", anchor=anchor_path),
+    "format": Field(one_of(FORMATS), None),
+    "label_column": Field(text, "label"),
+    "val_fraction": Field(number(0, 1, open_bounds=True), 0.15),
+    "test_fraction": Field(number(0, 1, open_bounds=True), 0.2),
+    "standardize": Field(boolean, True),
+    "image_size": Field(list_of(integer(1), "positive integers [height, width]"), None),
+    "channels": Field(one_of((1, 3)), None),
+    "layout": Field(one_of(LAYOUTS), "auto"),
+}, rules=(_format_and_source, _leaves_training, _image_size_is_a_pair), error=DataError)
+"""The [data] table: `source` ("digits" or a path, relative to the study file), `format` (npz, csv or images;
+default from the path), `label_column` (CSV), `val_fraction`, `test_fraction`, `standardize`, `image_size`
+([height, width] to resize images to), `channels` (1 or 3 for images), `layout` (of 4-D .npz images: nchw, nhwc,
+or auto: told from the shape)."""
 
 Split = tuple[torch.Tensor, torch.Tensor]
 
@@ -68,36 +96,9 @@ def load_dataset(config: dict, seed: int) -> Dataset:
                    classes=tuple(str(c) for c in classes))
 
 
-def validate_data_settings(config: dict) -> dict:
+def validate_data_settings(config: dict, where: str = "data", base: Path | None = None) -> dict:
     """The [data] table with defaults filled in; DataError names the first bad key."""
-    unknown = sorted(set(config) - set(DEFAULTS))
-    if unknown:
-        raise DataError(f"data.{unknown[0]}: unknown key (known: {', '.join(sorted(DEFAULTS))})")
-    settings = {**DEFAULTS, **config}
-    source = settings["source"]
-    if not isinstance(source, (str, Path)):
-        raise DataError(f"data.source: expected 'digits' or a path, got {source!r}")
-    if settings["format"] is None:
-        settings["format"] = _infer_format(Path(source)) if source != "digits" else "digits"
-    if settings["format"] not in FORMATS:
-        raise DataError(f"data.format: expected one of {', '.join(FORMATS)}, got {settings['format']!r}")
-    for key in ("val_fraction", "test_fraction"):
-        value = settings[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-            raise DataError(f"data.{key}: expected a number between 0 and 1, got {value!r}")
-    if settings["val_fraction"] + settings["test_fraction"] >= 1:
-        raise DataError("data.val_fraction + data.test_fraction: must leave a training part (sum below 1)")
-    if not isinstance(settings["standardize"], bool):
-        raise DataError(f"data.standardize: expected true or false, got {settings['standardize']!r}")
-    size = settings["image_size"]
-    if size is not None and not (isinstance(size, (list, tuple)) and len(size) == 2
-                                 and all(isinstance(s, int) and s > 0 for s in size)):
-        raise DataError(f"data.image_size: expected [height, width] in pixels, got {size!r}")
-    if settings["channels"] not in (None, 1, 3):
-        raise DataError(f"data.channels: expected 1 or 3, got {settings['channels']!r}")
-    if not isinstance(settings["label_column"], str):
-        raise DataError(f"data.label_column: expected a column name, got {settings['label_column']!r}")
-    return settings
+    return DATA_SETTINGS.validate(config, where, base)
 
 
 def _infer_format(path: Path) -> str:
@@ -108,9 +109,7 @@ def _infer_format(path: Path) -> str:
         return "npz"
     if suffix in (".csv", ".txt"):
         return "csv"
-    if not path.exists():
-        raise DataError(f"{path}: no such file or folder")
-    raise DataError(f"{path}: cannot tell the format from the name (set data.format to npz, csv or images)")
+    raise Invalid(f"cannot tell the format of {path} from its name (set format to npz, csv or images)", "format")
 
 
 def _read(settings: dict) -> tuple[np.ndarray, np.ndarray]:

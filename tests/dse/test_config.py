@@ -90,14 +90,14 @@ def test_negative_trials_message(tmp_path):
         (("", '[objectives]\nerror = "down"'), r"^objectives\.error: expected 'maximize' or 'minimize', got 'down'$"),
         (("", '[objectives]\nerror = "maximize"'), r"^objectives\.error: kind 'toy' can only minimize error"),
         (("", '[objectives]\naccuracy = "maximize"'), r"^objectives\.accuracy: kind 'toy' has no objective"),
-        (("", "[space]\nepochs = 3"), r"^space\.epochs: unknown key$"),
+        (("", "[space]\nepochs = 3"), r"^space\.epochs: unknown key \(expected one of: sleep_while, discrete\)$"),
         (("", "[study.extra]\na = 1"), r"^study\.extra: unknown key"),
         (("[lut]\npath = \"lut.csv\"", "[lut]\nbits = 4\narch = \"abacus\""), r"^lut\.arch: expected one of array"),
         (("[lut]\npath = \"lut.csv\"", "[lut]\nbits = 3\nweights = [1, 9]"),
          r"^lut\.weights\[1\]: expected an integer from -4 to 3"),
         (("[lut]\npath = \"lut.csv\"", "[lut]\npath = \"lut.csv\"\nbits = 4"), r"^lut\.bits: give either path or"),
         (("trials = 5", 'trials = 5\ndevice = "gpu"'),
-         r"^study\.device: expected cpu, cuda, cuda:N or mps, got 'gpu'$"),
+         r"^study\.device: expected cpu, cuda, cuda:N, mps or auto, got 'gpu'$"),
     ],
 )
 def test_errors_name_the_key_path_and_reason(tmp_path, change, expected):

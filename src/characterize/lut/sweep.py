@@ -30,7 +30,7 @@ import characterize
 from cells.default import default_library_path, load_library
 from characterize.errors import SimulationError
 from characterize.lut.activations import activation_sequence
-from characterize.lut.table import LUT_COLUMNS, Lut
+from characterize.lut.table import LUT_COLUMNS, MODES, Lut
 from characterize.netlist.ir import Netlist
 from characterize.netlist.techmap import CellMatcher
 from characterize.passes.designs import (
@@ -46,7 +46,6 @@ from characterize.timing.power import leakage_energy, net_transition_energy
 from characterize.timing.sim import simulate
 from characterize.timing.sta import static_timing
 
-MODES = ("stationary", "embedded")
 REFERENCE = "reference"
 
 

@@ -18,6 +18,8 @@ import pandas as pd
 from cells.errors import GatedseError
 from characterize.csvfile import read_csv
 
+MODES = ("stationary", "embedded")
+"""How the weight reaches the multiplier: held at its port (weight-stationary) or embedded as a constant."""
 LUT_COLUMNS = (
     "weight", "mode", "arch", "bits", "signed", "cells", "area_um2", "critical_delay_ps",
     "max_sensitized_delay_ps", "mean_sensitized_delay_ps", "energy_per_op_fJ", "toggles_per_op",
