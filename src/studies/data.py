@@ -10,21 +10,20 @@ The [data] keys and their defaults are declared in `DATA_SETTINGS`.
 
 from __future__ import annotations
 
-import zipfile
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.model_selection import train_test_split
 
 from dse.schema import Field, Invalid, Section, anchor_path, boolean, file_path, integer, list_of, number, one_of, text
 from studies.errors import DataError
 from studies.images import read_image_folder
+from studies.sources import CHUNK_BYTES, LAYOUTS, Source, csv_source, in_memory, npz_source
 
 FORMATS = ("digits", "npz", "csv", "images")
-LAYOUTS = ("auto", "nchw", "nhwc")
 
 
 def _format_and_source(values: dict) -> None:
@@ -70,7 +69,8 @@ Split = tuple[torch.Tensor, torch.Tensor]
 
 @dataclass(frozen=True)
 class Dataset:
-    """Train, validation and test parts as (features float32, labels int64) plus the shape of one input."""
+    """Train, validation and test parts as (features float32, labels int64), the shape of one input, the class
+    names, and `digest`, a hash of the content (caches of trained networks are keyed on it)."""
 
     train: Split
     val: Split
@@ -78,22 +78,49 @@ class Dataset:
     n_classes: int
     input_shape: tuple[int, ...]
     classes: tuple[str, ...]
+    digest: str = ""
 
 
 def load_dataset(config: dict, seed: int) -> Dataset:
-    """Read the source named by the [data] table, split it and standardize it."""
+    """Read the source named by the [data] table, split it and standardize it.
+
+    The samples go straight into one float32 array ordered train, validation,
+    test, whose row blocks the three parts share, so a large set is held once.
+    """
     settings = validate_data_settings(config)
-    x, labels = _read(settings)
-    classes, y = np.unique(labels, return_inverse=True)
+    source = _open(settings)
+    classes, y = np.unique(source.labels, return_inverse=True)
     if len(classes) < 2:
         raise DataError(f"{settings['source']}: needs at least two classes, found {len(classes)}")
-    train, val, test = split_indices(y, settings["val_fraction"], settings["test_fraction"], seed, settings["source"])
-    x = x.astype(np.float32)
+    x = np.empty((len(y), *source.sample_shape), np.float32)
+    try:
+        parts = split_indices(y, settings["val_fraction"], settings["test_fraction"], seed, settings["source"])
+    except DataError:
+        source.fill(x, np.arange(len(y)))  # a bad value in the file is the first thing to fix
+        raise
+    order = np.concatenate(parts)
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))
+    source.fill(x, position)
+    y = y[order].astype(np.int64)
     if settings["standardize"]:
-        x = standardize(x, train)
-    parts = tuple((torch.from_numpy(x[i].copy()), torch.from_numpy(y[i].astype(np.int64))) for i in (train, val, test))
-    return Dataset(*parts, n_classes=len(classes), input_shape=tuple(x.shape[1:]),
-                   classes=tuple(str(c) for c in classes))
+        standardize(x, len(parts[0]))
+    ends = np.cumsum([len(part) for part in parts])
+    splits = tuple((torch.from_numpy(x[end - len(part):end]), torch.from_numpy(y[end - len(part):end]))
+                   for part, end in zip(parts, ends, strict=True))
+    return Dataset(*splits, n_classes=len(classes), input_shape=source.sample_shape,
+                   classes=tuple(str(c) for c in classes), digest=content_digest(x, y, classes))
+
+
+def content_digest(x: np.ndarray, y: np.ndarray, classes: np.ndarray) -> str:
+    """SHA-256 of the samples, labels and class names as the network sees them (split and standardized)."""
+    digest = hashlib.sha256(repr((x.shape, tuple(map(str, classes)))).encode())
+    digest.update(memoryview(np.ascontiguousarray(y)).cast("B"))
+    flat = x.reshape(len(x), -1)
+    rows = max(1, CHUNK_BYTES // max(flat.shape[1] * 4, 1))
+    for start in range(0, len(flat), rows):
+        digest.update(memoryview(flat[start:start + rows]).cast("B"))
+    return digest.hexdigest()
 
 
 def validate_data_settings(config: dict, where: str = "data", base: Path | None = None) -> dict:
@@ -112,66 +139,21 @@ def _infer_format(path: Path) -> str:
     raise Invalid(f"cannot tell the format of {path} from its name (set format to npz, csv or images)", "format")
 
 
-def _read(settings: dict) -> tuple[np.ndarray, np.ndarray]:
-    fmt, source = settings["format"], Path(settings["source"])
+def _open(settings: dict) -> Source:
+    fmt, source = settings["format"], settings["source"]
     if fmt == "digits":
         from sklearn.datasets import load_digits
 
         digits = load_digits()
-        return digits.images[:, None, :, :], digits.target
+        return in_memory(digits.images[:, None, :, :], digits.target)
+    source = Path(source)
     if fmt != "images" and not source.is_file():
         raise DataError(f"{source}: no such file")
     if fmt == "npz":
-        return read_npz(source)
+        return npz_source(source, settings["layout"])
     if fmt == "csv":
-        return read_csv(source, settings["label_column"])
-    return read_image_folder(source, settings["image_size"], settings["channels"])
-
-
-def read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Arrays `x` (samples first: N×F, N×H×W or N×C×H×W, numeric) and `y` (N labels) of a `.npz` file."""
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise DataError(f"{path}: holds a single array, not an .npz archive with arrays 'x' and 'y'")
-        with loaded as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
-    if "x" not in arrays or "y" not in arrays:
-        raise DataError(f"{path}: needs arrays 'x' and 'y', found {', '.join(sorted(arrays)) or 'none'}")
-    x, y = arrays["x"], arrays["y"]
-    if x.dtype.kind not in "biuf" or x.ndim not in (2, 3, 4):
-        raise DataError(f"{path}: 'x' must be numeric with 2 to 4 dimensions, got {x.dtype} of shape {x.shape}")
-    if y.ndim != 1 or len(y) != len(x):
-        raise DataError(f"{path}: 'y' must hold one label per row of 'x' ({len(x)}), got shape {y.shape}")
-    if not np.isfinite(x).all():
-        raise DataError(f"{path}: 'x' holds NaN or infinite values")
-    return (x[:, None] if x.ndim == 3 else x), y
-
-
-def read_csv(path: Path, label_column: str) -> tuple[np.ndarray, np.ndarray]:
-    """A CSV with a header: the label column, every other column a numeric feature."""
-    try:
-        table = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
-    if label_column not in table.columns:
-        columns = ", ".join(map(str, table.columns[:8]))
-        raise DataError(f"{path}: no label column '{label_column}' (columns: {columns}; set data.label_column)")
-    features = table.drop(columns=[label_column])
-    if features.shape[1] == 0:
-        raise DataError(f"{path}: no feature columns besides '{label_column}'")
-    for name in features.columns:
-        values = pd.to_numeric(features[name], errors="coerce")
-        bad = values.isna().to_numpy()
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{path}:{row + 2}: column '{name}' is empty or not numeric: {features[name].iloc[row]!r}")
-    labels = table[label_column]
-    if labels.isna().any():
-        raise DataError(f"{path}:{int(labels.isna().argmax()) + 2}: label column '{label_column}' is empty")
-    return features.to_numpy(dtype=np.float64), labels.to_numpy()
+        return csv_source(source, settings["label_column"])
+    return in_memory(*read_image_folder(source, settings["image_size"], settings["channels"]))
 
 
 def split_indices(y: np.ndarray, val_fraction: float, test_fraction: float, seed: int,
@@ -187,9 +169,22 @@ def split_indices(y: np.ndarray, val_fraction: float, test_fraction: float, seed
     return np.sort(train), np.sort(val), np.sort(test)
 
 
-def standardize(x: np.ndarray, train: np.ndarray) -> np.ndarray:
-    """Zero mean, unit variance per feature, with statistics of the training rows only."""
-    mean = x[train].mean(axis=0)
-    std = x[train].std(axis=0)
+def standardize(x: np.ndarray, n_train: int) -> None:
+    """In place: zero mean, unit variance per feature, with statistics of the first `n_train` rows (the training
+    part) only, accumulated in float64 a chunk at a time."""
+    rows = max(1, CHUNK_BYTES // max(2 * x[0].nbytes, 1))  # a float64 copy of a chunk takes CHUNK_BYTES
+    chunks = [slice(start, min(start + rows, n_train)) for start in range(0, n_train, rows)]
+    mean = sum(x[c].sum(axis=0, dtype=np.float64) for c in chunks) / n_train
+    variance = np.zeros_like(mean)
+    for c in chunks:
+        deviation = x[c].astype(np.float64)
+        deviation -= mean
+        deviation *= deviation
+        variance += deviation.sum(axis=0)
+    std = np.sqrt(variance / n_train)
     std[std < 1e-8] = 1.0
-    return ((x - mean) / std).astype(np.float32)
+    mean, std = mean.astype(np.float32), std.astype(np.float32)
+    for start in range(0, len(x), rows):
+        block = x[start:start + rows]
+        block -= mean
+        block /= std
