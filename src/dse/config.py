@@ -5,7 +5,7 @@ Every error names the file, the key path and the reason, e.g.
 
 Layout of a study file::
 
-    [study]                       # name, kind; trials (50), seed (0), device ("cpu"), storage (URL)
+    [study]                       # name, kind; trials (50), seed (0), device ("cpu"), storage (URL), cache (folder)
     [sampler]                     # name = nsga2 | nsga3 | tpe | random | grid; population; startup_trials; grid
     [objectives]                  # objective = "maximize" | "minimize"; default: all of the kind's
     [[constraints]]               # metric = "...", max = x  (or min = x)
@@ -101,6 +101,7 @@ STUDY = Section({
     "seed": Field(integer(0), 0),
     "device": Field(_device, "cpu"),
     "storage": Field(text, None, anchor=resolve_storage_url),
+    "cache": Field(file_path(), None, anchor=anchor_path),
 })
 def _grid_values(grid: Any) -> dict[str, list]:
     """[sampler] grid: a table of parameter = [values]."""
@@ -217,6 +218,7 @@ class StudyConfig:
     objectives: tuple[Objective, ...]
     constraints: tuple[Constraint, ...]
     lut: LutSource
+    cache: Path | None = None
     data: dict = field(default_factory=dict)
     model: dict = field(default_factory=dict)
     space: dict = field(default_factory=dict)
@@ -264,6 +266,7 @@ def load_study_config(path: str | Path) -> StudyConfig:
         seed=study["seed"],
         device=study["device"],
         storage=study["storage"],
+        cache=study["cache"],
         sampler=_sampler(document["sampler"], f"{path}: sampler", kind_cls, space),
         objectives=_objectives(document["objectives"], f"{path}: objectives", kind_cls),
         constraints=tuple(_constraint(entry, f"{path}: constraints[{i}]")

@@ -40,7 +40,8 @@ class Objective:
 
 @dataclass(frozen=True)
 class StudyContext:
-    """What a kind gets besides its own settings: the LUT, the data and model tables, seed, device, a work folder."""
+    """What a kind gets besides its own settings: the LUT, the data and model tables, seed, device, a work folder
+    of the study's own, and a cache folder that studies share (default: the work folder)."""
 
     lut: Lut
     data: dict
@@ -48,6 +49,7 @@ class StudyContext:
     seed: int
     device: str
     workdir: Path
+    cache: Path | None = None
 
 
 class StudyKind(abc.ABC):

@@ -91,3 +91,12 @@ def test_device_auto_and_a_missing_cuda(tmp_path):
     with pytest.raises(ConfigError, match=r"study\.device: cuda: .*install a CUDA build \(pip install torch "
                                           r"--index-url https://download.pytorch.org/whl/cu"):
         load_study_config(cuda)
+
+
+def test_the_baseline_cache_folder(tmp_path):
+    from dse.runner import cache_folder
+
+    default = load_study_config(write(tmp_path, STUDY))
+    assert cache_folder(default, default.storage) == tmp_path / "qat-baselines"  # beside the storage
+    chosen = load_study_config(write(tmp_path, STUDY.replace("trials = 2", 'trials = 2\ncache = "../cache"')))
+    assert cache_folder(chosen, chosen.storage) == tmp_path / ".." / "cache"

@@ -169,7 +169,7 @@ class ClassAwarePruning(StudyKind):
         """Run the one setting the study file's [space] (with `overrides`) fixes; write the pruned network and a
         report into `out`. The baseline is cached beside `storage` (default: the study's), as `dse study run`
         caches it. Returns the report."""
-        from dse.runner import load_lut, workdir
+        from dse.runner import study_context
         from dse.storage import DEFAULT_STORAGE
 
         where = f"{config.path}: space"
@@ -179,10 +179,7 @@ class ClassAwarePruning(StudyKind):
         if ranged:
             raise ConfigError(f"{where}.{ranged[0]}: dse prune runs one setting; give one value "
                               f"(in the file or as --set {ranged[0]}=VALUE), got {settings[ranged[0]]!r}")
-        folder = workdir(config, storage or config.storage or DEFAULT_STORAGE)
-        folder.mkdir(parents=True, exist_ok=True)
-        context = StudyContext(load_lut(config.lut), config.data, config.model, config.seed, config.device, folder)
-        instance = cls(settings, context)
+        instance = cls(settings, study_context(config, storage or config.storage or DEFAULT_STORAGE))
         plan = instance.plan(optuna.trial.FixedTrial({}))
         result = instance.prune(plan, seed=config.seed + 1)
         session = instance.session
