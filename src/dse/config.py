@@ -20,7 +20,6 @@ any storage is opened or a LUT characterized.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from dse.schema import (
     When,
     anchor_path,
     boolean,
+    close_match,
     file_path,
     integer,
     list_of,
@@ -302,8 +302,8 @@ def _objectives(table: dict | None, where: str, kind_cls) -> tuple[Objective, ..
     chosen = []
     for name, direction in table.items():
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            close = close_match(name, known)
+            hint = f"; did you mean {close!r}?" if close else ""
             raise ConfigError(f"{where}.{name}: kind {kind_cls.name!r} has no objective {name!r}{hint} "
                               f"(it has: {', '.join(known)})")
         if direction not in DIRECTIONS:

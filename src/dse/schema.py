@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 from cells.errors import GatedseError
 from dse.errors import ConfigError
 
-__all__ = ["REQUIRED", "Field", "Invalid", "Section", "When", "anchor_path", "boolean", "choices", "either",
+__all__ = ["REQUIRED", "Field", "Invalid", "Section", "When", "anchor_path", "boolean", "choices", "close_match", "either",
            "file_path", "float_range", "int_range", "integer", "list_of", "number", "one_of", "reject_unknown", "show",
            "table", "text"]
 
@@ -46,7 +46,7 @@ class Invalid(Exception):
 
 @dataclass(frozen=True)
 class When:
-    """A key applies only when key `key` has one of `values`; `noun` names that key in messages."""
+    """A key applies only when an earlier key `key` has one of `values`; `noun` names that key in messages."""
 
     key: str
     values: tuple[str, ...]
@@ -80,10 +80,11 @@ class Section:
         try:
             return self.check(table, base)
         except Invalid as exc:
-            raise self.error(f"{_place(where, exc.path)}: {exc.reason}") from None
+            place = _place(where, exc.path)
+            raise self.error(f"{place}: {exc.reason}" if place else exc.reason) from None
 
     def check(self, table: Any, base: Path | None = None) -> dict:
-        """As `validate`, raising Invalid with the key path (for sections nested in another check)."""
+        """As `validate`, raising Invalid with the key path."""
         if not isinstance(table, dict):
             raise Invalid(f"expected a table, got {show(table)}")
         reject_unknown(table, tuple(self.fields))
@@ -124,8 +125,8 @@ def reject_unknown(table: dict, allowed: tuple[str, ...]) -> None:
     """Invalid for the first key of `table` not in `allowed`, with the close matches."""
     for key in table:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            close = close_match(key, allowed)
+            hint = f"; did you mean {close!r}?" if close else ""
             raise Invalid(f"unknown key{hint} (expected one of: {', '.join(allowed)})", key)
 
 
@@ -210,10 +211,16 @@ def table(value: Any) -> dict:
     return value
 
 
-def _suggest(value: Any, options: tuple[str, ...]) -> str:
+def close_match(value: Any, options: Iterable) -> str | None:
+    """The name among `options` closest to a misspelled `value`, if one is close."""
     names = [option for option in options if isinstance(option, str)]
     close = difflib.get_close_matches(value, names, n=1, cutoff=0.6) if isinstance(value, str) else []
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return close[0] if close else None
+
+
+def _suggest(value: Any, options: tuple) -> str:
+    close = close_match(value, options)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def one_of(options: tuple) -> Check:
