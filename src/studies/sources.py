@@ -4,8 +4,8 @@ First the labels (small), from which the caller draws the split; then the
 samples, streamed in chunks of about CHUNK_BYTES straight into their rows of
 one preallocated float32 array: converted to float32, checked, and for
 channels-last images transposed, chunk by chunk. Peak memory stays near the
-size of that float32 array plus one chunk. CSV columns are parsed as float32,
-never as float64.
+size of that float32 array plus one chunk; a CSV never exists as one float64
+table.
 """
 
 from __future__ import annotations
