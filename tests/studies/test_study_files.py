@@ -11,6 +11,7 @@ from dse.config import load_study_config
 from dse.errors import ConfigError
 from dse.storage import open_storage, study_names
 from studies.errors import DataError, ModelError
+from tests.studies.luts import tiny_lut
 
 STUDY = """
 [study]
@@ -47,15 +48,25 @@ def write(folder, text: str):
     ('arch = "mlp"', 'arch = "mlp"\n[space]\nrankng = "delay"', ConfigError,
      "space.rankng: unknown key; did you mean 'ranking'?"),
 ])
-def test_a_bad_table_fails_at_load_and_creates_no_study(tmp_path, capsys, old, new, error, expected):
+def test_a_bad_table_fails_at_load(tmp_path, old, new, error, expected):
     path = write(tmp_path, STUDY.replace(old, new))
     with pytest.raises(error) as info:
         load_study_config(path)
     assert str(info.value).startswith(f"{path}: {expected}"), str(info.value)
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ('source = "digits"', 'sorce = "digits"', "data.sorce: unknown key; did you mean 'source'?"),
+    ('arch = "mlp"', 'arch = "transformer"', "model.arch: expected one of mlp, cnn, vgg, resnet, got 'transformer'"),
+])
+def test_a_bad_table_creates_no_study(tmp_path, capsys, old, new, expected):
+    weights = range(-8, 8)
+    tiny_lut({w: 1.0 for w in weights}, {w: 1.0 for w in weights}, {w: 1.0 for w in weights}).save(tmp_path / "lut.csv")
+    path = write(tmp_path, STUDY.replace(old, new))
     url = f"sqlite:///{tmp_path}/studies.db"
     optuna.create_study(study_name="other", storage=url)
     assert main(["study", "run", str(path)]) == 2
-    assert expected in capsys.readouterr().err
+    assert f"dse: error: {path}: {expected}" in capsys.readouterr().err
     assert study_names(open_storage(url)) == ["other"]
 
 
