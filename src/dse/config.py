@@ -138,7 +138,12 @@ def _one_bound(values: dict) -> None:
 
 CONSTRAINT = Section({"metric": Field(text, REQUIRED), "max": Field(number(), None), "min": Field(number(), None)},
                      rules=(_one_bound,))
-LUT_FILE = Section({"path": Field(file_path(), REQUIRED, anchor=anchor_path)})
+def _lut_file_exists(values: dict) -> None:
+    if not values["path"].is_file():
+        raise Invalid(f"no such LUT file: {values['path']}", "path")
+
+
+LUT_FILE = Section({"path": Field(file_path(), REQUIRED, anchor=anchor_path)}, rules=(_lut_file_exists,))
 
 
 def _weights_fit(values: dict) -> None:

@@ -21,6 +21,7 @@ path = "lut.csv"
 
 
 def write(tmp_path, text: str):
+    (tmp_path / "lut.csv").touch()
     path = tmp_path / "study.toml"
     path.write_text(text)
     return path
@@ -127,3 +128,8 @@ def test_missing_file_and_bad_toml(tmp_path):
     with pytest.raises(ConfigError, match="no such study file"):
         load_study_config(tmp_path / "absent.toml")
     assert "not valid TOML" in error_of(tmp_path, "[study\n")
+
+
+def test_a_missing_lut_file_fails_at_load(tmp_path):
+    path = write(tmp_path, BASE.replace('path = "lut.csv"', 'path = "luts/absent.csv"'))
+    assert error_of(tmp_path, path.read_text()) == f"lut.path: no such LUT file: {tmp_path / 'luts' / 'absent.csv'}"

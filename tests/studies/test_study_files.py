@@ -29,6 +29,7 @@ arch = "mlp"
 
 
 def write(folder, text: str):
+    (folder / "lut.csv").touch()
     path = folder / "study.toml"
     path.write_text(text)
     return path
