@@ -70,7 +70,8 @@ Split = tuple[torch.Tensor, torch.Tensor]
 @dataclass(frozen=True)
 class Dataset:
     """Train, validation and test parts as (features float32, labels int64), the shape of one input, the class
-    names, and `digest`, a hash of the content (caches of trained networks are keyed on it)."""
+    names, and `digest`, a hash of the content that caches of trained networks are keyed on (empty for a set
+    built in memory)."""
 
     train: Split
     val: Split
