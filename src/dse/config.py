@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from characterize.generators import ADDERS, ARCHITECTURES
-from characterize.lut.table import MODES
+from characterize.generators import ADDERS, ARCHITECTURES, operand_range
+from characterize.passes.designs import MODES
 from dse.errors import ConfigError
 from dse.kinds import DIRECTIONS, Objective
 from dse.kinds import kind as find_kind
@@ -148,10 +148,10 @@ LUT_FILE = Section({"path": Field(file_path(), REQUIRED, anchor=anchor_path)}, r
 
 def _weights_fit(values: dict) -> None:
     """Inline weights default to every value of the bit-width; given ones must fit it."""
-    bits = values["bits"]
-    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if values["signed"] else (0, (1 << bits) - 1)
+    allowed = operand_range(values["bits"], values["signed"])
+    low, high = allowed[0], allowed[-1]
     if values["weights"] is None:
-        values["weights"] = tuple(range(low, high + 1))
+        values["weights"] = tuple(allowed)
         return
     for i, weight in enumerate(values["weights"]):
         if not low <= weight <= high:

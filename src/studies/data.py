@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from dse.schema import Field, Invalid, Section, anchor_path, boolean, file_path, integer, list_of, number, one_of, text
@@ -143,8 +144,6 @@ def _infer_format(path: Path) -> str:
 def _open(settings: dict) -> Source:
     fmt, source = settings["format"], settings["source"]
     if fmt == "digits":
-        from sklearn.datasets import load_digits
-
         digits = load_digits()
         return in_memory(digits.images[:, None, :, :], digits.target)
     source = Path(source)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dse.kinds import StudyContext
-from studies.kinds._session import QuantSession
+from studies.session import QuantSession
 from tests.studies.luts import tiny_lut
 
 WEIGHTS = range(-8, 8)
@@ -29,7 +29,7 @@ def test_studies_with_the_same_data_and_training_share_one_baseline(tmp_path, mo
     first = session(tmp_path, "a", {"source": write_data(tmp_path / "one.npz", 0)})
     first.baseline_model()
     assert first.cache_path.parent == tmp_path / "shared" and first.cache_path.exists()
-    monkeypatch.setattr("studies.kinds._session.train", lambda *a, **k: pytest.fail("trained the baseline again"))
+    monkeypatch.setattr("studies.session.train", lambda *a, **k: pytest.fail("trained the baseline again"))
     copy = session(tmp_path, "b", {"source": write_data(tmp_path / "copy.npz", 0)},  # same content, other file
                    {**MODEL, "finetune_epochs": 5})  # fine-tuning does not change the baseline
     assert copy.cache_path == first.cache_path

@@ -20,17 +20,21 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import optuna
 
+from cells.units import NJ_PER_J, reduction_pct
 from dse.errors import ConfigError
-from dse.kinds import Objective, StudyKind, register
+from dse.kinds import Objective, StudyKind
 from dse.schema import Field, Section, choices, float_range, integer, list_of
 from studies.data import DATA_SETTINGS
+from studies.early_exit.command import add_report_command
 from studies.early_exit.confidence import run_confidence
 from studies.early_exit.exclusion import ExitOutcome, run_exclusion
 from studies.early_exit.heads import HEAD_DEFAULTS
-from studies.kinds._session import reduction_pct
+from studies.early_exit.training import ExitSession
 from studies.models import MODEL_SETTINGS
 
 if TYPE_CHECKING:
+    import argparse
+
     from dse.kinds import StudyContext
 
 METHODS = ("exclusion", "confidence")
@@ -42,7 +46,6 @@ def _sorted_exits(values: dict) -> None:
         values["exits"] = sorted(set(values["exits"]))
 
 
-@register
 class EarlyExit(StudyKind):
     """Search exit positions and β per exit (or the baseline's thresholds) over cached per-exit outputs."""
 
@@ -65,10 +68,12 @@ class EarlyExit(StudyKind):
     averaged to at most this size), `head_epochs`."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
 
-    def __init__(self, settings: dict, context: StudyContext) -> None:
-        # Imported here: the session builds on studies.kinds._session, whose package imports this module.
-        from studies.early_exit.training import ExitSession
+    @classmethod
+    def add_commands(cls, commands: argparse._SubParsersAction) -> None:
+        """`dse early-exit report`."""
+        add_report_command(commands)
 
+    def __init__(self, settings: dict, context: StudyContext) -> None:
         self.settings = settings
         self.session = ExitSession(context, settings)
         candidates = len(self.session.positions)
@@ -83,7 +88,7 @@ class EarlyExit(StudyKind):
     def baseline(self) -> dict[str, float]:
         reference = self.session.quant.reference()
         return {"accuracy": reference.accuracy,
-                "energy_per_inference_nJ": float(self.costs.exclusion_energy_J.backbone[-1]) * 1e9,
+                "energy_per_inference_nJ": float(self.costs.exclusion_energy_J.backbone[-1]) * NJ_PER_J,
                 "macs_per_inference": float(self.costs.exclusion_macs.backbone[-1])}
 
     def _suggest(self, trial: optuna.Trial) -> tuple[str, list[int], list[float]]:
@@ -112,7 +117,7 @@ class EarlyExit(StudyKind):
             energy, count = self.costs.confidence_energy_J, self.costs.confidence_macs
         return outcome, {
             "accuracy": 100.0 * float(np.mean(outcome.prediction == outputs.labels)),
-            "energy_per_inference_nJ": float(energy.select(used).per_image(outcome).mean()) * 1e9,
+            "energy_per_inference_nJ": float(energy.select(used).per_image(outcome).mean()) * NJ_PER_J,
             "macs_per_inference": float(count.select(used).per_image(outcome).mean()),
         }
 
