@@ -1,4 +1,5 @@
-"""OpenSTA (`sta`) as a reference timer: the one place that writes its scripts and reads its reports.
+"""OpenSTA as a reference timer: the scripts and reports of its static timing (its power reports are
+`characterize.timing.opensta_power`'s, which also finds the binary).
 
 `opensta_critical_delay` runs `report_checks -unconstrained` on a netlist with
 the same input transition and output load gatedse uses, optionally after
@@ -9,7 +10,6 @@ OpenSTA write the SDF of its own delay calculation.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -17,13 +17,10 @@ from pathlib import Path
 from characterize.errors import SimulationError
 from characterize.netlist.ir import Netlist
 from characterize.netlist.verilog import write_verilog
+from characterize.timing.opensta_power import opensta_binary
 from characterize.timing.timed_verilog import module_name
 
 _ARRIVAL = re.compile(r"^\s*(-?[0-9.]+)\s+data arrival time", re.MULTILINE)
-
-
-def opensta_available() -> bool:
-    return shutil.which("sta") is not None
 
 
 def opensta_critical_delay(
@@ -54,6 +51,9 @@ def _time_unit(netlist: Netlist) -> float:
 
 def _run(netlist: Netlist, input_slew_s: float, output_load_f: float, commands: list[str]) -> str:
     library = netlist.library
+    binary = opensta_binary()
+    if binary is None:
+        raise SimulationError("OpenSTA is not installed (apt-get install opensta, or set GATEDSE_OPENSTA)")
     if not library.source:
         raise SimulationError(f"library {library.name} has no file OpenSTA could read")
     units = library.units
@@ -71,7 +71,8 @@ def _run(netlist: Netlist, input_slew_s: float, output_load_f: float, commands: 
         ]
         (Path(workdir) / "run.tcl").write_text("\n".join(script) + "\n")
         done = subprocess.run(
-            ["sta", "-no_splash", "-exit", "run.tcl"], cwd=workdir, capture_output=True, text=True, check=False
+            [binary, "-no_init", "-no_splash", "-exit", "run.tcl"], cwd=workdir, capture_output=True, text=True,
+            check=False,
         )
     if done.returncode != 0 or "Error" in done.stdout:
         raise SimulationError(f"OpenSTA failed on {netlist.name}: {(done.stdout + done.stderr).strip()[-1000:]}")
