@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,13 +10,19 @@ import pytest
 
 from cells.default import load_library
 
-SHARED_LIBERTY = Path(__file__).resolve().parents[2] / "shared" / "liberty"
+SHARED_LIBERTY = Path(os.environ.get("GATEDSE_SHARED_LIBERTY", Path(__file__).resolve().parents[2] / "shared" / "liberty"))
 
 
 @pytest.fixture(scope="session")
 def library():
     """The embedded default library (sky130 hd subset)."""
     return load_library()
+
+
+@pytest.fixture(scope="session")
+def sky130_full():
+    """The full sky130 hd library from ../shared (read once: about 6 s)."""
+    return load_library(shared_file("sky130hd_tt.lib.gz"))
 
 
 def shared_file(name: str) -> Path:

@@ -67,6 +67,11 @@ class Cell:
         return not self.sequential and bool(self.outputs) and all(o in self.functions for o in self.outputs)
 
     @property
+    def physical_only(self) -> bool:
+        """A cell without logic outputs (tap, fill, decap, antenna diode): it takes area, never switches."""
+        return not self.outputs
+
+    @property
     def pins(self) -> tuple[str, ...]:
         return self.inputs + self.outputs + self.extra_pins
 

@@ -58,6 +58,15 @@ def describe(netlist: Netlist) -> str:
     return f"{len(netlist.instances)} cells, {netlist.area:.2f} um2{transistors}"
 
 
+def physical_note(netlist: Netlist) -> str | None:
+    """One line naming the physical-only cells that reading the netlist left out, or None."""
+    if not netlist.physical_cells:
+        return None
+    counts = ", ".join(f"{name} x{count}" for name, count in sorted(netlist.physical_cells.items()))
+    total = sum(netlist.physical_cells.values())
+    return f"note: ignored {total} physical-only cells (no logic function): {counts}"
+
+
 def run(args: argparse.Namespace) -> int:
     from characterize.netlist.verilog import write_verilog
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from characterize.csvfile import read_csv
 from characterize.errors import SimulationError
+from characterize.netlist.logic import WIDE_BITS
 
 
 def register(commands) -> None:
@@ -35,21 +36,34 @@ def register(commands) -> None:
     parser.set_defaults(run=run)
 
 
-def read_vectors(path: Path, ports: list[str]) -> dict[str, np.ndarray]:
-    """Integer columns per input port from a CSV whose header names exactly the input ports."""
+def read_vectors(path: Path, ports) -> dict[str, np.ndarray]:
+    """Integer columns per input port from a CSV whose header names exactly the given input ports.
+
+    An escaped port name may be written without its backslash (`B[0]` for `\\B[0]`), as the
+    toggles file writes it. Values are decimal (signed or unsigned) or hex (`0x...`) of any
+    width; a port wider than 62 bits gets an object array of Python ints.
+    """
     frame = read_csv(path, SimulationError, "vectors file", dtype=str)
+    by_name = {p.name.lstrip("\\"): p for p in ports}
     header = [c.strip() for c in frame.columns]
-    if sorted(header) != sorted(ports):
-        raise SimulationError(f"{path}:1: header must name the input ports {', '.join(ports)}; got {', '.join(header)}")
+    if sorted(h.lstrip("\\") for h in header) != sorted(by_name):
+        names = ", ".join(p.name.lstrip("\\") for p in ports)
+        raise SimulationError(f"{path}:1: header must name the input ports {names}; got {', '.join(header)}")
     columns = {}
     for name, column in zip(header, frame.columns):
+        port = by_name[name.lstrip("\\")]
+        low, high = -(1 << (port.width - 1)), (1 << port.width) - 1
         values = []
         for row, text in enumerate(frame[column], start=2):
+            text = str(text).strip()
             try:
-                values.append(int(str(text).strip()))
+                value = int(text, 16) if text.lower().startswith(("0x", "-0x")) else int(text)
             except ValueError:
                 raise SimulationError(f"{path}:{row}: column {name}: {text!r} is not an integer") from None
-        columns[name] = np.array(values, dtype=np.int64)
+            if not low <= value <= high:
+                raise SimulationError(f"{path}:{row}: column {name}: {text} does not fit the {port.width}-bit port")
+            values.append(value)
+        columns[port.name] = np.array(values, dtype=object if port.width > WIDE_BITS else np.int64)
     if len(frame) < 2:
         raise SimulationError(f"{path}: at least two vectors (one transition) are needed, got {len(frame)}")
     return columns
@@ -64,9 +78,14 @@ def run(args: argparse.Namespace) -> int:
     from characterize.timing.sta import static_timing
     from characterize.timing.timed_verilog import write_timed_verilog
 
+    from dse.cli_netlist import describe, physical_note
+
     library = load_library(args.library)
     netlist = read_verilog(args.netlist, library)
-    inputs = read_vectors(args.inputs, [p.name for p in netlist.inputs])
+    print(f"{netlist.name}: {describe(netlist)}")
+    if physical_note(netlist):
+        print(physical_note(netlist))
+    inputs = read_vectors(args.inputs, netlist.inputs)
     timed = annotate_delays(netlist)
     energy = net_transition_energy(netlist, timed.input_slew_s, timed.external_load_f)
     result = simulate(timed, inputs, net_weights=energy)
@@ -78,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     delays_ps = result.sensitized_delay_s * 1e12
     critical_ps = static_timing(timed).critical_delay_s * 1e12
     energy_fj = result.weighted_toggles.mean() * 1e15
-    print(f"{netlist.name}: {len(netlist.instances)} cells, {result.transitions} transitions, "
+    print(f"{result.transitions} transitions, "
           f"{int(result.toggles.sum())} toggles ({int(result.glitches.sum())} glitches), {result.events} events")
     print(f"sensitized delay: max {delays_ps.max():.0f} ps, mean {delays_ps.mean():.0f} ps; critical (STA) {critical_ps:.0f} ps")
     print(f"switching energy: {energy_fj:.2f} fJ per transition")
