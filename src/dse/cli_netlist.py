@@ -41,8 +41,8 @@ def register(commands) -> None:
     parser.set_defaults(run=run)
 
 
-def add_multiplier_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bits", type=int, required=True, help="operand width, 2 to 16")
+def add_multiplier_options(parser: argparse.ArgumentParser, bits_required: bool = True) -> None:
+    parser.add_argument("--bits", type=int, required=bits_required, help="operand width, 2 to 16")
     parser.add_argument("--unsigned", action="store_true", help="unsigned operands (default: two's complement)")
     parser.add_argument("--arch", choices=ARCHITECTURES, default="array", help="multiplier architecture")
     parser.add_argument("--adder", choices=ADDERS, default="ripple", help="final adder: ripple or carry-lookahead")

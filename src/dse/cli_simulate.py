@@ -77,7 +77,6 @@ def run(args: argparse.Namespace) -> int:
     from characterize.timing.sim import simulate, write_vcd
     from characterize.timing.sta import static_timing
     from characterize.timing.timed_verilog import write_timed_verilog
-
     from dse.cli_netlist import describe, physical_note
 
     library = load_library(args.library)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import subprocess
 import sys
@@ -10,7 +9,6 @@ import sys
 import numpy as np
 import pytest
 
-from cells import Cell, read_liberty
 from cells.default import default_library_path
 from characterize.errors import NetlistError
 from characterize.netlist.builder import NetlistBuilder

@@ -41,6 +41,7 @@ from characterize.passes.designs import (
     smallest,
     verify_product,
 )
+from characterize.passes.netlist_design import NetlistDesign
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, annotate_delays, default_external_load
 from characterize.timing.power import leakage_energy, net_transition_energy
 from characterize.timing.sim import simulate
@@ -54,7 +55,7 @@ REFERENCE = "reference"
 class SweepConfig:
     """Everything that determines a sweep's numbers (and so its cache keys)."""
 
-    spec: MultiplierSpec
+    spec: MultiplierSpec | NetlistDesign
     mode: str
     weights: tuple[int, ...]
     vectors: int = 10_000
@@ -119,9 +120,14 @@ class _Characterizer:
         self.library = load_library(config.library)
         self.matcher = CellMatcher(self.library)
         spec = config.spec
-        self.reference = reference_design(spec, self.library, self.matcher)
+        if isinstance(spec, NetlistDesign):
+            self.reference = spec.read(self.library)
+            values = spec.activations
+        else:
+            self.reference = reference_design(spec, self.library, self.matcher)
+            values = spec.weights
         self.activations = activation_sequence(
-            config.vectors + 1, spec.weights.start, spec.weights.stop - 1, config.seed, config.histogram
+            config.vectors + 1, values.start, values.stop - 1, config.seed, config.histogram
         )
         self.external_load = default_external_load(self.library)
         self.input_slew = config.input_slew_ps * 1e-12
@@ -137,25 +143,37 @@ class _Characterizer:
     def run(self, item: int | str) -> dict:
         """Measure one weight value, or the reference circuit with weights changing too."""
         spec, mode = self.config.spec, self.config.mode
-        inputs: dict[str, np.ndarray] = {"a": self.activations}
-        if spec.mac_bits:
-            rng = np.random.default_rng(self.config.seed + 1)
-            inputs["acc"] = rng.integers(-(1 << (spec.mac_bits - 1)) if spec.signed else 0,
-                                         (1 << (spec.mac_bits - 1)) if spec.signed else (1 << spec.mac_bits),
-                                         len(self.activations), dtype=np.int64)
+        user = isinstance(spec, NetlistDesign)
+        weight_port, activation_port = (spec.weight_port, spec.activation_port) if user else ("w", "a")
+        inputs = self._other_inputs(weight_port, activation_port)
+        inputs[activation_port] = self.activations
         launch = None
         if item == REFERENCE:
             design = self.reference
             rng = np.random.default_rng(self.config.seed + 2)
-            inputs["w"] = rng.integers(spec.weights.start, spec.weights.stop, len(self.activations), dtype=np.int64)
+            inputs[weight_port] = rng.integers(spec.weights.start, spec.weights.stop, len(self.activations), dtype=np.int64)
         elif mode == "stationary":
             design = self.reference
-            inputs["w"] = np.full(len(self.activations), item, dtype=np.int64)
-            launch = np.array([n for p in design.inputs if p.name != "w" for n in p.nets], dtype=np.int64)
+            inputs[weight_port] = np.full(len(self.activations), item, dtype=np.int64)
+            launch = np.array([n for p in design.inputs if p.name != weight_port for n in p.nets], dtype=np.int64)
+        elif user:
+            design = spec.embedded(self.reference, int(item), self.config.strategy, self.matcher)
         else:
             design = smallest(embedded_designs(self.reference, spec, int(item), self.config.strategy, self.matcher))
             verify_product(design, spec, weight=int(item))
         return self._measure(design, inputs, launch, item)
+
+    def _other_inputs(self, weight_port: str, activation_port: str) -> dict[str, np.ndarray]:
+        """Inputs besides weight and activation (an accumulator, enables): seeded uniform values of their width."""
+        rng = np.random.default_rng(self.config.seed + 1)
+        inputs: dict[str, np.ndarray] = {}
+        for port in self.reference.inputs:
+            if port.name in (weight_port, activation_port):
+                continue
+            words = [int.from_bytes(rng.bytes((port.width + 7) // 8), "little") & ((1 << port.width) - 1)
+                     for _ in range(len(self.activations))]
+            inputs[port.name] = np.array(words, dtype=object if port.width > 62 else np.int64)
+        return inputs
 
     def _measure(self, design: Netlist, inputs: dict[str, np.ndarray], launch, item) -> dict:
         timed = annotate_delays(design, self.input_slew, self.external_load)
@@ -251,9 +269,13 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
         tables.append(frame)
     activations = pd.concat(tables, ignore_index=True) if tables else None
     spec = config.spec
+    if isinstance(spec, NetlistDesign):
+        generator = spec.provenance()
+    else:
+        generator = {"bits": spec.bits, "signed": spec.signed, "arch": spec.arch, "adder": spec.adder, "mac_bits": spec.mac_bits}
     meta = {
         "library": config.library or str(default_library_path().name),
-        "generator": {"bits": spec.bits, "signed": spec.signed, "arch": spec.arch, "adder": spec.adder, "mac_bits": spec.mac_bits},
+        "generator": generator,
         "mode": config.mode,
         "strategy": config.strategy,
         "vectors": config.vectors,

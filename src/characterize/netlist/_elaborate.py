@@ -19,8 +19,8 @@ import re
 
 from pyverilog.vparser import ast
 
-from cells.model import Cell, Library
 from cells.default import default_library_path
+from cells.model import Cell, Library
 from characterize.errors import NetlistError
 from characterize.netlist.ir import CONST0, CONST1, CONST_NAMES, UNCONNECTED, Instance, Netlist, Port
 

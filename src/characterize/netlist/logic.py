@@ -11,7 +11,6 @@ import numpy as np
 from characterize.errors import NetlistError
 from characterize.netlist.ir import CONST1, UNCONNECTED, Netlist, Port
 
-
 WIDE_BITS = 62  # ports wider than this hold values as Python ints (object arrays) instead of int64
 
 
