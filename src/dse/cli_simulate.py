@@ -26,7 +26,10 @@ def register(commands) -> None:
     parser.add_argument("--inputs", type=Path, required=True, metavar="VECTORS.csv",
                         help="header naming the input ports, one row of integers per vector")
     add_library_option(parser)
-    parser.add_argument("--period-ps", type=float, help="clock period: spacing of vectors in the VCD, and for average power")
+    parser.add_argument("--period-ps", type=float,
+                        help="clock period: spacing of vectors in the VCD, and for average power; with --clock, the period")
+    parser.add_argument("--clock", metavar="PORT",
+                        help="simulate flip-flops clocked by this input port: row i at i*P, clock rising at i*P + P/2")
     parser.add_argument("--toggles", type=Path, required=True, metavar="OUT.csv", help="net,toggles,glitches per net")
     parser.add_argument("--vcd", type=Path, metavar="OUT.vcd", help="write a VCD of the simulated transitions")
     parser.add_argument("--vcd-transitions", type=int, default=1000, metavar="N",
@@ -84,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"{netlist.name}: {describe(netlist)}")
     if physical_note(netlist):
         print(physical_note(netlist))
+    if args.clock or any(library.cells[i.cell].sequential for i in netlist.instances):
+        from dse.cli_clocked import simulate_clocked_netlist
+
+        return simulate_clocked_netlist(args, netlist)
     inputs = read_vectors(args.inputs, netlist.inputs)
     timed = annotate_delays(netlist)
     energy = net_transition_energy(netlist, timed.input_slew_s, timed.external_load_f)

@@ -186,16 +186,38 @@ def _clock_to_output(cell, pin: str, clock: str, slew: float, load: float, where
     return max(rise), max(fall)
 
 
-def _check_clock(clocked: ClockedGates) -> None:
-    """The clock must reach register clock pins only: a clock that drives a data pin is rejected."""
-    netlist = clocked.netlist
+def clock_network(clocked: ClockedGates) -> np.ndarray:
+    """Per netlist net, whether the clock reaches it through combinational gates (the clock tree)."""
     timed = clocked.timed
-    reached = np.zeros(len(netlist.nets), dtype=bool)
+    reached = np.zeros(timed.net_count, dtype=bool)
     reached[clocked.clock_net] = True
     for g in range(timed.gate_count):
         row = timed.gate_inputs[g]
         if reached[row[row >= 0]].any():
             reached[timed.gate_output[g]] = True
+    return reached
+
+
+def energy_by_part(clocked: ClockedGates, net_energy_j: np.ndarray) -> dict[str, float]:
+    """Switching energy (J) of the clock network, of the register outputs and of the other logic.
+
+    A net's energy holds its own charge and the internal energy of its driver's output
+    and its sinks' input pins, so the clock network's share includes every register's
+    clock-pin internal energy.
+    """
+    clock = clock_network(clocked)
+    register = np.zeros(len(clock), dtype=bool)
+    register[clocked.output_net] = True
+    register &= ~clock
+    logic = ~(clock | register)
+    return {"clock": float(net_energy_j[clock].sum()), "registers": float(net_energy_j[register].sum()),
+            "logic": float(net_energy_j[logic].sum())}
+
+
+def _check_clock(clocked: ClockedGates) -> None:
+    """The clock must reach register clock pins only: a clock that drives a data pin is rejected."""
+    netlist = clocked.netlist
+    reached = clock_network(clocked)
     for r, index in enumerate(clocked.reg_instance):
         inst = netlist.instances[index]
         for j, net in enumerate(inst.inputs):
