@@ -26,7 +26,7 @@ def simulate_clocked_netlist(args: argparse.Namespace, netlist: Netlist) -> int:
         raise SimulationError("--vcd is not available for clocked simulation; use --timed-verilog and a Verilog simulator")
     clocked = annotate_registers(netlist, args.clock)
     inputs = read_vectors(args.inputs, [p for p in netlist.inputs if p.name != args.clock])
-    period_steps = int(round(args.period_ps * 1e-12 / clocked.timed.resolution_s))
+    period_steps = round(args.period_ps * 1e-12 / clocked.timed.resolution_s)
     result = simulate_clocked(clocked, inputs, period_steps)
     nets = range(2, len(netlist.nets))
     frame = pd.DataFrame({"net": [netlist.nets[n].lstrip("\\") for n in nets], "toggles": result.toggles[2:]})

@@ -13,6 +13,7 @@ from characterize.passes.designs import (
     STRATEGIES,
     MultiplierSpec,
     embedded_designs,
+    pe_design,
     reference_design,
     smallest,
     verify_product,
@@ -47,15 +48,31 @@ def add_multiplier_options(parser: argparse.ArgumentParser, bits_required: bool 
     parser.add_argument("--arch", choices=ARCHITECTURES, default="array", help="multiplier architecture")
     parser.add_argument("--adder", choices=ADDERS, default="ripple", help="final adder: ripple or carry-lookahead")
     parser.add_argument("--mac", type=int, metavar="ACC_BITS", help="build a MAC with an accumulator of this width")
+    parser.add_argument("--pe", action="store_true",
+                        help="the clocked systolic-array processing element: ports clk, w (weight), a (activation), "
+                        "psum_in (partial sum in); outputs a_out (registered activation), psum_out (registered "
+                        "psum_in + a*w)")
+    parser.add_argument("--acc-bits", type=int, metavar="N", help="--pe: partial-sum width (default 2*bits + 4)")
 
 
 def spec_from_args(args: argparse.Namespace) -> MultiplierSpec:
-    return MultiplierSpec(args.bits, not args.unsigned, args.arch, args.adder, args.mac)
+    from characterize.errors import GeneratorError
+
+    if not args.pe:
+        if args.acc_bits is not None:
+            raise GeneratorError("--acc-bits is the partial-sum width of --pe; use --mac for a MAC")
+        return MultiplierSpec(args.bits, not args.unsigned, args.arch, args.adder, args.mac)
+    if args.mac is not None:
+        raise GeneratorError("--pe has its own accumulator: give its width with --acc-bits, not --mac")
+    acc_bits = args.acc_bits if args.acc_bits is not None else 2 * args.bits + 4
+    return MultiplierSpec(args.bits, not args.unsigned, args.arch, args.adder, acc_bits, pe=True)
 
 
 def describe(netlist: Netlist) -> str:
     transistors = "" if netlist.transistors is None else f", {netlist.transistors} transistors"
-    return f"{len(netlist.instances)} cells, {netlist.area:.2f} um2{transistors}"
+    registers = sum(1 for i in netlist.instances if netlist.library.cells[i.cell].sequential)
+    flops = f" ({registers} flip-flops)" if registers else ""
+    return f"{len(netlist.instances)} cells{flops}, {netlist.area:.2f} um2{transistors}"
 
 
 def physical_note(netlist: Netlist) -> str | None:
@@ -75,7 +92,10 @@ def run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     reference = reference_design(spec, library, matcher)
     design = reference
-    if args.weight is not None:
+    if args.weight is not None and spec.pe:
+        spec.check_weight(args.weight)
+        design = pe_design(spec, library, matcher, args.weight, args.strategy)
+    elif args.weight is not None:
         designs = embedded_designs(reference, spec, args.weight, args.strategy, matcher)
         if len(designs) > 1:
             print("; ".join(f"{name}: {describe(d)}" for name, d in designs.items()))

@@ -30,6 +30,7 @@ import characterize
 from cells.default import default_library_path, load_library
 from characterize.errors import SimulationError
 from characterize.lut.activations import activation_sequence
+from characterize.lut.clocked_measure import CLOCK_PORT, PE_COLUMNS, measure_clocked, min_period_ps
 from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.netlist.ir import Netlist
 from characterize.netlist.techmap import CellMatcher
@@ -37,6 +38,7 @@ from characterize.passes.designs import (
     STRATEGIES,
     MultiplierSpec,
     embedded_designs,
+    pe_design,
     reference_design,
     smallest,
     verify_product,
@@ -133,10 +135,16 @@ class _Characterizer:
         self.input_slew = config.input_slew_ps * 1e-12
         self.period_s = self._clock_period()
 
+    @property
+    def clocked(self) -> bool:
+        return isinstance(self.config.spec, MultiplierSpec) and self.config.spec.pe
+
     def _clock_period(self) -> float:
-        """The configured clock period, or the reference design's critical delay (one whole ps up)."""
+        """The configured clock period, or the reference design's critical delay or minimum period (one whole ps up)."""
         if self.config.period_ps:
             return self.config.period_ps * 1e-12
+        if self.clocked:
+            return float(np.ceil(min_period_ps(self.reference, self.input_slew, self.external_load))) * 1e-12
         timed = annotate_delays(self.reference, self.input_slew, self.external_load)
         return float(np.ceil(static_timing(timed).critical_delay_s * 1e12)) * 1e-12
 
@@ -158,17 +166,31 @@ class _Characterizer:
             launch = np.array([n for p in design.inputs if p.name != weight_port for n in p.nets], dtype=np.int64)
         elif user:
             design = spec.embedded(self.reference, int(item), self.config.strategy, self.matcher)
+        elif self.clocked:
+            design = pe_design(spec, self.library, self.matcher, int(item), self.config.strategy)
         else:
             design = smallest(embedded_designs(self.reference, spec, int(item), self.config.strategy, self.matcher))
             verify_product(design, spec, weight=int(item))
+        if self.clocked:
+            return self._measure_clocked(design, {k: v for k, v in inputs.items() if k in _port_names(design)}, item)
         return self._measure(design, inputs, launch, item)
+
+    def _measure_clocked(self, design: Netlist, inputs: dict[str, np.ndarray], item) -> dict:
+        fields, per_cycle = measure_clocked(design, inputs, self.period_s, self.input_slew, self.external_load)
+        spec = self.config.spec
+        row = {"weight": None if item == REFERENCE else int(item), "mode": self.config.mode, "arch": spec.arch,
+               "bits": spec.bits, "signed": spec.signed, **fields}
+        frame = pd.DataFrame({"activation": self.activations[1:], "energy": per_cycle * 1e15})
+        grouped = frame.groupby("activation").agg(transitions=("energy", "size"), mean_energy_fJ=("energy", "mean"))
+        grouped.insert(1, "max_sensitized_delay_ps", fields["critical_delay_ps"])
+        return {"row": row, "activations": grouped.reset_index().to_dict(orient="list"), "period_ps": self.period_s * 1e12}
 
     def _other_inputs(self, weight_port: str, activation_port: str) -> dict[str, np.ndarray]:
         """Inputs besides weight and activation (an accumulator, enables): seeded uniform values of their width."""
         rng = np.random.default_rng(self.config.seed + 1)
         inputs: dict[str, np.ndarray] = {}
         for port in self.reference.inputs:
-            if port.name in (weight_port, activation_port):
+            if port.name in (weight_port, activation_port) or (self.clocked and port.name == CLOCK_PORT):
                 continue
             words = [int.from_bytes(rng.bytes((port.width + 7) // 8), "little") & ((1 << port.width) - 1)
                      for _ in range(len(self.activations))]
@@ -217,6 +239,10 @@ def _init_worker(config: SweepConfig) -> None:
     _worker = _Characterizer(config)
 
 
+def _port_names(design: Netlist) -> set[str]:
+    return {p.name for p in design.inputs}
+
+
 def _run_item(item: int | str) -> tuple[int | str, dict]:
     return item, _worker.run(item)
 
@@ -260,7 +286,8 @@ def _store(cache: Path, config: SweepConfig, item, result: dict, results: dict) 
 
 def _assemble(config: SweepConfig, results: dict) -> Lut:
     rows = [results[REFERENCE]["row"]] + [results[w]["row"] for w in config.weights]
-    table = pd.DataFrame(rows, columns=list(LUT_COLUMNS))
+    clocked = isinstance(config.spec, MultiplierSpec) and config.spec.pe
+    table = pd.DataFrame(rows, columns=list(LUT_COLUMNS) + (list(PE_COLUMNS) if clocked else []))
     table["weight"] = table["weight"].astype("Int64")
     tables = []
     for weight in config.weights:
@@ -273,6 +300,9 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
         generator = spec.provenance()
     else:
         generator = {"bits": spec.bits, "signed": spec.signed, "arch": spec.arch, "adder": spec.adder, "mac_bits": spec.mac_bits}
+        if spec.pe:
+            generator.update(design="processing element", acc_bits=spec.mac_bits, clock=CLOCK_PORT,
+                             operation="one clock cycle")
     meta = {
         "library": config.library or str(default_library_path().name),
         "generator": generator,

@@ -56,7 +56,9 @@ def run_clocked(
     with the clock low; it is updated in place. Returns per-net toggles counted from
     time `count_from` up to (not including) len(rows)·period, the switching energy per
     cycle (Σ rise/fall weights of the changes in [i·period, (i+1)·period)), the energy
-    per net over the counted changes, the number of gate output events and of races.
+    per net over the counted changes, the changes of each net's value from one cycle
+    boundary to the next from `count_from` on (settled changes: toggles less these are
+    glitches), the number of gate output events and of races.
     """
     n_gates = gate_output.shape[0]
     n_nets = values.shape[0]
@@ -77,6 +79,8 @@ def run_clocked(
     toggles = np.zeros(n_nets, np.int64)
     energy = np.zeros(n_rows, np.float64)
     net_energy = np.zeros(n_nets, np.float64)
+    settled = np.zeros(n_nets, np.int64)
+    snapshot = values.copy()
     clock_level = np.zeros(n_regs, np.uint8)
     events = 0
     races = 0
@@ -90,14 +94,21 @@ def run_clocked(
     t = -1
     while True:
         # the next time: an external event or the earliest pending update
-        t_ext = next_rise if next_rise < next_row * period else next_row * period
+        t_ext = min(next_rise, next_row * period)
         t_due = end
         if pending > 0:
             for step in range(1, wheel_size):
                 if head[(t + step) & mask] >= 0:
                     t_due = t + step
                     break
-        t = t_due if t_due < t_ext else t_ext
+        t = min(t_due, t_ext)
+        if t >= count_from and (t == next_row * period or t >= end):
+            # a cycle boundary, before its changes: count the nets whose value differs from the last boundary's
+            for net in range(n_nets):
+                if values[net] != snapshot[net]:
+                    if t > count_from:
+                        settled[net] += 1
+                    snapshot[net] = values[net]
         if t >= end:
             break
         stamp += 1
@@ -219,7 +230,7 @@ def run_clocked(
                 head[b] = g
                 due[g] = when
                 pending += 1
-    return toggles, energy, net_energy, events, races
+    return toggles, energy, net_energy, settled, events, races
 
 
 @njit(cache=True, nogil=True)

@@ -229,15 +229,21 @@ def _check_clock(clocked: ClockedGates) -> None:
 
 @dataclass(frozen=True, eq=False)
 class ClockedResult:
-    """Activity of a clocked run: toggles and switching energy (J) per netlist net from time P on,
-    energy per cycle from the second cycle on (J, leakage included), gate events and races."""
+    """Activity of a clocked run: toggles, settled changes (value at one cycle start against the next)
+    and switching energy (J) per netlist net from time P on, energy per cycle from the second cycle
+    on (J, leakage included), gate events and races."""
 
     toggles: np.ndarray
+    settled_changes: np.ndarray
     energy_per_cycle_j: np.ndarray
     net_energy_j: np.ndarray
     events: int
     races: int
     period_steps: int
+
+    @property
+    def glitches(self) -> np.ndarray:
+        return self.toggles - self.settled_changes
 
 
 def clocked_inputs(clocked: ClockedGates, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -270,7 +276,7 @@ def simulate_clocked(clocked: ClockedGates, inputs: Mapping[str, np.ndarray], pe
     fanout = _fanout(gate_inputs, clocked.net_count)
     reg_fanout = _fanout(clocked.reg_inputs, clocked.net_count)
     largest = int(max(rise.max(initial=1), fall.max(initial=1)))
-    toggles, per_cycle, net_energy, events, races = run_clocked(
+    toggles, per_cycle, net_energy, settled, events, races = run_clocked(
         gate_inputs, gate_table, gate_output, rise, fall, *fanout,
         clocked.reg_inputs, clocked.reg_clock_table, clocked.reg_data_table, clocked.reg_clear_table,
         clocked.reg_preset_table, clocked.state_nets, clocked.reg_clock_pins, *reg_fanout,
@@ -279,8 +285,8 @@ def simulate_clocked(clocked: ClockedGates, inputs: Mapping[str, np.ndarray], pe
     )
     leakage = leakage_energy(netlist, period_steps * clocked.timed.resolution_s)
     nets = len(netlist.nets)
-    return ClockedResult(toggles[:nets], per_cycle[1:] + leakage, net_energy[:nets], int(events), int(races),
-                         int(period_steps))
+    return ClockedResult(toggles[:nets], settled[:nets], per_cycle[1:] + leakage, net_energy[:nets], int(events),
+                         int(races), int(period_steps))
 
 
 def _settled(clocked: ClockedGates, row: np.ndarray, gate_inputs, gate_table, gate_output) -> np.ndarray:

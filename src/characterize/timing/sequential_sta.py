@@ -2,9 +2,10 @@
 
 The clock rises at the clock port at time 0 and reaches each register's clock pin
 through the clock tree (a propagated clock); a register launches at that arrival
-plus its clock-to-output delay. Input ports launch at 0 and output ports are
-required at the next edge (input and output delays of 0, as OpenSTA's
-`set_input_delay 0`/`set_output_delay 0`). A register's data pin is required one
+plus its clock-to-output delay. Input ports change a set fraction of the period
+after the edge (half, as the clocked simulator applies them; 0 is OpenSTA's
+`set_input_delay 0`) and output ports are required at the next edge (an output
+delay of 0). A register's data pin is required one
 period after its own clock arrival, less the setup time of the Liberty
 `setup_rising`/`setup_falling` table (looked up at the nominal slew on both axes, rise
 constraint for a rising data edge); the hold check compares the earliest arrival with
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from characterize.errors import SimulationError
 from characterize.timing.clocked import ClockedGates, clock_network
 from characterize.timing.sta import FALL, RISE, unateness
 
@@ -55,29 +57,69 @@ class SequentialTiming:
         return period_ps - self.min_period_ps
 
 
-def sequential_timing(clocked: ClockedGates) -> SequentialTiming:
-    """Minimum period, worst hold slack and critical path of a clocked netlist."""
+def sequential_timing(clocked: ClockedGates, input_arrival: float = 0.5) -> SequentialTiming:
+    """Minimum period, worst hold slack and critical path of a clocked netlist.
+
+    Inputs change `input_arrival` periods after a rising clock edge and must reach
+    registers and outputs by the next one: 0.5 is the clocked simulator's stimulus (row
+    i at i·P, edge at i·P + P/2); 0 is OpenSTA's `set_input_delay 0`.
+    """
+    if not 0 <= input_arrival < 1:
+        raise SimulationError(f"input_arrival must be in [0, 1), got {input_arrival}")
     netlist, timed = clocked.netlist, clocked.timed
     step = timed.resolution_s
     clock_arrival = _clock_arrivals(clocked)
+    from_inputs = _propagate(clocked, {int(n): (0, 0) for n in clocked.data_nets})
+    launches = {}
+    for g in range(len(clocked.output_net)):
+        r = int(clocked.output_inputs[g, 0]) - len(netlist.nets)
+        launches[int(clocked.output_net[g])] = (int(clock_arrival[r] + clocked.output_rise[g]),
+                                                int(clock_arrival[r] + clocked.output_fall[g]))
+    from_registers = _propagate(clocked, launches)
+    checks: list[tuple[int, str, str, tuple]] = []  # (required period, kind, endpoint, (arrivals, net, edge))
+    holds: dict[str, list[int]] = {"input": [], "register": []}  # slack, inputs counted from their change
+    for kind, (late, early, _source), scale in (("input", from_inputs, 1 - input_arrival),
+                                                ("register", from_registers, 1.0)):
+        for r, index in enumerate(clocked.reg_instance):
+            inst = netlist.instances[index]
+            cell = netlist.library.cells[inst.cell]
+            for pin, net in zip(cell.inputs, inst.inputs):
+                setup = [a for a in cell.timing if a.pin == pin and a.timing_type.startswith("setup")]
+                hold = [a for a in cell.timing if a.pin == pin and a.timing_type.startswith("hold")]
+                for edge in (RISE, FALL):
+                    if late[net, edge] == NEVER:
+                        continue
+                    if setup:
+                        need = int(late[net, edge]) + _constraint(setup, edge, timed.input_slew_s, step) - int(clock_arrival[r])
+                        checks.append((int(np.ceil(need / scale)), f"{kind}-to-register", f"{inst.name}/{pin}",
+                                       (late, _source, net, edge)))
+                    if hold:
+                        margin = _constraint(hold, edge, timed.input_slew_s, step)
+                        holds[kind].append(int(early[net, edge]) - int(clock_arrival[r]) - margin)
+        for port in netlist.outputs:
+            for net in port.nets:
+                for edge in (RISE, FALL):
+                    if late[net, edge] != NEVER:
+                        checks.append((int(np.ceil(int(late[net, edge]) / scale)), f"{kind}-to-output",
+                                       netlist.nets[net].lstrip(chr(92)), (late, _source, net, edge)))
+    period, kind, name, (_late, source, net, edge) = max(checks, key=lambda c: c[0], default=(0, "", "", (0, 0, -1, 0)))
+    slacks = holds["register"] + [h + round(input_arrival * period) for h in holds["input"]]
+    hold_slack = min(slacks) if slacks else None
+    if not checks:
+        return SequentialTiming(0, hold_slack, None, step)
+    return SequentialTiming(period, hold_slack, Endpoint(kind, name, period, _trace(netlist, source, net, edge)), step)
+
+
+def _propagate(clocked: ClockedGates, launches: dict[int, tuple[int, int]]):
+    """Latest and earliest (rise, fall) arrival per net from the launch times, and the latest path's predecessors."""
+    timed = clocked.timed
     nets = timed.net_count
     late = np.full((nets, 2), NEVER, dtype=np.int64)
     early = np.full((nets, 2), -NEVER, dtype=np.int64)
     source = np.full((nets, 2, 2), -1, dtype=np.int64)
-    launch_kind = np.full((nets, 2), "", dtype=object)
+    for net, times in launches.items():
+        late[net] = early[net] = times
     in_clock = clock_network(clocked)
-    data_inputs = [n for n in clocked.data_nets]
-    late[data_inputs] = 0
-    early[data_inputs] = 0
-    launch_kind[data_inputs] = "input"
-    for g in range(len(clocked.output_net)):
-        r = int(clocked.output_inputs[g, 0]) - len(netlist.nets)
-        net = int(clocked.output_net[g])
-        delays = (int(clocked.output_rise[g]), int(clocked.output_fall[g]))
-        for edge in (RISE, FALL):
-            late[net, edge] = clock_arrival[r] + delays[edge]
-            early[net, edge] = clock_arrival[r] + delays[edge]
-            launch_kind[net, edge] = "register"
     delays = np.stack([timed.rise_steps, timed.fall_steps], axis=1)
     for g in range(timed.gate_count):
         out = int(timed.gate_output[g])
@@ -95,35 +137,8 @@ def sequential_timing(clocked: ClockedGates) -> SequentialTiming:
                 if time > late[out, edge_out]:
                     late[out, edge_out] = time
                     source[out, edge_out] = (net, edge_in)
-                    launch_kind[out, edge_out] = launch_kind[net, edge_in]
                 early[out, edge_out] = min(early[out, edge_out], early[net, edge_in] + delays[g, edge_out])
-    checks: list[tuple[int, str, int, int]] = []  # (required period, endpoint, net, edge)
-    hold_slack = None
-    for r, index in enumerate(clocked.reg_instance):
-        inst = netlist.instances[index]
-        cell = netlist.library.cells[inst.cell]
-        for j, (pin, net) in enumerate(zip(cell.inputs, inst.inputs)):
-            setup = [a for a in cell.timing if a.pin == pin and a.timing_type.startswith("setup")]
-            hold = [a for a in cell.timing if a.pin == pin and a.timing_type.startswith("hold")]
-            for edge in (RISE, FALL):
-                if late[net, edge] == NEVER:
-                    continue
-                if setup:
-                    margin = _constraint(setup, edge, timed.input_slew_s, step)
-                    checks.append((int(late[net, edge]) + margin - int(clock_arrival[r]), f"{inst.name}/{pin}", net, edge))
-                if hold:
-                    slack = int(early[net, edge]) - int(clock_arrival[r]) - _constraint(hold, edge, timed.input_slew_s, step)
-                    hold_slack = slack if hold_slack is None else min(hold_slack, slack)
-    for port in netlist.outputs:
-        for net in port.nets:
-            for edge in (RISE, FALL):
-                if late[net, edge] != NEVER:
-                    checks.append((int(late[net, edge]), netlist.nets[net], net, edge))
-    if not checks:
-        return SequentialTiming(0, hold_slack, None, step)
-    period, name, net, edge = max(checks, key=lambda c: c[0])
-    kind = f"{launch_kind[net, edge]}-to-{'output' if '/' not in name else 'register'}"
-    return SequentialTiming(period, hold_slack, Endpoint(kind, name, period, _trace(netlist, source, net, edge)), step)
+    return late, early, source
 
 
 def _clock_arrivals(clocked: ClockedGates) -> np.ndarray:
