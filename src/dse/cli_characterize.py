@@ -26,6 +26,7 @@ def register(commands) -> None:
     design.add_argument("--weight-port", default="w", metavar="PORT", help="input port that carries the weight (default w)")
     design.add_argument("--activation-port", default="a", metavar="PORT",
                         help="input port that carries the activation (default a); other inputs get seeded random values")
+    design.add_argument("--clock", metavar="PORT", help="clock port of a netlist with flip-flops (stationary mode)")
     parser.add_argument("--mode", choices=("stationary", "embedded"), required=True,
                         help="weight held at the port of the generic multiplier, or embedded and simplified")
     parser.add_argument("--strategy", choices=STRATEGIES, default="simplify",
@@ -109,7 +110,10 @@ def design_from_args(args: argparse.Namespace):
     from characterize.passes.netlist_design import open_design
 
     design, _netlist = open_design(args.netlist, load_library(args.library), args.weight_port, args.activation_port,
-                                   signed=not args.unsigned, top=args.top)
+                                   signed=not args.unsigned, top=args.top, clock=args.clock)
+    if design.clock and args.mode == "embedded":
+        raise SimulationError(f"{args.netlist}: --mode embedded simplifies combinational netlists only; "
+                              "a netlist with flip-flops is characterized stationary")
     if args.bits is not None and args.bits != design.weight_bits:
         raise SimulationError(
             f"{args.netlist}: weight port {args.weight_port} is {design.weight_bits} bits wide but --bits is {args.bits}"

@@ -74,3 +74,22 @@ def test_pe_option_errors(tmp_path, capsys, options, message):
     assert main(["netlist", "--bits", "4", *options, "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err and not out.exists()
+
+
+def test_pe_as_a_user_netlist_gives_the_same_lut(tmp_path, capsys):
+    """The PE written out and characterized as a clocked user netlist equals the built-in --pe sweep."""
+    netlist = tmp_path / "pe4.v"
+    assert main(["netlist", "--pe", "--bits", "4", "--acc-bits", "12", "-o", str(netlist)]) == 0
+    common = ["--mode", "stationary", "--weights=-2:1", "--vectors", "150", "--cache", str(tmp_path / "cache")]
+    assert main(["characterize", "--netlist", str(netlist), "--clock", "clk", *common, "-o", str(tmp_path / "n.csv")]) == 0
+    assert main(["characterize", "--pe", "--bits", "4", "--acc-bits", "12", *common, "-o", str(tmp_path / "g.csv")]) == 0
+    mine, built = pd.read_csv(tmp_path / "n.csv"), pd.read_csv(tmp_path / "g.csv")
+    columns = ["weight", "cells", "area_um2", "critical_delay_ps", "energy_per_op_fJ", "toggles_per_op", "glitches_per_op"]
+    pd.testing.assert_frame_equal(mine[columns], built[columns])
+    capsys.readouterr()
+    assert main(["characterize", "--netlist", str(netlist), "--clock", "clk", "--mode", "embedded",
+                 "-o", str(tmp_path / "e.csv")]) == 2
+    assert "a netlist with flip-flops is characterized stationary" in capsys.readouterr().err
+    assert main(["characterize", "--netlist", str(netlist), "--mode", "stationary", "-o", str(tmp_path / "e.csv")]) == 2
+    assert "the netlist has 20 flip-flops; name the clock port with --clock" in capsys.readouterr().err
+    assert not (tmp_path / "e.csv").exists()

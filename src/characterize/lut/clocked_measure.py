@@ -17,20 +17,20 @@ from characterize.netlist.ir import Netlist
 from characterize.timing.clocked import annotate_registers, energy_by_part, simulate_clocked
 from characterize.timing.sequential_sta import sequential_timing
 
-CLOCK_PORT = "clk"
+CLOCK_PORT = "clk"  # the processing element's clock
 PE_COLUMNS = ("mac_area_um2", "mac_energy_share", "clock_energy_share", "register_energy_share")
 
 
-def min_period_ps(design: Netlist, input_slew_s: float, external_load_f: float) -> float:
+def min_period_ps(design: Netlist, clock: str, input_slew_s: float, external_load_f: float) -> float:
     """The design's minimum clock period (ps) by sequential STA."""
-    clocked = annotate_registers(design, CLOCK_PORT, input_slew_s, external_load_f)
+    clocked = annotate_registers(design, clock, input_slew_s, external_load_f)
     return sequential_timing(clocked).min_period_ps
 
 
-def measure_clocked(design: Netlist, inputs: dict[str, np.ndarray], period_s: float, input_slew_s: float,
+def measure_clocked(design: Netlist, clock: str, inputs: dict[str, np.ndarray], period_s: float, input_slew_s: float,
                     external_load_f: float) -> tuple[dict, np.ndarray]:
     """LUT fields of one clocked design over the given rows, and the energy (J) of each counted cycle."""
-    clocked = annotate_registers(design, CLOCK_PORT, input_slew_s, external_load_f)
+    clocked = annotate_registers(design, clock, input_slew_s, external_load_f)
     period_steps = round(period_s / clocked.timed.resolution_s)
     result = simulate_clocked(clocked, inputs, period_steps)
     timing = sequential_timing(clocked)

@@ -136,15 +136,23 @@ class _Characterizer:
         self.period_s = self._clock_period()
 
     @property
+    def clock(self) -> str | None:
+        """The clock port of a clocked design (the PE, or a user netlist with flip-flops); None otherwise."""
+        spec = self.config.spec
+        if isinstance(spec, NetlistDesign):
+            return spec.clock
+        return CLOCK_PORT if spec.pe else None
+
+    @property
     def clocked(self) -> bool:
-        return isinstance(self.config.spec, MultiplierSpec) and self.config.spec.pe
+        return self.clock is not None
 
     def _clock_period(self) -> float:
         """The configured clock period, or the reference design's critical delay or minimum period (one whole ps up)."""
         if self.config.period_ps:
             return self.config.period_ps * 1e-12
         if self.clocked:
-            return float(np.ceil(min_period_ps(self.reference, self.input_slew, self.external_load))) * 1e-12
+            return float(np.ceil(min_period_ps(self.reference, self.clock, self.input_slew, self.external_load))) * 1e-12
         timed = annotate_delays(self.reference, self.input_slew, self.external_load)
         return float(np.ceil(static_timing(timed).critical_delay_s * 1e12)) * 1e-12
 
@@ -176,7 +184,7 @@ class _Characterizer:
         return self._measure(design, inputs, launch, item)
 
     def _measure_clocked(self, design: Netlist, inputs: dict[str, np.ndarray], item) -> dict:
-        fields, per_cycle = measure_clocked(design, inputs, self.period_s, self.input_slew, self.external_load)
+        fields, per_cycle = measure_clocked(design, self.clock, inputs, self.period_s, self.input_slew, self.external_load)
         spec = self.config.spec
         row = {"weight": None if item == REFERENCE else int(item), "mode": self.config.mode, "arch": spec.arch,
                "bits": spec.bits, "signed": spec.signed, **fields}
@@ -190,7 +198,7 @@ class _Characterizer:
         rng = np.random.default_rng(self.config.seed + 1)
         inputs: dict[str, np.ndarray] = {}
         for port in self.reference.inputs:
-            if port.name in (weight_port, activation_port) or (self.clocked and port.name == CLOCK_PORT):
+            if port.name in (weight_port, activation_port, self.clock):
                 continue
             words = [int.from_bytes(rng.bytes((port.width + 7) // 8), "little") & ((1 << port.width) - 1)
                      for _ in range(len(self.activations))]
@@ -286,8 +294,8 @@ def _store(cache: Path, config: SweepConfig, item, result: dict, results: dict) 
 
 def _assemble(config: SweepConfig, results: dict) -> Lut:
     rows = [results[REFERENCE]["row"]] + [results[w]["row"] for w in config.weights]
-    clocked = isinstance(config.spec, MultiplierSpec) and config.spec.pe
-    table = pd.DataFrame(rows, columns=list(LUT_COLUMNS) + (list(PE_COLUMNS) if clocked else []))
+    pe = isinstance(config.spec, MultiplierSpec) and config.spec.pe
+    table = pd.DataFrame(rows, columns=list(LUT_COLUMNS) + (list(PE_COLUMNS) if pe else []))
     table["weight"] = table["weight"].astype("Int64")
     tables = []
     for weight in config.weights:

@@ -42,6 +42,7 @@ class NetlistDesign:
     weight_bits: int = 0
     activation_bits: int = 0
     other_input_bits: int = 0  # input bits besides the weight: what the embedding check ranges over
+    clock: str | None = None  # the clock port of a netlist with flip-flops (stationary mode only)
     arch: str = "netlist"
 
     @property
@@ -70,6 +71,9 @@ class NetlistDesign:
     def embedded(self, reference: Netlist, weight: int, strategy: str, matcher: CellMatcher) -> Netlist:
         """The netlist with the weight tied and simplified (smallest over the strategy's routes), checked."""
         self.check_weight(weight)
+        if self.clock is not None:
+            raise NetlistError(f"{self.path}: embedded mode simplifies combinational netlists only; this one has "
+                               "flip-flops (characterize it stationary, or embed the weight into its logic first)")
         designs = []
         ours = embed_constant(reference, self.weight_port, weight, matcher)
         if strategy != "yosys":
@@ -84,7 +88,7 @@ class NetlistDesign:
 
     def provenance(self) -> dict:
         return {"netlist": self.path, "sha256": self.sha256, "top": self.top, "weight_port": self.weight_port,
-                "activation_port": self.activation_port, "signed": self.signed,
+                "activation_port": self.activation_port, "signed": self.signed, "clock": self.clock,
                 "equivalence": equivalence_method(self.other_input_bits)}
 
 
@@ -93,18 +97,22 @@ def _range(bits: int, signed: bool) -> range:
 
 
 def open_design(path: str | Path, library: Library, weight_port: str, activation_port: str, signed: bool = True,
-                top: str | None = None) -> tuple[NetlistDesign, Netlist]:
+                top: str | None = None, clock: str | None = None) -> tuple[NetlistDesign, Netlist]:
     """Read the netlist, check the named ports, and describe it; returns the design and the netlist."""
     path = Path(path)
     netlist = read_verilog(path, library, top=top)
     ports = {p.name: p for p in netlist.inputs}
-    for role, name in (("weight", weight_port), ("activation", activation_port)):
+    registers = sum(1 for i in netlist.instances if library.cells[i.cell].sequential)
+    if registers and clock is None:
+        raise NetlistError(f"{path}: the netlist has {registers} flip-flops; name the clock port with --clock")
+    roles = (("weight", weight_port), ("activation", activation_port)) + ((("clock", clock),) if clock else ())
+    for role, name in roles:
         if name not in ports:
             found = ", ".join(p.name for p in netlist.inputs) or "none"
             raise NetlistError(f"{path}: {role} port {name!r} is not an input of module {netlist.name} (inputs: {found})")
     if weight_port == activation_port:
         raise NetlistError(f"{path}: the weight and activation ports must differ, both are {weight_port!r}")
-    other = sum(p.width for p in netlist.inputs if p.name != weight_port)
+    other = sum(p.width for p in netlist.inputs if p.name not in (weight_port, clock))
     design = NetlistDesign(
         path=str(path.resolve()),
         weight_port=weight_port,
@@ -115,6 +123,7 @@ def open_design(path: str | Path, library: Library, weight_port: str, activation
         weight_bits=ports[weight_port].width,
         activation_bits=ports[activation_port].width,
         other_input_bits=other,
+        clock=clock,
     )
     return design, netlist
 
