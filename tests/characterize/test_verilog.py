@@ -218,10 +218,16 @@ BAD = {
         "net y has multiple drivers: a and b",
     ),
     "output undriven": (HEADER + "endmodule\n", 4, "net y of output port y has no driver"),
-    "hierarchy": (
-        "module sub (p);\n  input p;\nendmodule\n" + HEADER + "  sub s1 (.p(a));\nendmodule\n",
-        8,
-        "instance s1: unknown cell sub (not in the built-in subset library; pass --library",
+    "recursive hierarchy": (
+        HEADER + "  m s1 (.a(a), .b(b), .y(y));\nendmodule\n",
+        1,
+        "no top module: every module is instantiated by one (recursion)",
+    ),
+    "hierarchy port width": (
+        "module sub (p, q);\n  input [1:0] p;\n  output q;\n  assign q = p[0];\nendmodule\n" + HEADER
+        + "  sub s1 (.p(a), .q(y));\nendmodule\n",
+        10,
+        "width mismatch: instance s1 port p is 2 bits, connected to 1",
     ),
     "loop": (
         HEADER + f"  wire n;\n  {NAND2} u1 (.A(a), .B(y), .Y(n));\n  {INV} u2 (.A(n), .Y(y));\nendmodule\n",
@@ -253,8 +259,32 @@ def test_errors_name_file_line_and_culprit(library, tmp_path, kind):
     assert "\n" not in str(error.value)
 
 
+def test_hierarchy_is_flattened(library):
+    text = (
+        "module half (a, b, s, c);\n  input a, b;\n  output s, c;\n"
+        "  sky130_fd_sc_hd__xor2_1 x (.A(a), .B(b), .X(s));\n  sky130_fd_sc_hd__and2_1 n (.A(a), .B(b), .X(c));\n"
+        "  sky130_fd_sc_hd__tapvpwrvgnd_1 tap ();\nendmodule\n"
+        "module top (p, q, r, y);\n  input p, q, r;\n  output [1:0] y;\n  wire t, u;\n"
+        "  half h1 (.a(p), .b(q), .s(t), .c(u));\n  half h2 (t, r, y[0], y[1]);\nendmodule\n"
+    )
+    netlist = read_verilog(text, library)
+    assert netlist.name == "top" and [i.name for i in netlist.instances] == ["h1.x", "h1.n", "h2.x", "h2.n"]
+    assert netlist.physical_cells == {"sky130_fd_sc_hd__tapvpwrvgnd_1": 2}
+    v = np.arange(8)
+    p, q, r = v & 1, (v >> 1) & 1, (v >> 2) & 1
+    assert np.array_equal(evaluate(netlist, {"p": p, "q": q, "r": r})["y"], (p ^ q) + r)
+    written = write_verilog(netlist)
+    assert write_verilog(read_verilog(written, library)) == written
+
+
 def test_text_errors_name_the_given_source(library):
     with pytest.raises(NetlistError, match=r"^design\.v:2: syntax error: unexpected end of input$"):
         read_verilog("module m (a);\n  input a;", library, source="design.v")
     with pytest.raises(NetlistError, match=r"^missing\.v: cannot read Verilog netlist"):
         read_verilog("missing.v", library)
+
+
+def test_a_module_that_instantiates_itself_is_refused(library):
+    text = HEADER + "  m s1 (.a(a), .b(b), .y(y));\nendmodule\n"
+    with pytest.raises(NetlistError, match=r"^<string>:5: instance s1: module m instantiates itself$"):
+        read_verilog(text, library, top="m")

@@ -77,11 +77,13 @@ class _Declared:
 class Elaborator:
     """Elaborates one module; `netlist()` returns the validated Netlist."""
 
-    def __init__(self, module: ast.ModuleDef, library: Library, source: str, defined: set[str]):
+    def __init__(self, module: ast.ModuleDef, library: Library, source: str, defined: dict[str, ast.ModuleDef],
+                 within: tuple[str, ...] = ()):
         self.module = module
         self.library = library
         self.source = source
         self.defined = defined
+        self.within = within + (normalize(module.name),)  # the modules being elaborated, to refuse recursion
         self.names: list[str] = list(CONST_NAMES)
         self.parent: list[int] = [CONST0, CONST1]
         self.fixed: list[int | None] = [CONST0, CONST1]  # the constant or input bit a class is tied to
@@ -298,37 +300,85 @@ class Elaborator:
             pins[pin] = bits[0]
         return [pins.get(p, UNCONNECTED) for p in cell.inputs], [pins.get(p, UNCONNECTED) for p in cell.outputs]
 
-    def instance(self, inst: ast.Instance, line: int) -> Instance | None:
-        """The instance with bit ids (not yet nets) on its pins; None for a physical-only cell, which is counted."""
+    def instance(self, inst: ast.Instance, line: int) -> list[Instance]:
+        """The cell instance with bit ids (not yet nets) on its pins, or the flattened instances of a
+        module of the file; none for a physical-only cell, which is counted."""
         name = normalize(inst.name)
         module = normalize(inst.module)
         cell = self.library.cells.get(module)
-        unconnected = all(arg.argname is None for arg in inst.portlist)
-        if (cell is None and unconnected and module not in self.defined) or (cell is not None and cell.physical_only):
-            self.physical[module] = self.physical.get(module, 0) + 1
-            return None
-        if cell is None:
-            raise self.fail(line, f"instance {name}: unknown cell {module} ({self.not_in_library()}){self.hint(module)}")
         if inst.parameterlist or inst.array is not None:
             raise self.fail(line, f"instance {name}: parameters and instance arrays are not supported")
+        if cell is None and module in self.defined:
+            return self.flatten(inst, module, line)
+        unconnected = all(arg.argname is None for arg in inst.portlist)
+        if (cell is None and unconnected) or (cell is not None and cell.physical_only):
+            self.physical[module] = self.physical.get(module, 0) + 1
+            return []
+        if cell is None:
+            raise self.fail(line, f"instance {name}: unknown cell {module} ({self.not_in_library()})")
         inputs, outputs = self.connections(inst, cell, line)
         for bit in outputs:
             if bit != UNCONNECTED:
                 self.driven[bit] = True
-        return Instance(name, cell.name, tuple(inputs), tuple(outputs), line)
+        return [Instance(name, cell.name, tuple(inputs), tuple(outputs), line)]
+
+    def new_bit(self, name: str) -> int:
+        self.names.append(name)
+        self.parent.append(len(self.names) - 1)
+        self.fixed.append(None)
+        self.driven.append(False)
+        return len(self.names) - 1
+
+    def flatten(self, inst: ast.Instance, module: str, line: int) -> list[Instance]:
+        """The instances of module `module` elaborated on its own, renamed `INSTANCE.NAME` and joined to its ports."""
+        name = normalize(inst.name)
+        if module in self.within:
+            raise self.fail(line, f"instance {name}: module {module} instantiates itself")
+        sub = Elaborator(self.defined[module], self.library, self.source, self.defined, self.within).netlist()
+        bit = {CONST0: CONST0, CONST1: CONST1}
+        for net in range(len(CONST_NAMES), len(sub.nets)):
+            bit[net] = self.new_bit("\\" + f"{name}.{sub.nets[net].lstrip(chr(92))}")
+        header = [normalize(p.first.name if isinstance(p, ast.Ioport) else p.name) for p in self.defined[module].portlist.ports]
+        args = [(arg.portname, arg.argname) for arg in inst.portlist]
+        if any(pin is None for pin, _ in args):
+            if len(args) > len(header):
+                raise self.fail(line, f"instance {name}: {len(args)} connections but module {module} has {len(header)} ports")
+            args = list(zip(header, (expr for _, expr in args)))
+        ports = {p.name: p for p in sub.ports}
+        for pin, expr in args:
+            pin = normalize(pin)
+            if pin not in header:
+                raise self.fail(line, f"instance {name}: module {module} has no port {pin} (ports: {', '.join(header)})")
+            if pin not in ports or expr is None:
+                continue  # a power port, or an open one
+            outer = self.bits(expr)[::-1]
+            if len(outer) != ports[pin].width:
+                raise self.fail(line, f"width mismatch: instance {name} port {pin} is {ports[pin].width} bits, "
+                                      f"connected to {len(outer)}")
+            for inner, outside in zip(ports[pin].nets, outer):
+                if outside in self.power_bits:
+                    raise self.fail(line, f"instance {name}: port {pin} is connected to inout port {self.power_bits[outside]}")
+                self.union(outside, bit[inner], line)
+        for cell, count in sub.physical_cells.items():
+            self.physical[cell] = self.physical.get(cell, 0) + count
+        flattened = []
+        for inner in sub.instances:
+            outputs = tuple(UNCONNECTED if n == UNCONNECTED else bit[n] for n in inner.outputs)
+            for b in outputs:
+                if b != UNCONNECTED:
+                    self.driven[b] = True
+            flattened.append(Instance(f"{name}.{inner.name}", inner.cell, tuple(bit[n] for n in inner.inputs), outputs, line))
+        return flattened
 
     def not_in_library(self) -> str:
         if self.library.source and self.library.source == str(default_library_path()):
             return "not in the built-in subset library; pass --library with the full Liberty file"
         return f"not in library {self.library.source or self.library.name}"
 
-    def hint(self, module: str) -> str:
-        return "; hierarchical netlists are not supported, flatten it first" if module in self.defined else ""
-
     # ----------------------------------------------------------------- netlist
     def netlist(self) -> Netlist:
         header, assigns, raw = self.declarations()
-        instances = [i for i in (self.instance(inst, line) for inst, line in raw) if i is not None]
+        instances = [i for inst, line in raw for i in self.instance(inst, line)]
         first_line: dict[str, int] = {}
         for inst in instances:
             if inst.name in first_line:
