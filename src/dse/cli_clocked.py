@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 import pandas as pd
 
@@ -46,6 +47,21 @@ def simulate_clocked_netlist(args: argparse.Namespace, netlist: Netlist) -> int:
         print(f"warning: {result.races} register samples saw their data change at the clock edge (period too short)")
     frame.to_csv(args.toggles, index=False)
     print(f"wrote {args.toggles}")
+    if args.json:
+        report = {
+            "period_ps": args.period_ps,
+            "min_period_ps": timing.min_period_ps,
+            "setup_slack_ps": slack,
+            "hold_slack_ps": timing.hold_slack_ps,
+            "critical": None if timing.critical is None else {
+                "kind": timing.critical.kind, "endpoint": timing.critical.endpoint, "path": list(timing.critical.path)},
+            "energy_per_cycle_fJ": float(result.energy_per_cycle_j.mean() * 1e15),
+            "switching_energy_share": {name: value / total for name, value in parts.items()},
+            "cycles": cycles,
+            "races": result.races,
+        }
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.json}")
     if args.timed_verilog:
         args.timed_verilog.write_text(write_clocked_verilog(clocked))
         print(f"wrote {args.timed_verilog}")

@@ -30,6 +30,8 @@ def register(commands) -> None:
                         help="clock period: spacing of vectors in the VCD, and for average power; with --clock, the period")
     parser.add_argument("--clock", metavar="PORT",
                         help="simulate flip-flops clocked by this input port: row i at i*P, clock rising at i*P + P/2")
+    parser.add_argument("--json", type=Path, metavar="OUT.json",
+                        help="with --clock: min_period_ps, setup and hold slack, the critical path, energy per cycle")
     parser.add_argument("--toggles", type=Path, required=True, metavar="OUT.csv", help="net,toggles,glitches per net")
     parser.add_argument("--vcd", type=Path, metavar="OUT.vcd", help="write a VCD of the simulated transitions")
     parser.add_argument("--vcd-transitions", type=int, default=1000, metavar="N",
@@ -87,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{netlist.name}: {describe(netlist)}")
     if physical_note(netlist):
         print(physical_note(netlist))
+    if args.json and not args.clock:
+        raise SimulationError("--json reports the clocked timing; it needs --clock")
     if args.clock or any(library.cells[i.cell].sequential for i in netlist.instances):
         from dse.cli_clocked import simulate_clocked_netlist
 

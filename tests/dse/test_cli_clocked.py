@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -48,7 +50,7 @@ def test_simulate_clock_reports_energy_parts_and_period(tmp_path, capsys):
     vectors.write_text("a,b\n" + "".join(f"{a},{b}\n" for a, b in rng.integers(0, 8, (60, 2))))
     toggles = tmp_path / "t.csv"
     assert main(["simulate", str(path), "--inputs", str(vectors), "--toggles", str(toggles), "--clock", "clk",
-                 "--period-ps", "2000", "--timed-verilog", str(tmp_path / "timed.v")]) == 0
+                 "--period-ps", "2000", "--timed-verilog", str(tmp_path / "timed.v"), "--json", str(tmp_path / "t.json")]) == 0
     out = capsys.readouterr().out
     assert "pipe: 13 cells (9 flip-flops), 235.23 um2" in out
     assert "9 flip-flops, 59 clock cycles counted" in out and "switching: clock " in out
@@ -56,3 +58,7 @@ def test_simulate_clock_reports_energy_parts_and_period(tmp_path, capsys):
     frame = pd.read_csv(toggles)
     assert frame.loc[frame["net"] == "clk", "toggles"].item() == 2 * 59  # it falls at P and rises at P + P/2, 59 times
     assert "always @(posedge" in (tmp_path / "timed.v").read_text()
+    report = json.loads((tmp_path / "t.json").read_text())
+    assert report["min_period_ps"] == 1171 and report["setup_slack_ps"] == 2000 - 1171
+    assert report["critical"]["endpoint"] == "fy2/D" and report["critical"]["path"][-1] == "s[2] fall"
+    assert abs(sum(report["switching_energy_share"].values()) - 1) < 1e-9 and report["cycles"] == 59
