@@ -16,6 +16,7 @@ from pathlib import Path
 
 import optuna
 import sqlalchemy.exc
+from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 from dse.errors import StudyError
 
@@ -56,8 +57,6 @@ def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
     if path is not None and not path.parent.is_dir():
         raise StudyError(f"{url}: folder {path.parent} does not exist")
     if url.startswith("journal:///"):
-        from optuna.storages.journal import JournalFileBackend, JournalStorage
-
         return JournalStorage(JournalFileBackend(str(path)))
     if "://" not in url:
         raise StudyError(f"{url!r} is not a storage URL (expected e.g. {DEFAULT_STORAGE}, journal:///studies.log)")

@@ -235,8 +235,8 @@ BAD = {
         "combinational loop through instance u1",
     ),
     "power port as logic": (
-        "module m (a, y, VPWR);\n  input a;\n  output y;\n  inout VPWR;\n"
-        f"  {NAND2} u1 (.A(a), .B(VPWR), .Y(y));\nendmodule\n",
+        (f"module m (a, y, VPWR);\n  input a;\n  output y;\n  inout VPWR;\n  {NAND2} u1 (.A(a), .B(VPWR), .Y(y));\n"
+         "endmodule\n"),
         5,
         "instance u1: logic pin B is connected to inout port VPWR; inout ports are power ports",
     ),

@@ -21,8 +21,8 @@ BAD = {
                               "  sky130_fd_sc_hd__inv_1 v (.A(n), .Y(y));\nendmodule\n", ["--clock", "clk"],
                               "m.v:6: combinational loop through instance u"),
     "memory macro": (HEADER + "  sky130_sram_1kbyte_1rw1r_32x256_8 mem (.clk0(clk), .din0(a), .dout0(y));\nendmodule\n",
-                     ["--clock", "clk"], "m.v:6: instance mem: unknown cell sky130_sram_1kbyte_1rw1r_32x256_8 (not in "
-                     "the built-in subset library; pass --library"),
+                     ["--clock", "clk"], ("m.v:6: instance mem: unknown cell sky130_sram_1kbyte_1rw1r_32x256_8 (not in "
+                                          "the built-in subset library; pass --library")),
     "registers without --clock": (PIPELINE, [], "pipe.v: the netlist has 9 flip-flops; name the clock port with --clock"),
 }
 

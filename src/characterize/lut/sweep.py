@@ -28,6 +28,8 @@ from tqdm import tqdm
 import cells
 import characterize
 from cells.default import default_library_path, load_library
+from cells.files import write_text
+from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS
 from characterize.errors import SimulationError
 from characterize.lut.activations import activation_sequence
 from characterize.lut.clocked_measure import CLOCK_PORT, PE_COLUMNS, measure_clocked, min_period_ps
@@ -35,6 +37,7 @@ from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.netlist.ir import Netlist
 from characterize.netlist.techmap import CellMatcher
 from characterize.passes.designs import (
+    MODES,
     STRATEGIES,
     MultiplierSpec,
     embedded_designs,
@@ -49,7 +52,6 @@ from characterize.timing.power import leakage_energy, net_transition_energy
 from characterize.timing.sim import simulate
 from characterize.timing.sta import static_timing
 
-MODES = ("stationary", "embedded")
 REFERENCE = "reference"
 
 
@@ -64,7 +66,7 @@ class SweepConfig:
     seed: int = 0
     histogram: tuple[tuple[int, float], ...] | None = None
     library: str | None = None
-    input_slew_ps: float = DEFAULT_INPUT_SLEW_S * 1e12
+    input_slew_ps: float = DEFAULT_INPUT_SLEW_S * PS_PER_S
     period_ps: float | None = None
     strategy: str = "simplify"
 
@@ -132,7 +134,7 @@ class _Characterizer:
             config.vectors + 1, values.start, values.stop - 1, config.seed, config.histogram
         )
         self.external_load = default_external_load(self.library)
-        self.input_slew = config.input_slew_ps * 1e-12
+        self.input_slew = config.input_slew_ps * S_PER_PS
         self.period_s = self._clock_period()
 
     @property
@@ -150,11 +152,11 @@ class _Characterizer:
     def _clock_period(self) -> float:
         """The configured clock period, or the reference design's critical delay or minimum period (one whole ps up)."""
         if self.config.period_ps:
-            return self.config.period_ps * 1e-12
+            return self.config.period_ps * S_PER_PS
         if self.clocked:
-            return float(np.ceil(min_period_ps(self.reference, self.clock, self.input_slew, self.external_load))) * 1e-12
+            return float(np.ceil(min_period_ps(self.reference, self.clock, self.input_slew, self.external_load))) * S_PER_PS
         timed = annotate_delays(self.reference, self.input_slew, self.external_load)
-        return float(np.ceil(static_timing(timed).critical_delay_s * 1e12)) * 1e-12
+        return float(np.ceil(static_timing(timed).critical_delay_s * PS_PER_S)) * S_PER_PS
 
     def run(self, item: int | str) -> dict:
         """Measure one weight value, or the reference circuit with weights changing too."""
@@ -211,8 +213,8 @@ class _Characterizer:
         result = simulate(timed, inputs, net_weights=energy)
         report = static_timing(timed, launch)
         leakage_j = leakage_energy(design, self.period_s)
-        delays_ps = result.sensitized_delay_s * 1e12
-        energy_fj = (result.weighted_toggles + leakage_j) * 1e15
+        delays_ps = result.sensitized_delay_s * PS_PER_S
+        energy_fj = (result.weighted_toggles + leakage_j) * FJ_PER_J
         spec = self.config.spec
         row = {
             "weight": None if item == REFERENCE else int(item),
@@ -222,13 +224,13 @@ class _Characterizer:
             "signed": spec.signed,
             "cells": len(design.instances),
             "area_um2": design.area,
-            "critical_delay_ps": report.critical_delay_s * 1e12,
+            "critical_delay_ps": report.critical_delay_s * PS_PER_S,
             "max_sensitized_delay_ps": float(delays_ps.max()),
             "mean_sensitized_delay_ps": float(delays_ps.mean()),
             "energy_per_op_fJ": float(energy_fj.mean()),
             "toggles_per_op": float(result.toggles.sum() / result.transitions),
             "glitches_per_op": float(result.glitches.sum() / result.transitions),
-            "leakage_nW": design.leakage * 1e9,
+            "leakage_nW": design.leakage * NW_PER_W,
         }
         targets = self.activations[1:]
         frame = pd.DataFrame({"activation": targets, "delay": delays_ps, "energy": energy_fj})
@@ -236,7 +238,7 @@ class _Characterizer:
             transitions=("delay", "size"), max_sensitized_delay_ps=("delay", "max"), mean_energy_fJ=("energy", "mean")
         )
         per_activation = grouped.reset_index().to_dict(orient="list")
-        return {"row": row, "activations": per_activation, "period_ps": self.period_s * 1e12}
+        return {"row": row, "activations": per_activation, "period_ps": self.period_s * PS_PER_S}
 
 
 _worker: _Characterizer | None = None
@@ -285,10 +287,7 @@ def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None,
 
 
 def _store(cache: Path, config: SweepConfig, item, result: dict, results: dict) -> None:
-    path = cache / f"{cache_key(config, item)}.json"
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(json.dumps(result))
-    partial.replace(path)
+    write_text(cache / f"{cache_key(config, item)}.json", json.dumps(result))
     results[item] = result
 
 

@@ -6,23 +6,23 @@ import argparse
 from pathlib import Path
 
 from cells.default import load_library
-from characterize.generators import ADDERS, ARCHITECTURES
+from cells.files import write_text
+from cells.units import reduction_pct
 from characterize.netlist.ir import Netlist
 from characterize.netlist.techmap import CellMatcher
+from characterize.netlist.verilog import write_verilog
 from characterize.passes.designs import (
     STRATEGIES,
-    MultiplierSpec,
     embedded_designs,
     pe_design,
     reference_design,
     smallest,
     verify_product,
 )
+from dse.cli.options import add_library_option, add_multiplier_options, spec_from_args
 
 
 def register(commands) -> None:
-    from dse.cli import add_library_option
-
     parser = commands.add_parser(
         "netlist",
         help="write a multiplier/MAC gate netlist",
@@ -42,32 +42,6 @@ def register(commands) -> None:
     parser.set_defaults(run=run)
 
 
-def add_multiplier_options(parser: argparse.ArgumentParser, bits_required: bool = True) -> None:
-    parser.add_argument("--bits", type=int, required=bits_required, help="operand width, 2 to 16")
-    parser.add_argument("--unsigned", action="store_true", help="unsigned operands (default: two's complement)")
-    parser.add_argument("--arch", choices=ARCHITECTURES, default="array", help="multiplier architecture")
-    parser.add_argument("--adder", choices=ADDERS, default="ripple", help="final adder: ripple or carry-lookahead")
-    parser.add_argument("--mac", type=int, metavar="ACC_BITS", help="build a MAC with an accumulator of this width")
-    parser.add_argument("--pe", action="store_true",
-                        help="the clocked systolic-array processing element: ports clk, w (weight), a (activation), "
-                        "psum_in (partial sum in); outputs a_out (registered activation), psum_out (registered "
-                        "psum_in + a*w)")
-    parser.add_argument("--acc-bits", type=int, metavar="N", help="--pe: partial-sum width (default 2*bits + 4)")
-
-
-def spec_from_args(args: argparse.Namespace) -> MultiplierSpec:
-    from characterize.errors import GeneratorError
-
-    if not args.pe:
-        if args.acc_bits is not None:
-            raise GeneratorError("--acc-bits is the partial-sum width of --pe; use --mac for a MAC")
-        return MultiplierSpec(args.bits, not args.unsigned, args.arch, args.adder, args.mac)
-    if args.mac is not None:
-        raise GeneratorError("--pe has its own accumulator: give its width with --acc-bits, not --mac")
-    acc_bits = args.acc_bits if args.acc_bits is not None else 2 * args.bits + 4
-    return MultiplierSpec(args.bits, not args.unsigned, args.arch, args.adder, acc_bits, pe=True)
-
-
 def describe(netlist: Netlist) -> str:
     transistors = "" if netlist.transistors is None else f", {netlist.transistors} transistors"
     registers = sum(1 for i in netlist.instances if netlist.library.cells[i.cell].sequential)
@@ -85,8 +59,6 @@ def physical_note(netlist: Netlist) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from characterize.netlist.verilog import write_verilog
-
     library = load_library(args.library)
     matcher = CellMatcher(library)
     spec = spec_from_args(args)
@@ -101,10 +73,10 @@ def run(args: argparse.Namespace) -> int:
             print("; ".join(f"{name}: {describe(d)}" for name, d in designs.items()))
         design = smallest(designs)
         verify_product(design, spec, weight=args.weight)
-    args.output.write_text(write_verilog(design))
+    write_text(args.output, write_verilog(design))
     print(f"{design.name}: {describe(design)}")
     if design is not reference:
-        change = 100.0 * (design.area - reference.area) / reference.area
-        print(f"reference (no embedded weight): {describe(reference)}; area change {change:+.1f} %")
+        change_pct = -reduction_pct(design.area, reference.area)
+        print(f"reference (no embedded weight): {describe(reference)}; area change {change_pct:+.1f} %")
     print(f"wrote {args.output}")
     return 0
