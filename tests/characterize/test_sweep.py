@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -14,11 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cells.default import default_library_path
 from characterize.errors import SimulationError
 from characterize.lut.sweep import SweepConfig, cache_key, run_sweep
 from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.passes.designs import MultiplierSpec
 from dse.cli import main
+from dse.costmodel import nominal_voltage
+from tests.conftest import shared_file
 
 SPEC = MultiplierSpec(4, True, "array")
 
@@ -70,6 +74,20 @@ def test_activation_table_agrees_with_the_rows(luts):
         assert row["max_sensitized_delay_ps"] <= row["critical_delay_ps"]
 
 
+def test_lut_records_the_corner_and_hash_of_its_library(luts, tmp_path):
+    path = shared_file("nangate45_typ.lib.gz")
+    nangate = run_sweep(SweepConfig(MultiplierSpec(2, True, "array"), "embedded", (1, -1), vectors=50, library=str(path)),
+                        cache_dir=tmp_path, progress=False)
+    nangate.save(tmp_path / "lut.csv")
+    loaded = Lut.load(tmp_path / "lut.csv")
+    assert loaded.meta["voltage_V"] == pytest.approx(1.1) and loaded.meta["temperature_C"] == pytest.approx(25.0)
+    assert loaded.meta["library_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert nominal_voltage(loaded) == pytest.approx(1.1)
+    sky130 = luts["embedded"]
+    assert nominal_voltage(sky130) == pytest.approx(1.8)
+    assert sky130.meta["library_sha256"] == hashlib.sha256(default_library_path().read_bytes()).hexdigest()
+
+
 def test_lut_save_and_load_round_trip(luts, tmp_path):
     lut = luts["embedded"]
     lut.save(tmp_path / "lut.csv")
@@ -103,11 +121,11 @@ def test_killed_sweep_resumes_without_recomputing(tmp_path):
                "--vectors", "3000", "--cache", str(cache), "-o", str(tmp_path / "lut.csv")]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(cache.glob("*.json"))) < 4:
+    while time.time() < deadline and len(list(cache.glob("[!.]*.json"))) < 4:
         time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    finished = sorted(cache.glob("*.json"))
+    finished = sorted(cache.glob("[!.]*.json"))
     assert 4 <= len(finished) < 65, "the sweep should have been killed part-way"
     for path in finished:
         data = json.loads(path.read_text())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cells.units import FJ_PER_J, NW_PER_W
 from characterize.generators.pe import MAC_PREFIX
 from characterize.netlist.ir import Netlist
 from characterize.timing.clocked import annotate_registers, energy_by_part, simulate_clocked
@@ -45,10 +46,10 @@ def measure_clocked(design: Netlist, clock: str, inputs: dict[str, np.ndarray], 
         "critical_delay_ps": timing.min_period_ps,
         "max_sensitized_delay_ps": timing.min_period_ps,
         "mean_sensitized_delay_ps": timing.min_period_ps,
-        "energy_per_op_fJ": float(result.energy_per_cycle_j.mean() * 1e15),
+        "energy_per_op_fJ": float(result.energy_per_cycle_j.mean() * FJ_PER_J),
         "toggles_per_op": float(result.toggles.sum() / cycles),
         "glitches_per_op": float(result.glitches.sum() / cycles),
-        "leakage_nW": design.leakage * 1e9,
+        "leakage_nW": design.leakage * NW_PER_W,
         "mac_area_um2": mac_area,
         "mac_energy_share": float(result.net_energy_j[in_mac].sum() / switching),
         "clock_energy_share": parts["clock"] / switching,

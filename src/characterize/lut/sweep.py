@@ -35,7 +35,7 @@ from characterize.lut.activations import activation_sequence
 from characterize.lut.clocked_measure import CLOCK_PORT, PE_COLUMNS, measure_clocked, min_period_ps
 from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.netlist.ir import Netlist
-from characterize.netlist.techmap import CellMatcher
+from characterize.netlist.techmap import DEFAULT_DONT_USE, CellMatcher
 from characterize.passes.designs import (
     MODES,
     STRATEGIES,
@@ -48,8 +48,7 @@ from characterize.passes.designs import (
 )
 from characterize.passes.netlist_design import NetlistDesign
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, annotate_delays, default_external_load
-from characterize.timing.power import leakage_energy, net_transition_energy
-from characterize.timing.sim import simulate
+from characterize.timing.power import simulate_energy
 from characterize.timing.sta import static_timing
 
 REFERENCE = "reference"
@@ -69,6 +68,7 @@ class SweepConfig:
     input_slew_ps: float = DEFAULT_INPUT_SLEW_S * PS_PER_S
     period_ps: float | None = None
     strategy: str = "simplify"
+    dont_use: tuple[str, ...] = DEFAULT_DONT_USE
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -102,14 +102,19 @@ def code_digest() -> str:
 
 def cache_key(config: SweepConfig, item: int | str) -> str:
     """Hash of what determines one item's result: config (less the weight list), library content, code."""
-    library = Path(config.library) if config.library else default_library_path()
     fields = asdict(config)
     fields.pop("weights")
     fields["item"] = item
-    fields["library_sha256"] = hashlib.sha256(library.read_bytes()).hexdigest()
+    fields["library_sha256"] = library_sha256(config)
     fields["version"] = package_version()
     fields["code"] = code_digest()
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def library_sha256(config: SweepConfig) -> str:
+    """Content hash of the sweep's Liberty file (as stored, gzipped or not)."""
+    library = Path(config.library) if config.library else default_library_path()
+    return hashlib.sha256(library.read_bytes()).hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -122,7 +127,7 @@ class _Characterizer:
     def __init__(self, config: SweepConfig):
         self.config = config
         self.library = load_library(config.library)
-        self.matcher = CellMatcher(self.library)
+        self.matcher = CellMatcher(self.library, config.dont_use)
         spec = config.spec
         if isinstance(spec, NetlistDesign):
             self.reference = spec.read(self.library)
@@ -193,7 +198,9 @@ class _Characterizer:
         frame = pd.DataFrame({"activation": self.activations[1:], "energy": per_cycle * 1e15})
         grouped = frame.groupby("activation").agg(transitions=("energy", "size"), mean_energy_fJ=("energy", "mean"))
         grouped.insert(1, "max_sensitized_delay_ps", fields["critical_delay_ps"])
-        return {"row": row, "activations": grouped.reset_index().to_dict(orient="list"), "period_ps": self.period_s * 1e12}
+        corner = {"voltage_V": self.library.voltage, "temperature_C": self.library.temperature}
+        return {"row": row, "activations": grouped.reset_index().to_dict(orient="list"),
+                "period_ps": self.period_s * PS_PER_S, "corner": corner}
 
     def _other_inputs(self, weight_port: str, activation_port: str) -> dict[str, np.ndarray]:
         """Inputs besides weight and activation (an accumulator, enables): seeded uniform values of their width."""
@@ -209,12 +216,11 @@ class _Characterizer:
 
     def _measure(self, design: Netlist, inputs: dict[str, np.ndarray], launch, item) -> dict:
         timed = annotate_delays(design, self.input_slew, self.external_load)
-        energy = net_transition_energy(design, self.input_slew, self.external_load)
-        result = simulate(timed, inputs, net_weights=energy)
+        run = simulate_energy(timed, inputs)
+        result = run.result
         report = static_timing(timed, launch)
-        leakage_j = leakage_energy(design, self.period_s)
         delays_ps = result.sensitized_delay_s * PS_PER_S
-        energy_fj = (result.weighted_toggles + leakage_j) * FJ_PER_J
+        energy_fj = (run.dynamic_j + run.model.leakage_power_w * self.period_s) * FJ_PER_J
         spec = self.config.spec
         row = {
             "weight": None if item == REFERENCE else int(item),
@@ -230,7 +236,7 @@ class _Characterizer:
             "energy_per_op_fJ": float(energy_fj.mean()),
             "toggles_per_op": float(result.toggles.sum() / result.transitions),
             "glitches_per_op": float(result.glitches.sum() / result.transitions),
-            "leakage_nW": design.leakage * NW_PER_W,
+            "leakage_nW": run.model.leakage_power_w * NW_PER_W,
         }
         targets = self.activations[1:]
         frame = pd.DataFrame({"activation": targets, "delay": delays_ps, "energy": energy_fj})
@@ -238,7 +244,8 @@ class _Characterizer:
             transitions=("delay", "size"), max_sensitized_delay_ps=("delay", "max"), mean_energy_fJ=("energy", "mean")
         )
         per_activation = grouped.reset_index().to_dict(orient="list")
-        return {"row": row, "activations": per_activation, "period_ps": self.period_s * PS_PER_S}
+        corner = {"voltage_V": self.library.voltage, "temperature_C": self.library.temperature}
+        return {"row": row, "activations": per_activation, "period_ps": self.period_s * PS_PER_S, "corner": corner}
 
 
 _worker: _Characterizer | None = None
@@ -312,6 +319,9 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
                              operation="one clock cycle")
     meta = {
         "library": config.library or str(default_library_path().name),
+        "library_sha256": library_sha256(config),
+        **results[REFERENCE]["corner"],
+        "dont_use": list(config.dont_use),
         "generator": generator,
         "mode": config.mode,
         "strategy": config.strategy,

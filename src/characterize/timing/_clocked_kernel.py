@@ -58,7 +58,8 @@ def run_clocked(
     cycle (Σ rise/fall weights of the changes in [i·period, (i+1)·period)), the energy
     per net over the counted changes, the changes of each net's value from one cycle
     boundary to the next from `count_from` on (settled changes: toggles less these are
-    glitches), the number of gate output events and of races.
+    glitches), how many of those boundaries found each net at 1, the number of gate output
+    events and of races.
     """
     n_gates = gate_output.shape[0]
     n_nets = values.shape[0]
@@ -80,6 +81,7 @@ def run_clocked(
     energy = np.zeros(n_rows, np.float64)
     net_energy = np.zeros(n_nets, np.float64)
     settled = np.zeros(n_nets, np.int64)
+    ones = np.zeros(n_nets, np.int64)
     snapshot = values.copy()
     clock_level = np.zeros(n_regs, np.uint8)
     events = 0
@@ -105,6 +107,7 @@ def run_clocked(
         if t >= count_from and (t == next_row * period or t >= end):
             # a cycle boundary, before its changes: count the nets whose value differs from the last boundary's
             for net in range(n_nets):
+                ones[net] += values[net]
                 if values[net] != snapshot[net]:
                     if t > count_from:
                         settled[net] += 1
@@ -230,7 +233,7 @@ def run_clocked(
                 head[b] = g
                 due[g] = when
                 pending += 1
-    return toggles, energy, net_energy, settled, events, races
+    return toggles, energy, net_energy, settled, ones, events, races
 
 
 @njit(cache=True, nogil=True)

@@ -31,7 +31,7 @@ from characterize.timing.delays import (
     annotate_delays,
     default_external_load,
 )
-from characterize.timing.power import leakage_energy, net_transition_energy
+from characterize.timing.power import Activity, energy_model
 
 MAX_REGISTER_INPUTS = 6
 
@@ -264,29 +264,60 @@ def clocked_inputs(clocked: ClockedGates, inputs: Mapping[str, np.ndarray]) -> n
 
 
 def simulate_clocked(clocked: ClockedGates, inputs: Mapping[str, np.ndarray], period_steps: int) -> ClockedResult:
-    """Simulate one clock cycle per row of `inputs` (every input port but the clock) at a period of `period_steps`."""
+    """Simulate one clock cycle per row of `inputs` (every input port but the clock) at a period of `period_steps`.
+
+    Energy follows `power.energy_model` on the run's own activity: a first pass counts the
+    toggles and how often each net is 1 at the cycle boundaries (cell input states are
+    taken as independent pins, as OpenSTA does; the clock network as 1 half the time), a
+    second pass prices every toggle.
+    """
     rows = clocked_inputs(clocked, inputs)
     if period_steps < 2:
         raise SimulationError(f"the clock period must be at least 2 steps, got {period_steps}")
     netlist = clocked.netlist
+    zero = np.zeros(clocked.net_count)
+    toggles, _cycle, _net, _settled_changes, ones, _events, _races = _run(clocked, rows, period_steps, zero, zero)
+    boundaries = max(len(rows) - 1, 1)
+    share_one = ones[: len(netlist.nets)] / boundaries
+    share_one[clock_network(clocked)] = 0.5
+    activity = Activity(toggles[: len(netlist.nets)].astype(np.float64), boundaries, _independent_states(netlist, share_one))
+    model = energy_model(netlist, activity, clocked.timed.input_slew_s, clocked.timed.external_load_f)
+    weights = np.zeros(clocked.net_count)
+    weights[: len(netlist.nets)] = model.toggle_energy_j
+    toggles, per_cycle, net_energy, settled, _ones, events, races = _run(clocked, rows, period_steps, weights, weights)
+    leakage = model.leakage_power_w * period_steps * clocked.timed.resolution_s
+    nets = len(netlist.nets)
+    return ClockedResult(toggles[:nets], settled[:nets], per_cycle[1:] + leakage, net_energy[:nets], int(events),
+                         int(races), int(period_steps))
+
+
+def _run(clocked: ClockedGates, rows: np.ndarray, period_steps: int, rise_weight: np.ndarray, fall_weight: np.ndarray):
     gate_inputs, gate_table, gate_output, rise, fall = clocked.gates
     values = _settled(clocked, rows[0], gate_inputs, gate_table, gate_output)
-    energy = np.zeros((2, clocked.net_count))
-    energy[:, : len(netlist.nets)] = net_transition_energy(netlist, clocked.timed.input_slew_s, clocked.timed.external_load_f)
     fanout = _fanout(gate_inputs, clocked.net_count)
     reg_fanout = _fanout(clocked.reg_inputs, clocked.net_count)
     largest = int(max(rise.max(initial=1), fall.max(initial=1)))
-    toggles, per_cycle, net_energy, settled, events, races = run_clocked(
+    return run_clocked(
         gate_inputs, gate_table, gate_output, rise, fall, *fanout,
         clocked.reg_inputs, clocked.reg_clock_table, clocked.reg_data_table, clocked.reg_clear_table,
         clocked.reg_preset_table, clocked.state_nets, clocked.reg_clock_pins, *reg_fanout,
         values, clocked.data_nets, rows, clocked.clock_net, int(period_steps), int(period_steps) // 2,
-        int(period_steps), 1 << (largest + 1).bit_length(), energy[0].copy(), energy[1].copy(),
+        int(period_steps), 1 << (largest + 1).bit_length(), rise_weight, fall_weight,
     )
-    leakage = leakage_energy(netlist, period_steps * clocked.timed.resolution_s)
-    nets = len(netlist.nets)
-    return ClockedResult(toggles[:nets], settled[:nets], per_cycle[1:] + leakage, net_energy[:nets], int(events),
-                         int(races), int(period_steps))
+
+
+def _independent_states(netlist: Netlist, share_one: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per instance, the share of each input state when its input pins are independent with the given shares of 1."""
+    shares = []
+    for inst in netlist.instances:
+        k = len(inst.inputs)
+        states = np.arange(1 << k)
+        share = np.ones(1 << k)
+        for j, net in enumerate(inst.inputs):
+            p = share_one[net]
+            share *= np.where((states >> j) & 1, p, 1 - p)
+        shares.append(share)
+    return tuple(shares)
 
 
 def _settled(clocked: ClockedGates, row: np.ndarray, gate_inputs, gate_table, gate_output) -> np.ndarray:

@@ -10,7 +10,7 @@ from characterize.lut.activations import read_histogram
 from characterize.lut.report import plot, summarize
 from characterize.lut.table import Lut
 from characterize.passes.designs import STRATEGIES
-from dse.cli.options import add_library_option, add_multiplier_options, spec_from_args
+from dse.cli.options import add_library_option, add_multiplier_options, dont_use_from_args, spec_from_args
 
 
 def register(commands) -> None:
@@ -90,6 +90,7 @@ def run_characterize(args: argparse.Namespace) -> int:
         library=str(args.library.resolve()) if args.library else None,
         period_ps=args.period_ps,
         strategy=args.strategy,
+        dont_use=dont_use_from_args(args),
     )
     lut = run_sweep(config, jobs=args.jobs, cache_dir=args.cache)
     lut.save(args.output)

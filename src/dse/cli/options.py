@@ -1,4 +1,4 @@
-"""Options several `dse` commands share: the cell library, the study storage, the multiplier to build."""
+"""Options several `dse` commands share: the cell library, the study storage, the multiplier to build and its cells."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 from characterize.errors import GeneratorError
 from characterize.generators import ADDERS, ARCHITECTURES
+from characterize.netlist.techmap import DEFAULT_DONT_USE
 from characterize.passes.designs import MultiplierSpec
 from dse.storage import DEFAULT_STORAGE
 
@@ -42,6 +43,13 @@ def add_multiplier_options(parser: argparse.ArgumentParser, bits_required: bool 
                         "psum_in (partial sum in); outputs a_out (registered activation), psum_out (registered "
                         "psum_in + a*w)")
     parser.add_argument("--acc-bits", type=int, metavar="N", help="--pe: partial-sum width (default 2*bits + 4)")
+    parser.add_argument("--dont-use", action="append", default=[], metavar="PATTERN",
+                        help="never map to cells whose name matches this shell pattern (repeatable); added to the "
+                        "defaults, which exclude physical-only, low-power (lpflow), clock, delay and probe cells")
+
+
+def dont_use_from_args(args: argparse.Namespace) -> tuple[str, ...]:
+    return DEFAULT_DONT_USE + tuple(args.dont_use)
 
 
 def spec_from_args(args: argparse.Namespace) -> MultiplierSpec:
