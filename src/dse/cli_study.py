@@ -61,6 +61,7 @@ def run_run(args: argparse.Namespace) -> int:
 
     from dse.config import load_study_config
     from dse.runner import run_study
+    from dse.workers import trial_counts
 
     config = load_study_config(args.study_file)
     url = args.storage or config.storage or DEFAULT_STORAGE
@@ -74,8 +75,7 @@ def run_run(args: argparse.Namespace) -> int:
         return 130
     finally:
         signal.signal(signal.SIGINT, previous)
-    finished = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
-    print(f"study {config.name}: {finished} finished trials in {url}")
+    print(f"study {config.name}: {trial_counts(study)} ({url})")
     if stop.is_set():
         print("stopped on request; run the same command to resume", file=sys.stderr)
         return 130
@@ -110,8 +110,11 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from dse.report import describe_study
     from dse.storage import load_study
+    from dse.workers import fail_stale_trials
 
-    print("\n".join(describe_study(load_study(args.name, args.storage))))
+    study = load_study(args.name, args.storage)
+    fail_stale_trials(study)
+    print("\n".join(describe_study(study)))
     return 0
 
 

@@ -111,6 +111,9 @@ def load_study_config(path: str | Path) -> StudyConfig:
     check.keys(document, "", TOP_KEYS, required=("study", "lut"))
     study = check.table(document, "study", STUDY_KEYS, required=("name", "kind"))
     name = check.string(study, "study.name")
+    if not name or "/" in name or "\\" in name or ".." in name or name.startswith("."):
+        raise check.error("study.name", f"{name!r} names a folder for the study's files: no path separators, "
+                          "no '..', no leading '.'")
     kind_name = check.string(study, "study.kind")
     try:
         kind_cls = find_kind(kind_name)

@@ -10,14 +10,25 @@ relative to that file.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import threading
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import optuna
+import sqlalchemy
 import sqlalchemy.exc
 
 from dse.errors import StudyError
+
+try:
+    import fcntl as _flock
+except ImportError:  # Windows
+    _flock = None
 
 DEFAULT_STORAGE = "sqlite:///dse-studies.db"
 FILE_SCHEMES = ("sqlite:///", "journal:///")
@@ -58,13 +69,39 @@ def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
     if url.startswith("journal:///"):
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
-        return JournalStorage(JournalFileBackend(str(path)))
+        try:
+            return JournalStorage(JournalFileBackend(str(path)))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSON, encoding or record errors
+            raise StudyError(f"{path}: not an Optuna journal file ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else 'unexpected record'})") from None
     if "://" not in url:
         raise StudyError(f"{url!r} is not a storage URL (expected e.g. {DEFAULT_STORAGE}, journal:///studies.log)")
     try:
         return _rdb_storage(url)
-    except (ImportError, ValueError, sqlalchemy.exc.SQLAlchemyError) as exc:
-        raise StudyError(f"{url}: cannot open storage: {str(exc).splitlines()[0]}") from None
+    except ImportError as exc:
+        raise StudyError(f"{_redacted(url)}: cannot open storage: {_missing_module(exc)}") from None
+    except (ValueError, sqlalchemy.exc.SQLAlchemyError) as exc:
+        raise StudyError(f"{_redacted(url)}: cannot open storage: {str(exc).splitlines()[0]}") from None
+
+
+def _missing_module(exc: ImportError) -> str:
+    """Name the database driver that failed to import (SQLAlchemy's own message does not)."""
+    cause = exc
+    while cause is not None and not isinstance(cause, ModuleNotFoundError):
+        cause = cause.__cause__ or cause.__context__
+    name = getattr(cause, "name", None) or exc.name
+    if name is None:
+        return str(exc).splitlines()[0]
+    hint = " (pip install 'gatedse[postgres]')" if name.startswith("psycopg") else ""
+    return f"the Python module {name!r} is not installed{hint}"
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return url
 
 
 def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
@@ -103,3 +140,59 @@ def load_study(name: str, url: str) -> optuna.Study:
     if name not in names:
         raise StudyError(f"no study {name!r} in {url} (it holds: {', '.join(names) or 'no studies'})")
     return optuna.load_study(study_name=name, storage=storage)
+
+
+@contextmanager
+def claim_lock(storage: optuna.storages.BaseStorage, url: str, study_name: str) -> Iterator[None]:
+    """Exclusive, cross-process lock for claiming a study's next trial; released when the holder dies.
+
+    A file storage is locked with flock(2) on its file; PostgreSQL with an
+    advisory lock keyed by the study name. Other servers (MySQL) and systems
+    without flock get a lock inside this process only.
+    """
+    path = storage_file(url)
+    if path is not None and _flock is not None:
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            _flock.flock(descriptor, _flock.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # releases the lock
+        return
+    if isinstance(storage, optuna.storages.RDBStorage) and storage.engine.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(study_name.encode()).digest()[:8], "big", signed=True)
+        with storage.engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            try:
+                yield
+            finally:
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                connection.commit()
+        return
+    with _PROCESS_CLAIM_LOCK:
+        yield
+
+
+_PROCESS_CLAIM_LOCK = threading.Lock()
+
+
+@contextmanager
+def heartbeat(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[None]:
+    """Record the trial's heartbeat now and every interval while the block runs (RDB storages with a heartbeat)."""
+    if not isinstance(storage, optuna.storages.RDBStorage) or storage.get_heartbeat_interval() is None:
+        yield
+        return
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(storage.get_heartbeat_interval()):
+            storage.record_heartbeat(trial_id)
+
+    storage.record_heartbeat(trial_id)
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

@@ -34,7 +34,7 @@ def test_run_prints_one_line_per_trial_and_a_summary(tmp_path, capsys):
     assert main(["study", "run", str(path), "--storage", f"sqlite:///{tmp_path}/s.db"]) == 0
     out = capsys.readouterr().out
     assert out.count("trial ") >= 3 and "error=" in out
-    assert "study toy-study: 3 finished trials" in out
+    assert "study toy-study: 3 completed, 0 pruned, 0 failed, 0 running (sqlite:///" in out
 
 
 def test_run_uses_the_default_storage_in_the_current_folder(tmp_path, monkeypatch):
