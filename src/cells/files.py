@@ -1,10 +1,13 @@
-"""Writing files so that readers see the old content or the whole new content, never a part.
+"""Files shared by processes: atomic writes, and exclusive locks that die with their holder.
 
 A file is written under a temporary name in its own folder, flushed to disk
 (fsync), then renamed over the target (`os.replace`, atomic on POSIX and
 Windows). A crash or `kill -9` at any moment leaves the previous file intact
 and at worst a stray `.<name>.<random>.tmp` beside it; a failure while writing
 removes the temporary file and leaves the target untouched.
+
+`file_lock` takes flock(2) on a file: the kernel releases it when the holder
+exits or is killed, so a crash never leaves a lock behind.
 """
 
 from __future__ import annotations
@@ -14,6 +17,13 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; locks are then no-ops
+    fcntl = None
+
+FILE_LOCKS = fcntl is not None  # whether file_lock excludes other processes here
 
 
 @contextmanager
@@ -68,3 +78,25 @@ def _fsync_folder(folder: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+@contextmanager
+def file_lock(path: str | Path, wait: bool = True) -> Iterator[bool]:
+    """Hold an exclusive lock on `path` (created if missing) for the block; yields whether it is held.
+
+    With `wait` False the block runs at once, with False, when another process
+    holds the lock. Without flock (Windows) the block runs unlocked, with True.
+    """
+    if fcntl is None:
+        yield True
+        return
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(descriptor)  # releases the lock

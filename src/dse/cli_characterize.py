@@ -66,8 +66,10 @@ def run_characterize(args: argparse.Namespace) -> int:
     from characterize.lut.activations import read_histogram
     from characterize.lut.report import summarize
     from characterize.lut.sweep import SweepConfig, run_sweep
+    from characterize.lut.table import activations_path, check_lut_path, sidecar_path
     from dse.cli_netlist import spec_from_args
 
+    check_lut_path(args.output)
     spec = spec_from_args(args)
     if args.jobs < 1:
         raise SimulationError(f"--jobs must be at least 1, got {args.jobs}")
@@ -88,7 +90,7 @@ def run_characterize(args: argparse.Namespace) -> int:
     lut = run_sweep(config, jobs=args.jobs, cache_dir=args.cache)
     lut.save(args.output)
     print(summarize(lut))
-    print(f"wrote {args.output} (+ {args.output.with_suffix('.json').name}, {args.output.stem}.activations.csv)")
+    print(f"wrote {args.output} (+ {sidecar_path(args.output).name}, {activations_path(args.output).name})")
     return 0
 
 

@@ -11,7 +11,6 @@ relative to that file.
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
 import warnings
@@ -23,12 +22,8 @@ import optuna
 import sqlalchemy
 import sqlalchemy.exc
 
+from cells.files import FILE_LOCKS, file_lock
 from dse.errors import StudyError
-
-try:
-    import fcntl as _flock
-except ImportError:  # Windows
-    _flock = None
 
 DEFAULT_STORAGE = "sqlite:///dse-studies.db"
 FILE_SCHEMES = ("sqlite:///", "journal:///")
@@ -151,13 +146,9 @@ def claim_lock(storage: optuna.storages.BaseStorage, url: str, study_name: str) 
     without flock get a lock inside this process only.
     """
     path = storage_file(url)
-    if path is not None and _flock is not None:
-        descriptor = os.open(path, os.O_RDONLY)
-        try:
-            _flock.flock(descriptor, _flock.LOCK_EX)
+    if path is not None and FILE_LOCKS:
+        with file_lock(path):
             yield
-        finally:
-            os.close(descriptor)  # releases the lock
         return
     if isinstance(storage, optuna.storages.RDBStorage) and storage.engine.dialect.name == "postgresql":
         key = int.from_bytes(hashlib.sha256(study_name.encode()).digest()[:8], "big", signed=True)
