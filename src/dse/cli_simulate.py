@@ -55,26 +55,46 @@ def read_vectors(path: Path, ports: list[str]) -> dict[str, np.ndarray]:
     return columns
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Every argument checked before anything is written: a failing command leaves existing outputs alone."""
+    if args.vcd and args.vcd_transitions < 1:
+        raise SimulationError(f"--vcd-transitions must be at least 1, got {args.vcd_transitions}")
+    if args.period_ps is not None and not args.period_ps > 0:
+        raise SimulationError(f"--period-ps must be positive, got {args.period_ps}")
+    outputs = [path for path in (args.toggles, args.vcd, args.timed_verilog) if path is not None]
+    inputs = {args.netlist.resolve(), args.inputs.resolve()}
+    seen = set()
+    for path in outputs:
+        if path.resolve() in inputs or path.resolve() in seen:
+            raise SimulationError(f"{path}: named twice (as an input or as two outputs)")
+        seen.add(path.resolve())
+        if not path.parent.is_dir():
+            raise SimulationError(f"{path}: folder {path.parent} does not exist")
+
+
 def run(args: argparse.Namespace) -> int:
     from cells.default import load_library
     from characterize.netlist.verilog import read_verilog
     from characterize.timing.delays import annotate_delays
     from characterize.timing.power import average_power, leakage_energy, net_transition_energy
-    from characterize.timing.sim import simulate, write_vcd
+    from cells.files import atomic_write
+    from characterize.timing.sim import check_input_range, simulate, write_vcd
     from characterize.timing.sta import static_timing
     from characterize.timing.timed_verilog import write_timed_verilog
 
+    check_arguments(args)
     library = load_library(args.library)
     netlist = read_verilog(args.netlist, library)
     inputs = read_vectors(args.inputs, [p.name for p in netlist.inputs])
+    check_input_range(netlist.inputs, inputs, args.inputs)
     timed = annotate_delays(netlist)
     energy = net_transition_energy(netlist, timed.input_slew_s, timed.external_load_f)
     result = simulate(timed, inputs, net_weights=energy)
     nets = range(2, len(netlist.nets))
-    pd.DataFrame(
+    toggles = pd.DataFrame(
         {"net": [netlist.nets[n].lstrip("\\") for n in nets],
          "toggles": result.toggles[2:], "glitches": result.glitches[2:]}
-    ).to_csv(args.toggles, index=False)
+    )
     delays_ps = result.sensitized_delay_s * 1e12
     critical_ps = static_timing(timed).critical_delay_s * 1e12
     energy_fj = result.weighted_toggles.mean() * 1e15
@@ -94,12 +114,13 @@ def run(args: argparse.Namespace) -> int:
         if period_steps <= timed.settle_bound_steps:
             print(f"note: the VCD spaces vectors by the settling bound ({timed.settle_bound_steps} ps), not the period")
             period_steps = None
+    atomic_write(args.toggles, toggles.to_csv(index=False))
     print(f"wrote {args.toggles}")
     if args.vcd:
         count = min(args.vcd_transitions, result.transitions)
         write_vcd(timed, inputs, args.vcd, transitions=range(count), period_steps=period_steps)
         print(f"wrote {args.vcd} ({count} transitions)")
     if args.timed_verilog:
-        args.timed_verilog.write_text(write_timed_verilog(timed))
+        atomic_write(args.timed_verilog, write_timed_verilog(timed))
         print(f"wrote {args.timed_verilog}")
     return 0

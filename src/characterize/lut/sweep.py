@@ -229,7 +229,8 @@ class _ItemRunner:
                     self._characterizer = _Characterizer(self.config)
                 result = self._characterizer.run(item)
                 atomic_write(entry, json.dumps(result))
-                entry.with_suffix(".lock").unlink()  # a process waiting on it finds the entry; later ones need no lock
+            # With the entry stored the lock has done its job: a process waiting on it finds the entry.
+            entry.with_suffix(".lock").unlink(missing_ok=True)
             return result
 
 

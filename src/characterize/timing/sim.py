@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from cells.files import atomic_path
 from characterize.errors import SimulationError
-from characterize.netlist.ir import CONST0, CONST1, CONST_NAMES
+from characterize.netlist.ir import CONST0, CONST1, CONST_NAMES, Port
 from characterize.netlist.logic import port_bits
 from characterize.timing._kernel import chain_order, run_transitions, settle_state
 from characterize.timing.delays import TimedGates, timescale_unit
@@ -79,7 +80,32 @@ def input_bit_matrix(timed: TimedGates, inputs: Mapping[str, Iterable[int]]) -> 
     lengths = {len(v) if v.ndim == 1 else -1 for v in columns.values()}
     if len(lengths) != 1 or min(lengths) < 2 or not all(np.issubdtype(v.dtype, np.integer) for v in columns.values()):
         raise SimulationError("inputs must be 1-D integer arrays of one length, at least 2 vectors (1 transition)")
+    check_input_range(ports, columns)
     return np.ascontiguousarray(np.concatenate([port_bits(p, columns[p.name]).T for p in ports], axis=1))
+
+
+def port_range(port: Port) -> tuple[int, int]:
+    """The integers a port of w bits holds without wrapping: -2^(w-1) (two's complement) to 2^w - 1 (unsigned).
+
+    A netlist does not say whether a port is signed, so both readings are accepted.
+    """
+    return -(1 << (port.width - 1)), (1 << port.width) - 1
+
+
+def check_input_range(ports: Iterable[Port], columns: Mapping[str, np.ndarray], source: str | Path | None = None) -> None:
+    """Reject a value its port cannot hold (its bits would silently wrap).
+
+    `source` names the vectors file, whose row of vector i is i + 2 (after the header).
+    """
+    for port in ports:
+        low, high = port_range(port)
+        values = np.asarray(columns[port.name])
+        bad = np.flatnonzero((values < low) | (values > high))
+        if len(bad):
+            index = int(bad[0])
+            where = f"{source}:{index + 2}" if source is not None else f"inputs: vector {index}"
+            raise SimulationError(f"{where}: port {port.name} = {int(values[index])} is outside its range "
+                                  f"[{low}, {high}] ({port.width} bits, signed or unsigned)")
 
 
 def simulate(
@@ -263,7 +289,7 @@ def write_vcd(
     values, gate_index = circuit.initial_state()
     circuit.settle(bits[chosen[0]], values, gate_index)
     path = Path(path)
-    with path.open("w") as out:
+    with atomic_path(path) as temporary, temporary.open("w") as out:
         ids = _write_header(out, timed, unit)
         out.write(f"#{chosen[0] * period}\n$dumpvars\n")
         out.writelines(f"{values[n]}{ids[n]}\n" for n in range(len(CONST_NAMES), timed.net_count))
