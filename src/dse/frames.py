@@ -18,6 +18,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
+from cells.files import atomic_write
 from dse import pareto
 from dse.kinds import Objective
 
@@ -122,7 +123,7 @@ def _reference_point(values: np.ndarray, directions: list[str]) -> tuple[float, 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
+    atomic_write(path, frame.to_csv(index=False))
 
 
 def write_json(summary: ParetoSummary, path: str | Path) -> None:
@@ -146,7 +147,7 @@ def write_json(summary: ParetoSummary, path: str | Path) -> None:
         ],
     }
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(document, indent=2) + "\n")
+    atomic_write(path, json.dumps(document, indent=2) + "\n")
 
 
 def _missing(value) -> bool:
