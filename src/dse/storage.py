@@ -138,30 +138,31 @@ def load_study(name: str, url: str) -> optuna.Study:
 
 
 @contextmanager
-def claim_lock(storage: optuna.storages.BaseStorage, url: str, study_name: str) -> Iterator[None]:
-    """Exclusive, cross-process lock for claiming a study's next trial; released when the holder dies.
+def claim_lock(storage: optuna.storages.BaseStorage, url: str, study_name: str) -> Iterator[bool]:
+    """Exclusive lock for claiming a study's next trial; yields whether it excludes other processes too.
 
     A file storage is locked with flock(2) on its file; PostgreSQL with an
-    advisory lock keyed by the study name. Other servers (MySQL) and systems
-    without flock get a lock inside this process only.
+    advisory lock keyed by the study name; either is released when its holder
+    dies. Other servers (MySQL) and systems without flock get a lock inside
+    this process only.
     """
     path = storage_file(url)
     if path is not None and FILE_LOCKS:
         with file_lock(path):
-            yield
+            yield True
         return
     if isinstance(storage, optuna.storages.RDBStorage) and storage.engine.dialect.name == "postgresql":
         key = int.from_bytes(hashlib.sha256(study_name.encode()).digest()[:8], "big", signed=True)
         with storage.engine.connect() as connection:
             connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": key})
             try:
-                yield
+                yield True
             finally:
                 connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                 connection.commit()
         return
     with _PROCESS_CLAIM_LOCK:
-        yield
+        yield False
 
 
 _PROCESS_CLAIM_LOCK = threading.Lock()

@@ -10,7 +10,8 @@ running in live workers waits for them, and takes over if one of them fails.
 
 Each trial records its worker (host, process id and start time) in a system
 attribute. A RUNNING trial whose worker on this host is gone is failed
-whenever a worker claims a trial or a study is opened for a report; RDB
+whenever a worker claims a trial or a study is opened for a report, and so is
+one without a mark at a claim (its worker died while claiming it); RDB
 storages also fail trials whose heartbeat has stopped for the grace period
 (any host).
 
@@ -134,8 +135,13 @@ def worker_alive(mark: str) -> bool | None:
     return _start_time(int(pid)) == start
 
 
-def fail_stale_trials(study: optuna.Study) -> list[int]:
-    """Fail the RUNNING trials whose worker is gone (same host) or whose heartbeat stopped; their numbers."""
+def fail_stale_trials(study: optuna.Study, claiming: bool = False) -> list[int]:
+    """Fail the RUNNING trials whose worker is gone (same host) or whose heartbeat stopped; their numbers.
+
+    `claiming` says the caller holds the claim lock across processes: then no claim is half done,
+    and a RUNNING trial without a worker mark is one whose worker died between
+    creating it and marking it.
+    """
     storage = study._storage  # Optuna offers no public accessor; the storage API itself is public
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -145,7 +151,7 @@ def fail_stale_trials(study: optuna.Study) -> list[int]:
     failed = before - {t.number for t in running}
     for trial in running:
         mark = trial.system_attrs.get(WORKER_ATTR)
-        if mark is not None and worker_alive(mark) is False:
+        if (worker_alive(mark) is False) if mark is not None else claiming:
             study_id = storage.get_study_id_from_name(study.study_name)
             trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
             try:
@@ -202,8 +208,8 @@ class Workers:
     def _claim(self) -> optuna.Trial | None:
         """A new RUNNING trial of this worker, or None when the study needs no more from it."""
         while not self.stop.is_set():
-            with claim_lock(self.storage, self.url, self.study.study_name):
-                fail_stale_trials(self.study)
+            with claim_lock(self.storage, self.url, self.study.study_name) as exclusive:
+                fail_stale_trials(self.study, claiming=exclusive)
                 decision = self._decide()
                 if decision == "run":
                     return self._ask()

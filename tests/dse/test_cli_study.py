@@ -54,7 +54,7 @@ def test_list_show_export(stored, capsys):
     shown = capsys.readouterr().out
     assert "objectives: error (minimize; error (%)), energy_nJ (minimize" in shown
     assert "constraints: error_increase <= 6" in shown
-    assert "trials: 30 complete" in shown and "knee: trial" in shown and "baseline: error=1.333, energy_nJ=40" in shown
+    assert "trials: 30 completed, 0 pruned, 0 failed, 0 running" in shown and "knee: trial" in shown and "baseline: error=1.333, energy_nJ=40" in shown
     out = folder / "trials.csv"
     assert main(["study", "export", "toy-study", "--storage", url, "-o", str(out)]) == 0
     table = pd.read_csv(out)

@@ -106,7 +106,7 @@ def test_stale_trial_of_a_killed_worker_is_failed_on_open_and_reported_apart(tmp
     kill_in_flight(path, url)
     assert trial_counts(load_study("toy-study", url)).running == 1
     assert main(["study", "show", "toy-study", "--storage", url]) == 0
-    assert "1 fail" in capsys.readouterr().out
+    assert "trials: 1 completed, 0 pruned, 1 failed, 0 running" in capsys.readouterr().out
     (tmp_path / "slow").unlink()
     assert main(["study", "run", str(path), "--storage", url]) == 0
     assert "study toy-study: 3 completed, 0 pruned, 1 failed, 0 running" in capsys.readouterr().out
@@ -168,3 +168,13 @@ def test_postgres_study_runs_and_resumes(tmp_path, postgres_url):
     study = run_study(config, postgres_url, n_trials=2, progress=False)
     assert trial_counts(study).complete == 5
     assert isinstance(optuna.load_study(study_name="toy-study", storage=postgres_url), optuna.Study)
+
+
+def test_trial_left_unmarked_by_a_worker_killed_while_claiming_is_failed_at_the_next_claim(tmp_path):
+    config = load_study_config(write_study(tmp_path, trials=2))
+    url = f"sqlite:///{tmp_path}/s.db"
+    run_study(config, url, n_trials=1, progress=False)
+    half_claimed = load_study("toy-study", url).ask()  # created, never marked: its worker died right here
+    study = run_study(config, url, progress=False)
+    assert study.trials[half_claimed.number].state == TrialState.FAIL
+    assert trial_counts(study) == trial_counts(study).__class__(complete=2, pruned=0, failed=1, running=0)

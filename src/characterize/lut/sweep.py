@@ -36,7 +36,7 @@ from cells.files import atomic_write, file_lock
 from characterize.errors import SimulationError
 from characterize.lut.activations import activation_sequence
 from characterize.lut.table import LUT_COLUMNS, Lut
-from characterize.lut.workers import exit_with_parent
+from characterize.lut.pool_workers import exit_with_parent
 from characterize.netlist.ir import Netlist
 from characterize.netlist.techmap import CellMatcher
 from characterize.passes.designs import (
