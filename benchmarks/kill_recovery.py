@@ -37,12 +37,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO)]
 
-from optuna.trial import TrialState  # noqa: E402
+from optuna.trial import TrialState
 
-from dse.errors import StudyError  # noqa: E402
-from dse.storage import load_study  # noqa: E402
-from tests.dse.pgserver import PostgresUnavailable, throwaway_postgres  # noqa: E402
-from tests.dse.toykind import write_study  # noqa: E402
+from dse.errors import StudyError
+from dse.storage import load_study
+from tests.dse.pgserver import PostgresUnavailable, throwaway_postgres
+from tests.dse.toykind import write_study
 
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
 WORKERS = 3

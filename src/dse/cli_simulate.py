@@ -74,10 +74,10 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cells.default import load_library
+    from cells.files import atomic_write
     from characterize.netlist.verilog import read_verilog
     from characterize.timing.delays import annotate_delays
     from characterize.timing.power import average_power, leakage_energy, net_transition_energy
-    from cells.files import atomic_write
     from characterize.timing.sim import check_input_range, simulate, write_vcd
     from characterize.timing.sta import static_timing
     from characterize.timing.timed_verilog import write_timed_verilog

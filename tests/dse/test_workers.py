@@ -19,7 +19,7 @@ from dse.config import load_study_config
 from dse.errors import StudyError
 from dse.runner import run_study
 from dse.storage import load_study, open_storage
-from dse.workers import trial_counts
+from dse.workers import TrialCounts, trial_counts
 from tests.dse.toykind import write_study
 
 REPO = Path(__file__).resolve().parents[2]
@@ -177,4 +177,4 @@ def test_trial_left_unmarked_by_a_worker_killed_while_claiming_is_failed_at_the_
     half_claimed = load_study("toy-study", url).ask()  # created, never marked: its worker died right here
     study = run_study(config, url, progress=False)
     assert study.trials[half_claimed.number].state == TrialState.FAIL
-    assert trial_counts(study) == trial_counts(study).__class__(complete=2, pruned=0, failed=1, running=0)
+    assert trial_counts(study) == TrialCounts(complete=2, pruned=0, failed=1, running=0)

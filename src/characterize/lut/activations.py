@@ -25,7 +25,7 @@ def read_histogram(path: str | Path, low: int, high: int) -> tuple[tuple[int, fl
     counts = pd.to_numeric(frame["count"], errors="coerce")
     for row, (text, value, count_text, count) in enumerate(
             zip(frame["value"], values, frame["count"], counts), start=2):
-        if not (value == value and float(value).is_integer() and low <= value <= high):
+        if not (pd.notna(value) and float(value).is_integer() and low <= value <= high):
             raise SimulationError(f"{path}:{row}: activation value {text} is not an integer in [{low}, {high}]")
         if not count >= 0:
             raise SimulationError(f"{path}:{row}: count {count_text} is negative or not a number")

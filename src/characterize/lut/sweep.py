@@ -35,8 +35,8 @@ from cells.default import default_library_path, load_library
 from cells.files import atomic_write, file_lock
 from characterize.errors import SimulationError
 from characterize.lut.activations import activation_sequence
-from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.lut.pool_workers import exit_with_parent
+from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.netlist.ir import Netlist
 from characterize.netlist.techmap import CellMatcher
 from characterize.passes.designs import (
