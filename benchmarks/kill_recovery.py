@@ -13,7 +13,8 @@ trials seen before a kill that are no longer complete, or have changed).
 PostgreSQL runs where a throwaway server can start (tests/dse/pgserver.py).
 
 Sweeps: two `dse characterize --jobs 2` processes share one cache; `--kills`
-times a random one gets SIGKILL and is restarted; then both finish. Printed:
+times a random one gets SIGKILL, at a random moment up to 3 s after its pool
+workers started, and is restarted; then both finish. Printed:
 items requested, cache entries complete, entries unreadable, entries computed
 twice (rewritten after they were complete), lost (complete, then gone), pool
 workers left alive, and whether both LUTs equal an uninterrupted reference run
@@ -135,53 +136,78 @@ def entries(cache: Path) -> dict[str, int]:
     return found
 
 
+class CacheWatch:
+    """Polls a cache folder: entries seen complete, and those rewritten (computed again) after that."""
+
+    def __init__(self, cache: Path):
+        self.cache = cache
+        self.seen: dict[str, int] = {}
+        self.rewritten: set[str] = set()
+
+    def poll(self) -> None:
+        now = entries(self.cache)
+        self.rewritten |= {name for name, inode in now.items() if name in self.seen and self.seen[name] != inode}
+        self.seen.update(now)
+
+    def watch(self, seconds: float, until=lambda: False) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not until():
+            self.poll()
+            time.sleep(0.1)
+
+
 def kill_sweep(folder: Path, kills: int, bits: int, vectors: int, rng: random.Random) -> dict:
+    """Each kill lands on a sweep whose pool workers run, at a random moment 0-3 s after they started."""
     reference = folder / "reference.csv"
     start = time.perf_counter()
     subprocess.run(sweep_command(folder / "reference-cache", reference, bits, vectors), env=ENV, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     reference_s = time.perf_counter() - start
     cache = folder / "cache"
+    watch = CacheWatch(cache)
     outputs = [folder / f"lut{i}.csv" for i in range(2)]
-    sweeps = [subprocess.Popen(sweep_command(cache, o, bits, vectors), env=ENV, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL) for o in outputs]
-    seen: dict[str, int] = {}
-    rewritten: set[str] = set()
+
+    def start_sweep(index: int) -> subprocess.Popen:
+        return subprocess.Popen(sweep_command(cache, outputs[index], bits, vectors), env=ENV,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    sweeps = [start_sweep(i) for i in range(2)]
     orphans: list[int] = []
+    landed = 0
     try:
         for _ in range(kills):
-            time.sleep(rng.uniform(*KILL_GAP_S))
-            now = entries(cache)
-            rewritten |= {name for name, inode in now.items() if name in seen and seen[name] != inode}
-            seen.update(now)
             index = rng.randrange(2)
-            if sweeps[index].poll() is None:
-                children = _children(sweeps[index].pid)
-                sweeps[index].send_signal(signal.SIGKILL)
-                sweeps[index].wait()
-                time.sleep(2.0)  # the workers' death signal has long arrived
+            sweep = sweeps[index]
+            watch.watch(300, until=lambda s=sweep: s.poll() is not None or len(_children(s.pid)) >= 2)
+            watch.watch(rng.uniform(0.0, 3.0), until=lambda s=sweep: s.poll() is not None)
+            if sweep.poll() is None:
+                children = _children(sweep.pid)
+                landed += bool(children)
+                sweep.send_signal(signal.SIGKILL)
+                sweep.wait()
+                watch.watch(2.0)  # time for the workers to notice
                 orphans += [c for c in children if _alive(c)]
-            sweeps[index] = subprocess.Popen(sweep_command(cache, outputs[index], bits, vectors), env=ENV,
-                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        codes = [s.wait(timeout=1200) for s in sweeps]
+            sweeps[index] = start_sweep(index)
+        watch.watch(1200, until=lambda: all(s.poll() is not None for s in sweeps))
+        codes = [s.wait(timeout=60) for s in sweeps]
     finally:
         for s in sweeps:
             s.kill()
         for pid in orphans:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+    watch.poll()
     final = entries(cache)
-    rewritten |= {name for name, inode in final.items() if name in seen and seen[name] != inode}
-    items = (1 << bits) + 1
     same = all(o.read_bytes() == reference.read_bytes() and
                o.with_name(o.stem + ".activations.csv").read_bytes() ==
                reference.with_name("reference.activations.csv").read_bytes() for o in outputs)
     return {
-        "requested": items,
+        "requested": (1 << bits) + 1,
+        "kills with workers running": landed,
         "completed": len(final),
         "unreadable": len(list(cache.glob("*.json"))) - len(final),
-        "computed twice": len(rewritten),
-        "lost": sum(name not in final for name in seen),
+        "computed twice": len(watch.rewritten),
+        "lost": sum(name not in final for name in watch.seen),
         "orphan workers": len(orphans),
         "exit codes": codes,
         "LUTs equal the reference": same,
