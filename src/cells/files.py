@@ -1,86 +1,70 @@
-"""Files shared by processes: atomic writes, and exclusive locks that die with their holder.
+"""Writing output files: atomically, so a reader (or a crash) never sees half a file; and the figure formats.
 
-A file is written under a temporary name in its own folder, flushed to disk
-(fsync), then renamed over the target (`os.replace`, atomic on POSIX and
-Windows). A crash or `kill -9` at any moment leaves the previous file intact
-and at worst a stray `.<name>.<random>.tmp` beside it; a failure while writing
-removes the temporary file and leaves the target untouched.
+Every output (netlists, LUTs, CSV and JSON exports, figures, caches) goes
+through `atomic_path`: written to a temporary file beside the target, flushed
+to disk, then renamed over the target in one step. Concurrent writers of the
+same file (workers sharing a cache) each use their own temporary file.
 
-`file_lock` takes flock(2) on a file: the kernel releases it when the holder
-exits or is killed, so a crash never leaves a lock behind.
+`file_lock` takes flock(2) on a file, for processes that share a file (a
+study storage, a sweep cache): the kernel releases it when the holder exits or
+is killed, so a crash never leaves a lock behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import secrets
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from cells.errors import GatedseError
 
 try:
     import fcntl
-except ImportError:  # Windows: no flock; locks are then no-ops
+except ImportError:  # Windows: no flock; file_lock is then a no-op
     fcntl = None
 
 FILE_LOCKS = fcntl is not None  # whether file_lock excludes other processes here
+FIGURE_FORMATS = (".png", ".svg", ".pdf")
 
 
-@contextmanager
+@contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary path to write; on success it is fsynced and renamed to `path`, on error removed.
+    """A temporary path to write `path`'s content to; on leaving the block it replaces `path` (creating folders).
 
-    For writers that want a file name (pandas, pyvcd, a library's `save(path)`).
+    The temporary name keeps the suffix, so writers that choose the format by
+    extension (matplotlib, pandas) behave as with `path`. On an exception the
+    temporary file is removed and `path` is left as it was.
     """
     path = Path(path)
-    temporary = _new_temporary(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.{os.getpid()}-{threading.get_ident()}.partial{path.suffix}")
     try:
-        yield temporary
-        _fsync_file(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
-def atomic_write(path: str | Path, data: bytes | str) -> None:
-    """Write `data` (str as UTF-8) to `path` atomically and durably."""
-    with atomic_path(path) as temporary:
-        temporary.write_bytes(data.encode() if isinstance(data, str) else data)
-
-
-def _new_temporary(path: Path) -> Path:
-    """A new empty file beside `path`, with the permissions a plain `open` would give (umask applies)."""
-    while True:
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            return temporary
-        except FileExistsError:
-            continue
-
-
-def _fsync_file(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
+        yield partial
+        with open(partial, "rb+") as written:
+            os.fsync(written.fileno())
+        os.replace(partial, path)
     finally:
-        os.close(descriptor)
+        partial.unlink(missing_ok=True)
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable; folders cannot be opened for this on Windows."""
-    if os.name != "posix":
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+def write_text(path: str | Path, text: str) -> Path:
+    """Write `text` (UTF-8) to `path` atomically; returns the path."""
+    with atomic_path(path) as partial:
+        partial.write_text(text, encoding="utf-8")
+    return Path(path)
 
 
-@contextmanager
+def check_figure_path(path: str | Path, error: type[GatedseError]) -> Path:
+    """`path` as a Path when its extension names a figure format we write, else `error` naming the file."""
+    path = Path(path)
+    if path.suffix.lower() not in FIGURE_FORMATS:
+        raise error(f"{path}: unknown figure format {path.suffix or '(none)'} (use {', '.join(FIGURE_FORMATS)})")
+    return path
+
+
+@contextlib.contextmanager
 def file_lock(path: str | Path, wait: bool = True) -> Iterator[bool]:
     """Hold an exclusive lock on `path` (created if missing) for the block; yields whether it is held.
 

@@ -15,10 +15,10 @@ from cells.functions import function_variables
 from cells.model import Cell, Library, PowerArc, TimingArc, Units, WireLoad
 from cells.tables import Table
 from cells.transistors import transistor_count
+from cells.units import SI_PREFIXES
 
 SEQUENTIAL_GROUPS = {"ff", "latch", "ff_bank", "latch_bank", "statetable"}
 DELAY_TABLES = ("cell_rise", "cell_fall", "rise_transition", "fall_transition")
-_SCALE = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1.0, "k": 1e3}
 _CELL_LINE = re.compile(r'^\s*cell\s*\(\s*"?([^")\s]+)"?\s*\)', re.MULTILINE)
 
 
@@ -67,7 +67,7 @@ def parse_quantity(text: str, unit: str) -> float:
     if not match:
         raise ValueError(text)
     number = float(match.group(1) or 1.0)
-    return number * _SCALE[match.group(2).lower() if match.group(2) != "m" else "m"]
+    return number * SI_PREFIXES[match.group(2).lower() if match.group(2) != "m" else "m"]
 
 
 class _LibraryBuilder:

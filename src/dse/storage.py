@@ -21,6 +21,7 @@ from pathlib import Path
 import optuna
 import sqlalchemy
 import sqlalchemy.exc
+from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 from cells.files import FILE_LOCKS, file_lock
 from dse.errors import StudyError
@@ -62,8 +63,6 @@ def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
     if path is not None and not path.parent.is_dir():
         raise StudyError(f"{url}: folder {path.parent} does not exist")
     if url.startswith("journal:///"):
-        from optuna.storages.journal import JournalFileBackend, JournalStorage
-
         try:
             return JournalStorage(JournalFileBackend(str(path)))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSON, encoding or record errors

@@ -1,4 +1,4 @@
-"""Atomic writes and cross-process file locks."""
+"""Atomic output files, cross-process file locks, the figure-format check and the shared percentage."""
 
 from __future__ import annotations
 
@@ -8,28 +8,37 @@ import sys
 
 import pytest
 
-from cells.files import FILE_LOCKS, atomic_path, atomic_write, file_lock
+from cells.errors import GatedseError
+from cells.files import FILE_LOCKS, atomic_path, check_figure_path, file_lock, write_text
+from cells.units import reduction_pct
 
 
-def test_atomic_write_replaces_whole_and_keeps_the_old_file_on_error(tmp_path):
-    target = tmp_path / "out.csv"
-    atomic_write(target, "old\n")
-    assert target.read_text() == "old\n"
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as temporary:
-            temporary.write_text("half of the new")
-            raise RuntimeError("the writer failed")
-    assert target.read_text() == "old\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
-    atomic_write(target, b"new\n")
-    assert target.read_bytes() == b"new\n"
-    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+def test_write_text_creates_folders_and_leaves_no_temporary(tmp_path):
+    path = write_text(tmp_path / "a" / "b.txt", "hello\n")
+    assert path.read_text() == "hello\n"
+    assert [p.name for p in path.parent.iterdir()] == ["b.txt"]
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def test_a_failed_write_keeps_the_old_file(tmp_path):
+    path = write_text(tmp_path / "table.csv", "old\n")
+    with pytest.raises(RuntimeError), atomic_path(path) as partial:
+        assert partial.suffix == ".csv" and partial.parent == path.parent
+        partial.write_text("half")
+        raise RuntimeError("writer crashed")
+    assert path.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]
+
+
+def test_figure_format_check(tmp_path):
+    assert check_figure_path(str(tmp_path / "f.SVG"), GatedseError) == tmp_path / "f.SVG"
+    with pytest.raises(GatedseError, match=r"f\.gif: unknown figure format \.gif \(use \.png, \.svg, \.pdf\)"):
+        check_figure_path(tmp_path / "f.gif", GatedseError)
+
+
+def test_reduction_pct():
+    assert reduction_pct(25.0, 100.0) == 75.0
+    assert reduction_pct(150.0, 100.0) == -50.0
+    assert reduction_pct(1.0, 0.0) == 0.0
 
 
 @pytest.mark.skipif(not FILE_LOCKS, reason="no flock on this system")

@@ -9,7 +9,9 @@ import pytest
 from cells.default import load_library
 from characterize.netlist.verilog import read_verilog
 from characterize.timing.delays import annotate_delays
+from characterize.timing.power import average_power, leakage_energy
 from characterize.timing.timed_verilog import run_iverilog, write_timed_verilog
+from characterize.timing.vectors import simulate_vectors
 from dse.cli import main
 from tests.conftest import require_tool
 
@@ -68,7 +70,6 @@ def test_bad_vectors_give_one_line(booth4, tmp_path, capsys, content, message):
     (["--vcd", "VCD", "--vcd-transitions", "0"], "--vcd-transitions must be at least 1"),
     (["--vcd", "TOGGLES"], "named twice"),
     (["--timed-verilog", "VECTORS"], "named twice"),
-    (["--vcd", "missing/run.vcd"], "does not exist"),
     (["--period-ps", "-5"], "--period-ps must be positive"),
 ])
 def test_a_failing_command_leaves_existing_outputs_alone(booth4, tmp_path, capsys, options, message):
@@ -77,9 +78,26 @@ def test_a_failing_command_leaves_existing_outputs_alone(booth4, tmp_path, capsy
     toggles.write_text("old toggles\n")
     vcd.write_text("old vcd\n")
     names = {"VCD": str(vcd), "TOGGLES": str(toggles), "VECTORS": str(vectors)}
-    options = [names.get(o, str(tmp_path / o) if "/" in o else o) for o in options]
+    options = [names.get(o, o) for o in options]
     assert main(["simulate", str(booth4), "--inputs", str(vectors), "--toggles", str(toggles), *options]) == 2
     assert message in capsys.readouterr().err
     assert toggles.read_text() == "old toggles\n" and vcd.read_text() == "old vcd\n"
     assert vectors.read_text().startswith("a,w\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["booth4.v", "run.vcd", "toggles.csv", "vectors.csv"]
+
+
+def test_simulate_vectors_figures_at_a_period(booth4, tmp_path):
+    """The library call behind `dse simulate`: power over the period, late transitions, VCD spacing."""
+    vectors = tmp_path / "vectors.csv"
+    write_vectors(vectors, [(0, 0), (7, -8), (-8, 7), (3, 3)])
+    free = simulate_vectors(booth4, vectors)
+    assert free.period_s is None and free.average_power_w is None and free.result.transitions == 3
+    assert free.energy_per_transition_j == pytest.approx(free.result.weighted_toggles.mean())
+    tight = simulate_vectors(booth4, vectors, period_s=1e-12)
+    assert tight.late_transitions == int((tight.result.settle_steps > 1).sum()) > 0
+    assert tight.vcd_period_steps is None
+    loose = simulate_vectors(booth4, vectors, period_s=1e-6)
+    netlist = loose.timed.netlist
+    assert loose.late_transitions == 0 and loose.vcd_period_steps == 1_000_000
+    assert loose.average_power_w == pytest.approx(
+        average_power(loose.energy_per_transition_j + leakage_energy(netlist, 1e-6), 1e-6))

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cells.errors import GatedseError
-from cells.files import atomic_write
+from cells.files import atomic_path, write_text
 from characterize.csvfile import read_csv
 
 LUT_COLUMNS = (
@@ -75,17 +75,17 @@ class Lut:
         """
         path = Path(path)
         check_lut_path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tables = {TABLE_KEY: (path, self.table)}
         if self.activations is not None:
             tables[ACTIVATIONS_KEY] = (activations_path(path), self.activations)
         record = {}
         for key, (file, frame) in tables.items():
             data = frame.to_csv(index=False).encode()
-            atomic_write(file, data)
+            with atomic_path(file) as partial:
+                partial.write_bytes(data)
             record[key] = {"rows": len(frame), "sha256": hashlib.sha256(data).hexdigest()}
         meta = {**self.meta, FILES_KEY: record}
-        atomic_write(sidecar_path(path), json.dumps(meta, indent=2, sort_keys=True) + "\n")
+        write_text(sidecar_path(path), json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> Lut:

@@ -19,6 +19,7 @@ from pathlib import Path
 from pyverilog.vparser import ast
 from pyverilog.vparser.parser import ParseError, VerilogParser
 
+from cells.files import write_text
 from cells.model import Library
 from characterize.errors import NetlistError
 from characterize.netlist._elaborate import Elaborator, identifier, normalize
@@ -192,6 +193,4 @@ def write_verilog(netlist: Netlist) -> str:
 
 def write_verilog_file(netlist: Netlist, path: str | Path) -> Path:
     """Write `write_verilog(netlist)` to `path`; returns the path."""
-    path = Path(path)
-    path.write_text(write_verilog(netlist), encoding="utf-8")
-    return path
+    return write_text(path, write_verilog(netlist))

@@ -14,13 +14,15 @@ import numpy as np
 
 from cells.model import Library
 from characterize.errors import NetlistError
-from characterize.generators import multiplier
+from characterize.generators import multiplier, operand_range
 from characterize.netlist.ir import Netlist
 from characterize.netlist.logic import evaluate
 from characterize.netlist.techmap import CellMatcher
 from characterize.passes.embed import embed_constant, simplify
+from characterize.passes.resynthesis import resynthesize
 
 STRATEGIES = ("simplify", "yosys", "best")
+MODES = ("stationary", "embedded")  # weight held at the generic multiplier's port, or embedded in the design
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,7 @@ class MultiplierSpec:
     @property
     def weights(self) -> range:
         """Every representable weight value."""
-        if self.signed:
-            return range(-(1 << (self.bits - 1)), 1 << (self.bits - 1))
-        return range(1 << self.bits)
+        return operand_range(self.bits, self.signed)
 
     @property
     def output_bits(self) -> int:
@@ -87,8 +87,6 @@ def embedded_designs(reference: Netlist, spec: MultiplierSpec, weight: int, stra
     if strategy != "yosys":
         designs["simplify"] = ours
     if strategy != "simplify":
-        from characterize.passes.resynthesis import resynthesize
-
         designs["yosys"] = resynthesize(ours, reference.library)
     return designs
 

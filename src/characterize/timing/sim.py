@@ -288,8 +288,7 @@ def write_vcd(
     circuit = _Circuit(timed)
     values, gate_index = circuit.initial_state()
     circuit.settle(bits[chosen[0]], values, gate_index)
-    path = Path(path)
-    with atomic_path(path) as temporary, temporary.open("w") as out:
+    with atomic_path(path) as partial, partial.open("w") as out:
         ids = _write_header(out, timed, unit)
         out.write(f"#{chosen[0] * period}\n$dumpvars\n")
         out.writelines(f"{values[n]}{ids[n]}\n" for n in range(len(CONST_NAMES), timed.net_count))

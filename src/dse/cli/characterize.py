@@ -6,13 +6,14 @@ import argparse
 from pathlib import Path
 
 from characterize.errors import SimulationError
+from characterize.lut.activations import read_histogram
+from characterize.lut.report import plot, summarize
+from characterize.lut.table import Lut, activations_path, check_lut_path, sidecar_path
 from characterize.passes.designs import STRATEGIES
+from dse.cli.options import add_library_option, add_multiplier_options, spec_from_args
 
 
 def register(commands) -> None:
-    from dse.cli import add_library_option
-    from dse.cli_netlist import add_multiplier_options
-
     parser = commands.add_parser(
         "characterize",
         help="sweep weight values through timing simulation into a LUT",
@@ -63,11 +64,7 @@ def parse_weights(text: str, weights: range) -> tuple[int, ...]:
 
 
 def run_characterize(args: argparse.Namespace) -> int:
-    from characterize.lut.activations import read_histogram
-    from characterize.lut.report import summarize
-    from characterize.lut.sweep import SweepConfig, run_sweep
-    from characterize.lut.table import activations_path, check_lut_path, sidecar_path
-    from dse.cli_netlist import spec_from_args
+    from characterize.lut.sweep import SweepConfig, run_sweep  # the numba kernel: loaded only to simulate
 
     check_lut_path(args.output)
     spec = spec_from_args(args)
@@ -95,17 +92,11 @@ def run_characterize(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from characterize.lut.report import summarize
-    from characterize.lut.table import Lut
-
     print(summarize(Lut.load(args.lut)))
     return 0
 
 
 def run_plot(args: argparse.Namespace) -> int:
-    from characterize.lut.report import plot
-    from characterize.lut.table import Lut
-
     plot(Lut.load(args.lut), args.output)
     print(f"wrote {args.output}")
     return 0
