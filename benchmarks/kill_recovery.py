@@ -127,7 +127,7 @@ def _alive(pid: int) -> bool:
 def entries(cache: Path) -> dict[str, int]:
     """Complete cache entries by name, with their inode (a rewrite gives a new one)."""
     found = {}
-    for path in cache.glob("*.json"):
+    for path in cache.glob("[!.]*.json"):
         try:
             json.loads(path.read_bytes())
             found[path.name] = path.stat().st_ino
@@ -205,7 +205,7 @@ def kill_sweep(folder: Path, kills: int, bits: int, vectors: int, rng: random.Ra
         "requested": (1 << bits) + 1,
         "kills with workers running": landed,
         "completed": len(final),
-        "unreadable": len(list(cache.glob("*.json"))) - len(final),
+        "unreadable": len(list(cache.glob("[!.]*.json"))) - len(final),
         "computed twice": len(watch.rewritten),
         "lost": sum(name not in final for name in watch.seen),
         "orphan workers": len(orphans),
