@@ -12,7 +12,7 @@ from liberty.types import Group
 
 from cells.errors import LibraryError
 from cells.functions import function_variables
-from cells.model import Cell, Library, PowerArc, TimingArc, Units, WireLoad
+from cells.model import Cell, LeakageState, Library, PowerArc, TimingArc, Units, WireLoad
 from cells.tables import Table
 from cells.transistors import transistor_count
 from cells.units import SI_PREFIXES
@@ -101,7 +101,9 @@ class _LibraryBuilder:
             units=self.units,
             wire_load=self._wire_load(),
             source=str(self.path),
+            slew_thresholds=self._thresholds(),
             templates=self.templates,
+            temperature=self._temperature(),
         )
 
     def _units(self) -> Units:
@@ -110,6 +112,7 @@ class _LibraryBuilder:
             time_text = _text(root.get("time_unit", "1ns"))
             leakage_text = _text(root.get("leakage_power_unit", "1nW"))
             voltage_text = _text(root.get("voltage_unit", "1V"))
+            resistance_text = _text(root.get("pulling_resistance_unit", "1kohm"))
             cap = root.get("capacitive_load_unit", [1.0, "pf"])
             cap_value, cap_unit = float(cap[0]), _text(cap[1])
             return Units(
@@ -117,10 +120,12 @@ class _LibraryBuilder:
                 capacitance=cap_value * parse_quantity("1" + cap_unit, "f"),
                 leakage=parse_quantity(leakage_text, "w"),
                 voltage=parse_quantity(voltage_text, "v"),
+                resistance=parse_quantity(resistance_text, "ohm"),
                 time_text=time_text,
                 capacitance_text=(cap_value, cap_unit),
                 leakage_text=leakage_text,
                 voltage_text=voltage_text,
+                resistance_text=resistance_text,
             )
         except (ValueError, TypeError, IndexError, KeyError) as exc:
             raise LibraryError(f"{self.path}: unreadable unit declaration {exc}") from None
@@ -132,6 +137,27 @@ class _LibraryBuilder:
             if group.get("voltage") is not None:
                 return float(group["voltage"]) * self.units.voltage
         raise LibraryError(f"{self.path}: no nom_voltage and no operating_conditions voltage")
+
+    def _thresholds(self) -> tuple[float, float, float, float]:
+        """Delay and slew thresholds (rise values) as fractions, and the slew derate; Liberty's defaults if absent."""
+        root = self.root
+        try:
+            return (
+                float(root.get("output_threshold_pct_rise", 50.0)) / 100,
+                float(root.get("slew_lower_threshold_pct_rise", 20.0)) / 100,
+                float(root.get("slew_upper_threshold_pct_rise", 80.0)) / 100,
+                float(root.get("slew_derate_from_library", 1.0)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise LibraryError(f"{self.path}: unreadable threshold attribute: {exc}") from None
+
+    def _temperature(self) -> float | None:
+        if self.root.get("nom_temperature") is not None:
+            return float(self.root["nom_temperature"])
+        for group in self.root.get_groups("operating_conditions"):
+            if group.get("temperature") is not None:
+                return float(group["temperature"])
+        return None
 
     def _wire_load(self) -> WireLoad | None:
         name = self.root.get("default_wire_load")
@@ -145,12 +171,14 @@ class _LibraryBuilder:
                     capacitance_per_length=float(group.get("capacitance", 0.0)) * self.units.capacitance,
                     slope=float(group.get("slope", 0.0)),
                     fanout_length=tuple((int(f), float(l)) for f, l in group.get_attributes("fanout_length")),
+                    resistance_per_length=float(group.get("resistance", 0.0)) * self.units.resistance,
                 )
         raise LibraryError(f"{self.path}: default_wire_load {_text(name)!r} is not defined")
 
     def _cell(self, group: Group) -> Cell:
         name = _text(group.args[0])
         inputs, outputs, extra, functions, capacitance = [], [], [], {}, {}
+        edge_capacitance: dict[str, dict[str, float]] = {"rise_capacitance": {}, "fall_capacitance": {}}
         timing, power = [], []
         sequential = any(g.group_name in SEQUENTIAL_GROUPS for g in group.groups)
         state_names = {_text(a) for g in group.groups if g.group_name in SEQUENTIAL_GROUPS for a in g.args}
@@ -164,6 +192,9 @@ class _LibraryBuilder:
             if direction == "input":
                 inputs.append(pin_name)
                 capacitance[pin_name] = float(pin.get("capacitance", 0.0)) * self.units.capacitance
+                for key, values in edge_capacitance.items():
+                    if pin.get(key) is not None:
+                        values[pin_name] = float(pin[key]) * self.units.capacitance
             elif direction in ("output", "inout"):
                 outputs.append(pin_name)
                 if pin.get("function") is not None:
@@ -203,10 +234,15 @@ class _LibraryBuilder:
             timing=tuple(timing),
             power=tuple(power),
             leakage=leakage,
+            leakage_states=self._leakage_states(name, group),
             transistors=int(transistors) if transistors is not None else None,
             sequential=sequential,
             extra_pins=tuple(extra),
+            rise_capacitance=edge_capacitance["rise_capacitance"],
+            fall_capacitance=edge_capacitance["fall_capacitance"],
         )
+        if not sequential:
+            self._check_conditions(cell)
         if cell.transistors is None:
             cell = replace(cell, transistors=transistor_count(cell))
         return cell
@@ -233,8 +269,32 @@ class _LibraryBuilder:
             if rise is None and fall is None:
                 rise = fall = self._table(cell, p, "power", self.units.energy)
             related = _text(p.get("related_pin", "")).split() or [""]
-            arcs.extend(PowerArc(pin_name, r, rise, fall) for r in related)
+            when = _text(p.get("when", ""))
+            arcs.extend(PowerArc(pin_name, r, rise, fall, when) for r in related)
         return arcs
+
+    def _leakage_states(self, cell: str, group: Group) -> tuple[LeakageState, ...]:
+        states = []
+        for leak in group.get_groups("leakage_power"):
+            try:
+                power = float(leak.get("value", 0.0)) * self.units.leakage
+            except (TypeError, ValueError) as exc:
+                raise self.fail(cell, f"leakage_power has a bad value: {exc}") from None
+            states.append(LeakageState(_text(leak.get("when", "")), power))
+        return tuple(states)
+
+    def _check_conditions(self, cell: Cell) -> None:
+        """Every `when` must name only pins of the cell; outputs stand for their functions."""
+        known = set(cell.inputs) | set(cell.functions)
+        conditions = [("internal_power of pin " + a.pin, a.when) for a in cell.power if a.when]
+        conditions += [("leakage_power", s.when) for s in cell.leakage_states if s.when]
+        for where, when in conditions:
+            try:
+                unknown = function_variables(when) - known
+            except LibraryError as exc:
+                raise self.fail(cell.name, f"{where}: when {exc}") from None
+            if unknown:
+                raise self.fail(cell.name, f"{where}: when {when!r} names unknown pin(s) {', '.join(sorted(unknown))}")
 
     def _table(self, cell: str, group: Group, kind: str, scale: float) -> Table | None:
         found = group.get_groups(kind)

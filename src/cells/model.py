@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 
 from cells.errors import LibraryError
 from cells.functions import truth_table
@@ -25,12 +26,25 @@ class TimingArc:
 
 @dataclass(frozen=True)
 class PowerArc:
-    """Internal energy (J) per output or input transition; `related_pin` empty for input pins."""
+    """Internal energy (J) per output or input transition (Liberty `internal_power`).
+
+    `related_pin` is the input whose change causes an output transition (empty for
+    input pins); `when` the Liberty condition under which the tables hold (empty: always).
+    """
 
     pin: str
     related_pin: str
     rise_energy: Table | None
     fall_energy: Table | None
+    when: str = ""
+
+
+@dataclass(frozen=True)
+class LeakageState:
+    """Leakage power (W) while the Liberty condition `when` holds (empty: in every state)."""
+
+    when: str
+    power: float
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,8 @@ class Cell:
     `functions` maps each output pin to its Liberty function string; a
     sequential or physical-only cell has `sequential` set or no outputs and is
     kept so that netlists using it can be read, but it cannot be simulated.
+    `leakage` (W) is `cell_leakage_power`, `leakage_states` the state-dependent
+    `leakage_power` groups.
     """
 
     name: str
@@ -51,9 +67,12 @@ class Cell:
     timing: tuple[TimingArc, ...] = ()
     power: tuple[PowerArc, ...] = ()
     leakage: float = 0.0
+    leakage_states: tuple[LeakageState, ...] = ()
     transistors: int | None = None
     sequential: bool = False
     extra_pins: tuple[str, ...] = ()
+    rise_capacitance: dict[str, float] = field(default_factory=dict)
+    fall_capacitance: dict[str, float] = field(default_factory=dict)
 
     @cached_property
     def truth_tables(self) -> tuple[int, ...]:
@@ -73,27 +92,71 @@ class Cell:
     def arcs_to(self, pin: str) -> tuple[TimingArc, ...]:
         return tuple(a for a in self.timing if a.pin == pin)
 
+    def pin_capacitance(self, pin: str, rising: bool) -> float:
+        """Input capacitance (F) of `pin` for a rising or falling transition: Liberty's rise_ or
+        fall_capacitance where given, else its capacitance."""
+        edge = self.rise_capacitance if rising else self.fall_capacitance
+        return edge.get(pin, self.capacitance.get(pin, 0.0))
+    @cached_property
+    def leakage_by_state(self) -> tuple[float, ...]:
+        """Leakage power (W) in each input state (index i: input j is bit j of i).
+
+        The `leakage_power` groups whose `when` holds in the state add up; where none
+        holds, the unconditional groups, or else `cell_leakage_power`, apply.
+        """
+        unconditional = [s.power for s in self.leakage_states if not s.when]
+        default = sum(unconditional) if unconditional else self.leakage
+        conditions = [(self.condition_table(s.when), s.power) for s in self.leakage_states if s.when]
+        states = []
+        for i in range(1 << len(self.inputs)):
+            holding = [power for table, power in conditions if (table >> i) & 1]
+            states.append(sum(holding) if holding else default)
+        return tuple(states)
+
+    @cached_property
+    def power_conditions(self) -> tuple[int, ...]:
+        """Truth table of each power arc's `when` over `inputs` (every state when it has none)."""
+        always = (1 << (1 << len(self.inputs))) - 1
+        return tuple(self.condition_table(a.when) if a.when else always for a in self.power)
+
+    def condition_table(self, when: str) -> int:
+        """Truth table over `inputs` of a Liberty condition; output pins in it stand for their functions."""
+        return truth_table(when, self.inputs, {out: self.functions[out] for out in self.outputs if out in self.functions})
+
 
 @dataclass(frozen=True)
 class WireLoad:
-    """Liberty wire-load model: net capacitance from fanout via an estimated length."""
+    """Liberty wire-load model: net capacitance and resistance from fanout via an estimated length."""
 
     name: str
     capacitance_per_length: float
     slope: float
     fanout_length: tuple[tuple[int, float], ...]
+    resistance_per_length: float = 0.0
+
+    def length(self, fanout: int) -> float:
+        """Estimated wire length of a net with `fanout` sinks (none without sinks), as OpenSTA estimates it:
+        table entries interpolated, extrapolated with `slope` beyond the first and the last."""
+        entries = sorted(self.fanout_length)
+        if fanout <= 0 or not entries:
+            return 0.0
+        first, last = entries[0], entries[-1]
+        if fanout < first[0]:
+            return max(first[1] - (first[0] - fanout) * self.slope, 0.0)
+        if fanout >= last[0]:
+            return last[1] + (fanout - last[0]) * self.slope
+        for (f1, l1), (f2, l2) in pairwise(entries):
+            if f1 <= fanout < f2:
+                return l1 + (l2 - l1) * (fanout - f1) / (f2 - f1)
+        return first[1]
 
     def capacitance(self, fanout: int) -> float:
         """Estimated wire capacitance (F) of a net with `fanout` sinks."""
-        if fanout <= 0:
-            return 0.0
-        table = dict(self.fanout_length)
-        if fanout in table:
-            length = table[fanout]
-        else:
-            largest = max(table)
-            length = table[largest] + (fanout - largest) * self.slope
-        return length * self.capacitance_per_length
+        return self.length(fanout) * self.capacitance_per_length
+
+    def resistance(self, fanout: int) -> float:
+        """Estimated wire resistance (ohm) of a net with `fanout` sinks."""
+        return self.length(fanout) * self.resistance_per_length
 
 
 @dataclass(frozen=True)
@@ -104,10 +167,12 @@ class Units:
     capacitance: float = 1e-12
     leakage: float = 1e-9
     voltage: float = 1.0
+    resistance: float = 1e3
     time_text: str = "1ns"
     capacitance_text: tuple[float, str] = (1.0, "pf")
     leakage_text: str = "1nW"
     voltage_text: str = "1V"
+    resistance_text: str = "1kohm"
 
     @property
     def energy(self) -> float:
@@ -117,7 +182,10 @@ class Units:
 
 @dataclass(frozen=True)
 class Library:
-    """A standard-cell library: cells by name plus the library-wide data."""
+    """A standard-cell library: cells by name plus the library-wide data.
+
+    `voltage` (V) and `temperature` (°C, None when the file gives none) are the nominal corner.
+    """
 
     name: str
     cells: dict[str, Cell]
@@ -126,6 +194,9 @@ class Library:
     wire_load: WireLoad | None = None
     source: str = ""
     templates: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    slew_thresholds: tuple[float, float, float, float] = (0.5, 0.2, 0.8, 1.0)
+    """Output delay threshold, lower and upper slew thresholds (fractions of the supply), slew derate."""
+    temperature: float | None = None
 
     def cell(self, name: str) -> Cell:
         try:

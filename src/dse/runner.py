@@ -39,6 +39,8 @@ from dse.kinds import Objective, StudyContext, StudyKind, kind
 from dse.storage import DEFAULT_STORAGE, open_storage, storage_file
 from dse.workers import PerTrialSeedSampler, Workers, fail_stale_trials, trial_counts
 
+SHARED_CACHE = "qat-baselines"
+
 
 def run_study(
     config: StudyConfig,
@@ -67,7 +69,7 @@ def run_study(
     target = _target(config)
     if n_trials is None and trial_counts(study).finished >= target:
         return study
-    instance = kind_cls(config.space, _context(config, url))
+    instance = kind_cls(config.space, study_context(config, url))
     if "objectives" not in study.user_attrs:
         _record_study(study, config, instance)
     # The grid sampler's seed shuffles the grid's order, which must be one for all trials.
@@ -151,14 +153,25 @@ def load_lut(source: LutSource) -> Lut:
 
 def workdir(config: StudyConfig, url: str) -> Path:
     """Folder where a kind may cache files of this study: beside a file storage, else beside the study file."""
+    return _storage_folder(config, url) / config.name
+
+
+def cache_folder(config: StudyConfig, url: str) -> Path:
+    """Folder of what studies share (trained baselines): [study] cache, else `qat-baselines` beside the storage."""
+    return config.cache or _storage_folder(config, url) / SHARED_CACHE
+
+
+def _storage_folder(config: StudyConfig, url: str) -> Path:
     path = storage_file(url)
-    return (config.path.parent if path is None else path.parent) / config.name
+    return config.path.parent if path is None else path.parent
 
 
-def _context(config: StudyConfig, url: str) -> StudyContext:
+def study_context(config: StudyConfig, url: str) -> StudyContext:
+    """The context a kind runs in: the LUT (read, or characterized inline), the tables, its folders (created)."""
     folder = workdir(config, url)
     folder.mkdir(parents=True, exist_ok=True)
-    return StudyContext(load_lut(config.lut), config.data, config.model, config.seed, config.device, folder)
+    return StudyContext(load_lut(config.lut), config.data, config.model, config.seed, config.device, folder,
+                        cache_folder(config, url))
 
 
 def _check_matches(study: optuna.Study, config: StudyConfig, url: str) -> None:

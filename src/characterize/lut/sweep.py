@@ -4,11 +4,13 @@ Per weight: build the design (the generic multiplier with the weight held at
 its port — `stationary`, as in a weight-stationary systolic array — or the
 multiplier with the weight embedded and simplified — `embedded`), simulate the
 same seeded activation transitions, and measure area, static and sensitized
-delay, switching energy, toggles and glitches. Each weight's result is stored
-in a content-addressed cache as soon as it is done (written atomically), so a
-rerun is instant and an interrupted sweep resumes where it stopped. Weights
-run in parallel processes, which exit when the sweep's process dies; sweeps
-sharing one cache compute each weight once.
+delay (the simulation runs on per-arc delays from the NLDM delay calculation,
+or from `sdf` for the generic multiplier; the static timing is that of the
+simulated arc delays), switching energy, toggles and glitches. Each weight's result is stored
+in a content-addressed cache as soon as it is done, so a rerun is instant and
+an interrupted sweep resumes where it stopped. Weights run in parallel
+processes, which exit when the sweep's process dies; sweeps sharing one cache
+compute each weight once.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from characterize.lut.activations import activation_sequence
 from characterize.lut.pool_workers import exit_with_parent
 from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.netlist.ir import Netlist
-from characterize.netlist.techmap import CellMatcher
+from characterize.netlist.techmap import DEFAULT_DONT_USE, CellMatcher
 from characterize.passes.designs import (
     MODES,
     STRATEGIES,
@@ -50,9 +52,10 @@ from characterize.passes.designs import (
     smallest,
     verify_product,
 )
-from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, annotate_delays, default_external_load
-from characterize.timing.power import leakage_energy, net_transition_energy
-from characterize.timing.sim import simulate
+from characterize.timing.delaycalc import DelayCalculation, calculate_delays
+from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, annotate_arc_delays, default_external_load
+from characterize.timing.power import simulate_energy
+from characterize.timing.sdf import read_sdf
 from characterize.timing.sta import static_timing
 
 REFERENCE = "reference"
@@ -72,8 +75,13 @@ class SweepConfig:
     input_slew_ps: float = DEFAULT_INPUT_SLEW_S * PS_PER_S
     period_ps: float | None = None
     strategy: str = "simplify"
+    dont_use: tuple[str, ...] = DEFAULT_DONT_USE
+    sdf: str | None = None
 
     def __post_init__(self):
+        if self.sdf is not None and self.mode != "stationary":
+            raise SimulationError("an SDF times one netlist: it applies to stationary mode (the generic multiplier), "
+                                  "not to embedded mode, which builds one netlist per weight")
         if self.mode not in MODES:
             raise SimulationError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.strategy not in STRATEGIES:
@@ -105,14 +113,20 @@ def code_digest() -> str:
 
 def cache_key(config: SweepConfig, item: int | str) -> str:
     """Hash of what determines one item's result: config (less the weight list), library content, code."""
-    library = Path(config.library) if config.library else default_library_path()
     fields = asdict(config)
     fields.pop("weights")
     fields["item"] = item
-    fields["library_sha256"] = hashlib.sha256(library.read_bytes()).hexdigest()
+    fields["library_sha256"] = library_sha256(config)
+    fields["sdf_sha256"] = hashlib.sha256(Path(config.sdf).read_bytes()).hexdigest() if config.sdf else None
     fields["version"] = package_version()
     fields["code"] = code_digest()
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def library_sha256(config: SweepConfig) -> str:
+    """Content hash of the sweep's Liberty file (as stored, gzipped or not)."""
+    library = Path(config.library) if config.library else default_library_path()
+    return hashlib.sha256(library.read_bytes()).hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -125,7 +139,7 @@ class _Characterizer:
     def __init__(self, config: SweepConfig):
         self.config = config
         self.library = load_library(config.library)
-        self.matcher = CellMatcher(self.library)
+        self.matcher = CellMatcher(self.library, config.dont_use)
         spec = config.spec
         self.reference = reference_design(spec, self.library, self.matcher)
         self.activations = activation_sequence(
@@ -139,8 +153,14 @@ class _Characterizer:
         """The configured clock period, or the reference design's critical delay (one whole ps up)."""
         if self.config.period_ps:
             return self.config.period_ps * S_PER_PS
-        timed = annotate_delays(self.reference, self.input_slew, self.external_load)
+        timed = annotate_arc_delays(self._delays(self.reference))
         return float(np.ceil(static_timing(timed).critical_delay_s * PS_PER_S)) * S_PER_PS
+
+    def _delays(self, design: Netlist) -> DelayCalculation:
+        """Arc delays from the library's tables, or from the SDF for the generic multiplier."""
+        if self.config.sdf and design is self.reference:
+            return read_sdf(self.config.sdf, design, self.input_slew, self.external_load)
+        return calculate_delays(design, self.input_slew, self.external_load)
 
     def run(self, item: int | str) -> dict:
         """Measure one weight value, or the reference circuit with weights changing too."""
@@ -165,13 +185,12 @@ class _Characterizer:
         return self._measure(design, inputs, launch, item)
 
     def _measure(self, design: Netlist, inputs: dict[str, np.ndarray], launch, item) -> dict:
-        timed = annotate_delays(design, self.input_slew, self.external_load)
-        energy = net_transition_energy(design, self.input_slew, self.external_load)
-        result = simulate(timed, inputs, net_weights=energy)
+        timed = annotate_arc_delays(self._delays(design))
+        run = simulate_energy(timed, inputs)
+        result = run.result
         report = static_timing(timed, launch)
-        leakage_j = leakage_energy(design, self.period_s)
         delays_ps = result.sensitized_delay_s * PS_PER_S
-        energy_fj = (result.weighted_toggles + leakage_j) * FJ_PER_J
+        energy_fj = (run.dynamic_j + run.model.leakage_power_w * self.period_s) * FJ_PER_J
         spec = self.config.spec
         row = {
             "weight": None if item == REFERENCE else int(item),
@@ -187,7 +206,7 @@ class _Characterizer:
             "energy_per_op_fJ": float(energy_fj.mean()),
             "toggles_per_op": float(result.toggles.sum() / result.transitions),
             "glitches_per_op": float(result.glitches.sum() / result.transitions),
-            "leakage_nW": design.leakage * NW_PER_W,
+            "leakage_nW": run.model.leakage_power_w * NW_PER_W,
         }
         targets = self.activations[1:]
         frame = pd.DataFrame({"activation": targets, "delay": delays_ps, "energy": energy_fj})
@@ -195,7 +214,8 @@ class _Characterizer:
             transitions=("delay", "size"), max_sensitized_delay_ps=("delay", "max"), mean_energy_fJ=("energy", "mean")
         )
         per_activation = grouped.reset_index().to_dict(orient="list")
-        return {"row": row, "activations": per_activation, "period_ps": self.period_s * PS_PER_S}
+        corner = {"voltage_V": self.library.voltage, "temperature_C": self.library.temperature}
+        return {"row": row, "activations": per_activation, "period_ps": self.period_s * PS_PER_S, "corner": corner}
 
 
 class _ItemRunner:
@@ -317,6 +337,9 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
     spec = config.spec
     meta = {
         "library": config.library or str(default_library_path().name),
+        "library_sha256": library_sha256(config),
+        **results[REFERENCE]["corner"],
+        "dont_use": list(config.dont_use),
         "generator": {"bits": spec.bits, "signed": spec.signed, "arch": spec.arch, "adder": spec.adder, "mac_bits": spec.mac_bits},
         "mode": config.mode,
         "strategy": config.strategy,
@@ -324,6 +347,7 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
         "seed": config.seed,
         "activations": "histogram" if config.histogram else "uniform",
         "input_slew_ps": config.input_slew_ps,
+        "sdf": config.sdf,
         "period_ps": results[REFERENCE]["period_ps"],
         "version": package_version(),
         "bits": spec.bits,

@@ -20,9 +20,12 @@ from cells.files import atomic_path, write_text
 from characterize.csvfile import read_csv
 from characterize.errors import SimulationError
 from characterize.netlist.verilog import read_verilog
-from characterize.timing.delays import TimedGates, annotate_delays
-from characterize.timing.power import average_power, leakage_energy, net_transition_energy
-from characterize.timing.sim import SimResult, check_input_range, simulate, write_vcd
+from characterize.timing.delaycalc import calculate_delays
+from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_arc_delays, default_external_load
+from characterize.timing.power import EnergyRun, average_power, simulate_energy
+from characterize.timing.saif import write_saif
+from characterize.timing.sdf import read_sdf
+from characterize.timing.sim import SimResult, check_input_range, write_vcd
 from characterize.timing.sta import static_timing
 from characterize.timing.timed_verilog import write_timed_verilog
 
@@ -31,8 +34,9 @@ from characterize.timing.timed_verilog import write_timed_verilog
 class VectorSimulation:
     """One netlist simulated over a vectors file.
 
-    `energy_per_transition_j` is the mean switching energy; with a clock period
-    `average_power_w` adds leakage over that period, `late_transitions` counts
+    `energy_per_transition_j` is the mean dynamic energy (switching and internal),
+    `energy` the whole energy run (model per pin, leakage by state); with a clock
+    period `average_power_w` adds leakage over that period, `late_transitions` counts
     transitions settling after it, and `vcd_period_steps` is the period in
     simulator steps when it is long enough to space the vectors of a VCD (else None).
     """
@@ -42,6 +46,7 @@ class VectorSimulation:
     result: SimResult
     critical_delay_s: float
     energy_per_transition_j: float
+    energy: EnergyRun
     period_s: float | None = None
     average_power_w: float | None = None
     late_transitions: int = 0
@@ -69,23 +74,30 @@ def read_vectors(path: str | Path, ports: list[str]) -> dict[str, np.ndarray]:
 
 
 def simulate_vectors(netlist_path: str | Path, vectors_path: str | Path, library_path: str | Path | None = None,
-                     period_s: float | None = None) -> VectorSimulation:
-    """Read the netlist (cells from the Liberty file, default the embedded one) and simulate the vectors."""
-    netlist = read_verilog(netlist_path, load_library(library_path))
+                     period_s: float | None = None, sdf_path: str | Path | None = None) -> VectorSimulation:
+    """Read the netlist (cells from the Liberty file, default the embedded one) and simulate the vectors.
+
+    Each gate has per-arc delays from the NLDM delay calculation at the default
+    input slew and output load, or from the SDF at `sdf_path`.
+    """
+    library = load_library(library_path)
+    netlist = read_verilog(netlist_path, library)
     inputs = read_vectors(vectors_path, [p.name for p in netlist.inputs])
     check_input_range(netlist.inputs, inputs, vectors_path)
-    timed = annotate_delays(netlist)
-    energy = net_transition_energy(netlist, timed.input_slew_s, timed.external_load_f)
-    result = simulate(timed, inputs, net_weights=energy)
-    switching_j = float(result.weighted_toggles.mean())
-    simulation = VectorSimulation(timed, inputs, result, static_timing(timed).critical_delay_s, switching_j)
+    slew_s, load_f = DEFAULT_INPUT_SLEW_S, default_external_load(library)
+    calc = read_sdf(sdf_path, netlist, slew_s, load_f) if sdf_path else calculate_delays(netlist, slew_s, load_f)
+    timed = annotate_arc_delays(calc)
+    energy = simulate_energy(timed, inputs)
+    result = energy.result
+    dynamic_j = float(energy.dynamic_j.mean())
+    simulation = VectorSimulation(timed, inputs, result, static_timing(timed).critical_delay_s, dynamic_j, energy)
     if not period_s:
         return simulation
     period_steps = int(round(period_s / timed.resolution_s))
     return replace(
         simulation,
         period_s=period_s,
-        average_power_w=average_power(switching_j + leakage_energy(netlist, period_s), period_s),
+        average_power_w=average_power(energy.energy_per_op_j(period_s), period_s),
         late_transitions=int((result.settle_steps > period_steps).sum()),
         vcd_period_steps=period_steps if period_steps > timed.settle_bound_steps else None,
     )
@@ -111,6 +123,11 @@ def write_waveform(simulation: VectorSimulation, path: str | Path, transitions: 
     return count
 
 
+def write_activity(simulation: VectorSimulation, path: str | Path) -> Path:
+    """The switching activity of every net as SAIF (`characterize.timing.saif`), on the timeline of `write_waveform`."""
+    return write_saif(simulation.timed, simulation.inputs, path, period_steps=simulation.vcd_period_steps)
+
+
 def write_timed_netlist(simulation: VectorSimulation, path: str | Path) -> Path:
-    """The simulated netlist as continuous assignments with #(rise, fall) delays, which Icarus Verilog replays."""
+    """The simulated netlist as Verilog that Icarus Verilog replays (`iverilog -gspecify`: path-delay modules)."""
     return write_text(path, write_timed_verilog(simulation.timed))

@@ -10,7 +10,7 @@ from characterize.lut.activations import read_histogram
 from characterize.lut.report import plot, summarize
 from characterize.lut.table import Lut, activations_path, check_lut_path, sidecar_path
 from characterize.passes.designs import STRATEGIES
-from dse.cli.options import add_library_option, add_multiplier_options, spec_from_args
+from dse.cli.options import add_library_option, add_multiplier_options, dont_use_from_args, spec_from_args
 
 
 def register(commands) -> None:
@@ -32,6 +32,8 @@ def register(commands) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the activation sequence")
     parser.add_argument("--period-ps", type=float, help="clock period for leakage energy (default: the critical delay)")
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    parser.add_argument("--sdf", type=Path, metavar="FILE.sdf",
+                        help="stationary mode: delays of the generic multiplier from this SDF (e.g. OpenSTA write_sdf)")
     parser.add_argument("--cache", type=Path, metavar="DIR", help="result cache (default ~/.cache/gatedse/sweep)")
     add_library_option(parser)
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="LUT.csv", help="LUT to write")
@@ -83,6 +85,8 @@ def run_characterize(args: argparse.Namespace) -> int:
         library=str(args.library.resolve()) if args.library else None,
         period_ps=args.period_ps,
         strategy=args.strategy,
+        sdf=str(args.sdf.resolve()) if args.sdf else None,
+        dont_use=dont_use_from_args(args),
     )
     lut = run_sweep(config, jobs=args.jobs, cache_dir=args.cache)
     lut.save(args.output)

@@ -1,4 +1,4 @@
-"""`dse simulate`: timing simulation of a netlist over user vectors, with toggle counts, VCD and timed Verilog."""
+"""`dse simulate`: timing simulation of a netlist over user vectors, with toggle counts, VCD, SAIF and timed Verilog."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ def register(commands) -> None:
         "simulate",
         help="event-driven timing simulation of a gate netlist",
         description="Apply the vectors of a CSV one after another to a structural Verilog netlist and count every "
-        "net's toggles (glitches included) with library delays and inertial-delay semantics.",
+        "net's toggles (glitches included) with per-arc library delays (or an SDF's) and the path-delay semantics "
+        "of a Verilog simulator's specify paths.",
     )
     parser.add_argument("netlist", type=Path, metavar="NETLIST.v")
     parser.add_argument("--inputs", type=Path, required=True, metavar="VECTORS.csv",
@@ -26,8 +27,13 @@ def register(commands) -> None:
     parser.add_argument("--vcd", type=Path, metavar="OUT.vcd", help="write a VCD of the simulated transitions")
     parser.add_argument("--vcd-transitions", type=int, default=1000, metavar="N",
                         help="how many transitions (from the first) the VCD holds (default 1000)")
+    parser.add_argument("--saif", type=Path, metavar="OUT.saif",
+                        help="write the switching activity of every net (SAIF 2.0: T0, T1, TC) for other power tools")
     parser.add_argument("--timed-verilog", type=Path, metavar="OUT.v",
-                        help="write the simulated netlist as continuous assignments with #(rise, fall) delays")
+                        help="write the simulated netlist for Icarus Verilog (iverilog -gspecify), one path-delay "
+                        "module per gate")
+    parser.add_argument("--sdf", type=Path, metavar="FILE.sdf",
+                        help="arc and interconnect delays from this SDF instead of the library's tables")
     parser.set_defaults(run=run)
 
 
@@ -48,12 +54,19 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # The numba kernel: loaded only to simulate, not for every `dse` command.
-    from characterize.timing.vectors import simulate_vectors, write_timed_netlist, write_toggles, write_waveform
+    from characterize.timing.timed_verilog import module_name
+    from characterize.timing.vectors import (
+        simulate_vectors,
+        write_activity,
+        write_timed_netlist,
+        write_toggles,
+        write_waveform,
+    )
 
     check_arguments(args)
 
     period_s = args.period_ps * S_PER_PS if args.period_ps else None
-    simulation = simulate_vectors(args.netlist, args.inputs, args.library, period_s)
+    simulation = simulate_vectors(args.netlist, args.inputs, args.library, period_s, args.sdf)
     timed, result = simulation.timed, simulation.result
     netlist = timed.netlist
     write_toggles(simulation, args.toggles)
@@ -65,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"switching energy: {simulation.energy_per_transition_j * FJ_PER_J:.2f} fJ per transition")
     if period_s:
         print(f"average power at {args.period_ps:g} ps: {simulation.average_power_w * UW_PER_W:.3f} uW "
-              f"(leakage {netlist.leakage * NW_PER_W:.3f} nW)")
+              f"(leakage {simulation.energy.model.leakage_power_w * NW_PER_W:.3f} nW)")
         if simulation.late_transitions:
             print(f"warning: {simulation.late_transitions} transitions settle later than the period")
         if simulation.vcd_period_steps is None:
@@ -74,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
     if args.vcd:
         count = write_waveform(simulation, args.vcd, args.vcd_transitions)
         print(f"wrote {args.vcd} ({count} transitions)")
+    if args.saif:
+        write_activity(simulation, args.saif)
+        print(f"wrote {args.saif} (scope {module_name(netlist)})")
     if args.timed_verilog:
         write_timed_netlist(simulation, args.timed_verilog)
         print(f"wrote {args.timed_verilog}")
