@@ -4,6 +4,10 @@ Every output (netlists, LUTs, CSV and JSON exports, figures, caches) goes
 through `atomic_path`: written to a temporary file beside the target, flushed
 to disk, then renamed over the target in one step. Concurrent writers of the
 same file (workers sharing a cache) each use their own temporary file.
+
+`file_lock` takes flock(2) on a file, for processes that share a file (a
+study storage, a sweep cache): the kernel releases it when the holder exits or
+is killed, so a crash never leaves a lock behind.
 """
 
 from __future__ import annotations
@@ -16,6 +20,12 @@ from pathlib import Path
 
 from cells.errors import GatedseError
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; file_lock is then a no-op
+    fcntl = None
+
+FILE_LOCKS = fcntl is not None  # whether file_lock excludes other processes here
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
 
 
@@ -52,3 +62,25 @@ def check_figure_path(path: str | Path, error: type[GatedseError]) -> Path:
     if path.suffix.lower() not in FIGURE_FORMATS:
         raise error(f"{path}: unknown figure format {path.suffix or '(none)'} (use {', '.join(FIGURE_FORMATS)})")
     return path
+
+
+@contextlib.contextmanager
+def file_lock(path: str | Path, wait: bool = True) -> Iterator[bool]:
+    """Hold an exclusive lock on `path` (created if missing) for the block; yields whether it is held.
+
+    With `wait` False the block runs at once, with False, when another process
+    holds the lock. Without flock (Windows) the block runs unlocked, with True.
+    """
+    if fcntl is None:
+        yield True
+        return
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(descriptor)  # releases the lock

@@ -94,8 +94,16 @@ DOCUMENT = Section({
     "model": Field(table, {}),
     "space": Field(table, {}),
 })
+def _study_name(value: Any) -> str:
+    """The study name also names the folder for the study's files, so it must stay one folder name."""
+    name = text(value)
+    if "/" in name or "\\" in name or ".." in name or name.startswith("."):
+        raise Invalid(f"{name!r} names a folder for the study's files: no path separators, no '..', no leading '.'")
+    return name
+
+
 STUDY = Section({
-    "name": Field(text, REQUIRED),
+    "name": Field(_study_name, REQUIRED),
     "kind": Field(text, REQUIRED),
     "trials": Field(integer(1), 50),
     "seed": Field(integer(0), 0),

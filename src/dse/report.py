@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 import optuna
 
 from dse.frames import pareto_summary, study_objectives
 from dse.storage import open_storage, study_names
+from dse.workers import trial_counts
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,6 @@ def list_studies(url: str) -> list[StudyListing]:
 def describe_study(study: optuna.Study) -> list[str]:
     """Lines describing a study: kind, objectives, constraints, trial states, baseline, front, knee, hypervolume."""
     summary = pareto_summary(study)
-    states = Counter(t.state.name.lower() for t in study.get_trials(deepcopy=False))
     lines = [
         f"study {study.study_name} (kind {study.user_attrs.get('kind', '?')})",
         "objectives: " + ", ".join(f"{o.name} ({o.direction}; {o.label})" for o in summary.objectives),
@@ -46,7 +45,7 @@ def describe_study(study: optuna.Study) -> list[str]:
     constraints = study.user_attrs.get("constraints") or []
     if constraints:
         lines.append("constraints: " + ", ".join(_constraint_text(c) for c in constraints))
-    lines.append("trials: " + (", ".join(f"{n} {state}" for state, n in sorted(states.items())) or "none"))
+    lines.append(f"trials: {trial_counts(study)}")
     if summary.baseline:
         first = {n: summary.baseline[n] for n in summary.names if n in summary.baseline}
         lines.append("baseline: " + _values({**first, **summary.baseline}))

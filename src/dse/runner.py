@@ -2,11 +2,12 @@
 
 A rerun of a study resumes it: only the trials still missing to reach the
 study file's `trials` run (COMPLETE and PRUNED trials count as finished), and
-a callback stops every cooperating process once the target is reached. The
-RDB and journal storages write each trial as it finishes, so a crash loses at
-most the trials in flight. The sampler's seed is the study seed plus the
-number of trials already stored: a fresh single-process run is reproducible,
-and a resumed run or a second worker does not repeat the first one's samples.
+any number of processes may run one study together: they stop at exactly the
+target (`dse.workers`). The storages write each trial as it finishes, so a
+crash loses at most the trials in flight, and the next run fails the trials a
+dead worker left RUNNING. Each trial is sampled with the seed plus its trial
+number: a fresh single-process run is reproducible, and workers never repeat
+each other's samples.
 
 Each trial records every metric the kind returns as a user attribute under
 its own name, and each constraint through `Trial.set_constraint` under
@@ -18,6 +19,7 @@ unrestricted design's metrics as `baseline:<metric>`.
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 from dataclasses import asdict
@@ -35,8 +37,8 @@ from dse.errors import StudyError
 from dse.frames import BASELINE_PREFIX
 from dse.kinds import Objective, StudyContext, StudyKind, kind
 from dse.storage import DEFAULT_STORAGE, open_storage, storage_file
+from dse.workers import PerTrialSeedSampler, Workers, fail_stale_trials, trial_counts
 
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 SHARED_CACHE = "qat-baselines"
 
 
@@ -55,34 +57,40 @@ def run_study(
     """
     url = storage or config.storage or DEFAULT_STORAGE
     kind_cls = kind(config.kind)
+    opened = open_storage(url)
     study = optuna.create_study(
         study_name=config.name,
-        storage=open_storage(url),
+        storage=opened,
         directions=[o.direction for o in config.objectives],
         load_if_exists=True,
     )
     _check_matches(study, config, url)
-    finished = len(study.get_trials(deepcopy=False, states=FINISHED))
-    count = config.trials - finished if n_trials is None else n_trials
-    if count <= 0:
+    fail_stale_trials(study)
+    target = _target(config)
+    if n_trials is None and trial_counts(study).finished >= target:
         return study
     instance = kind_cls(config.space, study_context(config, url))
     if "objectives" not in study.user_attrs:
         _record_study(study, config, instance)
-    study.sampler = build_sampler(config.sampler, config.seed + len(study.get_trials(deepcopy=False)))
-    callbacks = [optuna.study.MaxTrialsCallback(config.trials, states=FINISHED)] if n_trials is None else []
-    if progress:
-        callbacks.append(_print_trial)
-    if stop is not None:
-        callbacks.append(lambda study, trial: study.stop() if stop.is_set() else None)
-    study.optimize(
-        TrialObjective(instance, config.objectives, config.constraints),
-        n_trials=count,
-        n_jobs=jobs,
-        callbacks=callbacks,
-        show_progress_bar=progress,
-    )
+    # The grid sampler's seed shuffles the grid's order, which must be one for all trials.
+    fixed = config.sampler.name == "grid"
+    study.sampler = PerTrialSeedSampler(
+        lambda seed: build_sampler(config.sampler, config.seed if fixed else seed), config.seed)
+    callbacks = [_print_trial] if progress else []
+    total = n_trials or target - trial_counts(study).finished
+    with tqdm(total=total, disable=not progress, unit="trial") as bar:
+        workers = Workers(study, opened, url, TrialObjective(instance, config.objectives, config.constraints),
+                          target=None if n_trials else target, count=n_trials, stop=stop,
+                          callbacks=[*callbacks, lambda study, trial: bar.update()])
+        workers.run(jobs)
     return study
+
+
+def _target(config: StudyConfig) -> int:
+    """Finished trials the study file asks for; a grid has no more than its points."""
+    if config.sampler.name == "grid":
+        return min(config.trials, math.prod(len(values) for values in config.sampler.grid.values()))
+    return config.trials
 
 
 class TrialObjective:

@@ -10,14 +10,20 @@ relative to that file.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import optuna
+import sqlalchemy
 import sqlalchemy.exc
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 
+from cells.files import FILE_LOCKS, file_lock
 from dse.errors import StudyError
 
 DEFAULT_STORAGE = "sqlite:///dse-studies.db"
@@ -57,13 +63,39 @@ def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
     if path is not None and not path.parent.is_dir():
         raise StudyError(f"{url}: folder {path.parent} does not exist")
     if url.startswith("journal:///"):
-        return JournalStorage(JournalFileBackend(str(path)))
+        try:
+            return JournalStorage(JournalFileBackend(str(path)))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSON, encoding or record errors
+            raise StudyError(f"{path}: not an Optuna journal file ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else 'unexpected record'})") from None
     if "://" not in url:
         raise StudyError(f"{url!r} is not a storage URL (expected e.g. {DEFAULT_STORAGE}, journal:///studies.log)")
     try:
         return _rdb_storage(url)
-    except (ImportError, ValueError, sqlalchemy.exc.SQLAlchemyError) as exc:
-        raise StudyError(f"{url}: cannot open storage: {str(exc).splitlines()[0]}") from None
+    except ImportError as exc:
+        raise StudyError(f"{_redacted(url)}: cannot open storage: {_missing_module(exc)}") from None
+    except (ValueError, sqlalchemy.exc.SQLAlchemyError) as exc:
+        raise StudyError(f"{_redacted(url)}: cannot open storage: {str(exc).splitlines()[0]}") from None
+
+
+def _missing_module(exc: ImportError) -> str:
+    """Name the database driver that failed to import (SQLAlchemy's own message does not)."""
+    cause = exc
+    while cause is not None and not isinstance(cause, ModuleNotFoundError):
+        cause = cause.__cause__ or cause.__context__
+    name = getattr(cause, "name", None) or exc.name
+    if name is None:
+        return str(exc).splitlines()[0]
+    hint = " (pip install 'gatedse[postgres]')" if name.startswith("psycopg") else ""
+    return f"the Python module {name!r} is not installed{hint}"
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return url
 
 
 def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
@@ -102,3 +134,56 @@ def load_study(name: str, url: str) -> optuna.Study:
     if name not in names:
         raise StudyError(f"no study {name!r} in {url} (it holds: {', '.join(names) or 'no studies'})")
     return optuna.load_study(study_name=name, storage=storage)
+
+
+@contextmanager
+def claim_lock(storage: optuna.storages.BaseStorage, url: str, study_name: str) -> Iterator[bool]:
+    """Exclusive lock for claiming a study's next trial; yields whether it excludes other processes too.
+
+    A file storage is locked with flock(2) on its file; PostgreSQL with an
+    advisory lock keyed by the study name; either is released when its holder
+    dies. Other servers (MySQL) and systems without flock get a lock inside
+    this process only.
+    """
+    path = storage_file(url)
+    if path is not None and FILE_LOCKS:
+        with file_lock(path):
+            yield True
+        return
+    if isinstance(storage, optuna.storages.RDBStorage) and storage.engine.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(study_name.encode()).digest()[:8], "big", signed=True)
+        with storage.engine.connect() as connection:
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            try:
+                yield True
+            finally:
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                connection.commit()
+        return
+    with _PROCESS_CLAIM_LOCK:
+        yield False
+
+
+_PROCESS_CLAIM_LOCK = threading.Lock()
+
+
+@contextmanager
+def heartbeat(storage: optuna.storages.BaseStorage, trial_id: int) -> Iterator[None]:
+    """Record the trial's heartbeat now and every interval while the block runs (RDB storages with a heartbeat)."""
+    if not isinstance(storage, optuna.storages.RDBStorage) or storage.get_heartbeat_interval() is None:
+        yield
+        return
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(storage.get_heartbeat_interval()):
+            storage.record_heartbeat(trial_id)
+
+    storage.record_heartbeat(trial_id)
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

@@ -1,11 +1,15 @@
-"""Atomic output files, the figure-format check and the shared percentage."""
+"""Atomic output files, cross-process file locks, the figure-format check and the shared percentage."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
 
 import pytest
 
 from cells.errors import GatedseError
-from cells.files import atomic_path, check_figure_path, write_text
+from cells.files import FILE_LOCKS, atomic_path, check_figure_path, file_lock, write_text
 from cells.units import reduction_pct
 
 
@@ -35,3 +39,15 @@ def test_reduction_pct():
     assert reduction_pct(25.0, 100.0) == 75.0
     assert reduction_pct(150.0, 100.0) == -50.0
     assert reduction_pct(1.0, 0.0) == 0.0
+
+
+@pytest.mark.skipif(not FILE_LOCKS, reason="no flock on this system")
+def test_file_lock_excludes_another_process_until_released(tmp_path):
+    lock = tmp_path / "item.lock"
+    probe = ("import sys; from cells.files import file_lock\n"
+             f"with file_lock({str(lock)!r}, wait=False) as held: sys.exit(0 if held else 3)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    with file_lock(lock) as held:
+        assert held
+        assert subprocess.run([sys.executable, "-c", probe], env=env, timeout=60, check=False).returncode == 3
+    assert subprocess.run([sys.executable, "-c", probe], env=env, timeout=60, check=False).returncode == 0

@@ -100,8 +100,8 @@ def test_simulate_escaped_and_wide_agrees_with_iverilog(wide, tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "row,message",
-    [("0,1,0x1" + "0" * 18, ":3: column x: 0x1000000000000000000 does not fit the 70-bit port"),
-     ("0,2,5", ":3: column \\B[1]: 2 does not fit the 1-bit port")],
+    [("0,1,0x1" + "0" * 18, ":3: port x = 4722366482869645213696 is outside its range [-590295810358705651712, 1180591620717411303423] (70 bits"),
+     ("0,2,5", ":3: port \\B[1] = 2 is outside its range [-1, 1] (1 bits")],
 )
 def test_vector_values_must_fit_their_port(wide, tmp_path, capsys, row, message):
     vectors = tmp_path / "v.csv"

@@ -276,6 +276,10 @@ def test_bad_inputs_are_reported(random_run):
         simulate(timed, {"x": inputs["x"][:1]})
     with pytest.raises(SimulationError, match="net_weights"):
         simulate(timed, inputs, net_weights=np.ones(3))
+    beyond = inputs["x"].copy()
+    beyond[5] = 1 << 12  # one past a 12-bit port's range; its bits would wrap to 0
+    with pytest.raises(SimulationError, match=r"inputs: vector 5: port x = 4096 is outside its range \[-2048, 4095\]"):
+        simulate(timed, {"x": beyond})
 
 
 # ---------------------------------------------------------------------- delays
@@ -324,3 +328,4 @@ def test_vcd_of_chosen_transitions(glitch, tmp_path):
     assert {200, 210, 220, 240, 250, 300, 310, 350, 500, 510, 550} <= set(times)
     with pytest.raises(SimulationError):
         write_vcd(timed, X_CHANGES, tmp_path / "bad.vcd", transitions=[5])
+

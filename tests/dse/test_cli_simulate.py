@@ -58,6 +58,8 @@ def test_toggles_agree_with_iverilog(booth4, tmp_path, capsys):
         ("a,x\n1,2\n3,4\n", "header must name the input ports"),
         ("a,w\n1,2\n3,four\n", ":3: column w"),
         ("a,w\n1,2\n", "at least two vectors"),
+        ("a,w\n1,2\n99,3\n", "bad.csv:3: port a = 99 is outside its range [-8, 15] (4 bits, signed or unsigned)"),
+        ("a,w\n1,2\n3,-9\n", "bad.csv:3: port w = -9 is outside its range [-8, 15]"),
     ],
 )
 def test_bad_vectors_give_one_line(booth4, tmp_path, capsys, content, message):
@@ -66,6 +68,26 @@ def test_bad_vectors_give_one_line(booth4, tmp_path, capsys, content, message):
     assert main(["simulate", str(booth4), "--inputs", str(vectors), "--toggles", str(tmp_path / "t.csv")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
+
+
+@pytest.mark.parametrize("options,message", [
+    (["--vcd", "VCD", "--vcd-transitions", "0"], "--vcd-transitions must be at least 1"),
+    (["--vcd", "TOGGLES"], "named twice"),
+    (["--timed-verilog", "VECTORS"], "named twice"),
+    (["--period-ps", "-5"], "--period-ps must be positive"),
+])
+def test_a_failing_command_leaves_existing_outputs_alone(booth4, tmp_path, capsys, options, message):
+    vectors, toggles, vcd = tmp_path / "vectors.csv", tmp_path / "toggles.csv", tmp_path / "run.vcd"
+    write_vectors(vectors, [(1, 2), (3, -4), (-8, 7)])
+    toggles.write_text("old toggles\n")
+    vcd.write_text("old vcd\n")
+    names = {"VCD": str(vcd), "TOGGLES": str(toggles), "VECTORS": str(vectors)}
+    options = [names.get(o, o) for o in options]
+    assert main(["simulate", str(booth4), "--inputs", str(vectors), "--toggles", str(toggles), *options]) == 2
+    assert message in capsys.readouterr().err
+    assert toggles.read_text() == "old toggles\n" and vcd.read_text() == "old vcd\n"
+    assert vectors.read_text().startswith("a,w\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["booth4.v", "run.vcd", "toggles.csv", "vectors.csv"]
 
 
 def test_simulates_with_the_delays_of_an_sdf(booth4, tmp_path, capsys):

@@ -34,7 +34,7 @@ def test_run_prints_one_line_per_trial_and_a_summary(tmp_path, capsys):
     assert main(["study", "run", str(path), "--storage", f"sqlite:///{tmp_path}/s.db"]) == 0
     out = capsys.readouterr().out
     assert out.count("trial ") >= 3 and "error=" in out
-    assert "study toy-study: 3 finished trials" in out
+    assert "study toy-study: 3 completed, 0 pruned, 0 failed, 0 running (sqlite:///" in out
 
 
 def test_run_uses_the_default_storage_in_the_current_folder(tmp_path, monkeypatch):
@@ -54,7 +54,7 @@ def test_list_show_export(stored, capsys):
     shown = capsys.readouterr().out
     assert "objectives: error (minimize; error (%)), energy_nJ (minimize" in shown
     assert "constraints: error_increase <= 6" in shown
-    assert "trials: 30 complete" in shown and "knee: trial" in shown and "baseline: error=1.333, energy_nJ=40" in shown
+    assert "trials: 30 completed, 0 pruned, 0 failed, 0 running" in shown and "knee: trial" in shown and "baseline: error=1.333, energy_nJ=40" in shown
     out = folder / "trials.csv"
     assert main(["study", "export", "toy-study", "--storage", url, "-o", str(out)]) == 0
     table = pd.read_csv(out)

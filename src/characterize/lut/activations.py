@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from characterize.csvfile import read_csv
 from characterize.errors import SimulationError
@@ -20,11 +21,17 @@ def read_histogram(path: str | Path, low: int, high: int) -> tuple[tuple[int, fl
     frame = read_csv(path, SimulationError, "activation histogram")
     if list(frame.columns[:2]) != ["value", "count"]:
         raise SimulationError(f"{path}: expected the header 'value,count', got {','.join(map(str, frame.columns))}")
-    for row, (value, count) in enumerate(zip(frame["value"], frame["count"]), start=2):
-        if not float(value).is_integer() or not low <= value <= high:
-            raise SimulationError(f"{path}:{row}: activation value {value} is not an integer in [{low}, {high}]")
+    values = pd.to_numeric(frame["value"], errors="coerce")
+    counts = pd.to_numeric(frame["count"], errors="coerce")
+    for row, (text, value, count_text, count) in enumerate(
+            zip(frame["value"], values, frame["count"], counts), start=2):
+        if not (pd.notna(value) and float(value).is_integer() and low <= value <= high):
+            raise SimulationError(f"{path}:{row}: activation value {text} is not an integer in [{low}, {high}]")
         if not count >= 0:
-            raise SimulationError(f"{path}:{row}: count {count} is negative or not a number")
+            raise SimulationError(f"{path}:{row}: count {count_text} is negative or not a number")
+    if frame.empty:
+        raise SimulationError(f"{path}: no rows after the header")
+    frame = pd.DataFrame({"value": values, "count": counts})
     total = float(frame["count"].sum())
     if total <= 0:
         raise SimulationError(f"{path}: all counts are zero")

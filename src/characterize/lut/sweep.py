@@ -9,15 +9,19 @@ or from `sdf` for the generic multiplier; the static timing is that of the
 simulated arc delays), switching energy, toggles and glitches. Each weight's result is stored
 in a content-addressed cache as soon as it is done, so a rerun is instant and
 an interrupted sweep resumes where it stopped. Weights run in parallel
-processes.
+processes, which exit when the sweep's process dies; sweeps sharing one cache
+compute each weight once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import sys
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -30,11 +34,12 @@ from tqdm import tqdm
 import cells
 import characterize
 from cells.default import default_library_path, load_library
-from cells.files import write_text
+from cells.files import file_lock, write_text
 from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS
 from characterize.errors import SimulationError
 from characterize.lut.activations import activation_sequence
 from characterize.lut.clocked_measure import CLOCK_PORT, PE_COLUMNS, measure_clocked, min_period_ps
+from characterize.lut.pool_workers import exit_with_parent
 from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.netlist.ir import Netlist
 from characterize.netlist.techmap import DEFAULT_DONT_USE, CellMatcher
@@ -263,54 +268,114 @@ class _Characterizer:
         return {"row": row, "activations": per_activation, "period_ps": self.period_s * PS_PER_S, "corner": corner}
 
 
-_worker: _Characterizer | None = None
+class _ItemRunner:
+    """Characterize items through the shared cache: read a stored result, or compute it under the item's lock.
+
+    Each item's lock file (`<key>.lock` beside its entry) is held while it is
+    computed, so two sweeps sharing a cache never compute one weight twice: the
+    second waits, then reads the first one's result. A cache entry that cannot
+    be read (cut off by a crash, edited) is a miss: computed again and replaced.
+    """
+
+    def __init__(self, config: SweepConfig, cache: Path):
+        self.config = config
+        self.cache = cache
+        self._characterizer: _Characterizer | None = None
+
+    def entry(self, item: int | str) -> Path:
+        return self.cache / f"{cache_key(self.config, item)}.json"
+
+    def cached(self, item: int | str) -> dict | None:
+        return read_cache_entry(self.entry(item))
+
+    def run(self, item: int | str, wait: bool) -> dict | None:
+        """The item's result, computed here unless cached; None (without `wait`) while another process computes it."""
+        entry = self.entry(item)
+        with file_lock(entry.with_suffix(".lock"), wait=wait) as held:
+            if not held:
+                return None
+            result = read_cache_entry(entry)
+            if result is None:
+                if self._characterizer is None:
+                    self._characterizer = _Characterizer(self.config)
+                result = self._characterizer.run(item)
+                write_text(entry, json.dumps(result))
+            # With the entry stored the lock has done its job: a process waiting on it finds the entry.
+            entry.with_suffix(".lock").unlink(missing_ok=True)
+            return result
 
 
-def _init_worker(config: SweepConfig) -> None:
-    global _worker
-    _worker = _Characterizer(config)
+def read_cache_entry(path: Path) -> dict | None:
+    """A stored result, or None when the entry is missing or unreadable (then it is recomputed)."""
+    try:
+        result = json.loads(path.read_bytes())
+    except (OSError, ValueError):  # missing, cut off, not JSON
+        return None
+    if not isinstance(result, dict) or not {"row", "activations", "period_ps"} <= result.keys():
+        return None
+    return result
 
 
 def _port_names(design: Netlist) -> set[str]:
     return {p.name for p in design.inputs}
 
 
-def _run_item(item: int | str) -> tuple[int | str, dict]:
-    return item, _worker.run(item)
+_runner: _ItemRunner | None = None
+
+
+def _init_worker(config: SweepConfig, cache: Path, parent_pid: int) -> None:
+    global _runner
+    exit_with_parent(parent_pid)
+    _runner = _ItemRunner(config, cache)
+
+
+def _run_item(item: int | str, wait: bool) -> tuple[int | str, dict | None]:
+    return item, _runner.run(item, wait)
 
 
 def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None, progress: bool = True) -> Lut:
-    """Characterize every weight of `config` (cached items are read, not recomputed) into a Lut."""
+    """Characterize every weight of `config` (cached items are read, not recomputed) into a Lut.
+
+    An item another process is computing is put back at the end of the queue,
+    and then waited for, so the wait costs nothing while other items remain.
+    """
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
+    runner = _ItemRunner(config, cache)
     items: list[int | str] = [REFERENCE, *config.weights]
     results: dict[int | str, dict] = {}
     for item in items:
-        path = cache / f"{cache_key(config, item)}.json"
-        if path.exists():
-            results[item] = json.loads(path.read_text())
+        if (result := runner.cached(item)) is not None:
+            results[item] = result
     todo = [item for item in items if item not in results]
     bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=f"{config.mode} {config.spec.bits}-bit",
                unit="weight", disable=not progress)
     with bar:
         if todo and jobs > 1:
-            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(config,)) as pool:
-                futures = [pool.submit(_run_item, item) for item in todo]
-                for future in as_completed(futures):
-                    item, result = future.result()
-                    _store(cache, config, item, result, results)
+            context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
+                                     initargs=(config, cache, os.getpid())) as pool:
+                pending = {pool.submit(_run_item, item, False) for item in todo}
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        item, result = future.result()
+                        if result is None:
+                            pending.add(pool.submit(_run_item, item, True))
+                        else:
+                            results[item] = result
+                            bar.update()
+        else:
+            queue = deque((item, False) for item in todo)
+            while queue:
+                item, wait_for_it = queue.popleft()
+                result = runner.run(item, wait_for_it)
+                if result is None:
+                    queue.append((item, True))
+                else:
+                    results[item] = result
                     bar.update()
-        elif todo:
-            worker = _Characterizer(config)
-            for item in todo:
-                _store(cache, config, item, worker.run(item), results)
-                bar.update()
     return _assemble(config, results)
-
-
-def _store(cache: Path, config: SweepConfig, item, result: dict, results: dict) -> None:
-    write_text(cache / f"{cache_key(config, item)}.json", json.dumps(result))
-    results[item] = result
 
 
 def _assemble(config: SweepConfig, results: dict) -> Lut:

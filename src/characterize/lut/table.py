@@ -4,10 +4,12 @@
 the circuit without an embedded weight; `LUT.json` records how it was made;
 `LUT.activations.csv` gives, per weight and activation value, the transitions
 that ended on that activation, their worst sensitized delay and mean energy.
+The sidecar's `files` entry records each table's row count and SHA-256.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,10 @@ LUT_COLUMNS = (
     "glitches_per_op", "leakage_nW",
 )
 ACTIVATION_COLUMNS = ("weight", "activation", "transitions", "max_sensitized_delay_ps", "mean_energy_fJ")
+ACTIVATIONS_SUFFIX = ".activations.csv"
+FILES_KEY = "files"  # sidecar entry: per table key, its row count and SHA-256
+TABLE_KEY = "table"
+ACTIVATIONS_KEY = "activations"
 
 
 class LutError(GatedseError):
@@ -61,31 +67,72 @@ class Lut:
         return rows.loc[np.asarray(weights, dtype=int), name].to_numpy(dtype=float)
 
     def save(self, path: str | Path) -> None:
+        """Write the CSV, the activation table and last the sidecar, each atomically.
+
+        The sidecar records each table's row count and SHA-256, so that a LUT
+        whose files do not belong together (a crash between two renames, a file
+        cut off or replaced) is rejected when loaded.
+        """
         path = Path(path)
-        with atomic_path(path) as partial:
-            self.table.to_csv(partial, index=False)
-        write_text(sidecar_path(path), json.dumps(self.meta, indent=2, sort_keys=True) + "\n")
+        check_lut_path(path)
+        tables = {TABLE_KEY: (path, self.table)}
         if self.activations is not None:
-            with atomic_path(activations_path(path)) as partial:
-                self.activations.to_csv(partial, index=False)
+            tables[ACTIVATIONS_KEY] = (activations_path(path), self.activations)
+        record = {}
+        for key, (file, frame) in tables.items():
+            data = frame.to_csv(index=False).encode()
+            with atomic_path(file) as partial:
+                partial.write_bytes(data)
+            record[key] = {"rows": len(frame), "sha256": hashlib.sha256(data).hexdigest()}
+        meta = {**self.meta, FILES_KEY: record}
+        write_text(sidecar_path(path), json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> Lut:
+        """Read a LUT; LutError names a file that is malformed or disagrees with the sidecar's record."""
         path = Path(path)
-        table = read_csv(path, LutError, "LUT file")
-        missing = [c for c in LUT_COLUMNS if c not in table.columns]
-        if missing:
-            raise LutError(f"{path}: missing column(s) {', '.join(missing)}")
         meta = {}
         if sidecar_path(path).exists():
             try:
                 meta = json.loads(sidecar_path(path).read_text())
             except json.JSONDecodeError as exc:
                 raise LutError(f"{sidecar_path(path)}:{exc.lineno}: malformed JSON: {exc.msg}") from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise LutError(f"{sidecar_path(path)}: cannot read: {exc}") from None
+        record = meta.pop(FILES_KEY, None)
+        table = _read_table(path, "LUT file", LUT_COLUMNS, record and record.get(TABLE_KEY), sidecar_path(path))
         activations = None
-        if activations_path(path).exists():
-            activations = pd.read_csv(activations_path(path))
+        expected = record.get(ACTIVATIONS_KEY) if record else None
+        if expected is not None or (record is None and activations_path(path).exists()):
+            activations = _read_table(activations_path(path), "activation table", ACTIVATION_COLUMNS, expected,
+                                      sidecar_path(path))
         return cls(table, activations, meta)
+
+
+def _read_table(path: Path, what: str, columns: tuple[str, ...], expected: dict | None, sidecar: Path) -> pd.DataFrame:
+    """A LUT table; with `expected` (rows, sha256 from the sidecar) the file must match it."""
+    if expected is not None:
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except FileNotFoundError:
+            raise LutError(f"{path}: no such {what} (listed in {sidecar.name})") from None
+        if digest != expected.get("sha256"):
+            raise LutError(f"{path}: does not match {sidecar.name} (SHA-256 differs: cut off, or written by "
+                           "another run); characterize again")
+    frame = read_csv(path, LutError, what)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise LutError(f"{path}: missing column(s) {', '.join(missing)}")
+    if expected is not None and len(frame) != expected.get("rows"):
+        raise LutError(f"{path}: {len(frame)} rows, but {sidecar.name} records {expected.get('rows')}")
+    return frame
+
+
+def check_lut_path(path: Path) -> None:
+    """A LUT file name must end in .csv and must not be a sidecar name, or the files would overwrite each other."""
+    if path.suffix != ".csv" or path.name.endswith(ACTIVATIONS_SUFFIX):
+        raise LutError(f"{path}: a LUT file name must end in .csv but not in {ACTIVATIONS_SUFFIX} "
+                       f"(its sidecars are NAME.json and NAME{ACTIVATIONS_SUFFIX})")
 
 
 def sidecar_path(path: Path) -> Path:
@@ -93,4 +140,5 @@ def sidecar_path(path: Path) -> Path:
 
 
 def activations_path(path: Path) -> Path:
-    return path.with_name(path.stem + ".activations.csv")
+    return path.with_name(path.stem + ACTIVATIONS_SUFFIX)
+

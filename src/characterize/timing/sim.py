@@ -21,7 +21,7 @@ import numpy as np
 
 from cells.files import atomic_path
 from characterize.errors import SimulationError
-from characterize.netlist.ir import CONST_NAMES
+from characterize.netlist.ir import CONST_NAMES, Port
 from characterize.netlist.logic import net_values, port_bits
 from characterize.timing._kernel import chain_order
 from characterize.timing.delays import TimedGates, timescale_unit
@@ -85,12 +85,42 @@ def input_bit_matrix(timed: TimedGates, inputs: Mapping[str, Iterable[int]]) -> 
     integral = all(np.issubdtype(v.dtype, np.integer) or _python_ints(v) for v in columns.values())
     if len(lengths) != 1 or min(lengths) < 2 or not integral:
         raise SimulationError("inputs must be 1-D integer arrays of one length, at least 2 vectors (1 transition)")
+    check_input_range(ports, columns)
     return np.ascontiguousarray(np.concatenate([port_bits(p, columns[p.name]).T for p in ports], axis=1))
 
 
 def _python_ints(values: np.ndarray) -> bool:
     """An object array of Python ints, as wide ports' values come."""
     return values.dtype == object and all(isinstance(v, int) for v in values.tolist())
+
+
+def port_range(port: Port) -> tuple[int, int]:
+    """The integers a port of w bits holds without wrapping: -2^(w-1) (two's complement) to 2^w - 1 (unsigned).
+
+    A netlist does not say whether a port is signed, so both readings are accepted.
+    """
+    return -(1 << (port.width - 1)), (1 << port.width) - 1
+
+
+def check_input_range(ports: Iterable[Port], columns: Mapping[str, np.ndarray], source: str | Path | None = None) -> None:
+    """Reject a value its port cannot hold (its bits would silently wrap).
+
+    `source` names the vectors file, whose row of vector i is i + 2 (after the header).
+    """
+    for port in ports:
+        low, high = port_range(port)
+        values = np.asarray(columns[port.name])
+        bad = np.flatnonzero((values < low) | (values > high))
+        if len(bad):
+            index = int(bad[0])
+            where = f"{source}:{index + 2}" if source is not None else f"inputs: vector {index}"
+            raise SimulationError(out_of_range(where, port, int(values[index])))
+
+
+def out_of_range(where: str, port: Port, value: int) -> str:
+    """The message for a value its port cannot hold, at `where` (file:row, or the vector)."""
+    low, high = port_range(port)
+    return f"{where}: port {port.name} = {value} is outside its range [{low}, {high}] ({port.width} bits, signed or unsigned)"
 
 
 def simulate(

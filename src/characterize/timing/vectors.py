@@ -27,7 +27,7 @@ from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotat
 from characterize.timing.power import EnergyRun, average_power, simulate_energy
 from characterize.timing.saif import write_saif
 from characterize.timing.sdf import read_sdf
-from characterize.timing.sim import SimResult, write_vcd
+from characterize.timing.sim import SimResult, out_of_range, port_range, write_vcd
 from characterize.timing.sta import static_timing
 from characterize.timing.timed_verilog import write_timed_verilog
 
@@ -71,7 +71,7 @@ def read_vectors(path: str | Path, ports: list[Port] | tuple[Port, ...]) -> dict
     columns = {}
     for name, column in zip(header, frame.columns):
         port = by_name[name.lstrip("\\")]
-        low, high = -(1 << (port.width - 1)), (1 << port.width) - 1
+        low, high = port_range(port)
         values = []
         for row, text in enumerate(frame[column], start=2):
             text = str(text).strip()
@@ -80,7 +80,7 @@ def read_vectors(path: str | Path, ports: list[Port] | tuple[Port, ...]) -> dict
             except ValueError:
                 raise SimulationError(f"{path}:{row}: column {name}: {text!r} is not an integer") from None
             if not low <= value <= high:
-                raise SimulationError(f"{path}:{row}: column {name}: {text} does not fit the {port.width}-bit port")
+                raise SimulationError(out_of_range(f"{path}:{row}", port, value))
             values.append(value)
         columns[port.name] = np.array(values, dtype=object if port.width > WIDE_BITS else np.int64)
     if len(frame) < 2:

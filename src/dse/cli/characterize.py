@@ -8,7 +8,7 @@ from pathlib import Path
 from characterize.errors import SimulationError
 from characterize.lut.activations import read_histogram
 from characterize.lut.report import plot, summarize
-from characterize.lut.table import Lut
+from characterize.lut.table import Lut, activations_path, check_lut_path, sidecar_path
 from characterize.passes.designs import STRATEGIES
 from dse.cli.options import add_library_option, add_multiplier_options, dont_use_from_args, spec_from_args
 
@@ -75,6 +75,7 @@ def parse_weights(text: str, weights: range) -> tuple[int, ...]:
 def run_characterize(args: argparse.Namespace) -> int:
     from characterize.lut.sweep import SweepConfig, run_sweep  # the numba kernel: loaded only to simulate
 
+    check_lut_path(args.output)
     spec = design_from_args(args)
     if args.jobs < 1:
         raise SimulationError(f"--jobs must be at least 1, got {args.jobs}")
@@ -98,7 +99,7 @@ def run_characterize(args: argparse.Namespace) -> int:
     lut = run_sweep(config, jobs=args.jobs, cache_dir=args.cache)
     lut.save(args.output)
     print(summarize(lut))
-    print(f"wrote {args.output} (+ {args.output.with_suffix('.json').name}, {args.output.stem}.activations.csv)")
+    print(f"wrote {args.output} (+ {sidecar_path(args.output).name}, {activations_path(args.output).name})")
     return 0
 
 

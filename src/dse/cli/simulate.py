@@ -42,6 +42,21 @@ def register(commands) -> None:
     parser.set_defaults(run=run)
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Every argument checked before anything is written: a failing command leaves existing outputs alone."""
+    if args.vcd and args.vcd_transitions < 1:
+        raise SimulationError(f"--vcd-transitions must be at least 1, got {args.vcd_transitions}")
+    if args.period_ps is not None and not args.period_ps > 0:
+        raise SimulationError(f"--period-ps must be positive, got {args.period_ps}")
+    inputs = {args.netlist.resolve(), args.inputs.resolve()}
+    seen = set()
+    for path in (args.toggles, args.vcd, args.timed_verilog):
+        if path is not None:
+            if path.resolve() in inputs or path.resolve() in seen:
+                raise SimulationError(f"{path}: named twice (as an input or as two outputs)")
+            seen.add(path.resolve())
+
+
 def run(args: argparse.Namespace) -> int:
     # The numba kernel: loaded only to simulate, not for every `dse` command.
     from cells.default import load_library
@@ -56,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from dse.cli.netlist import describe, physical_note
 
+    check_arguments(args)
     netlist = read_verilog(args.netlist, load_library(args.library))
     print(f"{netlist.name}: {describe(netlist)}")
     if physical_note(netlist):

@@ -15,6 +15,7 @@ from dse.config import load_study_config
 from dse.frames import trials_frame, write_csv
 from dse.report import describe_study, list_studies
 from dse.storage import DEFAULT_STORAGE, load_study
+from dse.workers import fail_stale_trials, trial_counts
 
 
 def register(commands) -> None:
@@ -63,8 +64,7 @@ def run_run(args: argparse.Namespace) -> int:
         return 130
     finally:
         signal.signal(signal.SIGINT, previous)
-    finished = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
-    print(f"study {config.name}: {finished} finished trials in {url}")
+    print(f"study {config.name}: {trial_counts(study)} ({url})")
     if stop.is_set():
         print("stopped on request; run the same command to resume", file=sys.stderr)
         return 130
@@ -95,7 +95,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    print("\n".join(describe_study(load_study(args.name, args.storage))))
+    study = load_study(args.name, args.storage)
+    fail_stale_trials(study)
+    print("\n".join(describe_study(study)))
     return 0
 
 
