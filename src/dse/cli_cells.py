@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cells.default import load_library
-
-
 def register(commands) -> None:
     from dse.cli import add_library_option
 
@@ -24,6 +21,8 @@ def register(commands) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from cells.default import load_library
+
     library = load_library(args.library)
     print(f"{library.name}: {len(library.cells)} cells, {library.voltage:g} V")
     print(f"{'cell':<36} {'area_um2':>9} {'transistors':>11}  function")
@@ -40,6 +39,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_verilog(args: argparse.Namespace) -> int:
+    from cells.default import load_library
+
     from cells.verilog_models import format_cell_models
 
     library = load_library(args.library)

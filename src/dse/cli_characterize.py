@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from characterize.errors import SimulationError
-from characterize.passes.designs import STRATEGIES
+from characterize.choices import STRATEGIES
 
 
 def register(commands) -> None:

@@ -5,18 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cells.default import load_library
-from characterize.generators import ADDERS, ARCHITECTURES
-from characterize.netlist.ir import Netlist
-from characterize.netlist.techmap import CellMatcher
-from characterize.passes.designs import (
-    STRATEGIES,
-    MultiplierSpec,
-    embedded_designs,
-    reference_design,
-    smallest,
-    verify_product,
-)
+from typing import TYPE_CHECKING
+
+from characterize.choices import ADDERS, ARCHITECTURES, STRATEGIES
+
+if TYPE_CHECKING:
+    from characterize.netlist.ir import Netlist
+    from characterize.passes.designs import MultiplierSpec
 
 
 def register(commands) -> None:
@@ -50,6 +45,8 @@ def add_multiplier_options(parser: argparse.ArgumentParser) -> None:
 
 
 def spec_from_args(args: argparse.Namespace) -> MultiplierSpec:
+    from characterize.passes.designs import MultiplierSpec
+
     return MultiplierSpec(args.bits, not args.unsigned, args.arch, args.adder, args.mac)
 
 
@@ -59,7 +56,10 @@ def describe(netlist: Netlist) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cells.default import load_library
+    from characterize.netlist.techmap import CellMatcher
     from characterize.netlist.verilog import write_verilog
+    from characterize.passes.designs import embedded_designs, reference_design, smallest, verify_product
 
     library = load_library(args.library)
     matcher = CellMatcher(library)

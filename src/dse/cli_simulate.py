@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from characterize.csvfile import read_csv
 from characterize.errors import SimulationError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def register(commands) -> None:
@@ -36,26 +37,45 @@ def register(commands) -> None:
 
 
 def read_vectors(path: Path, ports: list[str]) -> dict[str, np.ndarray]:
-    """Integer columns per input port from a CSV whose header names exactly the input ports."""
-    frame = read_csv(path, SimulationError, "vectors file", dtype=str)
-    header = [c.strip() for c in frame.columns]
+    """Integer columns per input port from a CSV whose header names exactly the input ports.
+
+    pandas' C reader parses the columns in one pass; only a column it does not
+    read as 64-bit integers is walked row by row (to name the first bad cell).
+    """
+    from characterize.csvfile import read_csv
+
+    frame = read_csv(path, SimulationError, "vectors file", skipinitialspace=True)
+    header = [str(c).strip() for c in frame.columns]
     if sorted(header) != sorted(ports):
         raise SimulationError(f"{path}:1: header must name the input ports {', '.join(ports)}; got {', '.join(header)}")
     columns = {}
     for name, column in zip(header, frame.columns):
-        values = []
-        for row, text in enumerate(frame[column], start=2):
-            try:
-                values.append(int(str(text).strip()))
-            except ValueError:
-                raise SimulationError(f"{path}:{row}: column {name}: {text!r} is not an integer") from None
-        columns[name] = np.array(values, dtype=np.int64)
+        values = frame[column]
+        columns[name] = values.to_numpy() if values.dtype == "int64" else _integers_row_by_row(path, name, values)
     if len(frame) < 2:
         raise SimulationError(f"{path}: at least two vectors (one transition) are needed, got {len(frame)}")
     return columns
 
 
+def _integers_row_by_row(path: Path, name: str, values) -> np.ndarray:
+    import numpy as np
+
+    numbers = []
+    for row, value in enumerate(values, start=2):
+        text = str(value).strip()
+        try:
+            numbers.append(int(text))
+        except ValueError:
+            raise SimulationError(f"{path}:{row}: column {name}: {text!r} is not an integer") from None
+    try:
+        return np.array(numbers, dtype=np.int64)
+    except OverflowError:
+        raise SimulationError(f"{path}: column {name}: a value does not fit in 64 bits") from None
+
+
 def run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from cells.default import load_library
     from characterize.netlist.verilog import read_verilog
     from characterize.timing.delays import annotate_delays

@@ -14,10 +14,12 @@ import time
 import warnings
 from pathlib import Path
 
-import optuna
-import sqlalchemy.exc
+from typing import TYPE_CHECKING
 
 from dse.errors import StudyError
+
+if TYPE_CHECKING:
+    import optuna
 
 DEFAULT_STORAGE = "sqlite:///dse-studies.db"
 FILE_SCHEMES = ("sqlite:///", "journal:///")
@@ -61,6 +63,8 @@ def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
         return JournalStorage(JournalFileBackend(str(path)))
     if "://" not in url:
         raise StudyError(f"{url!r} is not a storage URL (expected e.g. {DEFAULT_STORAGE}, journal:///studies.log)")
+    import sqlalchemy.exc
+
     try:
         return _rdb_storage(url)
     except (ImportError, ValueError, sqlalchemy.exc.SQLAlchemyError) as exc:
@@ -74,6 +78,9 @@ def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
     record its schema version; the loser fails once and finds the schema
     complete a moment later.
     """
+    import optuna
+    import sqlalchemy.exc
+
     engine_kwargs = {"connect_args": {"timeout": SQLITE_LOCK_TIMEOUT_S}} if url.startswith("sqlite") else None
 
     def build() -> optuna.storages.RDBStorage:
@@ -98,6 +105,8 @@ def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
 
 def load_study(name: str, url: str) -> optuna.Study:
     """A stored study by name; StudyError lists the names the storage holds."""
+    import optuna
+
     storage = open_storage(url, create=False)
     names = study_names(storage)
     if name not in names:

@@ -18,7 +18,6 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from tqdm import tqdm
 
 import cells
 import characterize
+from cells.cache import cache_root, package_version, source_digest
 from cells.default import default_library_path, load_library
 from characterize.errors import SimulationError
 from characterize.lut.activations import activation_sequence
@@ -76,23 +76,10 @@ class SweepConfig:
             self.spec.check_weight(weight)
 
 
-def package_version() -> str:
-    try:
-        return version("gatedse")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 @lru_cache(maxsize=1)
 def code_digest() -> str:
     """Hash of the source of the packages that compute a sweep's numbers, so a code change misses the cache."""
-    digest = hashlib.sha256()
-    for package in (cells, characterize):
-        root = Path(package.__file__).parent
-        for path in sorted(root.rglob("*.py")):
-            digest.update(path.relative_to(root).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return source_digest(cells, characterize)
 
 
 def cache_key(config: SweepConfig, item: int | str) -> str:
@@ -108,7 +95,7 @@ def cache_key(config: SweepConfig, item: int | str) -> str:
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("GATEDSE_CACHE_DIR", Path.home() / ".cache" / "gatedse")) / "sweep"
+    return cache_root() / "sweep"
 
 
 class _Characterizer:

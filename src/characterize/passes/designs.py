@@ -13,14 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from cells.model import Library
+from characterize.choices import STRATEGIES
 from characterize.errors import NetlistError
 from characterize.generators import multiplier
 from characterize.netlist.ir import Netlist
 from characterize.netlist.logic import evaluate
 from characterize.netlist.techmap import CellMatcher
 from characterize.passes.embed import embed_constant, simplify
-
-STRATEGIES = ("simplify", "yosys", "best")
 
 
 @dataclass(frozen=True)
