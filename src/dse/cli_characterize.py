@@ -30,7 +30,10 @@ def register(commands) -> None:
     parser.add_argument("--activations", type=Path, metavar="HIST.csv", help="draw activations from a value,count histogram")
     parser.add_argument("--seed", type=int, default=0, help="seed of the activation sequence")
     parser.add_argument("--period-ps", type=float, help="clock period for leakage energy (default: the critical delay)")
-    parser.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    parser.add_argument("--jobs", type=int, default=1, help="parallel processes (with --dask local: Dask workers)")
+    parser.add_argument("--dask", metavar="SCHEDULER",
+                        help="run one task per weight on a Dask cluster: a scheduler address (tcp://host:8786) or "
+                        "'local' for a LocalCluster of --jobs workers (needs the dask extra)")
     parser.add_argument("--cache", type=Path, metavar="DIR", help="result cache (default ~/.cache/gatedse/sweep)")
     add_library_option(parser)
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="LUT.csv", help="LUT to write")
@@ -64,6 +67,7 @@ def parse_weights(text: str, weights: range) -> tuple[int, ...]:
 
 def run_characterize(args: argparse.Namespace) -> int:
     from characterize.lut.activations import read_histogram
+    from characterize.lut.executors import make_executor
     from characterize.lut.report import summarize
     from characterize.lut.sweep import SweepConfig, run_sweep
     from dse.cli_netlist import spec_from_args
@@ -85,7 +89,7 @@ def run_characterize(args: argparse.Namespace) -> int:
         period_ps=args.period_ps,
         strategy=args.strategy,
     )
-    lut = run_sweep(config, jobs=args.jobs, cache_dir=args.cache)
+    lut = run_sweep(config, cache_dir=args.cache, executor=make_executor(args.jobs, args.dask))
     lut.save(args.output)
     print(summarize(lut))
     print(f"wrote {args.output} (+ {args.output.with_suffix('.json').name}, {args.output.stem}.activations.csv)")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +30,7 @@ from cells.cache import cache_root, package_version, source_digest
 from cells.default import default_library_path, load_library
 from characterize.errors import SimulationError
 from characterize.lut.activations import activation_sequence
+from characterize.lut.executors import Executor, make_executor
 from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.netlist.ir import Netlist
 from characterize.netlist.techmap import CellMatcher
@@ -178,20 +179,12 @@ class _Characterizer:
         return {"row": row, "activations": per_activation, "period_ps": self.period_s * 1e12}
 
 
-_worker: _Characterizer | None = None
+def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None, progress: bool = True,
+              executor: Executor | None = None) -> Lut:
+    """Characterize every weight of `config` (cached items are read, not recomputed) into a Lut.
 
-
-def _init_worker(config: SweepConfig) -> None:
-    global _worker
-    _worker = _Characterizer(config)
-
-
-def _run_item(item: int | str) -> tuple[int | str, dict]:
-    return item, _worker.run(item)
-
-
-def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None, progress: bool = True) -> Lut:
-    """Characterize every weight of `config` (cached items are read, not recomputed) into a Lut."""
+    Items run on `executor` (default: this process, or `jobs` local processes).
+    """
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     items: list[int | str] = [REFERENCE, *config.weights]
@@ -203,19 +196,11 @@ def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None,
     todo = [item for item in items if item not in results]
     bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=f"{config.mode} {config.spec.bits}-bit",
                unit="weight", disable=not progress)
-    with bar:
-        if todo and jobs > 1:
-            with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(config,)) as pool:
-                futures = [pool.submit(_run_item, item) for item in todo]
-                for future in as_completed(futures):
-                    item, result = future.result()
-                    _store(cache, config, item, result, results)
-                    bar.update()
-        elif todo:
-            worker = _Characterizer(config)
-            for item in todo:
-                _store(cache, config, item, worker.run(item), results)
-                bar.update()
+    executor = executor or make_executor(jobs)
+    with bar, closing(executor.run(_Characterizer, config, todo)) as finished:
+        for item, result in finished:
+            _store(cache, config, item, result, results)
+            bar.update()
     return _assemble(config, results)
 
 

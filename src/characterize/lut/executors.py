@@ -1,0 +1,125 @@
+"""Where a sweep's items run: in this process, in local worker processes, or on a Dask cluster.
+
+An executor takes a factory of per-process state (built once per process from
+the sweep's config, e.g. the library and reference design), the config, and
+the items to measure, and yields `(item, result)` pairs as they finish, in any
+order. The sweep stores each result in its cache the moment it arrives, so
+whatever runs the items, a crash loses only the items in flight.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, Protocol
+
+from characterize.errors import SimulationError
+
+LOCAL_CLUSTER = "local"
+
+
+class ItemRunner(Protocol):
+    def run(self, item: Any) -> dict: ...
+
+
+Factory = Callable[[Any], ItemRunner]
+
+_state: dict[tuple[Factory, Hashable], ItemRunner] = {}
+
+
+def run_item(factory: Factory, config: Hashable, item: Any) -> tuple[Any, dict]:
+    """Measure one item with this process's state for `config` (built on first use and kept)."""
+    key = (factory, config)
+    if key not in _state:
+        _state.clear()  # one sweep's state at a time: it holds a library and designs
+        _state[key] = factory(config)
+    return item, _state[key].run(item)
+
+
+class Executor(abc.ABC):
+    """Runs `run_item` over items and yields the results as they finish."""
+
+    @abc.abstractmethod
+    def run(self, factory: Factory, config: Hashable, items: Sequence) -> Iterator[tuple[Any, dict]]: ...
+
+
+class SerialExecutor(Executor):
+    """Every item in this process, one after another."""
+
+    def run(self, factory, config, items):
+        if not items:
+            return
+        runner = factory(config)
+        for item in items:
+            yield item, runner.run(item)
+
+
+class ProcessExecutor(Executor):
+    """Items spread over `jobs` local worker processes."""
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+
+    def run(self, factory, config, items):
+        with ProcessPoolExecutor(max_workers=self.jobs) as pool:
+            futures = [pool.submit(run_item, factory, config, item) for item in items]
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
+
+
+class DaskExecutor(Executor):
+    """One Dask task per item on a cluster: a scheduler address (`tcp://host:8786`), or `local` for a LocalCluster
+    of `jobs` single-threaded worker processes.
+
+    Dask reschedules the tasks of a worker that dies, so a lost worker costs
+    only its tasks in flight. Workers need the same gatedse installation, and
+    a `--library` file at the same path (a shared file system).
+    """
+
+    def __init__(self, scheduler: str, jobs: int = 1):
+        self.scheduler = scheduler
+        self.jobs = jobs
+
+    def run(self, factory, config, items):
+        try:
+            from dask.distributed import Client, LocalCluster
+            from dask.distributed import as_completed as dask_completed
+        except ImportError:
+            raise SimulationError("--dask needs Dask: pip install 'gatedse[dask]'") from None
+        if not items:
+            return
+        cluster = None
+        try:
+            if self.scheduler == LOCAL_CLUSTER:
+                cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+            try:
+                client = Client(cluster or self.scheduler, timeout="30s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise SimulationError(f"--dask {self.scheduler}: cannot reach the scheduler: {exc}") from None
+            with client:
+                futures = client.map(run_item, [factory] * len(items), [config] * len(items), list(items), pure=False)
+                try:
+                    for future in dask_completed(futures):
+                        result = future.result()
+                        future.release()
+                        yield result
+                finally:
+                    client.cancel(futures)
+        finally:
+            if cluster is not None:
+                cluster.close()
+
+
+def make_executor(jobs: int = 1, dask: str | None = None) -> Executor:
+    """The executor for a sweep's `jobs` and `dask` settings."""
+    if jobs < 1:
+        raise SimulationError(f"jobs must be at least 1, got {jobs}")
+    if dask:
+        return DaskExecutor(dask, jobs)
+    return ProcessExecutor(jobs) if jobs > 1 else SerialExecutor()
