@@ -24,8 +24,10 @@ def register(commands) -> None:
                         help="weight held at the port of the generic multiplier, or embedded and simplified")
     parser.add_argument("--strategy", choices=STRATEGIES, default="simplify",
                         help="embedded mode: simplify with our passes, resynthesize with yosys/ABC, or keep the smaller")
-    parser.add_argument("--weights", default="all", metavar="all|LIST|LO:HI",
-                        help="weights: all, a comma list, or an inclusive range; use --weights=-8:7 for negatives")
+    parser.add_argument("--weights", default="all", metavar="all|LIST|LO:HI|sample:N",
+                        help="weights: all, a comma list, an inclusive range (use --weights=-8:7 for negatives), or "
+                        "sample:N, N values stratified over the range with zero, ±1, powers of two and the extremes "
+                        "always in (drawn with --seed)")
     parser.add_argument("--vectors", type=int, default=10_000, help="activation transitions per weight (default 10000)")
     parser.add_argument("--activations", type=Path, metavar="HIST.csv", help="draw activations from a value,count histogram")
     parser.add_argument("--seed", type=int, default=0, help="seed of the activation sequence")
@@ -51,18 +53,30 @@ def register(commands) -> None:
     lut.set_defaults(run=lambda args: lut.print_help() or 2)
 
 
-def parse_weights(text: str, weights: range) -> tuple[int, ...]:
-    """'all', '-3,0,5' or '-8:7' (inclusive) as a tuple of weights."""
+def parse_weights(text: str, weights: range, seed: int = 0) -> tuple[int, ...]:
+    """'all', '-3,0,5', '-8:7' (inclusive) or 'sample:N' as a tuple of weights."""
+    from characterize.lut.sampling import SAMPLE_PREFIX, sample_weights
+
     text = text.strip()
     try:
         if text == "all":
             return tuple(weights)
+        if text.startswith(SAMPLE_PREFIX):
+            return sample_weights(weights, int(text[len(SAMPLE_PREFIX):]), seed)
         if ":" in text:
             low, high = (int(x) for x in text.split(":"))
             return tuple(range(low, high + 1))
         return tuple(int(x) for x in text.split(","))
     except ValueError:
-        raise SimulationError(f"--weights: expected all, a comma list or LO:HI, got {text!r}") from None
+        raise SimulationError(f"--weights: expected all, a comma list, LO:HI or sample:N, got {text!r}") from None
+
+
+def sample_size(text: str) -> int | None:
+    """N of a 'sample:N' weight selection, else None."""
+    from characterize.lut.sampling import SAMPLE_PREFIX
+
+    text = text.strip()
+    return int(text[len(SAMPLE_PREFIX):]) if text.startswith(SAMPLE_PREFIX) else None
 
 
 def run_characterize(args: argparse.Namespace) -> int:
@@ -81,7 +95,8 @@ def run_characterize(args: argparse.Namespace) -> int:
     config = SweepConfig(
         spec=spec,
         mode=args.mode,
-        weights=parse_weights(args.weights, spec.weights),
+        weights=parse_weights(args.weights, spec.weights, args.seed),
+        weight_sample=sample_size(args.weights),
         vectors=args.vectors,
         seed=args.seed,
         histogram=histogram,

@@ -10,7 +10,8 @@ Layout of a study file::
     [objectives]                  # objective = "maximize" | "minimize"; default: all of the kind's
     [[constraints]]               # metric = "...", max = x  (or min = x)
     [lut]                         # path = "lut.csv" (relative to the study file), or an inline characterization:
-                                  #   bits (required), signed, arch, adder, mode, vectors, seed, jobs, library, weights
+                                  #   bits (required), signed, arch, adder, mode, vectors, seed, jobs, library, weights;
+                                  #   missing = "error" | "nearest": a weight the LUT lacks fails, or takes the nearest
     [data] [model]                # free tables for the kind
     [space]                       # the kind's search space, validated by the kind
 """
@@ -71,6 +72,7 @@ class LutSource:
 
     path: Path | None = None
     inline: dict | None = None
+    missing: str = "error"
 
 
 @dataclass(frozen=True)
@@ -223,12 +225,15 @@ def _constraints(check: _Checker, document: dict) -> tuple[Constraint, ...]:
 
 
 def _lut(check: _Checker, document: dict, base: Path) -> LutSource:
-    table = check.table(document, "lut", ("path", *INLINE_LUT_KEYS))
+    from characterize.lut.table import MISSING_POLICIES
+
+    table = check.table(document, "lut", ("path", *INLINE_LUT_KEYS, "missing"))
+    missing = check.choice(table, "lut.missing", MISSING_POLICIES, "error")
     if "path" in table:
-        extra = [key for key in table if key != "path"]
+        extra = [key for key in table if key not in ("path", "missing")]
         if extra:
             raise check.error(f"lut.{extra[0]}", "give either path or an inline characterization, not both")
-        return LutSource(path=base / check.string(table, "lut.path"))
+        return LutSource(path=base / check.string(table, "lut.path"), missing=missing)
     if "bits" not in table:
         raise check.error("lut", 'give path = "lut.csv" or an inline characterization (bits = 8, ...)')
     from characterize.generators import ADDERS, ARCHITECTURES
@@ -256,7 +261,7 @@ def _lut(check: _Checker, document: dict, base: Path) -> LutSource:
         if isinstance(weight, bool) or not isinstance(weight, int) or not low <= weight <= high:
             raise check.error(f"lut.weights[{i}]", f"expected an integer from {low} to {high}, got {_show(weight)}")
     inline["weights"] = tuple(weights)
-    return LutSource(inline=inline)
+    return LutSource(inline=inline, missing=missing)
 
 
 def _show(value: Any) -> str:

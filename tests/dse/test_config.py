@@ -127,3 +127,11 @@ def test_missing_file_and_bad_toml(tmp_path):
     with pytest.raises(ConfigError, match="no such study file"):
         load_study_config(tmp_path / "absent.toml")
     assert "not valid TOML" in error_of(tmp_path, "[study\n")
+
+
+def test_lut_missing_policy(tmp_path):
+    assert load_study_config(write(tmp_path, BASE)).lut.missing == "error"
+    nearest = BASE.replace('path = "lut.csv"', 'path = "lut.csv"\nmissing = "nearest"')
+    assert load_study_config(write(tmp_path, nearest)).lut.missing == "nearest"
+    with pytest.raises(ConfigError, match=r"lut\.missing: expected one of error, nearest"):
+        load_study_config(write(tmp_path, BASE.replace('path = "lut.csv"', 'path = "lut.csv"\nmissing = "guess"')))

@@ -65,6 +65,7 @@ class SweepConfig:
     input_slew_ps: float = DEFAULT_INPUT_SLEW_S * 1e12
     period_ps: float | None = None
     strategy: str = "simplify"
+    weight_sample: int | None = None  # the weights are sample_weights(spec.weights, N); not part of cache keys
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -88,6 +89,7 @@ def cache_key(config: SweepConfig, item: int | str) -> str:
     library = Path(config.library) if config.library else default_library_path()
     fields = asdict(config)
     fields.pop("weights")
+    fields.pop("weight_sample")
     fields["item"] = item
     fields["library_sha256"] = hashlib.sha256(library.read_bytes()).hexdigest()
     fields["version"] = package_version()
@@ -238,4 +240,6 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
         "signed": spec.signed,
         "arch": spec.arch,
     }
+    if config.weight_sample:
+        meta["weight_sample"] = {"n": config.weight_sample, "seed": config.seed, "weights": list(config.weights)}
     return Lut(table, activations, meta)

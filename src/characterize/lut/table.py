@@ -24,6 +24,7 @@ LUT_COLUMNS = (
     "glitches_per_op", "leakage_nW",
 )
 ACTIVATION_COLUMNS = ("weight", "activation", "transitions", "max_sensitized_delay_ps", "mean_energy_fJ")
+MISSING_POLICIES = ("error", "nearest")
 
 
 class LutError(GatedseError):
@@ -32,11 +33,17 @@ class LutError(GatedseError):
 
 @dataclass(frozen=True)
 class Lut:
-    """A characterization result: per-weight rows, the reference row, the activation table, provenance."""
+    """A characterization result: per-weight rows, the reference row, the activation table, provenance.
+
+    `missing` says what `column` does with a weight the LUT has no row for:
+    "error" (LutError naming it) or "nearest" (the row of the nearest weight
+    that has one, the smaller on a tie), for LUTs of a weight sample.
+    """
 
     table: pd.DataFrame
     activations: pd.DataFrame | None = None
     meta: dict = field(default_factory=dict)
+    missing: str = "error"
 
     @property
     def weights(self) -> pd.DataFrame:
@@ -52,12 +59,20 @@ class Lut:
         return rows.iloc[0] if len(rows) else None
 
     def column(self, name: str, weights) -> np.ndarray:
-        """Values of `name` for each weight in `weights`; LutError names a weight the LUT lacks."""
+        """Values of `name` for each weight in `weights`; a weight the LUT lacks follows `missing`."""
         rows = self.weights
-        missing = sorted(set(int(w) for w in np.unique(weights)) - set(rows.index))
+        weights = np.asarray(weights, dtype=int)
+        missing = sorted(set(np.unique(weights).tolist()) - set(rows.index))
+        if missing and self.missing != "nearest":
+            sample = self.meta.get("weight_sample")
+            holds = f"; it holds a sample of {len(rows)} weight values" if sample else ""
+            raise LutError(
+                f"LUT has no row for weight {missing[0]}{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}"
+                f"{holds}; characterize it, or set [lut] missing = \"nearest\" to use the nearest weight's row"
+            )
         if missing:
-            raise LutError(f"LUT has no row for weight(s) {missing[:5]}{' ...' if len(missing) > 5 else ''}")
-        return rows.loc[np.asarray(weights, dtype=int), name].to_numpy(dtype=float)
+            weights = nearest(rows.index.to_numpy(), weights)
+        return rows.loc[weights, name].to_numpy(dtype=float)
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
@@ -84,6 +99,14 @@ class Lut:
         if activations_path(path).exists():
             activations = pd.read_csv(activations_path(path))
         return cls(table, activations, meta)
+
+
+def nearest(known: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """For each weight, the nearest value of the sorted array `known` (the smaller on a tie)."""
+    right = np.clip(np.searchsorted(known, weights), 1, len(known) - 1) if len(known) > 1 else np.zeros_like(weights)
+    left = np.maximum(right - 1, 0)
+    take_right = np.abs(known[right] - weights) < np.abs(weights - known[left])
+    return np.where(take_right, known[right], known[left])
 
 
 def sidecar_path(path: Path) -> Path:
