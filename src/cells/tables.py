@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 SLEW = "input_net_transition"
 LOAD = "total_output_net_capacitance"
@@ -27,18 +27,21 @@ class Table:
     values: tuple[tuple[float, ...], ...]
 
     def lookup(self, slew: float, load: float) -> float:
-        """Value at an input slew (s) and output load (F); axes the table lacks are ignored."""
+        """Value at an input slew (s) and output load (F); axes the table lacks are ignored.
+
+        Plain float arithmetic on the tuples: a netlist's delay annotation makes
+        tens of thousands of lookups, and numpy's per-call overhead dominated them.
+        """
         coordinates = {"slew": slew, "load": load}
         axes = [_axis_kind(v) for v in self.variables]
-        values = np.asarray(self.values, dtype=float)
         if not axes:
-            return float(values.reshape(-1)[0])
+            return float(self.values[0][0])
         x = coordinates[axes[0]]
         if len(axes) == 1:
-            return _interp1(self.index_1, values.reshape(-1), x)
+            return _interp1(self.index_1, [v for row in self.values for v in row], x)
         y = coordinates[axes[1]]
-        row = [_interp1(self.index_2, values[i], y) for i in range(len(self.index_1))]
-        return _interp1(self.index_1, np.asarray(row), x)
+        row = [_interp1(self.index_2, self.values[i], y) for i in range(len(self.index_1))]
+        return _interp1(self.index_1, row, x)
 
 
 def _axis_kind(variable: str) -> str:
@@ -47,11 +50,11 @@ def _axis_kind(variable: str) -> str:
     return "slew"
 
 
-def _interp1(axis: tuple[float, ...], values: np.ndarray, x: float) -> float:
+def _interp1(axis: tuple[float, ...], values: Sequence[float], x: float) -> float:
     """Piecewise-linear interpolation that extends the end segments linearly."""
     if len(axis) == 1:
         return float(values[0])
-    i = int(np.clip(np.searchsorted(axis, x) - 1, 0, len(axis) - 2))
+    i = min(max(bisect_left(axis, x) - 1, 0), len(axis) - 2)
     x0, x1 = axis[i], axis[i + 1]
     t = (x - x0) / (x1 - x0)
     return float(values[i] + t * (values[i + 1] - values[i]))

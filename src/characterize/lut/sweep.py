@@ -115,14 +115,26 @@ class _Characterizer:
         )
         self.external_load = default_external_load(self.library)
         self.input_slew = config.input_slew_ps * 1e-12
+        self._reference_timing = None
         self.period_s = self._clock_period()
 
     def _clock_period(self) -> float:
         """The configured clock period, or the reference design's critical delay (one whole ps up)."""
         if self.config.period_ps:
             return self.config.period_ps * 1e-12
-        timed = annotate_delays(self.reference, self.input_slew, self.external_load)
+        timed, _ = self._timing(self.reference)
         return float(np.ceil(static_timing(timed).critical_delay_s * 1e12)) * 1e-12
+
+    def _timing(self, design: Netlist) -> tuple:
+        """Gate delays and net transition energies of `design`; the reference's, shared by every
+        stationary weight, are computed once."""
+        if design is self.reference and self._reference_timing is not None:
+            return self._reference_timing
+        timing = (annotate_delays(design, self.input_slew, self.external_load),
+                  net_transition_energy(design, self.input_slew, self.external_load))
+        if design is self.reference:
+            self._reference_timing = timing
+        return timing
 
     def run(self, item: int | str) -> dict:
         """Measure one weight value, or the reference circuit with weights changing too."""
@@ -148,8 +160,7 @@ class _Characterizer:
         return self._measure(design, inputs, launch, item)
 
     def _measure(self, design: Netlist, inputs: dict[str, np.ndarray], launch, item) -> dict:
-        timed = annotate_delays(design, self.input_slew, self.external_load)
-        energy = net_transition_energy(design, self.input_slew, self.external_load)
+        timed, energy = self._timing(design)
         result = simulate(timed, inputs, net_weights=energy)
         report = static_timing(timed, launch)
         leakage_j = leakage_energy(design, self.period_s)
