@@ -69,7 +69,8 @@ def main() -> None:
               f"LocalCluster), ratio {dask_s / local_s:.2f}; LUTs identical")
 
     spec16 = MultiplierSpec(16, True, args.arch16)
-    weights = sample_weights(spec16.weights, 3 * args.weights16, seed=0)[:: 3][: args.weights16]
+    sample = sample_weights(spec16.weights, 256, seed=0)
+    weights = sample[:: len(sample) // args.weights16][: args.weights16]
     config = SweepConfig(spec16, "embedded", weights, vectors=args.vectors)
     serial_s, serial = timed_sweep(config, SerialExecutor())
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:

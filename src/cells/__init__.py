@@ -25,7 +25,22 @@ _SOURCES = {
     "write_liberty": "cells.liberty_writer",
 }
 
-__all__ = sorted(_SOURCES)
+__all__ = [
+    "Cell",
+    "GatedseError",
+    "Library",
+    "LibraryError",
+    "PowerArc",
+    "Table",
+    "TimingArc",
+    "Units",
+    "WireLoad",
+    "format_cell_models",
+    "format_liberty",
+    "read_liberty",
+    "transistor_count",
+    "write_liberty",
+]
 
 
 def __getattr__(name: str):

@@ -45,7 +45,8 @@ def load_pickle(path: Path):
             return pickle.load(handle)
     except FileNotFoundError:
         return None
-    except Exception:  # a truncated or stale file (older classes) is a miss, not an error
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError):
+        # a truncated or stale file (classes that changed) is a miss, not an error
         return None
 
 

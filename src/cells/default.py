@@ -53,7 +53,7 @@ def _fill_truth_tables(cell) -> None:
     if not cell.combinational:
         return
     try:
-        cell.truth_tables
+        _ = cell.truth_tables
     except LibraryError:  # an unsupported function fails where the cell is used, as without the cache
         pass
 

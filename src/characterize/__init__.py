@@ -19,7 +19,16 @@ _SOURCES = {
     "Port": "characterize.netlist.ir",
 }
 
-__all__ = sorted(_SOURCES)
+__all__ = [
+    "CONST0",
+    "CONST1",
+    "GeneratorError",
+    "Instance",
+    "Netlist",
+    "NetlistBuilder",
+    "NetlistError",
+    "Port",
+]
 
 
 def __getattr__(name: str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+
 def register(commands) -> None:
     from dse.cli import add_library_option
 
@@ -40,7 +41,6 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_verilog(args: argparse.Namespace) -> int:
     from cells.default import load_library
-
     from cells.verilog_models import format_cell_models
 
     library = load_library(args.library)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from characterize.errors import SimulationError
 from characterize.choices import STRATEGIES
+from characterize.errors import SimulationError
 
 
 def register(commands) -> None:

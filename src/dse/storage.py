@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 import warnings
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from dse.errors import StudyError

@@ -53,7 +53,7 @@ def role_truth_table(function: str, inputs: Sequence[str]) -> int:
     """
     k = len(inputs)
     names = {name: variable_table(j, k) for j, name in enumerate(inputs)}
-    return eval(function.replace("!", "~"), {"__builtins__": {}}, names) & table_mask(k)  # noqa: S307 (ROLES only)
+    return eval(function.replace("!", "~"), {"__builtins__": {}}, names) & table_mask(k)
 
 
 @dataclass(frozen=True)
