@@ -28,6 +28,8 @@ def register(commands) -> None:
     parser.add_argument("--period-ps", type=float, help="clock period: spacing of vectors in the VCD, and for average power")
     parser.add_argument("--toggles", type=Path, required=True, metavar="OUT.csv", help="net,toggles,glitches per net")
     parser.add_argument("--vcd", type=Path, metavar="OUT.vcd", help="write a VCD of the simulated transitions")
+    parser.add_argument("--jobs", type=int, metavar="J",
+                        help="threads that simulate chunks of the transitions (default: every usable core)")
     parser.add_argument("--vcd-transitions", type=int, default=1000, metavar="N",
                         help="how many transitions (from the first) the VCD holds (default 1000)")
     parser.add_argument("--timed-verilog", type=Path, metavar="OUT.v",
@@ -79,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     from characterize.netlist.verilog import read_verilog
     from characterize.timing.delays import annotate_delays
     from characterize.timing.power import average_power, leakage_energy, net_transition_energy
-    from characterize.timing.sim import simulate, write_vcd
+    from characterize.timing.parallel import simulate_parallel
+    from characterize.timing.sim import write_vcd
     from characterize.timing.sta import static_timing
     from characterize.timing.timed_verilog import write_timed_verilog
 
@@ -88,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
     inputs = read_vectors(args.inputs, [p.name for p in netlist.inputs])
     timed = annotate_delays(netlist)
     energy = net_transition_energy(netlist, timed.input_slew_s, timed.external_load_f)
-    result = simulate(timed, inputs, net_weights=energy)
+    if args.jobs is not None and args.jobs < 1:
+        raise SimulationError(f"--jobs must be at least 1, got {args.jobs}")
+    result = simulate_parallel(timed, inputs, args.jobs, net_weights=energy)
     nets = range(2, len(netlist.nets))
     pd.DataFrame(
         {"net": [netlist.nets[n].lstrip("\\") for n in nets],
