@@ -64,7 +64,10 @@ def row(label: str, after: float, before: float | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, metavar="SRC", help="another checkout's src/ to compare with")
-    parser.add_argument("--transitions", default="100000,1000000", help="comma list of transition counts")
+    parser.add_argument("--transitions", default="100000,1000000",
+                        help="comma list of transition counts ('' skips the vectors and dse simulate)")
+    parser.add_argument("--full-library", type=Path, default=FULL_SKY130, metavar="LIB",
+                        help="a full Liberty library to time as well (default ../shared/liberty/sky130hd_tt.lib.gz)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     trees = {"after": SRC, **({"before": args.before.resolve()} if args.before else {})}
@@ -83,11 +86,12 @@ def main() -> None:
         pairs = {name: cold_and_cached(load_default, src, args.repeat) for name, src in trees.items()}
         row("load the default library, cold", pairs["after"][0], pairs.get("before", (None,))[0])
         row("load the default library, cached", pairs["after"][1], pairs.get("before", (None, None))[1])
-        if FULL_SKY130.exists():
-            load_full = f"from cells.default import load_library; load_library({str(FULL_SKY130)!r})"
+        if args.full_library.exists():
+            load_full = f"from cells.default import load_library; load_library({str(args.full_library)!r})"
             pairs = {name: cold_and_cached(load_full, src, args.repeat) for name, src in trees.items()}
-            row("load the full sky130 hd library, cold", pairs["after"][0], pairs.get("before", (None,))[0])
-            row("load the full sky130 hd library, cached", pairs["after"][1], pairs.get("before", (None, None))[1])
+            name = args.full_library.name
+            row(f"load {name}, cold", pairs["after"][0], pairs.get("before", (None,))[0])
+            row(f"load {name}, cached", pairs["after"][1], pairs.get("before", (None, None))[1])
 
         netlist = work / "booth8.v"
         subprocess.run([sys.executable, "-m", "dse.cli", "netlist", "--bits", "8", "--arch", "booth", "-o", str(netlist)],
@@ -110,7 +114,9 @@ def main() -> None:
         row("first read_verilog in a process, cached", first_read["after"][1],
             first_read.get("before", (None, None))[1])
 
-        counts = [int(t) for t in args.transitions.split(",")]
+        counts = [int(t) for t in args.transitions.split(",") if t.strip()]
+        if not counts:
+            return
         rng = np.random.default_rng(1)
         vectors = {}
         for count in counts:

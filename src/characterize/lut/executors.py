@@ -99,7 +99,7 @@ class DaskExecutor(Executor):
                 cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
                                        dashboard_address=None)
             try:
-                client = Client(cluster or self.scheduler, timeout="30s")
+                client = Client(cluster or self.scheduler, timeout="10s")
             except (OSError, TimeoutError, ValueError) as exc:
                 raise SimulationError(f"--dask {self.scheduler}: cannot reach the scheduler: {exc}") from None
             with client:
