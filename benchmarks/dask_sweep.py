@@ -51,12 +51,13 @@ def main() -> None:
     parser.add_argument("--arch", default="array", help="8-bit architecture")
     parser.add_argument("--arch16", default="booth", help="16-bit architecture")
     parser.add_argument("--weights16", type=int, default=16, help="16-bit weights measured")
+    parser.add_argument("--skip8", action="store_true", help="only the 16-bit part")
     args = parser.parse_args()
 
     from dask.distributed import LocalCluster
 
     spec = MultiplierSpec(8, True, args.arch)
-    for mode in ("stationary", "embedded"):
+    for mode in () if args.skip8 else ("stationary", "embedded"):
         config = SweepConfig(spec, mode, tuple(spec.weights), vectors=args.vectors)
         local_s, local = timed_sweep(config, ProcessExecutor(args.jobs))
         start = time.perf_counter()
