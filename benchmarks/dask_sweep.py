@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from characterize.lut.executors import DaskExecutor, ProcessExecutor, SerialExecutor
+from characterize.lut.executors import KEEP_MALLOC_DEFAULTS, DaskExecutor, ProcessExecutor, SerialExecutor
 from characterize.lut.sampling import sample_weights
 from characterize.lut.sweep import SweepConfig, run_sweep
 from characterize.passes.designs import MultiplierSpec
@@ -54,7 +54,10 @@ def main() -> None:
     parser.add_argument("--skip8", action="store_true", help="only the 16-bit part")
     args = parser.parse_args()
 
+    import dask
     from dask.distributed import LocalCluster
+
+    dask.config.set(KEEP_MALLOC_DEFAULTS)
 
     spec = MultiplierSpec(8, True, args.arch)
     for mode in () if args.skip8 else ("stationary", "embedded"):

@@ -17,6 +17,10 @@ from typing import Any, Protocol
 from characterize.errors import SimulationError
 
 LOCAL_CLUSTER = "local"
+# Dask's nannies set MALLOC_TRIM_THRESHOLD_ in their workers, which also turns off glibc's adaptive mmap
+# threshold: every large numpy array is then mapped and unmapped anew, and a sweep task runs about twice
+# as long. The workers of a LocalCluster keep glibc's defaults.
+KEEP_MALLOC_DEFAULTS = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 
 class ItemRunner(Protocol):
@@ -87,6 +91,7 @@ class DaskExecutor(Executor):
 
     def run(self, factory, config, items):
         try:
+            import dask
             from dask.distributed import Client, LocalCluster
             from dask.distributed import as_completed as dask_completed
         except ImportError:
@@ -96,8 +101,9 @@ class DaskExecutor(Executor):
         cluster = None
         try:
             if self.scheduler == LOCAL_CLUSTER:
-                cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+                with dask.config.set(KEEP_MALLOC_DEFAULTS):
+                    cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
+                                           dashboard_address=None)
             try:
                 client = Client(cluster or self.scheduler, timeout="10s")
             except (OSError, TimeoutError, ValueError) as exc:
