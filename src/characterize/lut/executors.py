@@ -111,8 +111,8 @@ class DaskExecutor(Executor):
             with client:
                 futures = client.map(run_item, [factory] * len(items), [config] * len(items), list(items), pure=False)
                 try:
-                    for future in dask_completed(futures):
-                        result = future.result()
+                    # with_results: results are gathered in the background as tasks finish, not one round trip each
+                    for future, result in dask_completed(futures, with_results=True):
                         future.release()
                         yield result
                 finally:
