@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/dse demo --out out/
 
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 -q
 
 clean:

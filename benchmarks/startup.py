@@ -127,7 +127,7 @@ def main() -> None:
         largest = vectors[max(counts)]
         read_code = (  # numpy and pandas imported first: both trees need them, only at different moments
             "import time; from pathlib import Path; import numpy, pandas\n"
-            "start = time.perf_counter(); from dse.cli_simulate import read_vectors\n"
+            "start = time.perf_counter(); from characterize.timing.vectors import read_vectors\n"
             f"read_vectors(Path({str(largest)!r}), ['a', 'w'])\n"
             "print(time.perf_counter() - start)\n"
         )

@@ -10,6 +10,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import ModuleType
 
+from cells.files import atomic_path
+
 
 def cache_root() -> Path:
     """`GATEDSE_CACHE_DIR`, else `$XDG_CACHE_HOME/gatedse`, else `~/.cache/gatedse`."""
@@ -53,10 +55,7 @@ def load_pickle(path: Path):
 def store_pickle(path: Path, value) -> None:
     """Pickle `value` to `path` atomically; an unwritable cache folder is skipped silently."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        with partial.open("wb") as handle:
+        with atomic_path(path) as partial, partial.open("wb") as handle:
             pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(partial, path)
     except OSError:
         pass

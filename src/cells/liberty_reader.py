@@ -6,19 +6,20 @@ import gzip
 import re
 from dataclasses import replace
 from pathlib import Path
-
-from liberty.parser import ExceptionWithLineNum, parse_liberty
-from liberty.types import Group
+from typing import TYPE_CHECKING
 
 from cells.errors import LibraryError
 from cells.functions import function_variables
 from cells.model import Cell, Library, PowerArc, TimingArc, Units, WireLoad
 from cells.tables import Table
 from cells.transistors import transistor_count
+from cells.units import SI_PREFIXES
+
+if TYPE_CHECKING:
+    from liberty.types import Group
 
 SEQUENTIAL_GROUPS = {"ff", "latch", "ff_bank", "latch_bank", "statetable"}
 DELAY_TABLES = ("cell_rise", "cell_fall", "rise_transition", "fall_transition")
-_SCALE = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1.0, "k": 1e3}
 _CELL_LINE = re.compile(r'^\s*cell\s*\(\s*"?([^")\s]+)"?\s*\)', re.MULTILINE)
 
 
@@ -28,6 +29,9 @@ def read_liberty(path: str | Path) -> Library:
     A cell without the user attribute `transistors` gets the textbook estimate
     of cells.transistors (None when its function is not a textbook gate).
     """
+    # liberty-parser (and sympy under it) take about a second to import; load_library's cache skips them
+    from liberty.parser import ExceptionWithLineNum, parse_liberty
+
     path = Path(path)
     text = _read_text(path)
     try:
@@ -67,7 +71,7 @@ def parse_quantity(text: str, unit: str) -> float:
     if not match:
         raise ValueError(text)
     number = float(match.group(1) or 1.0)
-    return number * _SCALE[match.group(2).lower() if match.group(2) != "m" else "m"]
+    return number * SI_PREFIXES[match.group(2).lower() if match.group(2) != "m" else "m"]
 
 
 class _LibraryBuilder:

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from characterize.choices import MODES
+from characterize.generators import ADDERS, ARCHITECTURES, operand_range
 from dse.errors import ConfigError
 from dse.kinds import DIRECTIONS, Objective
 from dse.kinds import kind as find_kind
@@ -236,9 +238,6 @@ def _lut(check: _Checker, document: dict, base: Path) -> LutSource:
         return LutSource(path=base / check.string(table, "lut.path"), missing=missing)
     if "bits" not in table:
         raise check.error("lut", 'give path = "lut.csv" or an inline characterization (bits = 8, ...)')
-    from characterize.generators import ADDERS, ARCHITECTURES
-    from characterize.lut.sweep import MODES
-
     bits = check.integer(table, "lut.bits", ..., minimum=2, what="an integer from 2 to 16")
     if bits > 16:
         raise check.error("lut.bits", f"expected an integer from 2 to 16, got {bits}")
@@ -253,7 +252,8 @@ def _lut(check: _Checker, document: dict, base: Path) -> LutSource:
         "jobs": check.integer(table, "lut.jobs", 1, minimum=1, what="a positive integer"),
         "library": None if "library" not in table else base / check.string(table, "lut.library"),
     }
-    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if inline["signed"] else (0, (1 << bits) - 1)
+    values = operand_range(bits, inline["signed"])
+    low, high = values[0], values[-1]
     weights = table.get("weights", list(range(low, high + 1)))
     if not isinstance(weights, list) or not weights:
         raise check.error("lut.weights", f"expected a non-empty list of integers, got {_show(weights)}")

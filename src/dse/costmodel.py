@@ -20,11 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cells.units import J_PER_FJ, NJ_PER_J, S_PER_PS, UW_PER_W
 from characterize.lut.table import Lut
 from characterize.timing.power import scale_voltage
 
-FEMTO = 1e-15
-PICO = 1e-12
 DEFAULT_NOMINAL_V = 1.8  # sky130 hd typical corner, used when the LUT's provenance names no voltage
 
 
@@ -64,7 +63,7 @@ def energy_per_inference(lut: Lut, layers: Iterable[LayerStats]) -> float:
     for layer in layers:
         values, counts = layer.weight_counts()
         total_fj += layer.macs_per_weight * float(counts @ lut.column("energy_per_op_fJ", values))
-    return total_fj * FEMTO
+    return total_fj * J_PER_FJ
 
 
 def embedded_area(lut: Lut, layers: Iterable[LayerStats]) -> float:
@@ -92,7 +91,7 @@ def worst_delay(lut: Lut, layers: Iterable[LayerStats], allowed_activations: Seq
             worst_ps = max(worst_ps, float(per_weight.max(initial=0.0)))
         else:
             worst_ps = max(worst_ps, _pair_delay_ps(lut, values, per_weight, used))
-    return worst_ps * PICO
+    return worst_ps * S_PER_PS
 
 
 def _pair_delay_ps(lut: Lut, values: np.ndarray, per_weight: np.ndarray, used: np.ndarray) -> float:
@@ -112,8 +111,8 @@ def clock_period(lut: Lut) -> float:
     """Default clock period (s): the reference (generic) circuit's critical delay, else the slowest embedded one."""
     reference = lut.reference
     if reference is not None and np.isfinite(reference["critical_delay_ps"]):
-        return float(reference["critical_delay_ps"]) * PICO
-    return float(lut.weights["critical_delay_ps"].max()) * PICO
+        return float(reference["critical_delay_ps"]) * S_PER_PS
+    return float(lut.weights["critical_delay_ps"].max()) * S_PER_PS
 
 
 def nominal_voltage(lut: Lut) -> float:
@@ -149,15 +148,15 @@ class CostReport:
     def figures(self) -> dict[str, float]:
         """The figures in human units under names that read well as trial attributes and CSV columns."""
         return {
-            "energy_per_inference_nJ": self.energy_per_inference_J * 1e9,
-            "energy_scaled_nJ": self.energy_scaled_J * 1e9,
+            "energy_per_inference_nJ": self.energy_per_inference_J * NJ_PER_J,
+            "energy_scaled_nJ": self.energy_scaled_J * NJ_PER_J,
             "macs": float(self.macs),
             "area_um2": self.area_um2,
-            "worst_delay_ps": self.worst_delay_s / PICO,
-            "period_ps": self.period_s / PICO,
+            "worst_delay_ps": self.worst_delay_s / S_PER_PS,
+            "period_ps": self.period_s / S_PER_PS,
             "voltage_V": self.voltage_V,
-            "power_uW": self.power_W * 1e6,
-            "power_scaled_uW": self.power_scaled_W * 1e6,
+            "power_uW": self.power_W * UW_PER_W,
+            "power_scaled_uW": self.power_scaled_W * UW_PER_W,
         }
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cells.files import write_text
+from cells.units import reduction_pct
 from characterize.lut.report import plot, summarize
 from characterize.lut.sweep import SweepConfig, run_sweep
 from characterize.passes.designs import MultiplierSpec
@@ -97,8 +99,8 @@ def run_demo(out: Path, jobs: int = 2, vectors: int = DEMO_VECTORS, trials: int 
     for name, template in STUDIES.items():
         study_file = out / f"{name}.toml"
         count = len(spec.weights)
-        study_file.write_text(template.format(trials=trials, model=MODEL, subset_high=min(96, count),
-                                              area_high=min(64, count)))
+        write_text(study_file, template.format(trials=trials, model=MODEL, subset_high=min(96, count),
+                                               area_high=min(64, count)))
         print(f"running study {study_file} ...", flush=True)
         study = run_study(load_study_config(study_file), progress=True)
         front = pareto_summary(study)
@@ -108,7 +110,7 @@ def run_demo(out: Path, jobs: int = 2, vectors: int = DEMO_VECTORS, trials: int 
         written += [study_file, figure, table]
         summary += [f"== study {study.study_name}", *describe_front(front), ""]
     summary_path = out / "summary.txt"
-    summary_path.write_text("\n".join(summary))
+    write_text(summary_path, "\n".join(summary))
     written.append(summary_path)
     return written
 
@@ -126,7 +128,7 @@ def describe_front(front: ParetoSummary) -> list[str]:
         value, base = float(knee[objective.name]), baseline.get(objective.name)
         text = f"{objective.name} {value:.4g}"
         if base:
-            text += f" ({100 * (value - base) / base:+.1f} %)" if objective.direction == "minimize" else f" ({value - base:+.2f})"
+            text += f" ({-reduction_pct(value, base):+.1f} %)" if objective.direction == "minimize" else f" ({value - base:+.2f})"
         changes.append(text)
     lines.append(f"knee (trial {front.knee_trial}): " + ", ".join(changes))
     for column in ("n_weight_values", "n_values", "voltage_V"):

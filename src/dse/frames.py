@@ -18,6 +18,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
+from cells.files import atomic_path, write_text
 from dse import pareto
 from dse.kinds import Objective
 
@@ -121,8 +122,8 @@ def _reference_point(values: np.ndarray, directions: list[str]) -> tuple[float, 
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
+    with atomic_path(path) as partial:
+        frame.to_csv(partial, index=False)
 
 
 def write_json(summary: ParetoSummary, path: str | Path) -> None:
@@ -145,8 +146,7 @@ def write_json(summary: ParetoSummary, path: str | Path) -> None:
             for _, row in summary.front.iterrows()
         ],
     }
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(document, indent=2) + "\n")
+    write_text(path, json.dumps(document, indent=2) + "\n")
 
 
 def _missing(value) -> bool:

@@ -13,9 +13,9 @@ from matplotlib.figure import Figure
 from optuna.importance import FanovaImportanceEvaluator, get_param_importances
 from optuna.trial import TrialState
 
+from cells.files import atomic_path, check_figure_path
 from dse.errors import DseError
 from dse.frames import study_objectives
-from dse.plots import FORMATS
 
 MIN_TRIALS = 3
 
@@ -37,9 +37,7 @@ def parameter_importances(study: optuna.Study, seed: int = 0) -> dict[str, dict[
 
 def plot_importance(study: optuna.Study, path: str | Path, seed: int = 0) -> dict[str, dict[str, float]]:
     """Bar charts of `parameter_importances` into `path` (PNG, SVG or PDF); returns the importances."""
-    path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        raise DseError(f"{path}: unknown figure format {path.suffix or '(none)'} (use {', '.join(FORMATS)})")
+    path = check_figure_path(path, DseError)
     importances = parameter_importances(study, seed)
     labels = {o.name: o.label for o in study_objectives(study)}
     figure = Figure(figsize=(4.5 * len(importances), 3.5), layout="constrained")
@@ -54,6 +52,6 @@ def plot_importance(study: optuna.Study, path: str | Path, seed: int = 0) -> dic
         ax.set_xlabel("importance (fANOVA)")
         ax.set_title(labels[name], fontsize=10)
     figure.suptitle(f"{study.study_name}: parameter importance per objective")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=150)
+    with atomic_path(path) as partial:
+        figure.savefig(partial, dpi=150)
     return importances

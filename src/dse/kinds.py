@@ -1,19 +1,23 @@
 """Study kinds: the protocol every kind implements and the registry that finds them by name.
 
-A kind is a search space plus objectives evaluated against a LUT. `dse` never
-imports `studies` at module level; `kind(name)` imports `studies.kinds` (which
-registers the built-in kinds) only when a name is not registered yet.
+A kind is a search space plus objectives evaluated against a LUT. Kinds are
+plugins: a package declares each of its kinds as an entry point of the group
+`gatedse.study_kinds` (name = the kind's name, value = `module:Class`), and
+`kind(name)` loads only the one asked for. `dse` thus never imports the
+package that brings a kind (our own `studies` included). `register(cls)` adds
+a kind that no installed package declares, such as one defined in a test.
 """
 
 from __future__ import annotations
 
 import abc
-import importlib
+import argparse
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from dse.errors import ConfigError
+from dse.errors import ConfigError, StudyError
 
 if TYPE_CHECKING:
     import optuna
@@ -56,6 +60,7 @@ class StudyKind(abc.ABC):
     study is created (the unrestricted design, stored with the study);
     `evaluate(trial)` per trial. `evaluate` returns a value for every objective
     and may add further metrics (for constraints, e.g. "accuracy_drop").
+    `add_commands(commands)` lets a kind bring its own `dse` commands.
     """
 
     name: ClassVar[str]
@@ -71,6 +76,10 @@ class StudyKind(abc.ABC):
         """The full discrete search space for the grid sampler, or None when the space is not discrete."""
         return None
 
+    @classmethod
+    def add_commands(cls, commands: argparse._SubParsersAction) -> None:
+        """Add the kind's own `dse` commands (e.g. `dse prune`) to the command line; none by default."""
+
     @abc.abstractmethod
     def __init__(self, settings: dict, context: StudyContext) -> None: ...
 
@@ -83,24 +92,41 @@ class StudyKind(abc.ABC):
         """Suggest parameters on `trial`, return objective values and any extra metrics by name."""
 
 
-KINDS: dict[str, type[StudyKind]] = {}
+ENTRY_POINT_GROUP = "gatedse.study_kinds"
+
+_KINDS: dict[str, type[StudyKind]] = {}
 
 
 def register(cls: type[StudyKind]) -> type[StudyKind]:
-    """Class decorator: make a kind findable by its `name`."""
-    KINDS[cls.name] = cls
+    """Make a kind that no installed package declares findable by its `name` (usable as a class decorator)."""
+    _KINDS[cls.name] = cls
     return cls
 
 
+def kind_names() -> list[str]:
+    """Names of every known kind: the registered ones and those the installed packages declare."""
+    return sorted(set(_KINDS) | {point.name for point in entry_points(group=ENTRY_POINT_GROUP)})
+
+
 def kind(name: str) -> type[StudyKind]:
-    """The kind registered as `name`, importing the built-in kinds on first need; ConfigError lists known kinds."""
-    if name not in KINDS:
+    """The kind called `name`, loading its package's entry point on first need; ConfigError lists known kinds."""
+    if name not in _KINDS:
+        points = entry_points(group=ENTRY_POINT_GROUP, name=name)
+        if not points:
+            raise ConfigError(f"unknown study kind {name!r} (known: {', '.join(kind_names()) or 'none'})")
+        point = next(iter(points))
         try:
-            importlib.import_module("studies.kinds")
-        except ModuleNotFoundError as exc:
-            if exc.name not in ("studies", "studies.kinds"):
-                raise
-    if name not in KINDS:
-        known = ", ".join(sorted(KINDS)) or "none"
-        raise ConfigError(f"unknown study kind {name!r} (known: {known})")
-    return KINDS[name]
+            loaded = point.load()
+        except ImportError as exc:
+            raise StudyError(f"entry point {name} = {point.value} of group {ENTRY_POINT_GROUP} cannot be "
+                             f"loaded: {exc}") from exc
+        if not (isinstance(loaded, type) and issubclass(loaded, StudyKind) and loaded.name == name):
+            raise StudyError(f"entry point {name} = {point.value} of group {ENTRY_POINT_GROUP} is not a "
+                             f"StudyKind named {name!r}")
+        _KINDS[name] = loaded
+    return _KINDS[name]
+
+
+def all_kinds() -> list[type[StudyKind]]:
+    """Every known kind, each loaded."""
+    return [kind(name) for name in kind_names()]

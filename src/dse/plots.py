@@ -14,17 +14,14 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from cells.files import atomic_path, check_figure_path
 from dse.errors import DseError
 from dse.frames import ParetoSummary
-
-FORMATS = (".png", ".svg", ".pdf")
 
 
 def plot_front(summary: ParetoSummary, path: str | Path) -> None:
     """Draw the front of `summary` into `path`; the extension picks the format."""
-    path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        raise DseError(f"{path}: unknown figure format {path.suffix or '(none)'} (use {', '.join(FORMATS)})")
+    path = check_figure_path(path, DseError)
     pairs = list(itertools.combinations(range(len(summary.objectives)), 2))
     if not pairs:
         raise DseError("a Pareto plot needs at least two objectives")
@@ -41,8 +38,8 @@ def plot_front(summary: ParetoSummary, path: str | Path) -> None:
         f"{summary.study_name}: {len(summary.trials)} completed trials, {feasible} feasible, "
         f"{len(summary.front)} on the front"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=150)
+    with atomic_path(path) as partial:
+        figure.savefig(partial, dpi=150)
 
 
 def _panel(ax, summary: ParetoSummary, i: int, j: int, legend: bool) -> None:

@@ -27,7 +27,9 @@ import optuna
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
+from characterize.lut.sweep import SweepConfig, run_sweep
 from characterize.lut.table import Lut
+from characterize.passes.designs import MultiplierSpec
 from dse.config import Constraint, LutSource, SamplerConfig, StudyConfig
 from dse.errors import StudyError
 from dse.frames import BASELINE_PREFIX
@@ -126,9 +128,6 @@ def load_lut(source: LutSource) -> Lut:
     """The study's LUT: read from its CSV, or characterized inline (cached by the sweep, so reruns are instant)."""
     if source.path is not None:
         return replace(Lut.load(source.path), missing=source.missing)
-    from characterize.lut.sweep import SweepConfig, run_sweep
-    from characterize.passes.designs import MultiplierSpec
-
     inline = source.inline
     spec = MultiplierSpec(inline["bits"], inline["signed"], inline["arch"], inline["adder"])
     library = inline["library"]

@@ -13,12 +13,12 @@ from __future__ import annotations
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import optuna
+import sqlalchemy.exc
+from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 from dse.errors import StudyError
-
-if TYPE_CHECKING:
-    import optuna
 
 DEFAULT_STORAGE = "sqlite:///dse-studies.db"
 FILE_SCHEMES = ("sqlite:///", "journal:///")
@@ -57,13 +57,9 @@ def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
     if path is not None and not path.parent.is_dir():
         raise StudyError(f"{url}: folder {path.parent} does not exist")
     if url.startswith("journal:///"):
-        from optuna.storages.journal import JournalFileBackend, JournalStorage
-
         return JournalStorage(JournalFileBackend(str(path)))
     if "://" not in url:
         raise StudyError(f"{url!r} is not a storage URL (expected e.g. {DEFAULT_STORAGE}, journal:///studies.log)")
-    import sqlalchemy.exc
-
     try:
         return _rdb_storage(url)
     except (ImportError, ValueError, sqlalchemy.exc.SQLAlchemyError) as exc:
@@ -77,9 +73,6 @@ def _rdb_storage(url: str) -> optuna.storages.RDBStorage:
     record its schema version; the loser fails once and finds the schema
     complete a moment later.
     """
-    import optuna
-    import sqlalchemy.exc
-
     engine_kwargs = {"connect_args": {"timeout": SQLITE_LOCK_TIMEOUT_S}} if url.startswith("sqlite") else None
 
     def build() -> optuna.storages.RDBStorage:
@@ -104,8 +97,6 @@ def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
 
 def load_study(name: str, url: str) -> optuna.Study:
     """A stored study by name; StudyError lists the names the storage holds."""
-    import optuna
-
     storage = open_storage(url, create=False)
     names = study_names(storage)
     if name not in names:

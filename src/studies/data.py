@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from studies.errors import DataError
@@ -116,8 +117,6 @@ def _infer_format(path: Path) -> str:
 def _read(settings: dict) -> tuple[np.ndarray, np.ndarray]:
     fmt, source = settings["format"], Path(settings["source"])
     if fmt == "digits":
-        from sklearn.datasets import load_digits
-
         digits = load_digits()
         return digits.images[:, None, :, :], digits.target
     if fmt != "images" and not source.is_file():

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
+from cells.files import atomic_path
 from dse.costmodel import LayerStats
 from studies.quant import layer_stats
 
@@ -39,11 +40,10 @@ def activation_histogram(stats: list[LayerStats]) -> pd.DataFrame:
 
 def write_histogram_csv(histogram: pd.DataFrame, path: str | Path) -> Path:
     """Write the non-zero rows of a `value,count` table, sorted by value."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     rows = histogram[histogram["count"] > 0].sort_values("value")
-    rows[["value", "count"]].to_csv(path, index=False)
-    return path
+    with atomic_path(path) as partial:
+        rows[["value", "count"]].to_csv(partial, index=False)
+    return Path(path)
 
 
 def export_histograms(model: nn.Module, loader: Iterable, folder: str | Path, device: str = "cpu") -> tuple[Path, Path]:

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from characterize.generators import operand_range
 from dse.costmodel import LayerStats
 from studies.errors import StudiesError
 
@@ -26,7 +27,8 @@ EMA_MOMENTUM = 0.9
 
 def signed_levels(bits: int) -> np.ndarray:
     """Every integer level of a signed B-bit operand: -2^(B-1) to 2^(B-1)-1."""
-    return np.arange(-(1 << (bits - 1)), 1 << (bits - 1))
+    values = operand_range(bits, signed=True)
+    return np.arange(values.start, values.stop)
 
 
 def nearest_level(x: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
@@ -63,7 +65,7 @@ class QuantLayer(nn.Module):
     @property
     def act_limit(self) -> int:
         """Largest activation level magnitude: 2^(B-1) - 1."""
-        return (1 << (self.bits - 1)) - 1
+        return operand_range(self.bits, signed=True)[-1]
 
     def input_levels(self) -> torch.Tensor:
         """The allowed input levels of this layer: the activation set, non-negative part unless inputs are signed."""
@@ -109,7 +111,7 @@ class QuantLayer(nn.Module):
 
     @property
     def input_min_level(self) -> int:
-        return -(1 << (self.bits - 1)) if bool(self.act_signed) else 0
+        return operand_range(self.bits, signed=True)[0] if bool(self.act_signed) else 0
 
 
 class QuantLinear(nn.Linear, QuantLayer):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from characterize.errors import GeneratorError
-from characterize.generators import ADDERS, ARCHITECTURES, multiplier
+from characterize.generators import ADDERS, ARCHITECTURES, multiplier, operand_range
 from characterize.generators.gates import Gates
 from characterize.generators.reduction import dadda_heights
 from characterize.netlist.builder import NetlistBuilder
@@ -20,25 +20,26 @@ DESIGNS = list(product(ARCHITECTURES, ADDERS, (True, False)))
 DESIGN_IDS = [f"{arch}-{adder}-{'s' if signed else 'u'}" for arch, adder, signed in DESIGNS]
 
 
-def operand_range(bits: int, signed: bool) -> tuple[int, int]:
+def operand_bounds(bits: int, signed: bool) -> tuple[int, int]:
     """Smallest and largest operand value."""
-    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    values = operand_range(bits, signed)
+    return values[0], values[-1]
 
 
 def all_pairs(bits: int, signed: bool) -> tuple[np.ndarray, np.ndarray]:
-    low, high = operand_range(bits, signed)
+    low, high = operand_bounds(bits, signed)
     a, w = np.meshgrid(np.arange(low, high + 1), np.arange(low, high + 1))
     return a.ravel(), w.ravel()
 
 
 def extremes(bits: int, signed: bool) -> list[int]:
-    low, high = operand_range(bits, signed)
+    low, high = operand_bounds(bits, signed)
     return [low, -1, 0, 1, high] if signed else [0, 1, high]
 
 
 def sampled_pairs(bits: int, signed: bool, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded random pairs plus every combination of the extreme values."""
-    low, high = operand_range(bits, signed)
+    low, high = operand_bounds(bits, signed)
     rng = np.random.default_rng(seed)
     corners = np.array(list(product(extremes(bits, signed), repeat=2)))
     a = np.concatenate([rng.integers(low, high + 1, count), corners[:, 0]])

@@ -7,8 +7,8 @@ import pytest
 
 from characterize.generators import multiplier
 from characterize.timing.delays import annotate_delays
-from characterize.timing.power import net_transition_energy
 from characterize.timing.parallel import MIN_CHUNK_TRANSITIONS, simulate_parallel
+from characterize.timing.power import net_transition_energy
 from characterize.timing.sim import simulate
 
 FIELDS = ("toggles", "settled_changes", "sensitized_delay_steps", "settle_steps", "toggles_per_transition",

@@ -103,11 +103,11 @@ def test_killed_sweep_resumes_without_recomputing(tmp_path):
                "--vectors", "3000", "--cache", str(cache), "-o", str(tmp_path / "lut.csv")]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(cache.glob("*.json"))) < 4:
+    while time.time() < deadline and len(list(cache.glob("[!.]*.json"))) < 4:
         time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    finished = sorted(cache.glob("*.json"))
+    finished = sorted(cache.glob("[!.]*.json"))
     assert 4 <= len(finished) < 65, "the sweep should have been killed part-way"
     for path in finished:
         data = json.loads(path.read_text())

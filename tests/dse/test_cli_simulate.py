@@ -9,7 +9,9 @@ import pytest
 from cells.default import load_library
 from characterize.netlist.verilog import read_verilog
 from characterize.timing.delays import annotate_delays
+from characterize.timing.power import average_power, leakage_energy
 from characterize.timing.timed_verilog import run_iverilog, write_timed_verilog
+from characterize.timing.vectors import simulate_vectors
 from dse.cli import main
 from tests.conftest import require_tool
 
@@ -60,3 +62,20 @@ def test_bad_vectors_give_one_line(booth4, tmp_path, capsys, content, message):
     assert main(["simulate", str(booth4), "--inputs", str(vectors), "--toggles", str(tmp_path / "t.csv")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
+
+
+def test_simulate_vectors_figures_at_a_period(booth4, tmp_path):
+    """The library call behind `dse simulate`: power over the period, late transitions, VCD spacing."""
+    vectors = tmp_path / "vectors.csv"
+    write_vectors(vectors, [(0, 0), (7, -8), (-8, 7), (3, 3)])
+    free = simulate_vectors(booth4, vectors)
+    assert free.period_s is None and free.average_power_w is None and free.result.transitions == 3
+    assert free.energy_per_transition_j == pytest.approx(free.result.weighted_toggles.mean())
+    tight = simulate_vectors(booth4, vectors, period_s=1e-12)
+    assert tight.late_transitions == int((tight.result.settle_steps > 1).sum()) > 0
+    assert tight.vcd_period_steps is None
+    loose = simulate_vectors(booth4, vectors, period_s=1e-6)
+    netlist = loose.timed.netlist
+    assert loose.late_transitions == 0 and loose.vcd_period_steps == 1_000_000
+    assert loose.average_power_w == pytest.approx(
+        average_power(loose.energy_per_transition_j + leakage_energy(netlist, 1e-6), 1e-6))

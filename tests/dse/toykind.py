@@ -1,6 +1,6 @@
 """A tiny analytic study kind for the dse tests (no torch), plus helpers that write LUTs and study files.
 
-Importing this module registers the kind "toy" with dse.kinds.
+Importing this module registers the kind "toy" with `dse.kinds.register`, as a kind outside any package.
 """
 
 from __future__ import annotations

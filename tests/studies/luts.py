@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from characterize.generators import operand_range
 from characterize.lut.table import LUT_COLUMNS, Lut
 
 
@@ -23,7 +24,7 @@ def tiny_lut(energy: dict[int, float], area: dict[int, float], delay: dict[int, 
     })[list(LUT_COLUMNS)]
     activations = None
     if activation_delay is not None:
-        values = range(-(1 << (bits - 1)), 1 << (bits - 1))
+        values = operand_range(bits, signed=True)
         rows = [(w, a, 3, activation_delay(w, a), 1.0) for w in weights for a in values]
         activations = pd.DataFrame(rows, columns=["weight", "activation", "transitions", "max_sensitized_delay_ps",
                                                   "mean_energy_fJ"])

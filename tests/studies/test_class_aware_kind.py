@@ -9,10 +9,10 @@ import pytest
 
 from dse.cli import main
 from dse.errors import ConfigError
-from dse.kinds import StudyContext, kind
+from dse.kinds import StudyContext
 from dse.storage import load_study
 from studies.data import load_dataset
-from studies.kinds import ClassAwarePruning
+from studies.kinds.class_aware_pruning import ClassAwarePruning
 from studies.pruning.report import load_pruned
 from studies.training import accuracy
 from tests.studies.luts import tiny_lut
@@ -69,10 +69,6 @@ def storage(study_file):
     return url
 
 
-def test_the_kind_is_registered():
-    assert kind("class-aware-pruning") is ClassAwarePruning
-
-
 @pytest.mark.parametrize("space, key", [
     ({"tau": -1.0}, "space.tau"),
     ({"method": "l2"}, "space.method"),
@@ -108,7 +104,7 @@ def test_a_short_study_runs_end_to_end(storage):
 
 
 def test_dse_prune_writes_the_pruned_network_and_a_report(study_file, storage, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("studies.kinds._session.train", lambda *a, **k: pytest.fail("retrained the baseline"))
+    monkeypatch.setattr("studies.session.train", lambda *a, **k: pytest.fail("retrained the baseline"))
     out = tmp_path / "out"
     args = ["prune", str(study_file), "-o", str(out), "--storage", storage,
             "--set", "lambda1=1e-5", "--set", "ratio=0.5",

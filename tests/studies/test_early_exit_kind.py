@@ -10,8 +10,8 @@ import torch
 
 from dse.cli import main
 from dse.errors import ConfigError
-from dse.kinds import KINDS, StudyContext
-from studies.kinds import EarlyExit
+from dse.kinds import StudyContext
+from studies.kinds.early_exit import EarlyExit
 from tests.studies.luts import tiny_lut
 
 LEVELS = range(-8, 8)
@@ -37,10 +37,6 @@ def study_kind(workdir) -> EarlyExit:
 def evaluate(study_kind: EarlyExit, params: dict) -> tuple[dict, dict]:
     trial = optuna.trial.FixedTrial(params)
     return study_kind.evaluate(trial), trial.user_attrs
-
-
-def test_registered_under_its_name():
-    assert KINDS["early-exit"] is EarlyExit
 
 
 def test_beta_zero_gives_exactly_the_backbone_predictions(study_kind):

@@ -11,10 +11,11 @@ import pytest
 
 from characterize.lut.table import Lut
 from dse.errors import ConfigError
-from dse.kinds import KINDS, StudyContext, kind
+from dse.kinds import StudyContext
 from studies.errors import StudiesError
-from studies.kinds import LogicArea, WeightSubset
 from studies.kinds._ranking import allowed_activations
+from studies.kinds.logic_area import LogicArea
+from studies.kinds.weight_subset import WeightSubset
 from tests.studies.luts import tiny_lut
 
 LEVELS = range(-8, 8)
@@ -48,11 +49,6 @@ def weight_subset(workdir, lut, **space) -> WeightSubset:
 def timed_kind(workdir):
     lut = tiny_lut(ENERGY, AREA, FLAT_DELAY, short_at_small_activations)
     return weight_subset(workdir, lut, ranking="energy", n_values=[1, 16], activation_delay_fraction=0.5)
-
-
-def test_importing_studies_kinds_registers_both():
-    assert KINDS["weight-subset"] is WeightSubset and KINDS["logic-area"] is LogicArea
-    assert kind("logic-area") is LogicArea
 
 
 def test_weight_subset_baseline_in_plausible_units(timed_kind):
@@ -106,7 +102,7 @@ def test_ranking_by_delay_and_free_choice(workdir):
 def test_baseline_is_cached_in_the_workdir(workdir, timed_kind, monkeypatch):
     first = timed_kind.baseline()
     assert list(workdir.glob("qat-baseline-*.pt"))
-    monkeypatch.setattr("studies.kinds._session.train", lambda *a, **k: pytest.fail("retrained the baseline"))
+    monkeypatch.setattr("studies.session.train", lambda *a, **k: pytest.fail("retrained the baseline"))
     again = weight_subset(workdir, timed_kind.lut, ranking="energy", activation_delay_fraction=0.5)
     assert again.baseline() == first
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from characterize.generators.multipliers import ADDERS, ARCHITECTURES, multiplier
+from characterize.generators.multipliers import ADDERS, ARCHITECTURES, multiplier, operand_range
 
-__all__ = ["ADDERS", "ARCHITECTURES", "multiplier"]
+__all__ = ["ADDERS", "ARCHITECTURES", "multiplier", "operand_range"]

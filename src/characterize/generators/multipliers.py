@@ -19,6 +19,13 @@ from characterize.netlist.ir import CONST0, CONST1, Netlist
 MIN_BITS, MAX_BITS = 2, 16
 MAX_MAC_BITS = 64
 
+
+def operand_range(bits: int, signed: bool) -> range:
+    """Every value of a `bits`-wide operand: -2^(B-1) .. 2^(B-1)-1 in two's complement, else 0 .. 2^B-1."""
+    if signed:
+        return range(-(1 << (bits - 1)), 1 << (bits - 1))
+    return range(1 << bits)
+
 _REDUCTIONS: dict[str, Callable[[Gates, BitMatrix], list[list[int]]]] = {
     "array": carry_save_array,
     "booth": dadda_tree,
@@ -73,7 +80,8 @@ def multiplier(
 
 
 def _constant_bits(weight: int, bits: int, signed: bool) -> list[int]:
-    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    values = operand_range(bits, signed)
+    low, high = values[0], values[-1]
     if not _is_int(weight) or not low <= weight <= high:
         raise GeneratorError(f"weight must be an integer from {low} to {high}, got {weight!r}")
     return [CONST1 if (weight >> i) & 1 else CONST0 for i in range(bits)]

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cells.files import atomic_path, check_figure_path
 from characterize.lut.table import Lut, LutError
-
-PLOT_FORMATS = (".png", ".svg", ".pdf")
 
 
 def summarize(lut: Lut) -> str:
@@ -47,18 +46,14 @@ def summarize(lut: Lut) -> str:
 
 def plot(lut: Lut, path: str | Path) -> None:
     """Energy, delays and area against the weight value, one panel each (PNG, SVG or PDF by extension)."""
-    import matplotlib
+    from matplotlib.figure import Figure  # loaded only when drawing: `summarize` serves every `dse` command
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    if path.suffix.lower() not in PLOT_FORMATS:
-        raise LutError(f"{path}: plot format must be one of {', '.join(PLOT_FORMATS)}")
+    path = check_figure_path(path, LutError)
     rows = lut.weights
     reference = lut.reference
     weights = rows.index.to_numpy()
-    figure, axes = plt.subplots(3, 1, figsize=(8, 8.5), sharex=True)
+    figure = Figure(figsize=(8, 8.5))
+    axes = figure.subplots(3, 1, sharex=True)
     panels = [
         (axes[0], [("energy_per_op_fJ", "energy / op")], "energy per operation (fJ)"),
         (axes[1], [("max_sensitized_delay_ps", "max sensitized"), ("mean_sensitized_delay_ps", "mean sensitized"),
@@ -81,6 +76,5 @@ def plot(lut: Lut, path: str | Path) -> None:
         f"{first['mode']} (dashed: without embedded weight)"
     )
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
+    with atomic_path(path) as partial:
+        figure.savefig(partial)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -28,7 +27,11 @@ import cells
 import characterize
 from cells.cache import cache_root, package_version, source_digest
 from cells.default import default_library_path, load_library
+from cells.files import write_text
+from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS
+from characterize.choices import MODES
 from characterize.errors import SimulationError
+from characterize.generators import operand_range
 from characterize.lut.activations import activation_sequence
 from characterize.lut.executors import Executor, make_executor
 from characterize.lut.table import LUT_COLUMNS, Lut
@@ -47,7 +50,6 @@ from characterize.timing.power import leakage_energy, net_transition_energy
 from characterize.timing.sim import simulate
 from characterize.timing.sta import static_timing
 
-MODES = ("stationary", "embedded")
 REFERENCE = "reference"
 
 
@@ -62,7 +64,7 @@ class SweepConfig:
     seed: int = 0
     histogram: tuple[tuple[int, float], ...] | None = None
     library: str | None = None
-    input_slew_ps: float = DEFAULT_INPUT_SLEW_S * 1e12
+    input_slew_ps: float = DEFAULT_INPUT_SLEW_S * PS_PER_S
     period_ps: float | None = None
     strategy: str = "simplify"
     weight_sample: int | None = None  # the weights are sample_weights(spec.weights, N); not part of cache keys
@@ -114,16 +116,16 @@ class _Characterizer:
             config.vectors + 1, spec.weights.start, spec.weights.stop - 1, config.seed, config.histogram
         )
         self.external_load = default_external_load(self.library)
-        self.input_slew = config.input_slew_ps * 1e-12
+        self.input_slew = config.input_slew_ps * S_PER_PS
         self._reference_timing = None
         self.period_s = self._clock_period()
 
     def _clock_period(self) -> float:
         """The configured clock period, or the reference design's critical delay (one whole ps up)."""
         if self.config.period_ps:
-            return self.config.period_ps * 1e-12
+            return self.config.period_ps * S_PER_PS
         timed, _ = self._timing(self.reference)
-        return float(np.ceil(static_timing(timed).critical_delay_s * 1e12)) * 1e-12
+        return float(np.ceil(static_timing(timed).critical_delay_s * PS_PER_S)) * S_PER_PS
 
     def _timing(self, design: Netlist) -> tuple:
         """Gate delays and net transition energies of `design`; the reference's, shared by every
@@ -142,9 +144,8 @@ class _Characterizer:
         inputs: dict[str, np.ndarray] = {"a": self.activations}
         if spec.mac_bits:
             rng = np.random.default_rng(self.config.seed + 1)
-            inputs["acc"] = rng.integers(-(1 << (spec.mac_bits - 1)) if spec.signed else 0,
-                                         (1 << (spec.mac_bits - 1)) if spec.signed else (1 << spec.mac_bits),
-                                         len(self.activations), dtype=np.int64)
+            accumulator = operand_range(spec.mac_bits, spec.signed)
+            inputs["acc"] = rng.integers(accumulator.start, accumulator.stop, len(self.activations), dtype=np.int64)
         launch = None
         if item == REFERENCE:
             design = self.reference
@@ -164,8 +165,8 @@ class _Characterizer:
         result = simulate(timed, inputs, net_weights=energy)
         report = static_timing(timed, launch)
         leakage_j = leakage_energy(design, self.period_s)
-        delays_ps = result.sensitized_delay_s * 1e12
-        energy_fj = (result.weighted_toggles + leakage_j) * 1e15
+        delays_ps = result.sensitized_delay_s * PS_PER_S
+        energy_fj = (result.weighted_toggles + leakage_j) * FJ_PER_J
         spec = self.config.spec
         row = {
             "weight": None if item == REFERENCE else int(item),
@@ -175,13 +176,13 @@ class _Characterizer:
             "signed": spec.signed,
             "cells": len(design.instances),
             "area_um2": design.area,
-            "critical_delay_ps": report.critical_delay_s * 1e12,
+            "critical_delay_ps": report.critical_delay_s * PS_PER_S,
             "max_sensitized_delay_ps": float(delays_ps.max()),
             "mean_sensitized_delay_ps": float(delays_ps.mean()),
             "energy_per_op_fJ": float(energy_fj.mean()),
             "toggles_per_op": float(result.toggles.sum() / result.transitions),
             "glitches_per_op": float(result.glitches.sum() / result.transitions),
-            "leakage_nW": design.leakage * 1e9,
+            "leakage_nW": design.leakage * NW_PER_W,
         }
         targets = self.activations[1:]
         frame = pd.DataFrame({"activation": targets, "delay": delays_ps, "energy": energy_fj})
@@ -189,7 +190,7 @@ class _Characterizer:
             transitions=("delay", "size"), max_sensitized_delay_ps=("delay", "max"), mean_energy_fJ=("energy", "mean")
         )
         per_activation = grouped.reset_index().to_dict(orient="list")
-        return {"row": row, "activations": per_activation, "period_ps": self.period_s * 1e12}
+        return {"row": row, "activations": per_activation, "period_ps": self.period_s * PS_PER_S}
 
 
 def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None, progress: bool = True,
@@ -218,10 +219,7 @@ def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None,
 
 
 def _store(cache: Path, config: SweepConfig, item, result: dict, results: dict) -> None:
-    path = cache / f"{cache_key(config, item)}.json"
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(json.dumps(result))
-    partial.replace(path)
+    write_text(cache / f"{cache_key(config, item)}.json", json.dumps(result))
     results[item] = result
 
 

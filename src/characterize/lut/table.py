@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cells.errors import GatedseError
+from cells.files import atomic_path, write_text
 from characterize.csvfile import read_csv
 
 LUT_COLUMNS = (
@@ -76,11 +77,12 @@ class Lut:
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.table.to_csv(path, index=False)
-        sidecar_path(path).write_text(json.dumps(self.meta, indent=2, sort_keys=True) + "\n")
+        with atomic_path(path) as partial:
+            self.table.to_csv(partial, index=False)
+        write_text(sidecar_path(path), json.dumps(self.meta, indent=2, sort_keys=True) + "\n")
         if self.activations is not None:
-            self.activations.to_csv(activations_path(path), index=False)
+            with atomic_path(activations_path(path)) as partial:
+                self.activations.to_csv(partial, index=False)
 
     @classmethod
     def load(cls, path: str | Path) -> Lut:

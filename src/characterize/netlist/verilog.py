@@ -26,6 +26,7 @@ from pyverilog.vparser.lexer import VerilogLexer
 from pyverilog.vparser.parser import ParseError, VerilogParser
 
 from cells.cache import cache_root, load_pickle
+from cells.files import write_text
 from cells.model import Library
 from characterize.errors import NetlistError
 from characterize.netlist._elaborate import Elaborator, identifier, normalize
@@ -222,6 +223,4 @@ def write_verilog(netlist: Netlist) -> str:
 
 def write_verilog_file(netlist: Netlist, path: str | Path) -> Path:
     """Write `write_verilog(netlist)` to `path`; returns the path."""
-    path = Path(path)
-    path.write_text(write_verilog(netlist), encoding="utf-8")
-    return path
+    return write_text(path, write_verilog(netlist))

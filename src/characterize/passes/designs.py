@@ -15,11 +15,12 @@ import numpy as np
 from cells.model import Library
 from characterize.choices import STRATEGIES
 from characterize.errors import NetlistError
-from characterize.generators import multiplier
+from characterize.generators import multiplier, operand_range
 from characterize.netlist.ir import Netlist
 from characterize.netlist.logic import evaluate
 from characterize.netlist.techmap import CellMatcher
 from characterize.passes.embed import embed_constant, simplify
+from characterize.passes.resynthesis import resynthesize
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,7 @@ class MultiplierSpec:
     @property
     def weights(self) -> range:
         """Every representable weight value."""
-        if self.signed:
-            return range(-(1 << (self.bits - 1)), 1 << (self.bits - 1))
-        return range(1 << self.bits)
+        return operand_range(self.bits, self.signed)
 
     @property
     def output_bits(self) -> int:
@@ -86,8 +85,6 @@ def embedded_designs(reference: Netlist, spec: MultiplierSpec, weight: int, stra
     if strategy != "yosys":
         designs["simplify"] = ours
     if strategy != "simplify":
-        from characterize.passes.resynthesis import resynthesize
-
         designs["yosys"] = resynthesize(ours, reference.library)
     return designs
 

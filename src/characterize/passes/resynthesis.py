@@ -15,6 +15,7 @@ from pathlib import Path
 from cells.model import Library
 from characterize.errors import NetlistError
 from characterize.netlist.ir import Netlist
+from characterize.netlist.verilog import read_verilog, write_verilog
 
 YOSYS_TIMEOUT_S = 600
 
@@ -25,8 +26,6 @@ def yosys_available() -> bool:
 
 def resynthesize(netlist: Netlist, library: Library) -> Netlist:
     """The netlist resynthesized by yosys (synth + abc -liberty) and read back."""
-    from characterize.netlist.verilog import read_verilog, write_verilog
-
     yosys = shutil.which("yosys")
     if yosys is None:
         raise NetlistError("yosys is not installed (apt-get install yosys); use the 'simplify' strategy instead")

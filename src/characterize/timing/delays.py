@@ -19,6 +19,7 @@ import numpy as np
 
 from cells.errors import LibraryError
 from cells.model import Library
+from cells.units import S_PER_PS, SI_PREFIXES
 from characterize.errors import NetlistError
 from characterize.netlist.ir import UNCONNECTED, Netlist
 from characterize.netlist.techmap import CellMatcher
@@ -28,7 +29,7 @@ DEFAULT_INPUT_SLEW_S = 40e-12
 characterized range (10 ps to 1.5 ns) and near the output transition of a small
 gate with a light load (about 50 ps for nand2_1 driving 6 fF)."""
 
-DEFAULT_RESOLUTION_S = 1e-12
+DEFAULT_RESOLUTION_S = S_PER_PS
 MAX_GATE_INPUTS = 6  # a truth table of up to 2**6 bits fits one int64
 
 
@@ -160,10 +161,10 @@ def annotate_delays(
 
 def timescale_unit(resolution_s: float) -> str:
     """The Verilog/VCD time unit for a resolution: 1, 10 or 100 of fs, ps, ns, us, ms or s."""
-    for unit, scale in (("fs", 1e-15), ("ps", 1e-12), ("ns", 1e-9), ("us", 1e-6), ("ms", 1e-3), ("s", 1.0)):
+    for prefix, scale in SI_PREFIXES.items():
         for factor in (1, 10, 100):
-            if np.isclose(resolution_s, factor * scale, rtol=1e-9, atol=0.0):
-                return f"{factor}{unit}"
+            if scale <= 1.0 and np.isclose(resolution_s, factor * scale, rtol=1e-9, atol=0.0):
+                return f"{factor}{prefix}s"
     raise NetlistError(
         f"resolution {resolution_s!r} s is not 1, 10 or 100 of a time unit, so no timescale can carry it"
     )

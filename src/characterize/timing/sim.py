@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cells.files import atomic_path
 from characterize.errors import SimulationError
 from characterize.netlist.ir import CONST0, CONST1, CONST_NAMES
 from characterize.netlist.logic import port_bits
@@ -262,8 +263,7 @@ def write_vcd(
     circuit = _Circuit(timed)
     values, gate_index = circuit.initial_state()
     circuit.settle(bits[chosen[0]], values, gate_index)
-    path = Path(path)
-    with path.open("w") as out:
+    with atomic_path(path) as partial, partial.open("w") as out:
         ids = _write_header(out, timed, unit)
         out.write(f"#{chosen[0] * period}\n$dumpvars\n")
         out.writelines(f"{values[n]}{ids[n]}\n" for n in range(len(CONST_NAMES), timed.net_count))

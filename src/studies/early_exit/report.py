@@ -16,8 +16,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from optuna.trial import TrialState
 
+from cells.files import atomic_path, check_figure_path
 from dse.frames import pareto_summary
-from dse.plots import FORMATS
 from studies.errors import StudiesError
 
 COLUMNS = ("exit", "after", "reached_pct", "exit_pct", "excluded_mean", "excluded_total_mean")
@@ -60,9 +60,7 @@ def study_exit_table(study: optuna.Study, trial: int | None = None) -> tuple[pd.
 
 def plot_exit_table(table: pd.DataFrame, path: str | Path, title: str) -> None:
     """Two bar panels, one per exit: classes excluded on average there, and share of images leaving there."""
-    path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        raise StudiesError(f"{path}: unknown figure format {path.suffix or '(none)'} (use {', '.join(FORMATS)})")
+    path = check_figure_path(path, StudiesError)
     figure = Figure(figsize=(10.0, 4.0), layout="constrained")
     excluded_ax, exit_ax = figure.subplots(1, 2)
     exits = table[table["exit"] != "final"]
@@ -80,5 +78,5 @@ def plot_exit_table(table: pd.DataFrame, path: str | Path, title: str) -> None:
     for ax in (excluded_ax, exit_ax):
         ax.grid(True, axis="y", alpha=0.3)
     figure.suptitle(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=150)
+    with atomic_path(path) as partial:
+        figure.savefig(partial, dpi=150)

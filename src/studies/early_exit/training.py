@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from dataclasses import dataclass
 from functools import partial
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from cells.files import atomic_path
 from dse.costmodel import energy_per_inference, macs
 from studies.early_exit.cost import CostTable, backbone_costs, confidence_table, exclusion_table
 from studies.early_exit.heads import (
@@ -36,8 +36,8 @@ from studies.early_exit.heads import (
     pool_features,
     tap,
 )
-from studies.kinds._session import QuantSession
 from studies.quant import layer_stats, quantize_model
+from studies.session import QuantSession
 from studies.training import batches, train
 
 if TYPE_CHECKING:
@@ -138,10 +138,8 @@ class ExitSession:
 
     def _save(self, state: dict) -> None:
         """Write the cache atomically, so concurrent workers never read a half-written file."""
-        self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.cache_path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        torch.save(state, partial)
-        os.replace(partial, self.cache_path)
+        with atomic_path(self.cache_path) as partial:
+            torch.save(state, partial)
 
     @torch.no_grad()
     def outputs(self, split: str) -> ExitOutputs:

@@ -1,10 +1,1 @@
-"""Built-in study kinds; importing this package registers them with `dse.kinds`."""
-
-from __future__ import annotations
-
-from studies.kinds.class_aware_pruning import ClassAwarePruning
-from studies.kinds.early_exit import EarlyExit
-from studies.kinds.logic_area import LogicArea
-from studies.kinds.weight_subset import WeightSubset
-
-__all__ = ["ClassAwarePruning", "EarlyExit", "LogicArea", "WeightSubset"]
+"""The built-in study kinds, one module each; the package's entry points (group `gatedse.study_kinds`) name them."""

@@ -21,25 +21,29 @@ from typing import TYPE_CHECKING, ClassVar
 
 import optuna
 
+from cells.units import NJ_PER_J, reduction_pct
 from dse.costmodel import energy_per_inference, macs
 from dse.errors import ConfigError
-from dse.kinds import Objective, StudyContext, StudyKind, register
-from studies.kinds._session import QuantSession, reduction_pct
+from dse.kinds import Objective, StudyContext, StudyKind
+from dse.runner import load_lut, workdir
+from dse.storage import DEFAULT_STORAGE
 from studies.kinds._space import check_keys, choices, float_range, int_range, integer, number
+from studies.pruning.command import add_prune_command
 from studies.pruning.loop import METHODS, SCOPES, PruneResult, PruningPlan, Training, prune_iteratively
 from studies.pruning.report import Figures, save_pruned, write_report
 from studies.pruning.scores import class_counts, class_importance
 from studies.pruning.surgery import parameter_count, prunable_units
+from studies.session import QuantSession
 
 if TYPE_CHECKING:
+    import argparse
+
     from torch import nn
 
     from dse.config import StudyConfig
 
-NANO = 1e9
 
 
-@register
 class ClassAwarePruning(StudyKind):
     """Search τ, λ1, λ2, the pruning ratio (global, per layer, or one per layer) and the number of rounds."""
 
@@ -84,6 +88,11 @@ class ClassAwarePruning(StudyKind):
             "tolerance_points": None if tolerance is None else number(settings, "tolerance_points", where, 0.0, 0.0),
         }
 
+    @classmethod
+    def add_commands(cls, commands: argparse._SubParsersAction) -> None:
+        """`dse prune`: one fixed setting through `run_once`."""
+        add_prune_command(commands, cls.name, cls.run_once)
+
     def __init__(self, settings: dict, context: StudyContext) -> None:
         self.settings = settings
         self.lut = context.lut
@@ -102,7 +111,7 @@ class ClassAwarePruning(StudyKind):
         """Accuracy, parameters, MACs and LUT energy per inference of a (pruned) quantized network."""
         stats = self.session.stats(model)
         return Figures(self.session.accuracy(model), self.session.accuracy(model, "test"), parameter_count(model),
-                       macs(stats), energy_per_inference(self.lut, stats) * NANO)
+                       macs(stats), energy_per_inference(self.lut, stats) * NJ_PER_J)
 
     def baseline_figures(self) -> Figures:
         """Figures of the unpruned baseline network, computed once."""
@@ -171,9 +180,6 @@ class ClassAwarePruning(StudyKind):
         """Run the one setting the study file's [space] (with `overrides`) fixes; write the pruned network and a
         report into `out`. The baseline is cached beside `storage` (default: the study's), as `dse study run`
         caches it. Returns the report."""
-        from dse.runner import load_lut, workdir
-        from dse.storage import DEFAULT_STORAGE
-
         where = f"{config.path}: space"
         raw = tomllib.loads(config.text).get("space", {})
         settings = cls.validate({**raw, **(overrides or {})}, where)

@@ -20,22 +20,25 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import optuna
 
+from cells.units import NJ_PER_J, reduction_pct
 from dse.errors import ConfigError
-from dse.kinds import Objective, StudyKind, register
+from dse.kinds import Objective, StudyKind
+from studies.early_exit.command import add_report_command
 from studies.early_exit.confidence import run_confidence
 from studies.early_exit.exclusion import ExitOutcome, run_exclusion
 from studies.early_exit.heads import HEAD_DEFAULTS
-from studies.kinds._session import reduction_pct
+from studies.early_exit.training import ExitSession
 from studies.kinds._space import check_keys, choices, float_range, integer
 
 if TYPE_CHECKING:
+    import argparse
+
     from dse.kinds import StudyContext
 
 METHODS = ("exclusion", "confidence")
 PARAMETER = {"exclusion": "beta", "confidence": "threshold"}
 
 
-@register
 class EarlyExit(StudyKind):
     """Search exit positions and β per exit (or the baseline's thresholds) over cached per-exit outputs."""
 
@@ -67,10 +70,12 @@ class EarlyExit(StudyKind):
             **{key: integer(settings, key, where, default, minimum=1) for key, default in HEAD_DEFAULTS.items()},
         }
 
-    def __init__(self, settings: dict, context: StudyContext) -> None:
-        # Imported here: the session builds on studies.kinds._session, whose package imports this module.
-        from studies.early_exit.training import ExitSession
+    @classmethod
+    def add_commands(cls, commands: argparse._SubParsersAction) -> None:
+        """`dse early-exit report`."""
+        add_report_command(commands)
 
+    def __init__(self, settings: dict, context: StudyContext) -> None:
         self.settings = settings
         self.session = ExitSession(context, settings)
         candidates = len(self.session.positions)
@@ -85,7 +90,7 @@ class EarlyExit(StudyKind):
     def baseline(self) -> dict[str, float]:
         reference = self.session.quant.reference()
         return {"accuracy": reference.accuracy,
-                "energy_per_inference_nJ": float(self.costs.exclusion_energy_J.backbone[-1]) * 1e9,
+                "energy_per_inference_nJ": float(self.costs.exclusion_energy_J.backbone[-1]) * NJ_PER_J,
                 "macs_per_inference": float(self.costs.exclusion_macs.backbone[-1])}
 
     def _suggest(self, trial: optuna.Trial) -> tuple[str, list[int], list[float]]:
@@ -114,7 +119,7 @@ class EarlyExit(StudyKind):
             energy, count = self.costs.confidence_energy_J, self.costs.confidence_macs
         return outcome, {
             "accuracy": 100.0 * float(np.mean(outcome.prediction == outputs.labels)),
-            "energy_per_inference_nJ": float(energy.select(used).per_image(outcome).mean()) * 1e9,
+            "energy_per_inference_nJ": float(energy.select(used).per_image(outcome).mean()) * NJ_PER_J,
             "macs_per_inference": float(count.select(used).per_image(outcome).mean()),
         }
 

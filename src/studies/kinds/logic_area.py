@@ -14,19 +14,18 @@ from typing import TYPE_CHECKING, ClassVar
 
 import optuna
 
+from cells.units import UM2_PER_MM2, reduction_pct
 from dse.costmodel import embedded_area
-from dse.kinds import Objective, StudyKind, register
+from dse.kinds import Objective, StudyKind
 from studies.kinds._ranking import rank_weights
-from studies.kinds._session import QuantSession, reduction_pct
 from studies.kinds._space import check_keys, int_range, integer, n_values_range, number
+from studies.session import QuantSession
 
 if TYPE_CHECKING:
     from dse.kinds import StudyContext
 
-SQUARE_UM_PER_MM = 1e6
 
 
-@register
 class LogicArea(StudyKind):
     """Search how many of the smallest-area weight values to start from; grow the set until accuracy holds."""
 
@@ -68,7 +67,7 @@ class LogicArea(StudyKind):
     def baseline(self) -> dict[str, float]:
         reference = self.session.reference()
         return {"accuracy": reference.accuracy,
-                "logic_area_mm2": embedded_area(self.lut, reference.stats) / SQUARE_UM_PER_MM}
+                "logic_area_mm2": embedded_area(self.lut, reference.stats) / UM2_PER_MM2}
 
     def evaluate(self, trial: optuna.Trial) -> dict[str, float]:
         reference = self.session.reference()
@@ -92,5 +91,5 @@ class LogicArea(StudyKind):
         trial.set_user_attr("accuracy_met", accuracy >= target)
         trial.set_user_attr("area_reduction_pct", reduction_pct(area, base_area))
         trial.set_user_attr("test_accuracy", self.session.accuracy(model, "test"))
-        return {"accuracy": accuracy, "logic_area_mm2": area / SQUARE_UM_PER_MM,
+        return {"accuracy": accuracy, "logic_area_mm2": area / UM2_PER_MM2,
                 "accuracy_drop": reference.accuracy - accuracy}

@@ -18,22 +18,21 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import optuna
 
+from cells.units import S_PER_PS, reduction_pct
 from dse.costmodel import CostReport, cost_report, worst_delay
-from dse.kinds import Objective, StudyKind, register
+from dse.kinds import Objective, StudyKind
 from studies.errors import StudiesError
 from studies.kinds._ranking import allowed_activations, rank_weights
-from studies.kinds._session import QuantSession, reduction_pct
 from studies.kinds._space import check_keys, choices, float_range, int_range, n_values_range
 from studies.quant import signed_levels
+from studies.session import QuantSession
 
 if TYPE_CHECKING:
     from dse.kinds import StudyContext
 
 RANKINGS = ("energy", "delay", "free")
-PICO = 1e-12
 
 
-@register
 class WeightSubset(StudyKind):
     """Search the allowed weight values (how many, ranked how) and the activation delay threshold."""
 
@@ -110,7 +109,7 @@ class WeightSubset(StudyKind):
         low, high = self.settings["activation_delay_fraction"]
         fraction = low if low == high else trial.suggest_float("activation_delay_fraction", low, high)
         levels = signed_levels(self.session.bits)
-        allowed = allowed_activations(self.lut, weights, levels, fraction * period_s / PICO)
+        allowed = allowed_activations(self.lut, weights, levels, fraction * period_s / S_PER_PS)
         if not (allowed >= 0).any():
             raise optuna.TrialPruned(f"no non-negative activation fits {fraction:.3f} of the clock period")
         return allowed

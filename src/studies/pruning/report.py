@@ -17,6 +17,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from cells.files import atomic_path, write_text
+from cells.units import reduction_pct
 from studies.models import build_model
 from studies.pruning.loop import PruneResult, PruningPlan
 from studies.pruning.surgery import prunable_units, remove_outputs
@@ -36,17 +38,14 @@ class Figures:
     energy_per_inference_nJ: float
 
 
-def _reduction_pct(value: float, reference: float) -> float:
-    return 100.0 * (1.0 - value / reference) if reference else 0.0
-
-
 def save_pruned(path: Path, result: PruneResult, model_settings: dict, input_shape: tuple[int, ...], n_classes: int,
                 bits: int | None) -> Path:
     """Write the pruned network with what `load_pruned` needs to rebuild it."""
-    torch.save({"format": FORMAT_VERSION, "model": model_settings, "input_shape": list(input_shape),
-                "n_classes": n_classes, "bits": bits,
-                "kept": {name: [int(i) for i in kept] for name, kept in result.kept.items()},
-                "state_dict": result.model.state_dict()}, path)
+    with atomic_path(path) as partial:
+        torch.save({"format": FORMAT_VERSION, "model": model_settings, "input_shape": list(input_shape),
+                    "n_classes": n_classes, "bits": bits,
+                    "kept": {name: [int(i) for i in kept] for name, kept in result.kept.items()},
+                    "state_dict": result.model.state_dict()}, partial)
     return path
 
 
@@ -64,7 +63,6 @@ def load_pruned(path: str | Path, device: str = "cpu") -> nn.Module:
 def write_report(out: Path, plan: PruningPlan, result: PruneResult, before: Figures, after: Figures,
                  counts_before: dict[str, np.ndarray], counts_after: dict[str, np.ndarray], n_classes: int) -> dict:
     """Write report.json, report.txt, class_counts.csv and class_counts.png into `out`; return the report."""
-    out.mkdir(parents=True, exist_ok=True)
     layers = [{"layer": name, "filters": width, "kept": len(result.kept[name]), "pruned": width - len(result.kept[name]),
                "kept_indices": [int(i) for i in result.kept[name]]} for name, width in result.original.items()]
     report = {
@@ -75,14 +73,15 @@ def write_report(out: Path, plan: PruningPlan, result: PruneResult, before: Figu
         "rounds": [asdict(step) for step in result.steps],
         "baseline": asdict(before),
         "pruned": asdict(after),
-        "reduction_pct": {key: _reduction_pct(getattr(after, key), getattr(before, key))
+        "reduction_pct": {key: reduction_pct(getattr(after, key), getattr(before, key))
                           for key in ("params", "macs", "energy_per_inference_nJ")},
         "class_counts": {"before": {n: c.tolist() for n, c in counts_before.items()},
                          "after": {n: c.tolist() for n, c in counts_after.items()}},
     }
-    (out / "report.json").write_text(json.dumps(report, indent=2))
-    (out / "report.txt").write_text("\n".join(summary_lines(report)) + "\n")
-    _counts_table(result, counts_before, counts_after).to_csv(out / "class_counts.csv", index=False)
+    write_text(out / "report.json", json.dumps(report, indent=2))
+    write_text(out / "report.txt", "\n".join(summary_lines(report)) + "\n")
+    with atomic_path(out / "class_counts.csv") as partial:
+        _counts_table(result, counts_before, counts_after).to_csv(partial, index=False)
     plot_class_counts(counts_before, counts_after, n_classes, out / "class_counts.png")
     return report
 
@@ -130,4 +129,5 @@ def plot_class_counts(before: dict[str, np.ndarray], after: dict[str, np.ndarray
     ax.set_ylabel("filters")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    figure.savefig(path, dpi=150)
+    with atomic_path(path) as partial:
+        figure.savefig(partial, dpi=150)

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from characterize.choices import ADDERS, ARCHITECTURES, STRATEGIES
-
-if TYPE_CHECKING:
-    from characterize.netlist.ir import Netlist
-    from characterize.passes.designs import MultiplierSpec
+from cells.default import load_library
+from cells.files import write_text
+from cells.units import reduction_pct
+from characterize.netlist.ir import Netlist
+from characterize.netlist.techmap import CellMatcher
+from characterize.netlist.verilog import write_verilog
+from characterize.passes.designs import (
+    STRATEGIES,
+    embedded_designs,
+    reference_design,
+    smallest,
+    verify_product,
+)
+from dse.cli.options import add_library_option, add_multiplier_options, spec_from_args
 
 
 def register(commands) -> None:
-    from dse.cli import add_library_option
-
     parser = commands.add_parser(
         "netlist",
         help="write a multiplier/MAC gate netlist",
@@ -35,31 +41,12 @@ def register(commands) -> None:
     parser.set_defaults(run=run)
 
 
-def add_multiplier_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bits", type=int, required=True, help="operand width, 2 to 16")
-    parser.add_argument("--unsigned", action="store_true", help="unsigned operands (default: two's complement)")
-    parser.add_argument("--arch", choices=ARCHITECTURES, default="array", help="multiplier architecture")
-    parser.add_argument("--adder", choices=ADDERS, default="ripple", help="final adder: ripple or carry-lookahead")
-    parser.add_argument("--mac", type=int, metavar="ACC_BITS", help="build a MAC with an accumulator of this width")
-
-
-def spec_from_args(args: argparse.Namespace) -> MultiplierSpec:
-    from characterize.passes.designs import MultiplierSpec
-
-    return MultiplierSpec(args.bits, not args.unsigned, args.arch, args.adder, args.mac)
-
-
 def describe(netlist: Netlist) -> str:
     transistors = "" if netlist.transistors is None else f", {netlist.transistors} transistors"
     return f"{len(netlist.instances)} cells, {netlist.area:.2f} um2{transistors}"
 
 
 def run(args: argparse.Namespace) -> int:
-    from cells.default import load_library
-    from characterize.netlist.techmap import CellMatcher
-    from characterize.netlist.verilog import write_verilog
-    from characterize.passes.designs import embedded_designs, reference_design, smallest, verify_product
-
     library = load_library(args.library)
     matcher = CellMatcher(library)
     spec = spec_from_args(args)
@@ -71,10 +58,10 @@ def run(args: argparse.Namespace) -> int:
             print("; ".join(f"{name}: {describe(d)}" for name, d in designs.items()))
         design = smallest(designs)
         verify_product(design, spec, weight=args.weight)
-    args.output.write_text(write_verilog(design))
+    write_text(args.output, write_verilog(design))
     print(f"{design.name}: {describe(design)}")
     if design is not reference:
-        change = 100.0 * (design.area - reference.area) / reference.area
-        print(f"reference (no embedded weight): {describe(reference)}; area change {change:+.1f} %")
+        change_pct = -reduction_pct(design.area, reference.area)
+        print(f"reference (no embedded weight): {describe(reference)}; area change {change_pct:+.1f} %")
     print(f"wrote {args.output}")
     return 0

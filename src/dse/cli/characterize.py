@@ -7,12 +7,15 @@ from pathlib import Path
 
 from characterize.choices import STRATEGIES
 from characterize.errors import SimulationError
+from characterize.lut.activations import read_histogram
+from characterize.lut.executors import make_executor
+from characterize.lut.report import plot, summarize
+from characterize.lut.sampling import SAMPLE_PREFIX, sample_weights
+from characterize.lut.table import Lut
+from dse.cli.options import add_library_option, add_multiplier_options, spec_from_args
 
 
 def register(commands) -> None:
-    from dse.cli import add_library_option
-    from dse.cli_netlist import add_multiplier_options
-
     parser = commands.add_parser(
         "characterize",
         help="sweep weight values through timing simulation into a LUT",
@@ -55,8 +58,6 @@ def register(commands) -> None:
 
 def parse_weights(text: str, weights: range, seed: int = 0) -> tuple[int, ...]:
     """'all', '-3,0,5', '-8:7' (inclusive) or 'sample:N' as a tuple of weights."""
-    from characterize.lut.sampling import SAMPLE_PREFIX, sample_weights
-
     text = text.strip()
     try:
         if text == "all":
@@ -73,18 +74,12 @@ def parse_weights(text: str, weights: range, seed: int = 0) -> tuple[int, ...]:
 
 def sample_size(text: str) -> int | None:
     """N of a 'sample:N' weight selection, else None."""
-    from characterize.lut.sampling import SAMPLE_PREFIX
-
     text = text.strip()
     return int(text[len(SAMPLE_PREFIX):]) if text.startswith(SAMPLE_PREFIX) else None
 
 
 def run_characterize(args: argparse.Namespace) -> int:
-    from characterize.lut.activations import read_histogram
-    from characterize.lut.executors import make_executor
-    from characterize.lut.report import summarize
-    from characterize.lut.sweep import SweepConfig, run_sweep
-    from dse.cli_netlist import spec_from_args
+    from characterize.lut.sweep import SweepConfig, run_sweep  # the numba kernel: loaded only to simulate
 
     spec = spec_from_args(args)
     if args.jobs < 1:
@@ -112,17 +107,11 @@ def run_characterize(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from characterize.lut.report import summarize
-    from characterize.lut.table import Lut
-
     print(summarize(Lut.load(args.lut)))
     return 0
 
 
 def run_plot(args: argparse.Namespace) -> int:
-    from characterize.lut.report import plot
-    from characterize.lut.table import Lut
-
     plot(Lut.load(args.lut), args.output)
     print(f"wrote {args.output}")
     return 0

@@ -15,7 +15,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dse.demo import run_demo
+    from dse.demo import run_demo  # matplotlib and the whole pipeline: loaded only for the demo
 
     files = run_demo(args.out, jobs=args.jobs, trials=args.trials)
     print((args.out / "summary.txt").read_text())

@@ -8,9 +8,13 @@ import sys
 import threading
 from pathlib import Path
 
-from dse.storage import DEFAULT_STORAGE
+import optuna
 
-STORAGE_URLS = "Optuna storage URL: sqlite:///FILE.db, postgresql://..., or journal:///FILE.log for a journal file"
+from dse.cli.options import STORAGE_URLS, add_storage_option, positive_int
+from dse.config import load_study_config
+from dse.frames import trials_frame, write_csv
+from dse.report import describe_study, list_studies
+from dse.storage import DEFAULT_STORAGE, load_study
 
 
 def register(commands) -> None:
@@ -44,23 +48,8 @@ def register(commands) -> None:
     study.set_defaults(run=lambda args: study.print_help() or 2)
 
 
-def add_storage_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL",
-                        help=f"{STORAGE_URLS} (default: {DEFAULT_STORAGE} in the current folder)")
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
 def run_run(args: argparse.Namespace) -> int:
-    import optuna
-
-    from dse.config import load_study_config
-    from dse.runner import run_study
+    from dse.runner import run_study  # the sweep's numba kernel (inline LUTs): loaded only to run a study
 
     config = load_study_config(args.study_file)
     url = args.storage or config.storage or DEFAULT_STORAGE
@@ -95,8 +84,6 @@ def _first_interrupt_stops(stop: threading.Event):
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from dse.report import list_studies
-
     listings = list_studies(args.storage)
     if not listings:
         print(f"no studies in {args.storage}")
@@ -108,17 +95,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from dse.report import describe_study
-    from dse.storage import load_study
-
     print("\n".join(describe_study(load_study(args.name, args.storage))))
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from dse.frames import trials_frame, write_csv
-    from dse.storage import load_study
-
     frame = trials_frame(load_study(args.name, args.storage))
     write_csv(frame, args.output)
     print(f"wrote {len(frame)} trials to {args.output}")

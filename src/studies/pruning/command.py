@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import argparse
 import tomllib
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
+from dse.config import StudyConfig, load_study_config
 from dse.errors import ConfigError
 from dse.storage import DEFAULT_STORAGE
 
+RunOnce = Callable[[StudyConfig, Path, dict, "str | None"], dict]
 
-def register(commands) -> None:
+
+def add_prune_command(commands: argparse._SubParsersAction, kind: str, run_once: RunOnce) -> None:
+    """`dse prune` for study files of kind `kind`: `run_once(config, out, overrides, storage)` does the work."""
     prune = commands.add_parser(
         "prune",
         help="prune once with a study file's fixed setting; write the pruned network and a report",
-        description="Run the one setting of a class-aware-pruning study file (every [space] key a single value, "
+        description=f"Run the one setting of a {kind} study file (every [space] key a single value, "
         "or fixed with --set) and write into OUTDIR: pruned_model.pt, report.json, report.txt (kept and pruned "
         "filters per layer, accuracy, parameters, MACs, LUT energy), class_counts.csv and class_counts.png "
         "(filters' class counts before and after pruning).",
@@ -26,7 +32,7 @@ def register(commands) -> None:
     prune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                        help="fix a [space] key to a TOML value, a bare word being a string (e.g. --set ratio=0.5 "
                        "--set method=magnitude); repeatable")
-    prune.set_defaults(run=run_prune)
+    prune.set_defaults(run=partial(run_prune, kind=kind, run_once=run_once))
 
 
 def parse_override(text: str) -> tuple[str, object]:
@@ -41,13 +47,9 @@ def parse_override(text: str) -> tuple[str, object]:
     return key.strip(), parsed
 
 
-def run_prune(args: argparse.Namespace) -> int:
-    from dse.config import load_study_config
-    from dse.kinds import kind
-
+def run_prune(args: argparse.Namespace, kind: str, run_once: RunOnce) -> int:
     config = load_study_config(args.study_file)
-    run_once = getattr(kind(config.kind), "run_once", None)
-    if run_once is None:
+    if config.kind != kind:
         raise ConfigError(f"{config.path}: study.kind: dse prune runs one setting of a pruning kind, "
                           f"not of {config.kind!r}")
     run_once(config, args.out, dict(parse_override(text) for text in args.overrides), args.storage)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from cells.files import atomic_path
 from dse.costmodel import LayerStats
 from studies.data import Dataset, load_dataset, validate_data_settings
 from studies.errors import StudiesError
@@ -57,11 +57,6 @@ class Reference:
     accuracy: float
     test_accuracy: float
     stats: list[LayerStats]
-
-
-def reduction_pct(value: float, reference: float) -> float:
-    """How much smaller `value` is than `reference`, in percent (0 when the reference is 0)."""
-    return 100.0 * (1.0 - value / reference) if reference else 0.0
 
 
 class QuantSession:
@@ -122,10 +117,8 @@ class QuantSession:
 
     def _save(self, model: nn.Module) -> None:
         """Write the cache atomically, so concurrent workers never read a half-written file."""
-        self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.cache_path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        torch.save(model.state_dict(), partial)
-        os.replace(partial, self.cache_path)
+        with atomic_path(self.cache_path) as partial:
+            torch.save(model.state_dict(), partial)
 
     def finetune(self, weights: Sequence[int], activations: Sequence[int] | None, seed: int,
                  start: nn.Module | None = None) -> nn.Module:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cells.default import load_library
+from cells.files import write_text
+from cells.verilog_models import format_cell_models
+from dse.cli.options import add_library_option
+
 
 def register(commands) -> None:
-    from dse.cli import add_library_option
-
     cells = commands.add_parser("cells", help="inspect the cell library")
     sub = cells.add_subparsers(title="cells commands", metavar="COMMAND")
     listing = sub.add_parser("list", help="print the cells with area and function")
@@ -22,8 +25,6 @@ def register(commands) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from cells.default import load_library
-
     library = load_library(args.library)
     print(f"{library.name}: {len(library.cells)} cells, {library.voltage:g} V")
     print(f"{'cell':<36} {'area_um2':>9} {'transistors':>11}  function")
@@ -40,10 +41,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_verilog(args: argparse.Namespace) -> int:
-    from cells.default import load_library
-    from cells.verilog_models import format_cell_models
-
     library = load_library(args.library)
-    args.output.write_text(format_cell_models(library))
+    write_text(args.output, format_cell_models(library))
     print(f"wrote behavioral models of {library.name} to {args.output}")
     return 0

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dse.cli.options import add_storage_option
+from dse.frames import pareto_summary, write_csv, write_json
+from dse.storage import load_study
+
 
 def register(commands) -> None:
-    from dse.cli_study import add_storage_option
-
     parser = commands.add_parser(
         "pareto",
         help="plot and export the Pareto front of a study",
@@ -28,9 +30,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dse.frames import pareto_summary, write_csv, write_json
-    from dse.plots import plot_front
-    from dse.storage import load_study
+    from dse.plots import plot_front  # matplotlib: loaded only when a figure is drawn
 
     study = load_study(args.name, args.storage)
     summary = pareto_summary(study)
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         write_json(summary, args.json)
         written.append(args.json)
     if args.importance:
-        from dse.importance import plot_importance
+        from dse.importance import plot_importance  # fANOVA (scikit-learn) and matplotlib: only on request
 
         plot_importance(study, args.importance)
         written.append(args.importance)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dse.cli.options import add_storage_option
+from dse.frames import write_csv
+from dse.storage import load_study
+from studies.early_exit.report import plot_exit_table, study_exit_table
 
-def register(commands) -> None:
-    from dse.cli_study import add_storage_option
 
+def add_report_command(commands: argparse._SubParsersAction) -> None:
     group = commands.add_parser("early-exit", help="inspect early-exit studies")
     sub = group.add_subparsers(title="early-exit commands", metavar="COMMAND")
     report = sub.add_parser(
@@ -27,10 +30,6 @@ def register(commands) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from dse.frames import write_csv
-    from dse.storage import load_study
-    from studies.early_exit.report import plot_exit_table, study_exit_table
-
     table, trial = study_exit_table(load_study(args.name, args.storage), args.trial)
     write_csv(table, args.output)
     written = [args.output]

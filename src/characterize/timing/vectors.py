@@ -1,0 +1,130 @@
+"""Timing simulation of a netlist file over user vectors: what `dse simulate` computes, as one call.
+
+The vectors file is a CSV whose header names exactly the netlist's input
+ports, one row of integers per vector; consecutive rows are the transitions.
+Besides the simulator's activity the result holds the figures a user checks a
+netlist with: sensitized and critical (STA) delay, switching energy and, at a
+clock period, average power and the transitions that settle too late.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cells.default import load_library
+from cells.files import atomic_path, write_text
+from characterize.csvfile import read_csv
+from characterize.errors import SimulationError
+from characterize.netlist.verilog import read_verilog
+from characterize.timing.delays import TimedGates, annotate_delays
+from characterize.timing.parallel import simulate_parallel
+from characterize.timing.power import average_power, leakage_energy, net_transition_energy
+from characterize.timing.sim import SimResult, write_vcd
+from characterize.timing.sta import static_timing
+from characterize.timing.timed_verilog import write_timed_verilog
+
+
+@dataclass(frozen=True, eq=False)
+class VectorSimulation:
+    """One netlist simulated over a vectors file.
+
+    `energy_per_transition_j` is the mean switching energy; with a clock period
+    `average_power_w` adds leakage over that period, `late_transitions` counts
+    transitions settling after it, and `vcd_period_steps` is the period in
+    simulator steps when it is long enough to space the vectors of a VCD (else None).
+    """
+
+    timed: TimedGates
+    inputs: dict[str, np.ndarray]
+    result: SimResult
+    critical_delay_s: float
+    energy_per_transition_j: float
+    period_s: float | None = None
+    average_power_w: float | None = None
+    late_transitions: int = 0
+    vcd_period_steps: int | None = None
+
+
+def read_vectors(path: str | Path, ports: list[str]) -> dict[str, np.ndarray]:
+    """Integer columns per input port from a CSV whose header names exactly the input ports.
+
+    pandas' C reader parses the columns in one pass; only a column it does not
+    read as 64-bit integers is walked row by row (to name the first bad cell).
+    """
+    frame = read_csv(path, SimulationError, "vectors file", skipinitialspace=True)
+    header = [str(c).strip() for c in frame.columns]
+    if sorted(header) != sorted(ports):
+        raise SimulationError(f"{path}:1: header must name the input ports {', '.join(ports)}; got {', '.join(header)}")
+    columns = {}
+    for name, column in zip(header, frame.columns):
+        values = frame[column]
+        columns[name] = values.to_numpy() if values.dtype == "int64" else _integers_row_by_row(path, name, values)
+    if len(frame) < 2:
+        raise SimulationError(f"{path}: at least two vectors (one transition) are needed, got {len(frame)}")
+    return columns
+
+
+def _integers_row_by_row(path: str | Path, name: str, values: pd.Series) -> np.ndarray:
+    numbers = []
+    for row, value in enumerate(values, start=2):
+        text = str(value).strip()
+        try:
+            numbers.append(int(text))
+        except ValueError:
+            raise SimulationError(f"{path}:{row}: column {name}: {text!r} is not an integer") from None
+    try:
+        return np.array(numbers, dtype=np.int64)
+    except OverflowError:
+        raise SimulationError(f"{path}: column {name}: a value does not fit in 64 bits") from None
+
+
+def simulate_vectors(netlist_path: str | Path, vectors_path: str | Path, library_path: str | Path | None = None,
+                     period_s: float | None = None, workers: int | None = None) -> VectorSimulation:
+    """Read the netlist (cells from the Liberty file, default the embedded one) and simulate the vectors
+    (on `workers` threads, default every usable core; the result does not depend on it)."""
+    netlist = read_verilog(netlist_path, load_library(library_path))
+    inputs = read_vectors(vectors_path, [p.name for p in netlist.inputs])
+    timed = annotate_delays(netlist)
+    energy = net_transition_energy(netlist, timed.input_slew_s, timed.external_load_f)
+    result = simulate_parallel(timed, inputs, workers, net_weights=energy)
+    switching_j = float(result.weighted_toggles.mean())
+    simulation = VectorSimulation(timed, inputs, result, static_timing(timed).critical_delay_s, switching_j)
+    if not period_s:
+        return simulation
+    period_steps = int(round(period_s / timed.resolution_s))
+    return replace(
+        simulation,
+        period_s=period_s,
+        average_power_w=average_power(switching_j + leakage_energy(netlist, period_s), period_s),
+        late_transitions=int((result.settle_steps > period_steps).sum()),
+        vcd_period_steps=period_steps if period_steps > timed.settle_bound_steps else None,
+    )
+
+
+def write_toggles(simulation: VectorSimulation, path: str | Path) -> Path:
+    """net, toggles, glitches per net (the two constant nets left out) as CSV."""
+    netlist, result = simulation.timed.netlist, simulation.result
+    nets = range(2, len(netlist.nets))
+    frame = pd.DataFrame({"net": [netlist.nets[n].lstrip("\\") for n in nets],
+                          "toggles": result.toggles[2:], "glitches": result.glitches[2:]})
+    with atomic_path(path) as partial:
+        frame.to_csv(partial, index=False)
+    return Path(path)
+
+
+def write_waveform(simulation: VectorSimulation, path: str | Path, transitions: int) -> int:
+    """A VCD of the first `transitions` transitions (at most all), vectors spaced by the clock period when it is
+    longer than the settling bound; returns how many transitions it holds."""
+    count = min(transitions, simulation.result.transitions)
+    write_vcd(simulation.timed, simulation.inputs, path, transitions=range(count),
+              period_steps=simulation.vcd_period_steps)
+    return count
+
+
+def write_timed_netlist(simulation: VectorSimulation, path: str | Path) -> Path:
+    """The simulated netlist as continuous assignments with #(rise, fall) delays, which Icarus Verilog replays."""
+    return write_text(path, write_timed_verilog(simulation.timed))

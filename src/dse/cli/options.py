@@ -1,0 +1,42 @@
+"""Options several `dse` commands share: the cell library, the study storage, the multiplier to build."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from characterize.generators import ADDERS, ARCHITECTURES
+from characterize.passes.designs import MultiplierSpec
+from dse.storage import DEFAULT_STORAGE
+
+STORAGE_URLS = "Optuna storage URL: sqlite:///FILE.db, postgresql://..., or journal:///FILE.log for a journal file"
+
+
+def add_library_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--library", type=Path, metavar="FILE", help="Liberty file (.lib or .lib.gz); default: the embedded sky130 hd subset"
+    )
+
+
+def add_storage_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL",
+                        help=f"{STORAGE_URLS} (default: {DEFAULT_STORAGE} in the current folder)")
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def add_multiplier_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bits", type=int, required=True, help="operand width, 2 to 16")
+    parser.add_argument("--unsigned", action="store_true", help="unsigned operands (default: two's complement)")
+    parser.add_argument("--arch", choices=ARCHITECTURES, default="array", help="multiplier architecture")
+    parser.add_argument("--adder", choices=ADDERS, default="ripple", help="final adder: ripple or carry-lookahead")
+    parser.add_argument("--mac", type=int, metavar="ACC_BITS", help="build a MAC with an accumulator of this width")
+
+
+def spec_from_args(args: argparse.Namespace) -> MultiplierSpec:
+    return MultiplierSpec(args.bits, not args.unsigned, args.arch, args.adder, args.mac)

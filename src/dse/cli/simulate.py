@@ -1,0 +1,67 @@
+"""`dse simulate`: timing simulation of a netlist over user vectors, with toggle counts, VCD and timed Verilog."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS, UW_PER_W
+from characterize.errors import SimulationError
+from dse.cli.options import add_library_option
+
+
+def register(commands) -> None:
+    parser = commands.add_parser(
+        "simulate",
+        help="event-driven timing simulation of a gate netlist",
+        description="Apply the vectors of a CSV one after another to a structural Verilog netlist and count every "
+        "net's toggles (glitches included) with library delays and inertial-delay semantics.",
+    )
+    parser.add_argument("netlist", type=Path, metavar="NETLIST.v")
+    parser.add_argument("--inputs", type=Path, required=True, metavar="VECTORS.csv",
+                        help="header naming the input ports, one row of integers per vector")
+    add_library_option(parser)
+    parser.add_argument("--period-ps", type=float, help="clock period: spacing of vectors in the VCD, and for average power")
+    parser.add_argument("--toggles", type=Path, required=True, metavar="OUT.csv", help="net,toggles,glitches per net")
+    parser.add_argument("--vcd", type=Path, metavar="OUT.vcd", help="write a VCD of the simulated transitions")
+    parser.add_argument("--jobs", type=int, metavar="J",
+                        help="threads that simulate chunks of the transitions (default: every usable core)")
+    parser.add_argument("--vcd-transitions", type=int, default=1000, metavar="N",
+                        help="how many transitions (from the first) the VCD holds (default 1000)")
+    parser.add_argument("--timed-verilog", type=Path, metavar="OUT.v",
+                        help="write the simulated netlist as continuous assignments with #(rise, fall) delays")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # The numba kernel: loaded only to simulate, not for every `dse` command.
+    from characterize.timing.vectors import simulate_vectors, write_timed_netlist, write_toggles, write_waveform
+
+    period_s = args.period_ps * S_PER_PS if args.period_ps else None
+    if args.jobs is not None and args.jobs < 1:
+        raise SimulationError(f"--jobs must be at least 1, got {args.jobs}")
+    simulation = simulate_vectors(args.netlist, args.inputs, args.library, period_s, args.jobs)
+    timed, result = simulation.timed, simulation.result
+    netlist = timed.netlist
+    write_toggles(simulation, args.toggles)
+    delays_ps = result.sensitized_delay_s * PS_PER_S
+    print(f"{netlist.name}: {len(netlist.instances)} cells, {result.transitions} transitions, "
+          f"{int(result.toggles.sum())} toggles ({int(result.glitches.sum())} glitches), {result.events} events")
+    print(f"sensitized delay: max {delays_ps.max():.0f} ps, mean {delays_ps.mean():.0f} ps; "
+          f"critical (STA) {simulation.critical_delay_s * PS_PER_S:.0f} ps")
+    print(f"switching energy: {simulation.energy_per_transition_j * FJ_PER_J:.2f} fJ per transition")
+    if period_s:
+        print(f"average power at {args.period_ps:g} ps: {simulation.average_power_w * UW_PER_W:.3f} uW "
+              f"(leakage {netlist.leakage * NW_PER_W:.3f} nW)")
+        if simulation.late_transitions:
+            print(f"warning: {simulation.late_transitions} transitions settle later than the period")
+        if simulation.vcd_period_steps is None:
+            print(f"note: the VCD spaces vectors by the settling bound ({timed.settle_bound_steps} ps), not the period")
+    print(f"wrote {args.toggles}")
+    if args.vcd:
+        count = write_waveform(simulation, args.vcd, args.vcd_transitions)
+        print(f"wrote {args.vcd} ({count} transitions)")
+    if args.timed_verilog:
+        write_timed_netlist(simulation, args.timed_verilog)
+        print(f"wrote {args.timed_verilog}")
+    return 0
