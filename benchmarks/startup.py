@@ -163,26 +163,6 @@ def main() -> None:
                   + f"; iverilog + vvp ({how}) {icarus_s:.2f} s; toggles equal")
             print(f"  ratio iverilog / dse simulate: {icarus_s / ours['after']:.1f}x"
                   + (f" (before {icarus_s / ours['before']:.1f}x)" if "before" in ours else ""))
-        simulation_rate(timed, inputs, args.repeat)
-
-
-def simulation_rate(timed, inputs, repeat: int) -> None:
-    """Gate output events per second of warm simulation on 1 thread and on every usable core."""
-    from characterize.timing.parallel import simulate_parallel
-
-    cores = len(os.sched_getaffinity(0))
-    rates = {}
-    for workers in sorted({1, cores}):
-        best = float("inf")
-        for _ in range(repeat):
-            start = time.perf_counter()
-            result = simulate_parallel(timed, inputs, workers)
-            best = min(best, time.perf_counter() - start)
-        rates[workers] = result.events / best
-        print(f"warm simulation, {result.transitions:,} transitions on {workers} thread(s): {best:.2f} s, "
-              f"{rates[workers] / 1e6:.1f} M events/s ({rates[workers] / workers / 1e6:.1f} M per core)")
-    if cores > 1:
-        print(f"  speed-up on {cores} cores: {rates[cores] / rates[1]:.2f}x")
 
 
 if __name__ == "__main__":

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from cells.default import load_library
+from cells.liberty_reader import read_liberty
 
-SHARED_LIBERTY = Path(__file__).resolve().parents[2] / "shared" / "liberty"
+SHARED_LIBERTY = Path(os.environ.get("GATEDSE_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "liberty"
 
 
 @pytest.fixture(scope="session")
 def library():
     """The embedded default library (sky130 hd subset)."""
     return load_library()
+
+
+@pytest.fixture(scope="session")
+def sky130_full():
+    """The full sky130 hd library, typical corner (read once per session: it takes seconds)."""
+    return read_liberty(shared_file("sky130hd_tt.lib.gz"))
+
+
+@pytest.fixture(scope="session")
+def nangate():
+    """The Nangate 45 nm open cell library, typical corner."""
+    return read_liberty(shared_file("nangate45_typ.lib.gz"))
 
 
 def shared_file(name: str) -> Path:

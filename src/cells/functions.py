@@ -39,12 +39,19 @@ def function_variables(text: str) -> set[str]:
     return {s.name for s in parse_function(text).free_symbols}
 
 
-def truth_table(text: str, inputs: tuple[str, ...]) -> int:
-    """Truth table of a Liberty function over the ordered `inputs`."""
+def truth_table(text: str, inputs: tuple[str, ...], definitions: dict[str, str] | None = None) -> int:
+    """Truth table of a Liberty function over the ordered `inputs`.
+
+    `definitions` gives functions (of `inputs`) for other names the text may use,
+    e.g. output pins named in a `when` condition.
+    """
     expr = parse_function(text)
     k = len(inputs)
     combos = np.arange(1 << k)
     env = {name: ((combos >> j) & 1).astype(bool) for j, name in enumerate(inputs)}
+    for name, function in (definitions or {}).items():
+        if name not in env:
+            env[name] = np.broadcast_to(_evaluate(parse_function(function), env), combos.shape)
     bits = np.broadcast_to(_evaluate(expr, env), combos.shape)
     return int(sum(1 << int(i) for i in np.flatnonzero(bits)))
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from cells.errors import LibraryError
 from cells.functions import function_variables
-from cells.model import Cell, Library, PowerArc, TimingArc, Units, WireLoad
+from cells.model import Cell, LeakageState, Library, PowerArc, TimingArc, Units, WireLoad
 from cells.tables import Table
 from cells.transistors import transistor_count
 from cells.units import SI_PREFIXES
@@ -106,6 +106,7 @@ class _LibraryBuilder:
             wire_load=self._wire_load(),
             source=str(self.path),
             templates=self.templates,
+            temperature=self._temperature(),
         )
 
     def _units(self) -> Units:
@@ -136,6 +137,14 @@ class _LibraryBuilder:
             if group.get("voltage") is not None:
                 return float(group["voltage"]) * self.units.voltage
         raise LibraryError(f"{self.path}: no nom_voltage and no operating_conditions voltage")
+
+    def _temperature(self) -> float | None:
+        if self.root.get("nom_temperature") is not None:
+            return float(self.root["nom_temperature"])
+        for group in self.root.get_groups("operating_conditions"):
+            if group.get("temperature") is not None:
+                return float(group["temperature"])
+        return None
 
     def _wire_load(self) -> WireLoad | None:
         name = self.root.get("default_wire_load")
@@ -207,10 +216,13 @@ class _LibraryBuilder:
             timing=tuple(timing),
             power=tuple(power),
             leakage=leakage,
+            leakage_states=self._leakage_states(name, group),
             transistors=int(transistors) if transistors is not None else None,
             sequential=sequential,
             extra_pins=tuple(extra),
         )
+        if not sequential:
+            self._check_conditions(cell)
         if cell.transistors is None:
             cell = replace(cell, transistors=transistor_count(cell))
         return cell
@@ -237,8 +249,32 @@ class _LibraryBuilder:
             if rise is None and fall is None:
                 rise = fall = self._table(cell, p, "power", self.units.energy)
             related = _text(p.get("related_pin", "")).split() or [""]
-            arcs.extend(PowerArc(pin_name, r, rise, fall) for r in related)
+            when = _text(p.get("when", ""))
+            arcs.extend(PowerArc(pin_name, r, rise, fall, when) for r in related)
         return arcs
+
+    def _leakage_states(self, cell: str, group: Group) -> tuple[LeakageState, ...]:
+        states = []
+        for leak in group.get_groups("leakage_power"):
+            try:
+                power = float(leak.get("value", 0.0)) * self.units.leakage
+            except (TypeError, ValueError) as exc:
+                raise self.fail(cell, f"leakage_power has a bad value: {exc}") from None
+            states.append(LeakageState(_text(leak.get("when", "")), power))
+        return tuple(states)
+
+    def _check_conditions(self, cell: Cell) -> None:
+        """Every `when` must name only pins of the cell; outputs stand for their functions."""
+        known = set(cell.inputs) | set(cell.functions)
+        conditions = [("internal_power of pin " + a.pin, a.when) for a in cell.power if a.when]
+        conditions += [("leakage_power", s.when) for s in cell.leakage_states if s.when]
+        for where, when in conditions:
+            try:
+                unknown = function_variables(when) - known
+            except LibraryError as exc:
+                raise self.fail(cell.name, f"{where}: when {exc}") from None
+            if unknown:
+                raise self.fail(cell.name, f"{where}: when {when!r} names unknown pin(s) {', '.join(sorted(unknown))}")
 
     def _table(self, cell: str, group: Group, kind: str, scale: float) -> Table | None:
         found = group.get_groups(kind)

@@ -66,6 +66,8 @@ class _LibraryFormatter:
             f"capacitive_load_unit ({_number(cap_value)}, {_quoted(cap_unit)});",
             f"nom_voltage : {_number(lib.voltage / units.voltage)};",
         ]
+        if lib.temperature is not None:
+            out.append(f"nom_temperature : {_number(lib.temperature)};")
         if lib.wire_load is not None:
             out += self._wire_load()
         for name, variables in lib.templates.items():
@@ -93,6 +95,10 @@ class _LibraryFormatter:
         if cell.transistors is not None:
             body.append(f"transistors : {cell.transistors};")
         body.append(f"cell_leakage_power : {_number(cell.leakage / self.units.leakage)};")
+        for state in cell.leakage_states:
+            when = [f"when : {_quoted(state.when)};"] if state.when else []
+            body += ["leakage_power () {", *(INDENT + line for line in when),
+                     f"{INDENT}value : {_number(state.power / self.units.leakage)};", "}"]
         named = {v for f in cell.functions.values() for v in function_variables(f)}
         if cell.sequential:
             # Liberty's ff names two state variables; the functions may use only one.
@@ -133,6 +139,8 @@ class _LibraryFormatter:
 
     def _power(self, arc: PowerArc) -> list[str]:
         body = [f"related_pin : {_quoted(arc.related_pin)};"] if arc.related_pin else []
+        if arc.when:
+            body.append(f"when : {_quoted(arc.when)};")
         for kind, table in (("rise_power", arc.rise_energy), ("fall_power", arc.fall_energy)):
             if table is not None:
                 body += self._table(kind, table, self.units.energy)

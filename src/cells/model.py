@@ -25,12 +25,25 @@ class TimingArc:
 
 @dataclass(frozen=True)
 class PowerArc:
-    """Internal energy (J) per output or input transition; `related_pin` empty for input pins."""
+    """Internal energy (J) per output or input transition (Liberty `internal_power`).
+
+    `related_pin` is the input whose change causes an output transition (empty for
+    input pins); `when` the Liberty condition under which the tables hold (empty: always).
+    """
 
     pin: str
     related_pin: str
     rise_energy: Table | None
     fall_energy: Table | None
+    when: str = ""
+
+
+@dataclass(frozen=True)
+class LeakageState:
+    """Leakage power (W) while the Liberty condition `when` holds (empty: in every state)."""
+
+    when: str
+    power: float
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,8 @@ class Cell:
     `functions` maps each output pin to its Liberty function string; a
     sequential or physical-only cell has `sequential` set or no outputs and is
     kept so that netlists using it can be read, but it cannot be simulated.
+    `leakage` (W) is `cell_leakage_power`, `leakage_states` the state-dependent
+    `leakage_power` groups.
     """
 
     name: str
@@ -51,6 +66,7 @@ class Cell:
     timing: tuple[TimingArc, ...] = ()
     power: tuple[PowerArc, ...] = ()
     leakage: float = 0.0
+    leakage_states: tuple[LeakageState, ...] = ()
     transistors: int | None = None
     sequential: bool = False
     extra_pins: tuple[str, ...] = ()
@@ -72,6 +88,32 @@ class Cell:
 
     def arcs_to(self, pin: str) -> tuple[TimingArc, ...]:
         return tuple(a for a in self.timing if a.pin == pin)
+
+    @cached_property
+    def leakage_by_state(self) -> tuple[float, ...]:
+        """Leakage power (W) in each input state (index i: input j is bit j of i).
+
+        The `leakage_power` groups whose `when` holds in the state add up; where none
+        holds, the unconditional groups, or else `cell_leakage_power`, apply.
+        """
+        unconditional = [s.power for s in self.leakage_states if not s.when]
+        default = sum(unconditional) if unconditional else self.leakage
+        conditions = [(self.condition_table(s.when), s.power) for s in self.leakage_states if s.when]
+        states = []
+        for i in range(1 << len(self.inputs)):
+            holding = [power for table, power in conditions if (table >> i) & 1]
+            states.append(sum(holding) if holding else default)
+        return tuple(states)
+
+    @cached_property
+    def power_conditions(self) -> tuple[int, ...]:
+        """Truth table of each power arc's `when` over `inputs` (every state when it has none)."""
+        always = (1 << (1 << len(self.inputs))) - 1
+        return tuple(self.condition_table(a.when) if a.when else always for a in self.power)
+
+    def condition_table(self, when: str) -> int:
+        """Truth table over `inputs` of a Liberty condition; output pins in it stand for their functions."""
+        return truth_table(when, self.inputs, {out: self.functions[out] for out in self.outputs if out in self.functions})
 
 
 @dataclass(frozen=True)
@@ -117,7 +159,10 @@ class Units:
 
 @dataclass(frozen=True)
 class Library:
-    """A standard-cell library: cells by name plus the library-wide data."""
+    """A standard-cell library: cells by name plus the library-wide data.
+
+    `voltage` (V) and `temperature` (°C, None when the file gives none) are the nominal corner.
+    """
 
     name: str
     cells: dict[str, Cell]
@@ -126,6 +171,7 @@ class Library:
     wire_load: WireLoad | None = None
     source: str = ""
     templates: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    temperature: float | None = None
 
     def cell(self, name: str) -> Cell:
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 SLEW = "input_net_transition"
@@ -29,8 +28,8 @@ class Table:
     def lookup(self, slew: float, load: float) -> float:
         """Value at an input slew (s) and output load (F); axes the table lacks are ignored.
 
-        Plain float arithmetic on the tuples: a netlist's delay annotation makes
-        tens of thousands of lookups, and numpy's per-call overhead dominated them.
+        Plain Python on the tuples: it runs for every pin of every instance, where
+        numpy's per-call overhead would dominate.
         """
         coordinates = {"slew": slew, "load": load}
         axes = [_axis_kind(v) for v in self.variables]
@@ -40,8 +39,11 @@ class Table:
         if len(axes) == 1:
             return _interp1(self.index_1, [v for row in self.values for v in row], x)
         y = coordinates[axes[1]]
-        row = [_interp1(self.index_2, self.values[i], y) for i in range(len(self.index_1))]
-        return _interp1(self.index_1, row, x)
+        if len(self.index_1) == 1:
+            return _interp1(self.index_2, self.values[0], y)
+        i = _segment(self.index_1, x)
+        rows = [_interp1(self.index_2, self.values[i], y), _interp1(self.index_2, self.values[i + 1], y)]
+        return _interp1(self.index_1[i : i + 2], rows, x)
 
 
 def _axis_kind(variable: str) -> str:
@@ -50,11 +52,16 @@ def _axis_kind(variable: str) -> str:
     return "slew"
 
 
-def _interp1(axis: tuple[float, ...], values: Sequence[float], x: float) -> float:
+def _segment(axis: tuple[float, ...], x: float) -> int:
+    """Index of the axis segment that holds x, the first or last one outside the axis."""
+    return min(max(bisect_left(axis, x) - 1, 0), len(axis) - 2)
+
+
+def _interp1(axis, values, x: float) -> float:
     """Piecewise-linear interpolation that extends the end segments linearly."""
     if len(axis) == 1:
         return float(values[0])
-    i = min(max(bisect_left(axis, x) - 1, 0), len(axis) - 2)
+    i = _segment(axis, x)
     x0, x1 = axis[i], axis[i + 1]
     t = (x - x0) / (x1 - x0)
     return float(values[i] + t * (values[i + 1] - values[i]))

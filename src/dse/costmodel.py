@@ -116,8 +116,8 @@ def clock_period(lut: Lut) -> float:
 
 
 def nominal_voltage(lut: Lut) -> float:
-    """Supply voltage (V) the LUT was characterized at."""
-    return float(lut.meta.get("voltage", DEFAULT_NOMINAL_V))
+    """Supply voltage (V) the LUT was characterized at: the library's nominal voltage from its provenance."""
+    return float(lut.meta.get("voltage_V", DEFAULT_NOMINAL_V))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from tests.conftest import require_tool
 def assert_same_library(a: Library, b: Library) -> None:
     assert b.name == a.name
     assert b.voltage == a.voltage
+    assert b.temperature == a.temperature
     assert b.units == a.units
     assert b.wire_load == a.wire_load
     assert b.templates == a.templates

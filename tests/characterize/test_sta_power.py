@@ -1,4 +1,4 @@
-"""Static timing bounds the simulator; energy is additive, zero when nothing switches; voltage scaling."""
+"""Static timing bounds the simulator; voltage scaling."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from characterize.errors import NetlistError
 from characterize.netlist.builder import NetlistBuilder
 from characterize.passes.designs import MultiplierSpec, embedded_design, reference_design
 from characterize.timing.delays import annotate_delays
-from characterize.timing.power import alpha_power_delay_scale, net_transition_energy, scale_voltage
+from characterize.timing.power import alpha_power_delay_scale, scale_voltage
 from characterize.timing.sim import simulate
 from characterize.timing.sta import static_timing, unateness
 
@@ -79,36 +79,6 @@ def test_unateness_of_basic_functions():
     assert unateness(xor, 2, 1) == (True, True)
     and2 = 0b1000
     assert unateness(and2, 2, 0) == (True, False)
-
-
-def energy_of(timed, energy, vectors):
-    return simulate(timed, {"a": np.asarray(vectors), "w": np.full(len(vectors), 3)}, net_weights=energy).weighted_toggles
-
-
-def test_energy_is_additive_and_zero_for_a_repeated_vector(library):
-    design = reference_design(MultiplierSpec(4, True, "array"), library)
-    timed = annotate_delays(design)
-    energy = net_transition_energy(design, timed.input_slew_s, timed.external_load_f)
-    assert energy_of(timed, energy, [5, 5, 5]).tolist() == [0.0, 0.0]
-    whole = energy_of(timed, energy, [1, -7, 6, 2])
-    parts = [energy_of(timed, energy, pair)[0] for pair in ([1, -7], [-7, 6], [6, 2])]
-    assert whole == pytest.approx(parts)
-    assert all(e > 0 for e in whole)
-
-
-def test_inverter_energy_matches_its_liberty_data(library):
-    builder = NetlistBuilder("inv", library)
-    a = builder.input("a", 1)
-    builder.output("y", [builder.gate("INV", a[0])])
-    design = builder.build()
-    slew, load = 40e-12, 2e-15
-    energy = net_transition_energy(design, slew, load)
-    cell = library.cells[design.instances[0].cell]
-    out = design.port("y").nets[0]
-    arc = next(p for p in cell.power if p.pin == cell.outputs[0])
-    charge = (load + library.wire_load.capacitance(1)) * library.voltage**2
-    assert energy[0, out] == pytest.approx(charge + arc.rise_energy.lookup(slew, load + library.wire_load.capacitance(1)))
-    assert energy[1, out] == pytest.approx(arc.fall_energy.lookup(slew, load + library.wire_load.capacitance(1)))
 
 
 def test_voltage_scaling_meets_the_budget_at_the_lowest_voltage():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -14,11 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cells.default import default_library_path
 from characterize.errors import SimulationError
 from characterize.lut.sweep import SweepConfig, cache_key, run_sweep
 from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.passes.designs import MultiplierSpec
 from dse.cli import main
+from dse.costmodel import nominal_voltage
+from tests.conftest import shared_file
 
 SPEC = MultiplierSpec(4, True, "array")
 
@@ -68,6 +72,20 @@ def test_activation_table_agrees_with_the_rows(luts):
         assert mean == pytest.approx(row["energy_per_op_fJ"])
         assert part["max_sensitized_delay_ps"].max() == pytest.approx(row["max_sensitized_delay_ps"])
         assert row["max_sensitized_delay_ps"] <= row["critical_delay_ps"]
+
+
+def test_lut_records_the_corner_and_hash_of_its_library(luts, tmp_path):
+    path = shared_file("nangate45_typ.lib.gz")
+    nangate = run_sweep(SweepConfig(MultiplierSpec(2, True, "array"), "embedded", (1, -1), vectors=50, library=str(path)),
+                        cache_dir=tmp_path, progress=False)
+    nangate.save(tmp_path / "lut.csv")
+    loaded = Lut.load(tmp_path / "lut.csv")
+    assert loaded.meta["voltage_V"] == pytest.approx(1.1) and loaded.meta["temperature_C"] == pytest.approx(25.0)
+    assert loaded.meta["library_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert nominal_voltage(loaded) == pytest.approx(1.1)
+    sky130 = luts["embedded"]
+    assert nominal_voltage(sky130) == pytest.approx(1.8)
+    assert sky130.meta["library_sha256"] == hashlib.sha256(default_library_path().read_bytes()).hexdigest()
 
 
 def test_lut_save_and_load_round_trip(luts, tmp_path):

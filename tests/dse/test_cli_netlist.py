@@ -100,3 +100,11 @@ def test_output_closed_early_ends_quietly(tmp_path):
     run = subprocess.run(command, shell=True, capture_output=True, text=True, cwd=tmp_path)
     assert run.stdout.startswith("sky130_fd_sc_hd__tt_025C_1v80")
     assert "Traceback" not in run.stderr
+
+
+def test_dont_use_pattern_that_removes_a_needed_function_is_one_clear_line(tmp_path, capsys):
+    out = tmp_path / "m.v"
+    assert main(["netlist", "--bits", "4", "--dont-use", "*nand2_1", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "dont-use patterns exclude sky130_fd_sc_hd__nand2_1" in err
+    assert not out.exists()

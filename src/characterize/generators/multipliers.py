@@ -15,6 +15,7 @@ from characterize.generators.partial_products import and_partial_products, booth
 from characterize.generators.reduction import carry_save_array, dadda_tree, wallace_tree
 from characterize.netlist.builder import NetlistBuilder
 from characterize.netlist.ir import CONST0, CONST1, Netlist
+from characterize.netlist.techmap import CellMatcher
 
 MIN_BITS, MAX_BITS = 2, 16
 MAX_MAC_BITS = 64
@@ -46,6 +47,7 @@ def multiplier(
     library: Library | None = None,
     mac_bits: int | None = None,
     weight: int | None = None,
+    matcher: CellMatcher | None = None,
 ) -> Netlist:
     """A `bits` × `bits` multiplier y = a·w, or a MAC y = (acc + a·w) mod 2^mac_bits.
 
@@ -57,7 +59,8 @@ def multiplier(
     `adder` the final adder: "ripple" or "cla" (Kogge-Stone). `library` defaults
     to the embedded sky130 subset. With `weight` given, w is that constant from
     the start (no w port): constant partial-product bits fold into the bit
-    matrix's offset before any adder is built.
+    matrix's offset before any adder is built. `matcher` picks the cells (default:
+    the library's smallest outside the default dont-use patterns).
     """
     _validate(bits, signed, arch, adder, mac_bits)
     library = library if library is not None else load_library()
@@ -65,7 +68,7 @@ def multiplier(
     name = _name(bits, signed, arch, adder, mac_bits)
     if weight is not None:
         name += f"_w{weight}".replace("-", "m")
-    builder = NetlistBuilder(name, library)
+    builder = NetlistBuilder(name, library, matcher)
     gates = Gates(builder)
     a = builder.input("a", bits)
     w = builder.input("w", bits) if weight is None else _constant_bits(weight, bits, signed)

@@ -30,11 +30,16 @@ def summarize(lut: Lut) -> str:
     energy = rows["energy_per_op_fJ"]
     lines.append(f"energy/op: {energy.min():.1f} fJ (w={energy.idxmin()}) to {energy.max():.1f} fJ (w={energy.idxmax()})")
     nonzero = rows[rows.index != 0]["energy_per_op_fJ"]
-    if len(nonzero) and nonzero.min() > 0:
-        cheapest = nonzero.min()
+    free = nonzero[nonzero <= 0]
+    if len(free):
+        # Wiring only: the activation's nets reach the outputs directly, charged by the driver outside.
+        lines.append(f"nonzero weights with no switching logic: {', '.join(f'w={w}' for w in free.index)}")
+    costly = nonzero[nonzero > 0]
+    if len(costly):
+        cheapest = costly.min()
         lines.append(
-            f"cheapest nonzero weight: w={nonzero.idxmin()} at {cheapest:.1f} fJ; most expensive {nonzero.max() / cheapest:.1f}x "
-            f"that; {int((nonzero <= 2 * cheapest).sum())} nonzero weights within 2x of it"
+            f"cheapest nonzero weight with logic: w={costly.idxmin()} at {cheapest:.1f} fJ; most expensive "
+            f"{costly.max() / cheapest:.1f}x that; {int((costly <= 2 * cheapest).sum())} such weights within 2x of it"
         )
     delay = rows["max_sensitized_delay_ps"]
     lines.append(f"max sensitized delay: {delay.min():.0f} ps (w={delay.idxmin()}) to {delay.max():.0f} ps (w={delay.idxmax()})")

@@ -36,7 +36,7 @@ from characterize.lut.activations import activation_sequence
 from characterize.lut.executors import Executor, make_executor
 from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.netlist.ir import Netlist
-from characterize.netlist.techmap import CellMatcher
+from characterize.netlist.techmap import DEFAULT_DONT_USE, CellMatcher
 from characterize.passes.designs import (
     STRATEGIES,
     MultiplierSpec,
@@ -45,9 +45,8 @@ from characterize.passes.designs import (
     smallest,
     verify_product,
 )
-from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, annotate_delays, default_external_load
-from characterize.timing.power import leakage_energy, net_transition_energy
-from characterize.timing.sim import simulate
+from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_delays, default_external_load
+from characterize.timing.power import simulate_energy
 from characterize.timing.sta import static_timing
 
 REFERENCE = "reference"
@@ -67,6 +66,7 @@ class SweepConfig:
     input_slew_ps: float = DEFAULT_INPUT_SLEW_S * PS_PER_S
     period_ps: float | None = None
     strategy: str = "simplify"
+    dont_use: tuple[str, ...] = DEFAULT_DONT_USE
     weight_sample: int | None = None  # the weights are sample_weights(spec.weights, N); not part of cache keys
 
     def __post_init__(self):
@@ -88,15 +88,20 @@ def code_digest() -> str:
 
 def cache_key(config: SweepConfig, item: int | str) -> str:
     """Hash of what determines one item's result: config (less the weight list), library content, code."""
-    library = Path(config.library) if config.library else default_library_path()
     fields = asdict(config)
     fields.pop("weights")
     fields.pop("weight_sample")
     fields["item"] = item
-    fields["library_sha256"] = hashlib.sha256(library.read_bytes()).hexdigest()
+    fields["library_sha256"] = library_sha256(config)
     fields["version"] = package_version()
     fields["code"] = code_digest()
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def library_sha256(config: SweepConfig) -> str:
+    """Content hash of the sweep's Liberty file (as stored, gzipped or not)."""
+    library = Path(config.library) if config.library else default_library_path()
+    return hashlib.sha256(library.read_bytes()).hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -109,7 +114,7 @@ class _Characterizer:
     def __init__(self, config: SweepConfig):
         self.config = config
         self.library = load_library(config.library)
-        self.matcher = CellMatcher(self.library)
+        self.matcher = CellMatcher(self.library, config.dont_use)
         spec = config.spec
         self.reference = reference_design(spec, self.library, self.matcher)
         self.activations = activation_sequence(
@@ -117,26 +122,23 @@ class _Characterizer:
         )
         self.external_load = default_external_load(self.library)
         self.input_slew = config.input_slew_ps * S_PER_PS
-        self._reference_timing = None
+        self._reference_timed = None
         self.period_s = self._clock_period()
 
     def _clock_period(self) -> float:
         """The configured clock period, or the reference design's critical delay (one whole ps up)."""
         if self.config.period_ps:
             return self.config.period_ps * S_PER_PS
-        timed, _ = self._timing(self.reference)
+        timed = self._timed(self.reference)
         return float(np.ceil(static_timing(timed).critical_delay_s * PS_PER_S)) * S_PER_PS
 
-    def _timing(self, design: Netlist) -> tuple:
-        """Gate delays and net transition energies of `design`; the reference's, shared by every
-        stationary weight, are computed once."""
-        if design is self.reference and self._reference_timing is not None:
-            return self._reference_timing
-        timing = (annotate_delays(design, self.input_slew, self.external_load),
-                  net_transition_energy(design, self.input_slew, self.external_load))
-        if design is self.reference:
-            self._reference_timing = timing
-        return timing
+    def _timed(self, design: Netlist) -> TimedGates:
+        """`design` with gate delays; the reference's, shared by every stationary weight, are computed once."""
+        if design is not self.reference:
+            return annotate_delays(design, self.input_slew, self.external_load)
+        if self._reference_timed is None:
+            self._reference_timed = annotate_delays(design, self.input_slew, self.external_load)
+        return self._reference_timed
 
     def run(self, item: int | str) -> dict:
         """Measure one weight value, or the reference circuit with weights changing too."""
@@ -161,12 +163,12 @@ class _Characterizer:
         return self._measure(design, inputs, launch, item)
 
     def _measure(self, design: Netlist, inputs: dict[str, np.ndarray], launch, item) -> dict:
-        timed, energy = self._timing(design)
-        result = simulate(timed, inputs, net_weights=energy)
+        timed = self._timed(design)
+        run = simulate_energy(timed, inputs)
+        result = run.result
         report = static_timing(timed, launch)
-        leakage_j = leakage_energy(design, self.period_s)
         delays_ps = result.sensitized_delay_s * PS_PER_S
-        energy_fj = (result.weighted_toggles + leakage_j) * FJ_PER_J
+        energy_fj = (run.dynamic_j + run.model.leakage_power_w * self.period_s) * FJ_PER_J
         spec = self.config.spec
         row = {
             "weight": None if item == REFERENCE else int(item),
@@ -182,7 +184,7 @@ class _Characterizer:
             "energy_per_op_fJ": float(energy_fj.mean()),
             "toggles_per_op": float(result.toggles.sum() / result.transitions),
             "glitches_per_op": float(result.glitches.sum() / result.transitions),
-            "leakage_nW": design.leakage * NW_PER_W,
+            "leakage_nW": run.model.leakage_power_w * NW_PER_W,
         }
         targets = self.activations[1:]
         frame = pd.DataFrame({"activation": targets, "delay": delays_ps, "energy": energy_fj})
@@ -190,7 +192,8 @@ class _Characterizer:
             transitions=("delay", "size"), max_sensitized_delay_ps=("delay", "max"), mean_energy_fJ=("energy", "mean")
         )
         per_activation = grouped.reset_index().to_dict(orient="list")
-        return {"row": row, "activations": per_activation, "period_ps": self.period_s * PS_PER_S}
+        corner = {"voltage_V": self.library.voltage, "temperature_C": self.library.temperature}
+        return {"row": row, "activations": per_activation, "period_ps": self.period_s * PS_PER_S, "corner": corner}
 
 
 def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None, progress: bool = True,
@@ -236,6 +239,9 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
     spec = config.spec
     meta = {
         "library": config.library or str(default_library_path().name),
+        "library_sha256": library_sha256(config),
+        **results[REFERENCE]["corner"],
+        "dont_use": list(config.dont_use),
         "generator": {"bits": spec.bits, "signed": spec.signed, "arch": spec.arch, "adder": spec.adder, "mac_bits": spec.mac_bits},
         "mode": config.mode,
         "strategy": config.strategy,

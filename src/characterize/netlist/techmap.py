@@ -4,12 +4,17 @@ Generators ask for logical functions by role (NAND2, FA, ...); the embedding
 pass asks for whatever function a gate reduces to. Both are answered from one
 index of the library's combinational cells under every pin permutation, so
 any Liberty library with the needed functions works, whatever its cell names.
+Cells whose names match a dont-use pattern are left out of the index: by default
+physical-only cells and the cells a full library reserves for other jobs (power
+isolation, clock trees, delay lines, probes), which compute ordinary functions
+(an input-isolation cell is an OR2) and would otherwise win on area.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from itertools import permutations
 
 from cells.errors import LibraryError
@@ -17,6 +22,15 @@ from cells.functions import permute, table_mask, variable_table
 from cells.model import Library
 
 MAX_MATCH_INPUTS = 4
+
+DEFAULT_DONT_USE: tuple[str, ...] = (
+    "*fill*", "*tap*", "*decap*", "*diode*", "*antenna*",  # physical only
+    "*lpflow_*",  # low-power flow: isolation, level shifters, keep-alive buffers
+    "*clkinv*", "*clkbuf*", "*clkdlybuf*",  # clock tree
+    "*dlygate*", "*dlymetal*",  # delay lines
+    "*probe*",
+)
+"""Shell-style patterns (fnmatch, case-insensitive) of cell names the matcher never picks by default."""
 
 # Reference functions of the roles the generators use, over inputs A, B, C, D in that order.
 ROLES: dict[str, tuple[str, ...]] = {
@@ -68,14 +82,20 @@ class Match:
 
 
 class CellMatcher:
-    """Index of a library's combinational cells by (inputs, output truth tables)."""
+    """Index of a library's combinational cells by (inputs, output truth tables).
 
-    def __init__(self, library: Library):
+    `dont_use` holds the name patterns of cells never to pick (default `DEFAULT_DONT_USE`).
+    """
+
+    def __init__(self, library: Library, dont_use: Iterable[str] = DEFAULT_DONT_USE):
         self.library = library
+        self.dont_use = tuple(dont_use)
         self._index: dict[tuple[int, tuple[int, ...]], Match] = {}
         self._roles: dict[str, Match] = {}
         for cell in library.cells.values():
             if not cell.combinational or len(cell.inputs) > MAX_MATCH_INPUTS or len(cell.outputs) > 2:
+                continue
+            if self.excluded(cell.name):
                 continue
             k = len(cell.inputs)
             tables = cell.truth_tables
@@ -94,6 +114,10 @@ class CellMatcher:
         if best is None or (match.area, match.cell) < (best.area, best.cell):
             self._index[key] = match
 
+    def excluded(self, name: str) -> bool:
+        """Whether a dont-use pattern matches the cell name."""
+        return any(fnmatchcase(name.lower(), pattern.lower()) for pattern in self.dont_use)
+
     def find(self, k: int, tables: tuple[int, ...]) -> Match | None:
         """The smallest cell computing `tables` (one per output) of k ordered inputs, or None."""
         return self._index.get((k, tuple(tables)))
@@ -108,18 +132,33 @@ class CellMatcher:
         match = self.find(len(inputs), tables)
         if match is None:
             described = ", ".join(functions)
+            excluded = self._excluded_matches(len(inputs), tables)
+            advice = (f"the dont-use patterns exclude {', '.join(excluded)}" if excluded
+                      else "choose a library with that function")
             raise LibraryError(
-                f"library {self.library.source or self.library.name} has no cell for {name} ({described}); "
-                "choose a library with that function"
+                f"library {self.library.source or self.library.name} has no cell for {name} ({described}); {advice}"
             )
         self._roles[name] = match
         return match
+
+    def _excluded_matches(self, k: int, tables: tuple[int, ...]) -> list[str]:
+        """Names of excluded cells that would compute `tables` (for an error message)."""
+        found = []
+        for cell in self.library.cells.values():
+            if not self.excluded(cell.name) or not cell.combinational or len(cell.inputs) != k:
+                continue
+            for sigma in permutations(range(k)):
+                permuted = {permute(t, k, sigma) for t in cell.truth_tables}
+                if set(tables) <= permuted:
+                    found.append(cell.name)
+                    break
+        return sorted(found)
 
     def tie(self, value: int) -> tuple[str, int] | None:
         """A cell with no inputs whose output pin gives the constant `value`: (cell, output index)."""
         best = None
         for cell in self.library.cells.values():
-            if cell.inputs or not cell.combinational:
+            if cell.inputs or not cell.combinational or self.excluded(cell.name):
                 continue
             for o, t in enumerate(cell.truth_tables):
                 if t == value and (best is None or cell.area < self.library.cells[best[0]].area):

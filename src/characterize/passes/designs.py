@@ -53,7 +53,7 @@ class MultiplierSpec:
 
 def reference_design(spec: MultiplierSpec, library: Library, matcher: CellMatcher | None = None) -> Netlist:
     """The generated multiplier (or MAC), simplified."""
-    raw = multiplier(spec.bits, spec.signed, spec.arch, spec.adder, library, spec.mac_bits)
+    raw = multiplier(spec.bits, spec.signed, spec.arch, spec.adder, library, spec.mac_bits, matcher=matcher)
     return simplify(raw, matcher)
 
 
@@ -69,7 +69,8 @@ def embedded_design(reference: Netlist, spec: MultiplierSpec, weight: int, match
     spec.check_weight(weight)
     tied = embed_constant(reference, "w", weight, matcher)
     generated = simplify(
-        multiplier(spec.bits, spec.signed, spec.arch, spec.adder, reference.library, spec.mac_bits, weight=weight),
+        multiplier(spec.bits, spec.signed, spec.arch, spec.adder, reference.library, spec.mac_bits, weight=weight,
+                   matcher=matcher),
         matcher,
     )
     return min((tied, generated), key=lambda design: design.area)

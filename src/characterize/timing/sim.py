@@ -19,7 +19,7 @@ import numpy as np
 from cells.files import atomic_path
 from characterize.errors import SimulationError
 from characterize.netlist.ir import CONST0, CONST1, CONST_NAMES
-from characterize.netlist.logic import port_bits
+from characterize.netlist.logic import net_values, port_bits
 from characterize.timing._kernel import chain_order, run_transitions, settle_state
 from characterize.timing.delays import TimedGates, timescale_unit
 
@@ -279,6 +279,48 @@ def write_vcd(
                 state[net] ^= 1
                 out.write(f"{state[net]}{ids[net]}\n")
     return path
+
+
+@dataclass(frozen=True, eq=False)
+class Timeline:
+    """Activity of every net when vector i is applied at i × `period_steps` (the layout of `write_vcd`).
+
+    Over `duration_steps` = (N + 1) periods, vector 0 settled from the start: `toggles`
+    per net, and `high_steps`, the steps each net spends at 1.
+    """
+
+    toggles: np.ndarray
+    high_steps: np.ndarray
+    period_steps: int
+    duration_steps: int
+
+
+def timeline(timed: TimedGates, inputs: Mapping[str, Iterable[int]], period_steps: int | None = None) -> Timeline:
+    """Toggles and time at 1 of every net over the N transitions laid out one per period (default as `write_vcd`)."""
+    bits = input_bit_matrix(timed, inputs)
+    period = timed.settle_bound_steps + 1 if period_steps is None else int(period_steps)
+    if period <= timed.settle_bound_steps:
+        raise SimulationError(f"period_steps {period} is not longer than the settling bound {timed.settle_bound_steps}")
+    count = len(bits) - 1
+    circuit = _Circuit(timed)
+    values, gate_index = circuit.initial_state()
+    circuit.settle(bits[0], values, gate_index)
+    toggles = np.zeros(timed.net_count, dtype=np.int64)
+    # Period i holds the settled value of vector i, less Σ ±(step of each change) of the transition into it.
+    settled = net_values(timed.netlist, {name: np.asarray(v) for name, v in inputs.items()})
+    high = settled.sum(axis=1, dtype=np.int64) * period
+    for chunk in np.array_split(np.arange(count), -(-count // VCD_CHUNK)):
+        start = values.astype(np.int64)
+        log = _logged_run(circuit, bits, chunk, values, gate_index)
+        nets, steps = log[:, 2], log[:, 1]
+        order = np.argsort(nets, kind="stable")  # the log is in time order, so each net's changes stay in order
+        counts = np.bincount(nets, minlength=timed.net_count)
+        rank = np.empty(len(log), dtype=np.int64)
+        rank[order] = np.arange(len(log)) - np.repeat(np.cumsum(counts) - counts, counts)
+        after = start[nets] ^ ((rank + 1) & 1)
+        high -= np.bincount(nets, weights=(2 * after - 1) * steps, minlength=timed.net_count).astype(np.int64)
+        toggles += counts
+    return Timeline(toggles, high, period, (count + 1) * period)
 
 
 def _logged_run(circuit: _Circuit, bits: np.ndarray, chunk: np.ndarray, values, gate_index) -> np.ndarray:

@@ -21,8 +21,8 @@ from characterize.csvfile import read_csv
 from characterize.errors import SimulationError
 from characterize.netlist.verilog import read_verilog
 from characterize.timing.delays import TimedGates, annotate_delays
-from characterize.timing.parallel import simulate_parallel
-from characterize.timing.power import average_power, leakage_energy, net_transition_energy
+from characterize.timing.power import EnergyRun, average_power, simulate_energy
+from characterize.timing.saif import write_saif
 from characterize.timing.sim import SimResult, write_vcd
 from characterize.timing.sta import static_timing
 from characterize.timing.timed_verilog import write_timed_verilog
@@ -32,8 +32,9 @@ from characterize.timing.timed_verilog import write_timed_verilog
 class VectorSimulation:
     """One netlist simulated over a vectors file.
 
-    `energy_per_transition_j` is the mean switching energy; with a clock period
-    `average_power_w` adds leakage over that period, `late_transitions` counts
+    `energy_per_transition_j` is the mean dynamic energy (switching and internal),
+    `energy` the whole energy run (model per pin, leakage by state); with a clock
+    period `average_power_w` adds leakage over that period, `late_transitions` counts
     transitions settling after it, and `vcd_period_steps` is the period in
     simulator steps when it is long enough to space the vectors of a VCD (else None).
     """
@@ -43,6 +44,7 @@ class VectorSimulation:
     result: SimResult
     critical_delay_s: float
     energy_per_transition_j: float
+    energy: EnergyRun
     period_s: float | None = None
     average_power_w: float | None = None
     late_transitions: int = 0
@@ -83,23 +85,22 @@ def _integers_row_by_row(path: str | Path, name: str, values: pd.Series) -> np.n
 
 
 def simulate_vectors(netlist_path: str | Path, vectors_path: str | Path, library_path: str | Path | None = None,
-                     period_s: float | None = None, workers: int | None = None) -> VectorSimulation:
-    """Read the netlist (cells from the Liberty file, default the embedded one) and simulate the vectors
-    (on `workers` threads, default every usable core; the result does not depend on it)."""
+                     period_s: float | None = None) -> VectorSimulation:
+    """Read the netlist (cells from the Liberty file, default the embedded one) and simulate the vectors."""
     netlist = read_verilog(netlist_path, load_library(library_path))
     inputs = read_vectors(vectors_path, [p.name for p in netlist.inputs])
     timed = annotate_delays(netlist)
-    energy = net_transition_energy(netlist, timed.input_slew_s, timed.external_load_f)
-    result = simulate_parallel(timed, inputs, workers, net_weights=energy)
-    switching_j = float(result.weighted_toggles.mean())
-    simulation = VectorSimulation(timed, inputs, result, static_timing(timed).critical_delay_s, switching_j)
+    energy = simulate_energy(timed, inputs)
+    result = energy.result
+    dynamic_j = float(energy.dynamic_j.mean())
+    simulation = VectorSimulation(timed, inputs, result, static_timing(timed).critical_delay_s, dynamic_j, energy)
     if not period_s:
         return simulation
     period_steps = int(round(period_s / timed.resolution_s))
     return replace(
         simulation,
         period_s=period_s,
-        average_power_w=average_power(switching_j + leakage_energy(netlist, period_s), period_s),
+        average_power_w=average_power(energy.energy_per_op_j(period_s), period_s),
         late_transitions=int((result.settle_steps > period_steps).sum()),
         vcd_period_steps=period_steps if period_steps > timed.settle_bound_steps else None,
     )
@@ -123,6 +124,11 @@ def write_waveform(simulation: VectorSimulation, path: str | Path, transitions: 
     write_vcd(simulation.timed, simulation.inputs, path, transitions=range(count),
               period_steps=simulation.vcd_period_steps)
     return count
+
+
+def write_activity(simulation: VectorSimulation, path: str | Path) -> Path:
+    """The switching activity of every net as SAIF (`characterize.timing.saif`), on the timeline of `write_waveform`."""
+    return write_saif(simulation.timed, simulation.inputs, path, period_steps=simulation.vcd_period_steps)
 
 
 def write_timed_netlist(simulation: VectorSimulation, path: str | Path) -> Path:

@@ -12,7 +12,7 @@ from characterize.lut.executors import make_executor
 from characterize.lut.report import plot, summarize
 from characterize.lut.sampling import SAMPLE_PREFIX, sample_weights
 from characterize.lut.table import Lut
-from dse.cli.options import add_library_option, add_multiplier_options, spec_from_args
+from dse.cli.options import add_library_option, add_multiplier_options, dont_use_from_args, spec_from_args
 
 
 def register(commands) -> None:
@@ -98,6 +98,7 @@ def run_characterize(args: argparse.Namespace) -> int:
         library=str(args.library.resolve()) if args.library else None,
         period_ps=args.period_ps,
         strategy=args.strategy,
+        dont_use=dont_use_from_args(args),
     )
     lut = run_sweep(config, cache_dir=args.cache, executor=make_executor(args.jobs, args.dask))
     lut.save(args.output)

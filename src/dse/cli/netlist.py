@@ -18,7 +18,7 @@ from characterize.passes.designs import (
     smallest,
     verify_product,
 )
-from dse.cli.options import add_library_option, add_multiplier_options, spec_from_args
+from dse.cli.options import add_library_option, add_multiplier_options, dont_use_from_args, spec_from_args
 
 
 def register(commands) -> None:
@@ -48,7 +48,7 @@ def describe(netlist: Netlist) -> str:
 
 def run(args: argparse.Namespace) -> int:
     library = load_library(args.library)
-    matcher = CellMatcher(library)
+    matcher = CellMatcher(library, dont_use_from_args(args))
     spec = spec_from_args(args)
     reference = reference_design(spec, library, matcher)
     design = reference

@@ -1,4 +1,4 @@
-"""Options several `dse` commands share: the cell library, the study storage, the multiplier to build."""
+"""Options several `dse` commands share: the cell library, the study storage, the multiplier to build and its cells."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from characterize.generators import ADDERS, ARCHITECTURES
+from characterize.netlist.techmap import DEFAULT_DONT_USE
 from characterize.passes.designs import MultiplierSpec
 from dse.storage import DEFAULT_STORAGE
 
@@ -36,6 +37,13 @@ def add_multiplier_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch", choices=ARCHITECTURES, default="array", help="multiplier architecture")
     parser.add_argument("--adder", choices=ADDERS, default="ripple", help="final adder: ripple or carry-lookahead")
     parser.add_argument("--mac", type=int, metavar="ACC_BITS", help="build a MAC with an accumulator of this width")
+    parser.add_argument("--dont-use", action="append", default=[], metavar="PATTERN",
+                        help="never map to cells whose name matches this shell pattern (repeatable); added to the "
+                        "defaults, which exclude physical-only, low-power (lpflow), clock, delay and probe cells")
+
+
+def dont_use_from_args(args: argparse.Namespace) -> tuple[str, ...]:
+    return DEFAULT_DONT_USE + tuple(args.dont_use)
 
 
 def spec_from_args(args: argparse.Namespace) -> MultiplierSpec:

@@ -1,4 +1,4 @@
-"""`dse simulate`: timing simulation of a netlist over user vectors, with toggle counts, VCD and timed Verilog."""
+"""`dse simulate`: timing simulation of a netlist over user vectors, with toggle counts, VCD, SAIF and timed Verilog."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS, UW_PER_W
-from characterize.errors import SimulationError
 from dse.cli.options import add_library_option
 
 
@@ -24,10 +23,10 @@ def register(commands) -> None:
     parser.add_argument("--period-ps", type=float, help="clock period: spacing of vectors in the VCD, and for average power")
     parser.add_argument("--toggles", type=Path, required=True, metavar="OUT.csv", help="net,toggles,glitches per net")
     parser.add_argument("--vcd", type=Path, metavar="OUT.vcd", help="write a VCD of the simulated transitions")
-    parser.add_argument("--jobs", type=int, metavar="J",
-                        help="threads that simulate chunks of the transitions (default: every usable core)")
     parser.add_argument("--vcd-transitions", type=int, default=1000, metavar="N",
                         help="how many transitions (from the first) the VCD holds (default 1000)")
+    parser.add_argument("--saif", type=Path, metavar="OUT.saif",
+                        help="write the switching activity of every net (SAIF 2.0: T0, T1, TC) for other power tools")
     parser.add_argument("--timed-verilog", type=Path, metavar="OUT.v",
                         help="write the simulated netlist as continuous assignments with #(rise, fall) delays")
     parser.set_defaults(run=run)
@@ -35,12 +34,17 @@ def register(commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # The numba kernel: loaded only to simulate, not for every `dse` command.
-    from characterize.timing.vectors import simulate_vectors, write_timed_netlist, write_toggles, write_waveform
+    from characterize.timing.timed_verilog import module_name
+    from characterize.timing.vectors import (
+        simulate_vectors,
+        write_activity,
+        write_timed_netlist,
+        write_toggles,
+        write_waveform,
+    )
 
     period_s = args.period_ps * S_PER_PS if args.period_ps else None
-    if args.jobs is not None and args.jobs < 1:
-        raise SimulationError(f"--jobs must be at least 1, got {args.jobs}")
-    simulation = simulate_vectors(args.netlist, args.inputs, args.library, period_s, args.jobs)
+    simulation = simulate_vectors(args.netlist, args.inputs, args.library, period_s)
     timed, result = simulation.timed, simulation.result
     netlist = timed.netlist
     write_toggles(simulation, args.toggles)
@@ -52,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"switching energy: {simulation.energy_per_transition_j * FJ_PER_J:.2f} fJ per transition")
     if period_s:
         print(f"average power at {args.period_ps:g} ps: {simulation.average_power_w * UW_PER_W:.3f} uW "
-              f"(leakage {netlist.leakage * NW_PER_W:.3f} nW)")
+              f"(leakage {simulation.energy.model.leakage_power_w * NW_PER_W:.3f} nW)")
         if simulation.late_transitions:
             print(f"warning: {simulation.late_transitions} transitions settle later than the period")
         if simulation.vcd_period_steps is None:
@@ -61,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
     if args.vcd:
         count = write_waveform(simulation, args.vcd, args.vcd_transitions)
         print(f"wrote {args.vcd} ({count} transitions)")
+    if args.saif:
+        write_activity(simulation, args.saif)
+        print(f"wrote {args.saif} (scope {module_name(netlist)})")
     if args.timed_verilog:
         write_timed_netlist(simulation, args.timed_verilog)
         print(f"wrote {args.timed_verilog}")
