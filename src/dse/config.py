@@ -5,15 +5,18 @@ Every error names the file, the key path and the reason, e.g.
 
 Layout of a study file::
 
-    [study]                       # name, kind; trials (50), seed (0), device ("cpu"), storage (URL)
+    [study]                       # name, kind; trials (50), seed (0), device ("cpu"), storage (URL), cache (folder)
     [sampler]                     # name = nsga2 | nsga3 | tpe | random | grid; population; startup_trials; grid
     [objectives]                  # objective = "maximize" | "minimize"; default: all of the kind's
     [[constraints]]               # metric = "...", max = x  (or min = x)
     [lut]                         # path = "lut.csv" (relative to the study file), or an inline characterization:
                                   #   bits (required), signed, arch, adder, mode, vectors, seed, jobs, library, weights;
                                   #   missing = "error" | "nearest": a weight the LUT lacks fails, or takes the nearest
-    [data] [model]                # free tables for the kind
-    [space]                       # the kind's search space, validated by the kind
+    [data] [model]                # the kind's tables, checked by the schemas the kind declares (`StudyKind.tables`)
+    [space]                       # the kind's search space, checked by the kind (`StudyKind.validate`)
+
+Every table is checked by a `dse.schema.Section` when the file is loaded, before
+any storage is opened or a LUT characterized.
 """
 
 from __future__ import annotations
@@ -24,21 +27,157 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from characterize.choices import MODES
 from characterize.generators import ADDERS, ARCHITECTURES, operand_range
+from characterize.lut.table import MISSING_POLICIES
+from characterize.choices import MODES
 from dse.errors import ConfigError
 from dse.kinds import DIRECTIONS, Objective
 from dse.kinds import kind as find_kind
+from dse.schema import (
+    REQUIRED,
+    Field,
+    Invalid,
+    Section,
+    When,
+    anchor_path,
+    boolean,
+    close_match,
+    file_path,
+    integer,
+    list_of,
+    number,
+    one_of,
+    reject_unknown,
+    show,
+    table,
+    text,
+)
 from dse.storage import resolve_storage_url
 
-__all__ = ["ConfigError", "Constraint", "LutSource", "SamplerConfig", "StudyConfig", "load_study_config", "SAMPLERS"]
+__all__ = ["SAMPLERS", "ConfigError", "Constraint", "LutSource", "SamplerConfig", "StudyConfig", "load_study_config"]
 
 SAMPLERS = ("nsga2", "nsga3", "tpe", "random", "grid")
-TOP_KEYS = ("study", "sampler", "objectives", "constraints", "lut", "data", "model", "space")
-STUDY_KEYS = ("name", "kind", "trials", "seed", "device", "storage")
-SAMPLER_KEYS = ("name", "population", "startup_trials", "grid")
-INLINE_LUT_KEYS = ("bits", "signed", "arch", "adder", "mode", "vectors", "seed", "jobs", "library", "weights")
-DEVICE_PATTERN = re.compile(r"^(cpu|cuda(:\d+)?|mps)$")
+KIND_TABLES = ("data", "model")
+DEVICE_PATTERN = re.compile(r"^(cpu|cuda(:\d+)?|mps|auto)$")
+CUDA_INSTALL = "pip install torch --index-url https://download.pytorch.org/whl/cu126"
+
+
+def _device(value: Any) -> str:
+    """cpu, cuda, cuda:N, mps, or auto (the first of cuda and mps that is available, else cpu); an accelerator
+    must be present, so a study never fails after its data has loaded."""
+    if not isinstance(value, str) or not DEVICE_PATTERN.match(value):
+        raise Invalid(f"expected cpu, cuda, cuda:N, mps or auto, got {show(value)}")
+    if value == "cpu":
+        return value
+    import torch  # only for an accelerator: keeps loading a CPU study file light
+
+    cuda = torch.cuda.is_available()
+    mps = torch.backends.mps.is_available()
+    if value == "auto":
+        return "cuda" if cuda else "mps" if mps else "cpu"
+    if value == "mps" and not mps:
+        raise Invalid("mps: this machine has no Apple GPU available to PyTorch; use \"cpu\" or \"auto\"")
+    if value.startswith("cuda") and not cuda:
+        build = f"this PyTorch {torch.__version__} has no CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+        raise Invalid(f"{value}: {build}; install a CUDA build ({CUDA_INSTALL}, see pytorch.org) "
+                      "or use \"cpu\" or \"auto\"")
+    if value.startswith("cuda:") and int(value[5:]) >= torch.cuda.device_count():
+        raise Invalid(f"{value}: only {torch.cuda.device_count()} CUDA device(s) visible")
+    return value
+
+
+DOCUMENT = Section({
+    "study": Field(table, REQUIRED),
+    "sampler": Field(table, {}),
+    "objectives": Field(table, None),
+    "constraints": Field(list_of(table, "tables { metric = ..., max = ... }", allow_empty=True), []),
+    "lut": Field(table, REQUIRED),
+    "data": Field(table, {}),
+    "model": Field(table, {}),
+    "space": Field(table, {}),
+})
+STUDY = Section({
+    "name": Field(text, REQUIRED),
+    "kind": Field(text, REQUIRED),
+    "trials": Field(integer(1), 50),
+    "seed": Field(integer(0), 0),
+    "device": Field(_device, "cpu"),
+    "storage": Field(text, None, anchor=resolve_storage_url),
+    "cache": Field(file_path(), None, anchor=anchor_path),
+})
+def _grid_values(grid: Any) -> dict[str, list]:
+    """[sampler] grid: a table of parameter = [values]."""
+    if not isinstance(grid, dict) or not grid:
+        raise Invalid(f"expected a table of parameter = [values], got {show(grid)}")
+    values = list_of(_grid_value, "values")
+    result = {}
+    for param, entries in grid.items():
+        try:
+            result[param] = values(entries)
+        except Invalid as exc:
+            raise Invalid(exc.reason, f".{param}{exc.path}") from None
+    return result
+
+
+def _grid_value(value: Any) -> Any:
+    if not isinstance(value, (str, int, float, bool)):
+        raise Invalid(f"expected a number, string or boolean, got {show(value)}")
+    return value
+
+
+SAMPLER = Section({
+    "name": Field(one_of(SAMPLERS), "nsga2"),
+    "population": Field(integer(2), None, When("name", ("nsga2", "nsga3"), "sampler")),
+    "startup_trials": Field(integer(0), None, When("name", ("tpe",), "sampler")),
+    "grid": Field(_grid_values, None, When("name", ("grid",), "sampler")),
+})
+
+
+def _one_bound(values: dict) -> None:
+    if (values["max"] is None) == (values["min"] is None):
+        raise Invalid("give exactly one of max or min")
+
+
+CONSTRAINT = Section({"metric": Field(text, REQUIRED), "max": Field(number(), None), "min": Field(number(), None)},
+                     rules=(_one_bound,))
+def _lut_file_exists(values: dict) -> None:
+    if not values["path"].is_file():
+        raise Invalid(f"no such LUT file: {values['path']}", "path")
+
+
+# What a cost model does with a weight the LUT has no row for (a sampled 16-bit LUT): fail naming it, or take the
+# nearest characterized weight's row.
+LUT_MISSING = Field(one_of(MISSING_POLICIES), "error")
+LUT_FILE = Section({"path": Field(file_path(), REQUIRED, anchor=anchor_path), "missing": LUT_MISSING},
+                   rules=(_lut_file_exists,))
+
+
+def _weights_fit(values: dict) -> None:
+    """Inline weights default to every value of the bit-width; given ones must fit it."""
+    allowed = operand_range(values["bits"], values["signed"])
+    low, high = allowed[0], allowed[-1]
+    if values["weights"] is None:
+        values["weights"] = tuple(allowed)
+        return
+    for i, weight in enumerate(values["weights"]):
+        if not low <= weight <= high:
+            raise Invalid(f"expected an integer from {low} to {high}, got {weight}", f"weights[{i}]")
+    values["weights"] = tuple(values["weights"])
+
+
+LUT_INLINE = Section({
+    "bits": Field(integer(2, 16), REQUIRED),
+    "signed": Field(boolean, True),
+    "arch": Field(one_of(ARCHITECTURES), "array"),
+    "adder": Field(one_of(ADDERS), "ripple"),
+    "mode": Field(one_of(MODES), "stationary"),
+    "vectors": Field(integer(1), 10_000),
+    "seed": Field(integer(0), 0),
+    "jobs": Field(integer(1), 1),
+    "library": Field(file_path(), None, anchor=anchor_path),
+    "weights": Field(list_of(integer(), "integers"), None),
+    "missing": LUT_MISSING,
+}, rules=(_weights_fit,))
 
 
 @dataclass(frozen=True)
@@ -92,6 +231,7 @@ class StudyConfig:
     objectives: tuple[Objective, ...]
     constraints: tuple[Constraint, ...]
     lut: LutSource
+    cache: Path | None = None
     data: dict = field(default_factory=dict)
     model: dict = field(default_factory=dict)
     space: dict = field(default_factory=dict)
@@ -99,9 +239,11 @@ class StudyConfig:
 
 
 def load_study_config(path: str | Path) -> StudyConfig:
-    """Read and validate a study file; ConfigError names the file, key path and reason."""
+    """Read and validate a study file, every table of it; ConfigError names the file, key path and reason.
+
+    Nothing is written and no LUT is characterized here, so a bad file fails before any storage is touched.
+    """
     path = Path(path)
-    check = _Checker(str(path))
     try:
         text = path.read_text()
     except FileNotFoundError:
@@ -109,230 +251,102 @@ def load_study_config(path: str | Path) -> StudyConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     try:
-        document = tomllib.loads(text)
+        parsed = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    check.keys(document, "", TOP_KEYS, required=("study", "lut"))
-    study = check.table(document, "study", STUDY_KEYS, required=("name", "kind"))
-    name = check.string(study, "study.name")
-    kind_name = check.string(study, "study.kind")
+    document = DOCUMENT.validate(parsed, f"{path}: ")
+    base = path.parent
+    study = STUDY.validate(document["study"], f"{path}: study", base)
     try:
-        kind_cls = find_kind(kind_name)
+        kind_cls = find_kind(study["kind"])
     except ConfigError as exc:
-        raise check.error("study.kind", str(exc)) from None
-    device = check.string(study, "study.device", "cpu")
-    if not DEVICE_PATTERN.match(device):
-        raise check.error("study.device", f"expected cpu, cuda, cuda:N or mps, got {device!r}")
-    storage = study.get("storage")
-    if storage is not None:
-        storage = resolve_storage_url(check.string(study, "study.storage"), path.parent)
-    space = kind_cls.validate(check.table(document, "space", None), f"{path}: space")
+        raise ConfigError(f"{path}: study.kind: {exc}") from None
+    tables = {}
+    for name in KIND_TABLES:
+        schema = kind_cls.tables.get(name)
+        if schema is not None:
+            tables[name] = schema.validate(document[name], f"{path}: {name}", base)
+        elif document[name]:
+            raise ConfigError(f"{path}: {name}: kind {kind_cls.name!r} reads no [{name}] table")
+        else:
+            tables[name] = {}
+    space = kind_cls.validate(document["space"], f"{path}: space")
     return StudyConfig(
         path=path,
-        name=name,
-        kind=kind_name,
-        trials=check.integer(study, "study.trials", 50, minimum=1, what="a positive integer"),
-        seed=check.integer(study, "study.seed", 0, minimum=0, what="a non-negative integer"),
-        device=device,
-        storage=storage,
-        sampler=_sampler(check, document, kind_cls, space),
-        objectives=_objectives(check, document, kind_cls),
-        constraints=_constraints(check, document),
-        lut=_lut(check, document, path.parent),
-        data=check.table(document, "data", None),
-        model=check.table(document, "model", None),
+        name=study["name"],
+        kind=study["kind"],
+        trials=study["trials"],
+        seed=study["seed"],
+        device=study["device"],
+        storage=study["storage"],
+        cache=study["cache"],
+        sampler=_sampler(document["sampler"], f"{path}: sampler", kind_cls, space),
+        objectives=_objectives(document["objectives"], f"{path}: objectives", kind_cls),
+        constraints=tuple(_constraint(entry, f"{path}: constraints[{i}]")
+                          for i, entry in enumerate(document["constraints"])),
+        lut=_lut(document["lut"], f"{path}: lut", base),
+        data=tables["data"],
+        model=tables["model"],
         space=space,
         text=text,
     )
 
 
-def _sampler(check: _Checker, document: dict, kind_cls, space: dict) -> SamplerConfig:
-    table = check.table(document, "sampler", SAMPLER_KEYS)
-    name = check.string(table, "sampler.name", "nsga2")
-    if name not in SAMPLERS:
-        raise check.error("sampler.name", f"expected one of {', '.join(SAMPLERS)}, got {name!r}")
-    only = {"population": ("nsga2", "nsga3"), "startup_trials": ("tpe",), "grid": ("grid",)}
-    for key, samplers in only.items():
-        if key in table and name not in samplers:
-            raise check.error(f"sampler.{key}", f"only for the {' and '.join(samplers)} sampler, not {name}")
-    population = check.integer(table, "sampler.population", None, minimum=2, what="an integer >= 2")
-    startup = check.integer(table, "sampler.startup_trials", None, minimum=0, what="a non-negative integer")
-    grid = None
-    if name == "grid":
-        if "grid" in table:
-            grid = _grid(check, table["grid"])
-        else:
-            grid = kind_cls.grid_space(space)
-            if grid is None:
-                raise check.error(
-                    "sampler.grid",
-                    f"the grid sampler needs a discrete search space; kind {kind_cls.name!r} has none, "
-                    "so give one as [sampler] grid = {param = [values, ...]}",
-                )
-    return SamplerConfig(name, population, startup, grid)
+def _sampler(table: dict, where: str, kind_cls, space: dict) -> SamplerConfig:
+    sampler = SAMPLER.validate(table, where)
+    grid = sampler.get("grid")
+    if grid is None and sampler["name"] == "grid":
+        grid = kind_cls.grid_space(space)
+        if grid is None:
+            raise ConfigError(
+                f"{where}.grid: the grid sampler needs a discrete search space; kind {kind_cls.name!r} has none, "
+                "so give one as [sampler] grid = {param = [values, ...]}"
+            )
+    return SamplerConfig(sampler["name"], sampler.get("population"), sampler.get("startup_trials"), grid)
 
 
-def _grid(check: _Checker, grid: Any) -> dict[str, list]:
-    if not isinstance(grid, dict) or not grid:
-        raise check.error("sampler.grid", f"expected a table of parameter = [values], got {_show(grid)}")
-    for param, values in grid.items():
-        if not isinstance(values, list) or not values:
-            raise check.error(f"sampler.grid.{param}", f"expected a non-empty list of values, got {_show(values)}")
-        for i, value in enumerate(values):
-            if not isinstance(value, (str, int, float, bool)):
-                raise check.error(
-                    f"sampler.grid.{param}[{i}]", f"expected a number, string or boolean, got {_show(value)}"
-                )
-    return {param: list(values) for param, values in grid.items()}
-
-
-def _objectives(check: _Checker, document: dict, kind_cls) -> tuple[Objective, ...]:
-    if "objectives" not in document:
+def _objectives(table: dict | None, where: str, kind_cls) -> tuple[Objective, ...]:
+    """The objectives the file chooses (in file order) among the kind's, in their fixed directions."""
+    if table is None:
         return tuple(kind_cls.objectives)
-    table = check.table(document, "objectives", None)
     if not table:
-        raise check.error("objectives", "expected at least one objective")
+        raise ConfigError(f"{where}: expected at least one objective")
     known = {o.name: o for o in kind_cls.objectives}
     chosen = []
     for name, direction in table.items():
-        where = f"objectives.{name}"
         if name not in known:
-            raise check.error(where, f"kind {kind_cls.name!r} has no objective {name!r} (it has: {', '.join(known)})")
+            close = close_match(name, known)
+            hint = f"; did you mean {close!r}?" if close else ""
+            raise ConfigError(f"{where}.{name}: kind {kind_cls.name!r} has no objective {name!r}{hint} "
+                              f"(it has: {', '.join(known)})")
         if direction not in DIRECTIONS:
-            raise check.error(where, f"expected 'maximize' or 'minimize', got {_show(direction)}")
+            raise ConfigError(f"{where}.{name}: expected 'maximize' or 'minimize', got {show(direction)}")
         if direction != known[name].direction:
-            expected = known[name].direction
-            raise check.error(where, f"kind {kind_cls.name!r} can only {expected} {name}, got {direction!r}")
+            raise ConfigError(f"{where}.{name}: kind {kind_cls.name!r} can only {known[name].direction} {name}, "
+                              f"got {direction!r}")
         chosen.append(known[name])
     return tuple(chosen)
 
 
-def _constraints(check: _Checker, document: dict) -> tuple[Constraint, ...]:
-    entries = document.get("constraints", [])
-    if not isinstance(entries, list):
-        raise check.error("constraints", f"expected a list of {{ metric = ..., max = ... }}, got {_show(entries)}")
-    constraints = []
-    for i, entry in enumerate(entries):
-        where = f"constraints[{i}]"
-        if not isinstance(entry, dict):
-            raise check.error(where, f"expected a table {{ metric = ..., max = ... }}, got {_show(entry)}")
-        check.keys(entry, where, ("metric", "max", "min"), required=("metric",))
-        metric = check.string(entry, f"{where}.metric")
-        bounds = [key for key in ("max", "min") if key in entry]
-        if len(bounds) != 1:
-            raise check.error(where, "give exactly one of max or min")
-        bound = check.number(entry, f"{where}.{bounds[0]}")
-        constraints.append(Constraint(metric, bound, bounds[0] == "max"))
-    return tuple(constraints)
+def _constraint(entry: dict, where: str) -> Constraint:
+    values = CONSTRAINT.validate(entry, where)
+    upper = values["max"] is not None
+    return Constraint(values["metric"], values["max"] if upper else values["min"], upper)
 
 
-def _lut(check: _Checker, document: dict, base: Path) -> LutSource:
-    from characterize.lut.table import MISSING_POLICIES
-
-    table = check.table(document, "lut", ("path", *INLINE_LUT_KEYS, "missing"))
-    missing = check.choice(table, "lut.missing", MISSING_POLICIES, "error")
+def _lut(table: dict, where: str, base: Path) -> LutSource:
+    """A LUT file, or the settings of an inline characterization; never both."""
+    try:
+        reject_unknown(table, (*(k for k in LUT_FILE.fields if k != "missing"), *LUT_INLINE.fields))
+    except Invalid as exc:
+        raise ConfigError(f"{where}.{exc.path}: {exc.reason}") from None
     if "path" in table:
         extra = [key for key in table if key not in ("path", "missing")]
         if extra:
-            raise check.error(f"lut.{extra[0]}", "give either path or an inline characterization, not both")
-        return LutSource(path=base / check.string(table, "lut.path"), missing=missing)
+            raise ConfigError(f"{where}.{extra[0]}: give either path or an inline characterization, not both")
+        values = LUT_FILE.validate(table, where, base)
+        return LutSource(path=values["path"], missing=values["missing"])
     if "bits" not in table:
-        raise check.error("lut", 'give path = "lut.csv" or an inline characterization (bits = 8, ...)')
-    bits = check.integer(table, "lut.bits", ..., minimum=2, what="an integer from 2 to 16")
-    if bits > 16:
-        raise check.error("lut.bits", f"expected an integer from 2 to 16, got {bits}")
-    inline = {
-        "bits": bits,
-        "signed": check.boolean(table, "lut.signed", True),
-        "arch": check.choice(table, "lut.arch", ARCHITECTURES, "array"),
-        "adder": check.choice(table, "lut.adder", ADDERS, "ripple"),
-        "mode": check.choice(table, "lut.mode", MODES, "stationary"),
-        "vectors": check.integer(table, "lut.vectors", 10_000, minimum=1, what="a positive integer"),
-        "seed": check.integer(table, "lut.seed", 0, minimum=0, what="a non-negative integer"),
-        "jobs": check.integer(table, "lut.jobs", 1, minimum=1, what="a positive integer"),
-        "library": None if "library" not in table else base / check.string(table, "lut.library"),
-    }
-    values = operand_range(bits, inline["signed"])
-    low, high = values[0], values[-1]
-    weights = table.get("weights", list(range(low, high + 1)))
-    if not isinstance(weights, list) or not weights:
-        raise check.error("lut.weights", f"expected a non-empty list of integers, got {_show(weights)}")
-    for i, weight in enumerate(weights):
-        if isinstance(weight, bool) or not isinstance(weight, int) or not low <= weight <= high:
-            raise check.error(f"lut.weights[{i}]", f"expected an integer from {low} to {high}, got {_show(weight)}")
-    inline["weights"] = tuple(weights)
-    return LutSource(inline=inline, missing=missing)
-
-
-def _show(value: Any) -> str:
-    """A value as the user wrote it, with its TOML type for non-scalars."""
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    return repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
-
-
-class _Checker:
-    """Typed reads from parsed TOML tables; every failure becomes a ConfigError naming file and key path."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def error(self, key: str, reason: str) -> ConfigError:
-        return ConfigError(f"{self.file}: {key}: {reason}" if key else f"{self.file}: {reason}")
-
-    def keys(self, table: dict, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> None:
-        prefix = f"{where}." if where else ""
-        for key in table:
-            if key not in allowed:
-                raise self.error(f"{prefix}{key}", f"unknown key (expected one of: {', '.join(allowed)})")
-        for key in required:
-            if key not in table:
-                raise self.error(f"{prefix}{key}", "missing (required)")
-
-    def table(self, parent: dict, key: str, allowed: tuple[str, ...] | None, required: tuple[str, ...] = ()) -> dict:
-        value = parent.get(key, {})
-        if not isinstance(value, dict):
-            raise self.error(key, f"expected a table, got {_show(value)}")
-        if allowed is not None:
-            self.keys(value, key, allowed, required)
-        return value
-
-    def string(self, table: dict, path: str, default: Any = ...) -> Any:
-        value = self._get(table, path, default)
-        if value is not default and (not isinstance(value, str) or not value):
-            raise self.error(path, f"expected a non-empty string, got {_show(value)}")
-        return value
-
-    def boolean(self, table: dict, path: str, default: Any = ...) -> Any:
-        value = self._get(table, path, default)
-        if value is not default and not isinstance(value, bool):
-            raise self.error(path, f"expected true or false, got {_show(value)}")
-        return value
-
-    def choice(self, table: dict, path: str, choices: tuple[str, ...], default: str) -> str:
-        value = self._get(table, path, default)
-        if value not in choices:
-            raise self.error(path, f"expected one of {', '.join(choices)}, got {_show(value)}")
-        return value
-
-    def number(self, table: dict, path: str, default: Any = ...) -> Any:
-        value = self._get(table, path, default)
-        if value is not default and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise self.error(path, f"expected a number, got {_show(value)}")
-        return value if value is default else float(value)
-
-    def integer(self, table: dict, path: str, default: Any, minimum: int, what: str) -> Any:
-        value = self._get(table, path, default)
-        if value is not default and (isinstance(value, bool) or not isinstance(value, int) or value < minimum):
-            raise self.error(path, f"expected {what}, got {_show(value)}")
-        return value
-
-    def _get(self, table: dict, path: str, default: Any) -> Any:
-        key = path.rsplit(".", 1)[-1]
-        if key in table:
-            return table[key]
-        if default is ...:
-            raise self.error(path, "missing (required)")
-        return default
+        raise ConfigError(f'{where}: give path = "lut.csv" or an inline characterization (bits = 8, ...)')
+    inline = LUT_INLINE.validate(table, where, base)
+    return LutSource(inline=inline, missing=inline.pop("missing"))

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import abc
 import argparse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from dse.errors import ConfigError, StudyError
+from dse.schema import Section
 
 if TYPE_CHECKING:
     import optuna
@@ -42,7 +44,8 @@ class Objective:
 
 @dataclass(frozen=True)
 class StudyContext:
-    """What a kind gets besides its own settings: the LUT, the data and model tables, seed, device, a work folder."""
+    """What a kind gets besides its own settings: the LUT, the data and model tables, seed, device, a work folder
+    of the study's own, and a cache folder that studies share (default: the work folder)."""
 
     lut: Lut
     data: dict
@@ -50,12 +53,14 @@ class StudyContext:
     seed: int
     device: str
     workdir: Path
+    cache: Path | None = None
 
 
 class StudyKind(abc.ABC):
     """A search space with objectives, evaluated per Optuna trial.
 
-    Life cycle: `validate(settings, where)` once when the study file is read;
+    Life cycle: `validate(settings, where)` (the [space] table, by default
+    checked against `space`) and the `tables` schemas once when the study file is read;
     `__init__(settings, context)` once per process; `baseline()` once when the
     study is created (the unrestricted design, stored with the study);
     `evaluate(trial)` per trial. `evaluate` returns a value for every objective
@@ -65,11 +70,15 @@ class StudyKind(abc.ABC):
 
     name: ClassVar[str]
     objectives: ClassVar[tuple[Objective, ...]]
+    space: ClassVar[Section] = Section({})
+    """Schema of the [space] table."""
+    tables: ClassVar[Mapping[str, Section]] = {}
+    """Schemas of the other tables the kind reads ("data", "model"); a table not named here must stay empty."""
 
     @classmethod
-    @abc.abstractmethod
     def validate(cls, settings: dict, where: str) -> dict:
         """Check the study file's [space] table; raise ConfigError(f"{where}.key: reason"); return it normalized."""
+        return cls.space.validate(settings, where)
 
     @classmethod
     def grid_space(cls, settings: dict) -> dict[str, list] | None:

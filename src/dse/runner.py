@@ -37,6 +37,7 @@ from dse.kinds import Objective, StudyContext, StudyKind, kind
 from dse.storage import DEFAULT_STORAGE, open_storage, storage_file
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+SHARED_CACHE = "qat-baselines"
 
 
 def run_study(
@@ -65,7 +66,7 @@ def run_study(
     count = config.trials - finished if n_trials is None else n_trials
     if count <= 0:
         return study
-    instance = kind_cls(config.space, _context(config, url))
+    instance = kind_cls(config.space, study_context(config, url))
     if "objectives" not in study.user_attrs:
         _record_study(study, config, instance)
     study.sampler = build_sampler(config.sampler, config.seed + len(study.get_trials(deepcopy=False)))
@@ -144,14 +145,25 @@ def load_lut(source: LutSource) -> Lut:
 
 def workdir(config: StudyConfig, url: str) -> Path:
     """Folder where a kind may cache files of this study: beside a file storage, else beside the study file."""
+    return _storage_folder(config, url) / config.name
+
+
+def cache_folder(config: StudyConfig, url: str) -> Path:
+    """Folder of what studies share (trained baselines): [study] cache, else `qat-baselines` beside the storage."""
+    return config.cache or _storage_folder(config, url) / SHARED_CACHE
+
+
+def _storage_folder(config: StudyConfig, url: str) -> Path:
     path = storage_file(url)
-    return (config.path.parent if path is None else path.parent) / config.name
+    return config.path.parent if path is None else path.parent
 
 
-def _context(config: StudyConfig, url: str) -> StudyContext:
+def study_context(config: StudyConfig, url: str) -> StudyContext:
+    """The context a kind runs in: the LUT (read, or characterized inline), the tables, its folders (created)."""
     folder = workdir(config, url)
     folder.mkdir(parents=True, exist_ok=True)
-    return StudyContext(load_lut(config.lut), config.data, config.model, config.seed, config.device, folder)
+    return StudyContext(load_lut(config.lut), config.data, config.model, config.seed, config.device, folder,
+                        cache_folder(config, url))
 
 
 def _check_matches(study: optuna.Study, config: StudyConfig, url: str) -> None:

@@ -5,11 +5,14 @@ Every net uses only nn.Linear and nn.Conv2d for its multiply-accumulates, so
 a float per-channel affine step after the MACs, as the requantization stage of
 an accelerator applies it.
 
-[model] keys: `arch` (mlp, cnn, vgg, resnet), `hidden` (MLP widths, [64]),
-`channels` (conv widths per stage), `convs_per_stage` (VGG, 2),
-`blocks_per_stage` (ResNet, 2), and training: `epochs` (baseline, 20),
-`finetune_epochs` (per trial, 3), `batch_size` (64), `lr` (Adam, 0.003),
-`weight_decay` (0).
+[model] keys: `arch` (mlp, cnn, vgg, resnet); `hidden` (MLP widths, [64]);
+`channels` (conv widths per stage); for the CNN per stage (one value or a
+list) `kernel` (3), `padding` ("same" or "valid") and `pool` (max-pool size, 2;
+1 for none), and `fc` (widths of fully connected layers before the classifier,
+also for VGG); `convs_per_stage` (VGG, 2); `blocks_per_stage` (ResNet, 2); and
+training: `epochs` (baseline, 20), `finetune_epochs` (per trial, 3),
+`batch_size` (64), `lr` (Adam, 0.003), `weight_decay` (0). LeNet-5 on 28×28
+images: channels = [6, 16], kernel = 5, padding = ["same", "valid"], fc = [120, 84].
 """
 
 from __future__ import annotations
@@ -17,56 +20,66 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from dse.schema import Field, Invalid, Section, When, either, integer, list_of, number, one_of
 from studies.errors import ModelError
 
 ARCHITECTURES = ("mlp", "cnn", "vgg", "resnet")
+CONVOLUTIONAL = ("cnn", "vgg", "resnet")
 DEFAULT_CHANNELS = {"cnn": [16, 32], "vgg": [32, 64, 128], "resnet": [16, 32, 64]}
-DEFAULTS = {
-    "arch": "mlp",
-    "hidden": [64],
-    "channels": None,
-    "convs_per_stage": 2,
-    "blocks_per_stage": 2,
-    "epochs": 20,
-    "finetune_epochs": 3,
-    "batch_size": 64,
-    "lr": 3e-3,
-    "weight_decay": 0.0,
-}
+PADDINGS = ("same", "valid")
+STAGE_KEYS = ("kernel", "padding", "pool")
 
 
-def validate_model_settings(config: dict) -> dict:
+def _channels_and_stages(values: dict) -> None:
+    """Channels default per architecture; a per-stage list of the CNN has one entry per stage; "same" padding
+    needs odd kernels (it pads kernel // 2 on each side)."""
+    arch = values["arch"]
+    if arch == "mlp":
+        return
+    if values["channels"] is None:
+        values["channels"] = list(DEFAULT_CHANNELS[arch])
+    stages = len(values["channels"])
+    for key in STAGE_KEYS:
+        value = values.get(key)
+        if isinstance(value, list) and len(value) != stages:
+            raise Invalid(f"expected one entry per stage of channels ({stages}), got {len(value)}", key)
+    if arch == "cnn":
+        for kernel, padding in zip(stage_values(values, "kernel"), stage_values(values, "padding"), strict=True):
+            if padding == "same" and kernel % 2 == 0:
+                raise Invalid(f"'same' padding needs odd kernels, got {kernel}", "kernel")
+
+
+def stage_values(settings: dict, key: str) -> list:
+    """A CNN setting given once or per stage, as one value per stage."""
+    value = settings[key]
+    return list(value) if isinstance(value, list) else [value] * len(settings["channels"])
+
+
+MODEL_SETTINGS = Section({
+    "arch": Field(one_of(ARCHITECTURES), "mlp"),
+    "hidden": Field(list_of(integer(1), "positive integers"), [64], When("arch", ("mlp",), "arch")),
+    "channels": Field(list_of(integer(1), "positive integers"), None, When("arch", CONVOLUTIONAL, "arch")),
+    "kernel": Field(either(integer(1), list_of(integer(1), "positive integers"), "a positive integer or one per stage"),
+                    3, When("arch", ("cnn",), "arch")),
+    "padding": Field(either(one_of(PADDINGS), list_of(one_of(PADDINGS), "same or valid"),
+                            "same, valid or one per stage"), "same", When("arch", ("cnn",), "arch")),
+    "pool": Field(either(integer(1), list_of(integer(1), "positive integers"), "a positive integer or one per stage"),
+                  2, When("arch", ("cnn",), "arch")),
+    "fc": Field(list_of(integer(1), "positive integers", allow_empty=True), [], When("arch", ("cnn", "vgg"), "arch")),
+    "convs_per_stage": Field(integer(1), 2, When("arch", ("vgg",), "arch")),
+    "blocks_per_stage": Field(integer(1), 2, When("arch", ("resnet",), "arch")),
+    "epochs": Field(integer(1), 20),
+    "finetune_epochs": Field(integer(0), 3),
+    "batch_size": Field(integer(1), 64),
+    "lr": Field(number(0, open_bounds=True), 3e-3),
+    "weight_decay": Field(number(0), 0.0),
+}, rules=(_channels_and_stages,), error=ModelError)
+"""The [model] table: `arch` and the keys that apply to it (a key of another arch is an error), then training."""
+
+
+def validate_model_settings(config: dict, where: str = "model") -> dict:
     """The [model] table with defaults filled in; ModelError names the first bad key."""
-    unknown = sorted(set(config) - set(DEFAULTS))
-    if unknown:
-        raise ModelError(f"model.{unknown[0]}: unknown key (known: {', '.join(sorted(DEFAULTS))})")
-    settings = {**DEFAULTS, **config}
-    if settings["arch"] not in ARCHITECTURES:
-        raise ModelError(f"model.arch: expected one of {', '.join(ARCHITECTURES)}, got {settings['arch']!r}")
-    if settings["channels"] is None:
-        settings["channels"] = DEFAULT_CHANNELS.get(settings["arch"], [])
-    for key in ("hidden", "channels"):
-        value = settings[key]
-        if not isinstance(value, list) or not all(_positive_int(v) for v in value):
-            raise ModelError(f"model.{key}: expected a list of positive integers, got {value!r}")
-    if settings["arch"] != "mlp" and not settings["channels"]:
-        raise ModelError(f"model.channels: '{settings['arch']}' needs at least one stage")
-    for key in ("convs_per_stage", "blocks_per_stage", "epochs", "batch_size"):
-        if not _positive_int(settings[key]):
-            raise ModelError(f"model.{key}: expected a positive integer, got {settings[key]!r}")
-    if not isinstance(settings["finetune_epochs"], int) or isinstance(settings["finetune_epochs"], bool) \
-            or settings["finetune_epochs"] < 0:
-        raise ModelError(f"model.finetune_epochs: expected a non-negative integer, got {settings['finetune_epochs']!r}")
-    for key in ("lr", "weight_decay"):
-        value = settings[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (key == "lr" and value == 0):
-            raise ModelError(f"model.{key}: expected a {'positive' if key == 'lr' else 'non-negative'} number, "
-                             f"got {value!r}")
-    return settings
-
-
-def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return MODEL_SETTINGS.validate(config, where)
 
 
 def build_model(config: dict, input_shape: tuple[int, ...], n_classes: int) -> nn.Module:
@@ -80,9 +93,10 @@ def build_model(config: dict, input_shape: tuple[int, ...], n_classes: int) -> n
                          f"the data has shape {tuple(input_shape)}")
     channels = settings["channels"]
     if arch == "cnn":
-        return small_cnn(input_shape, channels, n_classes)
+        return small_cnn(input_shape, channels, n_classes, stage_values(settings, "kernel"),
+                         stage_values(settings, "padding"), stage_values(settings, "pool"), settings["fc"])
     if arch == "vgg":
-        return vgg(input_shape[0], channels, settings["convs_per_stage"], n_classes)
+        return vgg(input_shape[0], channels, settings["convs_per_stage"], n_classes, settings["fc"])
     return resnet(input_shape[0], channels, settings["blocks_per_stage"], n_classes)
 
 
@@ -95,29 +109,44 @@ def _flat_size(input_shape: tuple[int, ...]) -> int:
 
 def mlp(n_inputs: int, hidden: list[int], n_classes: int) -> nn.Sequential:
     """Flatten, then Linear + ReLU per hidden width, then a Linear classifier."""
-    layers: list[nn.Module] = [nn.Flatten()]
-    width = n_inputs
-    for size in hidden:
-        layers += [nn.Linear(width, size), nn.ReLU()]
-        width = size
-    return nn.Sequential(*layers, nn.Linear(width, n_classes))
+    return nn.Sequential(nn.Flatten(), *_dense(n_inputs, hidden, n_classes))
 
 
-def small_cnn(input_shape: tuple[int, ...], channels: list[int], n_classes: int) -> nn.Sequential:
-    """Per stage a 3×3 conv + ReLU + 2×2 max-pool (while the map is at least 2×2), then a Linear classifier."""
+def small_cnn(input_shape: tuple[int, ...], channels: list[int], n_classes: int, kernels: list[int] | None = None,
+              paddings: list[str] | None = None, pools: list[int] | None = None, fc: list[int] = ()) -> nn.Sequential:
+    """Per stage a conv ("same" or "valid" padding, 3×3 by default) + ReLU + max-pool (2×2 by default; skipped
+    while the map is smaller than the pool), then Linear + ReLU per `fc` width, then a Linear classifier."""
     c, h, w = input_shape
+    stages = len(channels)
+    kernels, paddings, pools = kernels or [3] * stages, paddings or ["same"] * stages, pools or [2] * stages
     layers: list[nn.Module] = []
-    for width in channels:
-        layers += [nn.Conv2d(c, width, 3, padding=1), nn.ReLU()]
-        if h >= 2 and w >= 2:
-            layers.append(nn.MaxPool2d(2))
-            h, w = h // 2, w // 2
+    for stage, (width, kernel, padding, pool) in enumerate(zip(channels, kernels, paddings, pools, strict=True)):
+        pad = kernel // 2 if padding == "same" else 0
+        h, w = h + 2 * pad - kernel + 1, w + 2 * pad - kernel + 1
+        if h < 1 or w < 1:
+            raise ModelError(f"model.kernel: the {kernel}×{kernel} kernel of stage {stage + 1} does not fit its "
+                             f"{h + kernel - 1 - 2 * pad}×{w + kernel - 1 - 2 * pad} input map")
+        layers += [nn.Conv2d(c, width, kernel, padding=pad), nn.ReLU()]
+        if pool > 1 and h >= pool and w >= pool:
+            layers.append(nn.MaxPool2d(pool))
+            h, w = h // pool, w // pool
         c = width
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * h * w, n_classes))
+    return nn.Sequential(*layers, nn.Flatten(), *_dense(c * h * w, fc, n_classes))
 
 
-def vgg(in_channels: int, channels: list[int], convs_per_stage: int, n_classes: int) -> nn.Sequential:
-    """VGG-style: stages of 3×3 conv + BN + ReLU, max-pool between stages, global average pool, Linear."""
+def _dense(n_inputs: int, widths: list[int], n_classes: int) -> list[nn.Module]:
+    """Linear + ReLU per width, then the Linear classifier."""
+    layers: list[nn.Module] = []
+    for width in widths:
+        layers += [nn.Linear(n_inputs, width), nn.ReLU()]
+        n_inputs = width
+    return [*layers, nn.Linear(n_inputs, n_classes)]
+
+
+def vgg(in_channels: int, channels: list[int], convs_per_stage: int, n_classes: int,
+        fc: list[int] = ()) -> nn.Sequential:
+    """VGG-style: stages of 3×3 conv + BN + ReLU, max-pool between stages, global average pool, Linear + ReLU per
+    `fc` width, Linear classifier."""
     layers: list[nn.Module] = []
     c = in_channels
     for stage, width in enumerate(channels):
@@ -126,7 +155,7 @@ def vgg(in_channels: int, channels: list[int], convs_per_stage: int, n_classes: 
         for _ in range(convs_per_stage):
             layers += [nn.Conv2d(c, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
             c = width
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, n_classes))
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), *_dense(c, fc, n_classes))
 
 
 class BasicBlock(nn.Module):

@@ -1,9 +1,12 @@
 """What the value-restricting kinds share: data, the cached QAT baseline, fine-tuning under allowed value sets.
 
 The baseline (quantization-aware training at the LUT's bit-width, every weight
-value allowed) is trained once and cached in the study's work folder under a
-digest of everything it depends on, so every trial, process and resumed run
-fine-tunes from the same network instead of training from scratch.
+value allowed) is trained once and cached in the shared cache folder (see
+`dse.runner.cache_folder`) under a digest of everything it depends on: the
+data's content, the bit-width, the seed and every model and training setting
+but the fine-tuning epochs. Every trial, process, resumed run and every other
+study with the same data, network and training fine-tunes from that network
+instead of training it again.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from torch import nn
 
 from cells.files import atomic_path
 from dse.costmodel import LayerStats
-from studies.data import Dataset, load_dataset, validate_data_settings
+from studies.data import Dataset, load_dataset
 from studies.errors import StudiesError
 from studies.models import build_model, validate_model_settings
 from studies.quant import layer_stats, quantize_model, restrict, signed_levels
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
     from characterize.lut.table import Lut
     from dse.kinds import StudyContext
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 STATS_BATCH = 512
 
 
@@ -68,14 +71,13 @@ class QuantSession:
         self.seed = context.seed
         self.device = context.device
         self.settings = validate_model_settings(context.model)
-        self.data_settings = validate_data_settings(context.data)
         self.dataset: Dataset = load_dataset(context.data, context.seed)
         levels = signed_levels(self.bits)
         self.candidates = np.intersect1d(levels, self.lut.weights.index.to_numpy(dtype=np.int64))
         if len(self.candidates) == 0:
             raise StudiesError(f"the LUT has no weight value in {levels[0]}..{levels[-1]}")
         self.unrestricted = None if len(self.candidates) == len(levels) else self.candidates
-        self.cache_path = Path(context.workdir) / f"qat-baseline-{self._digest()}.pt"
+        self.cache_path = Path(context.cache or context.workdir) / f"qat-baseline-{self._digest()}.pt"
         self._baseline: nn.Module | None = None
         self._reference: Reference | None = None
         self._lock = threading.RLock()
@@ -83,7 +85,7 @@ class QuantSession:
     def _digest(self) -> str:
         training = {k: v for k, v in self.settings.items() if k != "finetune_epochs"}
         key = {"version": CACHE_VERSION, "bits": self.bits, "seed": self.seed, "model": training,
-               "data": self.data_settings}
+               "data": self.dataset.digest}
         return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def _new_model(self) -> nn.Module:

@@ -21,6 +21,7 @@ path = "lut.csv"
 
 
 def write(tmp_path, text: str):
+    (tmp_path / "lut.csv").touch()
     path = tmp_path / "study.toml"
     path.write_text(text)
     return path
@@ -90,14 +91,14 @@ def test_negative_trials_message(tmp_path):
         (("", '[objectives]\nerror = "down"'), r"^objectives\.error: expected 'maximize' or 'minimize', got 'down'$"),
         (("", '[objectives]\nerror = "maximize"'), r"^objectives\.error: kind 'toy' can only minimize error"),
         (("", '[objectives]\naccuracy = "maximize"'), r"^objectives\.accuracy: kind 'toy' has no objective"),
-        (("", "[space]\nepochs = 3"), r"^space\.epochs: unknown key$"),
+        (("", "[space]\nepochs = 3"), r"^space\.epochs: unknown key \(expected one of: sleep_while, discrete\)$"),
         (("", "[study.extra]\na = 1"), r"^study\.extra: unknown key"),
         (("[lut]\npath = \"lut.csv\"", "[lut]\nbits = 4\narch = \"abacus\""), r"^lut\.arch: expected one of array"),
         (("[lut]\npath = \"lut.csv\"", "[lut]\nbits = 3\nweights = [1, 9]"),
          r"^lut\.weights\[1\]: expected an integer from -4 to 3"),
         (("[lut]\npath = \"lut.csv\"", "[lut]\npath = \"lut.csv\"\nbits = 4"), r"^lut\.bits: give either path or"),
         (("trials = 5", 'trials = 5\ndevice = "gpu"'),
-         r"^study\.device: expected cpu, cuda, cuda:N or mps, got 'gpu'$"),
+         r"^study\.device: expected cpu, cuda, cuda:N, mps or auto, got 'gpu'$"),
     ],
 )
 def test_errors_name_the_key_path_and_reason(tmp_path, change, expected):
@@ -129,9 +130,17 @@ def test_missing_file_and_bad_toml(tmp_path):
     assert "not valid TOML" in error_of(tmp_path, "[study\n")
 
 
+def test_a_missing_lut_file_fails_at_load(tmp_path):
+    path = write(tmp_path, BASE.replace('path = "lut.csv"', 'path = "luts/absent.csv"'))
+    assert error_of(tmp_path, path.read_text()) == f"lut.path: no such LUT file: {tmp_path / 'luts' / 'absent.csv'}"
+
+
 def test_lut_missing_policy(tmp_path):
     assert load_study_config(write(tmp_path, BASE)).lut.missing == "error"
     nearest = BASE.replace('path = "lut.csv"', 'path = "lut.csv"\nmissing = "nearest"')
     assert load_study_config(write(tmp_path, nearest)).lut.missing == "nearest"
+    inline = BASE.replace('path = "lut.csv"', 'bits = 3\nmissing = "nearest"')
+    config = load_study_config(write(tmp_path, inline))
+    assert config.lut.missing == "nearest" and "missing" not in config.lut.inline
     with pytest.raises(ConfigError, match=r"lut\.missing: expected one of error, nearest"):
         load_study_config(write(tmp_path, BASE.replace('path = "lut.csv"', 'path = "lut.csv"\nmissing = "guess"')))

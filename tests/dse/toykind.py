@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from characterize.lut.table import LUT_COLUMNS, Lut
-from dse.errors import ConfigError
 from dse.kinds import Objective, StudyKind, register
+from dse.schema import Field, Section, boolean, text
 
 TOY_WEIGHTS = (-2, -1, 0, 1, 2)
 SLEEP_S = 1.0
@@ -65,12 +65,7 @@ class Toy(StudyKind):
         Objective("score", "maximize", "score (a.u.)"),
     )
 
-    @classmethod
-    def validate(cls, settings: dict, where: str) -> dict:
-        for key, value in settings.items():
-            if key not in ("sleep_while", "discrete"):
-                raise ConfigError(f"{where}.{key}: unknown key")
-        return {"sleep_while": settings.get("sleep_while"), "discrete": bool(settings.get("discrete", False))}
+    space = Section({"sleep_while": Field(text, None), "discrete": Field(boolean, False)})
 
     @classmethod
     def grid_space(cls, settings: dict) -> dict[str, list] | None:

@@ -187,3 +187,63 @@ def test_a_single_array_file_is_not_an_archive(tmp_path):
     with pytest.raises(DataError) as exc:
         load_dataset({"source": str(path)}, seed=0)
     one_line_error(exc, "d.npz", "single array")
+
+
+def pattern_images(n: int, height: int, width: int, channels: int) -> np.ndarray:
+    """Channels-last images whose every pixel says where it is: channel * 100 + row * 10 + column."""
+    c, h, w = np.meshgrid(np.arange(channels), np.arange(height), np.arange(width), indexing="ij")
+    return np.broadcast_to((c * 100 + h * 10 + w).transpose(1, 2, 0), (n, height, width, channels)).astype(np.uint8)
+
+
+def test_channels_last_npz_is_detected_and_transposed(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, x=pattern_images(20, 6, 5, 3), y=np.repeat([0, 1], 10))
+    data = load_dataset({"source": str(path), "standardize": False}, seed=0)
+    assert data.input_shape == (3, 6, 5)
+    c, h, w = np.meshgrid(np.arange(3), np.arange(6), np.arange(5), indexing="ij")
+    for part in (data.train, data.val, data.test):
+        assert np.array_equal(part[0].numpy(), np.broadcast_to(c * 100 + h * 10 + w, (len(part[0]), 3, 6, 5)))
+
+
+def test_an_ambiguous_layout_is_named_and_can_be_set(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, x=pattern_images(20, 4, 4, 4), y=np.repeat([0, 1], 10))
+    with pytest.raises(DataError) as exc:
+        load_dataset({"source": str(path)}, seed=0)
+    one_line_error(exc, "d.npz", "(20, 4, 4, 4)", "data.layout", "nchw or nhwc")
+    channels_last = load_dataset({"source": str(path), "layout": "nhwc", "standardize": False}, seed=0)
+    assert channels_last.train[0][0, 1].max() == 100 + 33  # channel 1 holds 100 + row * 10 + column
+    np.savez(path, x=np.zeros((20, 3)), y=np.repeat([0, 1], 10))
+    with pytest.raises(DataError) as exc:
+        load_dataset({"source": str(path), "layout": "nchw"}, seed=0)
+    one_line_error(exc, "data.layout 'nchw' is for 4-D image arrays", "(20, 3)")
+
+
+@pytest.mark.parametrize("kind", ["npz", "csv"])
+def test_loading_holds_the_data_about_once(tmp_path, monkeypatch, kind):
+    """Peak traced memory of loading, split and standardization stays under 1.5x the float32 data (the chunk
+    is made small, so that the test's data is many chunks)."""
+    import tracemalloc
+
+    for module in ("studies.data", "studies.sources"):
+        monkeypatch.setattr(f"{module}.CHUNK_BYTES", 1 << 17)
+    rng = np.random.default_rng(0)
+    if kind == "npz":
+        x = rng.random((1000, 16, 16, 3), dtype=np.float32)
+        path = tmp_path / "d.npz"
+        np.savez(path, x=x, y=np.repeat(np.arange(10), 100))
+    else:
+        x = rng.random((20000, 60), dtype=np.float32).round(3)
+        path = tmp_path / "d.csv"
+        np.savetxt(path, np.column_stack([x, np.repeat(np.arange(10), 2000)]), fmt="%g", delimiter=",",
+                   header=",".join([*(f"f{i}" for i in range(60)), "label"]), comments="")
+    size, expected = x.nbytes, np.sort(x.reshape(len(x), -1).sum(axis=1))
+    del x
+    tracemalloc.start()
+    data = load_dataset({"source": str(path), "standardize": kind == "npz"}, seed=0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1.5 * size, f"peak {peak / size:.2f}x the data"
+    if kind == "csv":  # parsed as float32: the very values written
+        rows = np.concatenate([part[0].numpy() for part in (data.train, data.val, data.test)])
+        assert np.allclose(np.sort(rows.sum(axis=1)), expected, rtol=1e-5)

@@ -3,8 +3,9 @@
 At every candidate exit two heads are trained on the backbone's frozen
 training features: the class-exclusion networks (one per class, binary
 cross-entropy) and the baseline's softmax classifier (cross-entropy), both
-quantized to the LUT's bit-width like the backbone. They are cached in the
-study's work folder under a digest of the backbone and the head settings.
+quantized to the LUT's bit-width like the backbone. They are cached beside the
+backbone, in the folder studies share, under a digest of the backbone and the
+head settings.
 Then every part of the data is run once through backbone and heads; what a
 trial evaluates is only arithmetic on these per-exit outputs.
 """
@@ -16,7 +17,6 @@ import json
 import threading
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -80,7 +80,7 @@ class ExitSession:
         self.backbone = self.quant.baseline_model()
         self.positions = exit_positions(self.backbone)
         self.n_classes = self.quant.dataset.n_classes
-        self.cache_path = Path(context.workdir) / f"exit-heads-{self._digest()}.pt"
+        self.cache_path = self.quant.cache_path.parent / f"exit-heads-{self._digest()}.pt"
         self._lock = threading.RLock()
         self._outputs: dict[str, ExitOutputs] = {}
         self._train = self.features("train")

@@ -1,10 +1,13 @@
-"""Orders of weight values by a LUT figure, and activation values allowed by a delay threshold."""
+"""Orders of weight values by a LUT figure, how many of them a study keeps, and activation values allowed by a
+delay threshold."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from dse.errors import ConfigError
 
 if TYPE_CHECKING:
     from characterize.lut.table import Lut
@@ -39,3 +42,11 @@ def activation_delays(lut: Lut, weights: np.ndarray, values: np.ndarray) -> np.n
 def allowed_activations(lut: Lut, weights: np.ndarray, values: np.ndarray, threshold_ps: float) -> np.ndarray:
     """The activation `values` whose worst sensitized delay over `weights` is at most `threshold_ps`."""
     return values[activation_delays(lut, weights, values) <= threshold_ps]
+
+
+def n_values_range(value: list[int] | None, available: int) -> list[int]:
+    """`space.n_values` as [low, high], all values by default; ConfigError when it asks for more than the LUT has."""
+    pair = value or [1, available]
+    if pair[1] > available:
+        raise ConfigError(f"space.n_values: upper bound {pair[1]} exceeds the {available} weight values of the LUT")
+    return pair

@@ -25,9 +25,11 @@ from cells.units import NJ_PER_J, reduction_pct
 from dse.costmodel import energy_per_inference, macs
 from dse.errors import ConfigError
 from dse.kinds import Objective, StudyContext, StudyKind
-from dse.runner import load_lut, workdir
+from dse.runner import study_context
+from dse.schema import Field, Invalid, Section, choices, float_range, int_range, integer, list_of, number
 from dse.storage import DEFAULT_STORAGE
-from studies.kinds._space import check_keys, choices, float_range, int_range, integer, number
+from studies.data import DATA_SETTINGS
+from studies.models import MODEL_SETTINGS
 from studies.pruning.command import add_prune_command
 from studies.pruning.loop import METHODS, SCOPES, PruneResult, PruningPlan, Training, prune_iteratively
 from studies.pruning.report import Figures, save_pruned, write_report
@@ -44,6 +46,16 @@ if TYPE_CHECKING:
 
 
 
+def _ratio_or_layer_ratios(values: dict) -> None:
+    """Either one ratio (and scope) or a ratio per layer; the first defaults when neither is given."""
+    if values["layer_ratios"] is not None:
+        if values["ratio"] is not None or values["scope"] is not None:
+            raise Invalid("give either ratio (and scope) or layer_ratios, not both", "layer_ratios")
+        return
+    values["ratio"] = values["ratio"] or [0.3, 0.8]
+    values["scope"] = values["scope"] or ["global"]
+
+
 class ClassAwarePruning(StudyKind):
     """Search τ, λ1, λ2, the pruning ratio (global, per layer, or one per layer) and the number of rounds."""
 
@@ -53,40 +65,26 @@ class ClassAwarePruning(StudyKind):
         Objective("energy_per_inference_nJ", "minimize", "energy per inference (nJ)"),
         Objective("macs", "minimize", "MACs per inference"),
     )
-    KEYS: ClassVar[tuple[str, ...]] = ("method", "tau", "lambda1", "lambda2", "ratio", "scope", "layer_ratios",
-                                       "iterations", "regularize_epochs", "tolerance_points")
-
-    @classmethod
-    def validate(cls, settings: dict, where: str) -> dict:
-        """`method`: class-aware | magnitude | random, or a list searched over; `tau`, `lambda1`, `lambda2`: a
-        number or [low, high] (searched on a log scale when low > 0); `ratio`: share of filters pruned, [low, high]
-        in 0..1, ranked over all layers (`scope` "global") or the same in each ("layer"); `layer_ratios`: one ratio
-        or range per prunable layer instead; `iterations`: rounds, [low, high]; `regularize_epochs`: training under
-        the pruning loss before the first round (5); `tolerance_points`: stop before accuracy falls more than this
-        below the baseline (no floor when absent)."""
-        check_keys(settings, where, cls.KEYS)
-        if "layer_ratios" in settings and ("ratio" in settings or "scope" in settings):
-            raise ConfigError(f"{where}.layer_ratios: give either ratio (and scope) or layer_ratios, not both")
-        layer_ratios = settings.get("layer_ratios")
-        if layer_ratios is not None:
-            if not isinstance(layer_ratios, list) or not layer_ratios:
-                raise ConfigError(f"{where}.layer_ratios: expected a list with one ratio or [low, high] per "
-                                  f"prunable layer, got {layer_ratios!r}")
-            layer_ratios = [float_range({f"layer_ratios[{i}]": value}, f"layer_ratios[{i}]", where, [0.0, 0.0],
-                                        0.0, 1.0) for i, value in enumerate(layer_ratios)]
-        tolerance = settings.get("tolerance_points")
-        return {
-            "method": choices(settings, "method", where, METHODS, "class-aware"),
-            "tau": float_range(settings, "tau", where, [1e-5, 1e-2], 0.0, math.inf),
-            "lambda1": float_range(settings, "lambda1", where, [1e-6, 1e-4], 0.0, math.inf),
-            "lambda2": float_range(settings, "lambda2", where, [1e-3, 1e-1], 0.0, math.inf),
-            "ratio": None if layer_ratios else float_range(settings, "ratio", where, [0.3, 0.8], 0.0, 1.0),
-            "scope": None if layer_ratios else choices(settings, "scope", where, SCOPES, "global"),
-            "layer_ratios": layer_ratios,
-            "iterations": int_range(settings, "iterations", where, [1, 4], minimum=1),
-            "regularize_epochs": integer(settings, "regularize_epochs", where, 5, minimum=0),
-            "tolerance_points": None if tolerance is None else number(settings, "tolerance_points", where, 0.0, 0.0),
-        }
+    space: ClassVar[Section] = Section({
+        "method": Field(choices(METHODS), ["class-aware"]),
+        "tau": Field(float_range(0.0, math.inf), [1e-5, 1e-2]),
+        "lambda1": Field(float_range(0.0, math.inf), [1e-6, 1e-4]),
+        "lambda2": Field(float_range(0.0, math.inf), [1e-3, 1e-1]),
+        "ratio": Field(float_range(0.0, 1.0), None),
+        "scope": Field(choices(SCOPES), None),
+        "layer_ratios": Field(list_of(float_range(0.0, 1.0), "ratios or [low, high] ranges, one per prunable layer"),
+                              None),
+        "iterations": Field(int_range(1), [1, 4]),
+        "regularize_epochs": Field(integer(0), 5),
+        "tolerance_points": Field(number(0), None),
+    }, rules=(_ratio_or_layer_ratios,))
+    """`method`: class-aware | magnitude | random, or a list searched over; `tau`, `lambda1`, `lambda2`: a number
+    or [low, high] (searched on a log scale when low > 0); `ratio`: share of filters pruned, [low, high] in 0..1
+    (default [0.3, 0.8]), ranked over all layers (`scope` "global", the default) or the same in each ("layer");
+    `layer_ratios`: one ratio or range per prunable layer instead; `iterations`: rounds, [low, high];
+    `regularize_epochs`: training under the pruning loss before the first round; `tolerance_points`: stop before
+    accuracy falls more than this below the baseline (no floor when absent)."""
+    tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
 
     @classmethod
     def add_commands(cls, commands: argparse._SubParsersAction) -> None:
@@ -187,10 +185,7 @@ class ClassAwarePruning(StudyKind):
         if ranged:
             raise ConfigError(f"{where}.{ranged[0]}: dse prune runs one setting; give one value "
                               f"(in the file or as --set {ranged[0]}=VALUE), got {settings[ranged[0]]!r}")
-        folder = workdir(config, storage or config.storage or DEFAULT_STORAGE)
-        folder.mkdir(parents=True, exist_ok=True)
-        context = StudyContext(load_lut(config.lut), config.data, config.model, config.seed, config.device, folder)
-        instance = cls(settings, context)
+        instance = cls(settings, study_context(config, storage or config.storage or DEFAULT_STORAGE))
         plan = instance.plan(optuna.trial.FixedTrial({}))
         result = instance.prune(plan, seed=config.seed + 1)
         session = instance.session

@@ -23,12 +23,14 @@ import optuna
 from cells.units import NJ_PER_J, reduction_pct
 from dse.errors import ConfigError
 from dse.kinds import Objective, StudyKind
+from dse.schema import Field, Section, choices, float_range, integer, list_of
+from studies.data import DATA_SETTINGS
 from studies.early_exit.command import add_report_command
 from studies.early_exit.confidence import run_confidence
 from studies.early_exit.exclusion import ExitOutcome, run_exclusion
 from studies.early_exit.heads import HEAD_DEFAULTS
 from studies.early_exit.training import ExitSession
-from studies.kinds._space import check_keys, choices, float_range, integer
+from studies.models import MODEL_SETTINGS
 
 if TYPE_CHECKING:
     import argparse
@@ -37,6 +39,11 @@ if TYPE_CHECKING:
 
 METHODS = ("exclusion", "confidence")
 PARAMETER = {"exclusion": "beta", "confidence": "threshold"}
+
+
+def _sorted_exits(values: dict) -> None:
+    if values["exits"] is not None:
+        values["exits"] = sorted(set(values["exits"]))
 
 
 class EarlyExit(StudyKind):
@@ -48,27 +55,18 @@ class EarlyExit(StudyKind):
         Objective("energy_per_inference_nJ", "minimize", "average energy per inference (nJ)"),
         Objective("macs_per_inference", "minimize", "average MACs per inference"),
     )
-    KEYS: ClassVar[tuple[str, ...]] = ("method", "exits", "beta", "threshold", *HEAD_DEFAULTS)
-
-    @classmethod
-    def validate(cls, settings: dict, where: str) -> dict:
-        """`method`: exclusion | confidence, or both (searched); `exits`: exit numbers the search may use
-        (1 = after the first MAC layer; default all); `beta`, `threshold`: number or [low, high] in [0, 1]
-        (defaults [0, 1] and [0.5, 1]); heads: `hidden` (units per class network, 4), `confidence_hidden`
-        (units of the baseline's classifier, 32), `head_pool` (conv maps averaged to at most this size, 2),
-        `head_epochs` (60)."""
-        check_keys(settings, where, cls.KEYS)
-        exits = settings.get("exits")
-        if exits is not None and not (isinstance(exits, list) and exits and all(
-                isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in exits)):
-            raise ConfigError(f"{where}.exits: expected a non-empty list of exit numbers (1, 2, ...), got {exits!r}")
-        return {
-            "method": choices(settings, "method", where, METHODS, "exclusion"),
-            "exits": None if exits is None else sorted(set(exits)),
-            "beta": float_range(settings, "beta", where, [0.0, 1.0], 0.0, 1.0),
-            "threshold": float_range(settings, "threshold", where, [0.5, 1.0], 0.0, 1.0),
-            **{key: integer(settings, key, where, default, minimum=1) for key, default in HEAD_DEFAULTS.items()},
-        }
+    space: ClassVar[Section] = Section({
+        "method": Field(choices(METHODS), ["exclusion"]),
+        "exits": Field(list_of(integer(1), "exit numbers (1, 2, ...)"), None),
+        "beta": Field(float_range(0.0, 1.0), [0.0, 1.0]),
+        "threshold": Field(float_range(0.0, 1.0), [0.5, 1.0]),
+        **{key: Field(integer(1), default) for key, default in HEAD_DEFAULTS.items()},
+    }, rules=(_sorted_exits,))
+    """`method`: exclusion | confidence, or both (searched); `exits`: exit numbers the search may use (1 = after
+    the first MAC layer; default all); `beta`, `threshold`: number or [low, high] in [0, 1]; heads: `hidden`
+    (units per class network), `confidence_hidden` (units of the baseline's classifier), `head_pool` (conv maps
+    averaged to at most this size), `head_epochs`."""
+    tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
 
     @classmethod
     def add_commands(cls, commands: argparse._SubParsersAction) -> None:

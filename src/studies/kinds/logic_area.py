@@ -17,8 +17,10 @@ import optuna
 from cells.units import UM2_PER_MM2, reduction_pct
 from dse.costmodel import embedded_area
 from dse.kinds import Objective, StudyKind
-from studies.kinds._ranking import rank_weights
-from studies.kinds._space import check_keys, int_range, integer, n_values_range, number
+from dse.schema import Field, Section, int_range, integer, number
+from studies.data import DATA_SETTINGS
+from studies.kinds._ranking import n_values_range, rank_weights
+from studies.models import MODEL_SETTINGS
 from studies.session import QuantSession
 
 if TYPE_CHECKING:
@@ -34,20 +36,15 @@ class LogicArea(StudyKind):
         Objective("accuracy", "maximize", "accuracy (%)"),
         Objective("logic_area_mm2", "minimize", "logic area (mm²)"),
     )
-    KEYS: ClassVar[tuple[str, ...]] = ("n_values", "tolerance_points", "add_step", "max_rounds")
-
-    @classmethod
-    def validate(cls, settings: dict, where: str) -> dict:
-        """`n_values`: [low, high] smallest-area values to start with (default 1 to all); `tolerance_points`:
-        accepted accuracy loss (percentage points, 1.0); `add_step`: values added per round (1); `max_rounds`:
-        most rounds of adding (8)."""
-        check_keys(settings, where, cls.KEYS)
-        return {
-            "n_values": int_range(settings, "n_values", where, None, minimum=1),
-            "tolerance_points": number(settings, "tolerance_points", where, 1.0, minimum=0.0),
-            "add_step": integer(settings, "add_step", where, 1, minimum=1),
-            "max_rounds": integer(settings, "max_rounds", where, 8, minimum=0),
-        }
+    space: ClassVar[Section] = Section({
+        "n_values": Field(int_range(1), None),
+        "tolerance_points": Field(number(0), 1.0),
+        "add_step": Field(integer(1), 1),
+        "max_rounds": Field(integer(0), 8),
+    })
+    """`n_values`: [low, high] smallest-area values to start with (default 1 to all); `tolerance_points`: accepted
+    accuracy loss (percentage points); `add_step`: values added per round; `max_rounds`: most rounds of adding."""
+    tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
 
     @classmethod
     def grid_space(cls, settings: dict) -> dict[str, list] | None:

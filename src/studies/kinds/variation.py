@@ -25,7 +25,9 @@ import optuna
 
 from dse.errors import ConfigError
 from dse.kinds import Objective, StudyKind
-from studies.kinds._space import check_keys, choices, float_range, int_range, integer
+from dse.schema import Field, Invalid, Section, choices, float_range, int_range, integer, list_of, one_of, show, text
+from studies.data import DATA_SETTINGS
+from studies.models import MODEL_SETTINGS
 from studies.variation.command import add_report_command
 from studies.variation.model import MAPPINGS
 from studies.variation.session import Plan, VariationSession
@@ -39,6 +41,31 @@ METHODS = ("correctnet", "noise-injection")
 CURVE_SIGMAS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
 
 
+def _sigmas(value: object) -> list[float]:
+    """A σ (number >= 0) or a non-empty list of them, as a sorted list of distinct floats."""
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise Invalid(f"expected a number >= 0 or a list of them, got {show(value)}")
+    if any(v < 0 or not math.isfinite(v) for v in values):
+        raise Invalid(f"σ must be >= 0, got {show(value)}")
+    return sorted({float(v) for v in values})
+
+
+def _lipschitz_target(values: dict) -> None:
+    """k > 0; a warning at k >= 1, where a varied layer may amplify errors."""
+    low, high = values["k"]
+    if low <= 0:
+        raise Invalid(f"expected k > 0, got {show(low)}", "k")
+    if high >= 1:
+        warnings.warn(f"space.k: k >= 1 ({high:g}) lets a varied layer amplify errors; the suppression argument "
+                      "needs k < 1", UserWarning, stacklevel=2)
+
+
+def _distinct_names(values: dict) -> None:
+    if values["layers"] is not None:
+        values["layers"] = list(dict.fromkeys(values["layers"]))
+
+
 class VariationKind(StudyKind):
     """Search k, β and the compensation width per layer (or noise-injection training) for accuracy under variation."""
 
@@ -47,51 +74,27 @@ class VariationKind(StudyKind):
         Objective("accuracy_variation", "maximize", "accuracy under variation (%)"),
         Objective("overhead_macs_pct", "minimize", "compensation MACs (% of the network)"),
     )
-    KEYS: ClassVar[tuple[str, ...]] = ("method", "sigma", "k", "beta", "layers", "width", "mapping", "adc_bits",
-                                       "samples", "compensation_epochs", "curve_sigmas")
-
-    @classmethod
-    def validate(cls, settings: dict, where: str) -> dict:
-        """`method`: correctnet | noise-injection, or both (searched); `sigma`: σ of θ, a number >= 0 or a list
-        (0.5; λ and the training variation use the largest); `k`: Lipschitz target, number or [low, high] > 0 (warns at >= 1; [0.5, 0.95]); `beta`: weight of
-        the regularizer, number or [low, high] >= 0 (log scale when low > 0; [0.01, 1]); `layers`: names of the
-        layers that may get compensation (default: every MAC layer); `width`: compensation channels per layer,
-        an integer or [low, high] >= 0 ([0, 4]; 0 is none); `mapping`: differential | offset; `adc_bits`: ADC
-        resolution (none: ideal readout); `samples`: Monte Carlo chips (200); `compensation_epochs` (10);
-        `curve_sigmas`: σ values of the report's curves."""
-        check_keys(settings, where, cls.KEYS)
-        sigmas = _sigma_list(settings, "sigma", where, 0.5)
-        k = float_range(settings, "k", where, [0.5, 0.95], 0.0, math.inf)
-        if k[0] <= 0:
-            raise ConfigError(f"{where}.k: expected k > 0, got {settings['k']!r}")
-        if k[1] >= 1:
-            warnings.warn(f"{where}.k: k >= 1 ({k[1]:g}) lets a varied layer amplify errors; "
-                          "the suppression argument needs k < 1", UserWarning, stacklevel=2)
-        layers = settings.get("layers")
-        if layers is not None and not (isinstance(layers, list) and layers and all(
-                isinstance(name, str) and name for name in layers)):
-            raise ConfigError(f"{where}.layers: expected a non-empty list of layer names, got {layers!r}")
-        mapping = settings.get("mapping", "differential")
-        if mapping not in MAPPINGS:
-            raise ConfigError(f"{where}.mapping: expected one of {', '.join(MAPPINGS)}, got {mapping!r}")
-        adc_bits = settings.get("adc_bits")
-        if adc_bits is not None:
-            adc_bits = integer(settings, "adc_bits", where, 8, minimum=2)
-            if adc_bits > 16:
-                raise ConfigError(f"{where}.adc_bits: expected an integer from 2 to 16, got {adc_bits}")
-        return {
-            "method": choices(settings, "method", where, METHODS, "correctnet"),
-            "sigma": sigmas,
-            "k": k,
-            "beta": float_range(settings, "beta", where, [0.01, 1.0], 0.0, math.inf),
-            "layers": None if layers is None else list(dict.fromkeys(layers)),
-            "width": int_range(settings, "width", where, [0, 4], minimum=0),
-            "mapping": mapping,
-            "adc_bits": adc_bits,
-            "samples": integer(settings, "samples", where, 200, minimum=1),
-            "compensation_epochs": integer(settings, "compensation_epochs", where, 10, minimum=0),
-            "curve_sigmas": sorted(set(_sigma_list(settings, "curve_sigmas", where, CURVE_SIGMAS))),
-        }
+    space: ClassVar[Section] = Section({
+        "method": Field(choices(METHODS), ["correctnet"]),
+        "sigma": Field(_sigmas, [0.5]),
+        "k": Field(float_range(0.0, math.inf), [0.5, 0.95]),
+        "beta": Field(float_range(0.0, math.inf), [0.01, 1.0]),
+        "layers": Field(list_of(text, "layer names"), None),
+        "width": Field(int_range(0), [0, 4]),
+        "mapping": Field(one_of(MAPPINGS), "differential"),
+        "adc_bits": Field(integer(2, 16), None),
+        "samples": Field(integer(1), 200),
+        "compensation_epochs": Field(integer(0), 10),
+        "curve_sigmas": Field(_sigmas, CURVE_SIGMAS),
+    }, rules=(_lipschitz_target, _distinct_names))
+    """`method`: correctnet | noise-injection, or both (searched); `sigma`: σ of θ, a number >= 0 or a list
+    (0.5; λ and the training variation use the largest); `k`: Lipschitz target, number or [low, high] > 0 (warns
+    at >= 1; [0.5, 0.95]); `beta`: weight of the regularizer, number or [low, high] >= 0 (log scale when low > 0;
+    [0.01, 1]); `layers`: names of the layers that may get compensation (default: every MAC layer); `width`:
+    compensation channels per layer, an integer or [low, high] >= 0 ([0, 4]; 0 is none); `mapping`: differential |
+    offset; `adc_bits`: ADC resolution, 2 to 16 (none: ideal readout); `samples`: Monte Carlo chips (200);
+    `compensation_epochs` (10); `curve_sigmas`: σ values of the report's curves."""
+    tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
 
     @classmethod
     def add_commands(cls, commands: argparse._SubParsersAction) -> None:
@@ -177,17 +180,6 @@ class VariationKind(StudyKind):
         return {"accuracy_variation": mean, "overhead_macs_pct": 0.0 if extra is None else extra.macs_pct,
                 "accuracy_nominal": nominal, "accuracy_variation_se": se, "accuracy_variation_p5": p5,
                 "recovery_pct": 100.0 * mean / base["accuracy_nominal"] if base["accuracy_nominal"] else 0.0}
-
-
-def _sigma_list(settings: dict, key: str, where: str, default: float | list[float]) -> list[float]:
-    """A σ (number >= 0) or a non-empty list of them, as a list of floats."""
-    value = settings.get(key, default)
-    values = value if isinstance(value, list) else [value]
-    if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        raise ConfigError(f"{where}.{key}: expected a number >= 0 or a list of them, got {value!r}")
-    if any(v < 0 or not math.isfinite(v) for v in values):
-        raise ConfigError(f"{where}.{key}: σ must be >= 0, got {value!r}")
-    return [float(v) for v in values]
 
 
 def _float(trial: optuna.Trial, name: str, pair: list[float], log: bool = False) -> float:

@@ -21,9 +21,11 @@ import optuna
 from cells.units import S_PER_PS, reduction_pct
 from dse.costmodel import CostReport, cost_report, worst_delay
 from dse.kinds import Objective, StudyKind
+from dse.schema import Field, Section, choices, float_range, int_range
+from studies.data import DATA_SETTINGS
 from studies.errors import StudiesError
-from studies.kinds._ranking import allowed_activations, rank_weights
-from studies.kinds._space import check_keys, choices, float_range, int_range, n_values_range
+from studies.kinds._ranking import allowed_activations, n_values_range, rank_weights
+from studies.models import MODEL_SETTINGS
 from studies.quant import signed_levels
 from studies.session import QuantSession
 
@@ -42,19 +44,14 @@ class WeightSubset(StudyKind):
         Objective("energy_per_inference_nJ", "minimize", "energy per inference (nJ)"),
         Objective("power_scaled_uW", "minimize", "power after voltage scaling (µW)"),
     )
-    KEYS: ClassVar[tuple[str, ...]] = ("ranking", "n_values", "activation_delay_fraction")
-
-    @classmethod
-    def validate(cls, settings: dict, where: str) -> dict:
-        """`ranking`: energy | delay | free, or a list searched over; `n_values`: [low, high] values kept by a
-        ranking (default 1 to all); `activation_delay_fraction`: threshold over the clock period, [low, high]."""
-        check_keys(settings, where, cls.KEYS)
-        return {
-            "ranking": choices(settings, "ranking", where, RANKINGS, "energy"),
-            "n_values": int_range(settings, "n_values", where, None, minimum=1),
-            "activation_delay_fraction": float_range(settings, "activation_delay_fraction", where, [0.6, 1.0],
-                                                     0.0, 1.0),
-        }
+    space: ClassVar[Section] = Section({
+        "ranking": Field(choices(RANKINGS), ["energy"]),
+        "n_values": Field(int_range(1), None),
+        "activation_delay_fraction": Field(float_range(0.0, 1.0), [0.6, 1.0]),
+    })
+    """`ranking`: energy | delay | free, or a list searched over; `n_values`: [low, high] values kept by a ranking
+    (default 1 to all); `activation_delay_fraction`: threshold over the clock period, [low, high]."""
+    tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
 
     @classmethod
     def grid_space(cls, settings: dict) -> dict[str, list] | None:
