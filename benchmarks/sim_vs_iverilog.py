@@ -10,6 +10,8 @@ Icarus's as whole processes (iverilog compile + vvp run, the VCD it writes being
 its way of reporting toggles, reading that VCD not counted against it; and,
 slower, with toggle counters in the testbench); the ratios, events per second,
 and the same semantics as numpy vectorized over transitions, step by step.
+Then the same work with per-arc delays from the delay calculation (the
+path-delay loop) against Icarus with `specify` paths.
 
     .venv/bin/python benchmarks/sim_vs_iverilog.py [--transitions N] [--weight W]
 """
@@ -31,8 +33,10 @@ import numpy as np
 from characterize.generators import multiplier
 from characterize.netlist.ir import CONST0
 from characterize.netlist.logic import net_values
-from characterize.timing.delays import annotate_delays
-from characterize.timing.sim import _Circuit, input_bit_matrix, simulate
+from characterize.timing.delaycalc import calculate_delays
+from characterize.timing.delays import annotate_arc_delays, annotate_delays
+from characterize.timing.kernel import KernelCircuit, run_transitions
+from characterize.timing.sim import input_bit_matrix, simulate
 from characterize.timing.timed_verilog import run_iverilog
 
 
@@ -75,24 +79,11 @@ def rerun_vvp(workdir: str) -> float:
 
 def kernel_without_merging(timed, bits: np.ndarray) -> float:
     """Seconds for the numba kernel to run every transition in order, equal ones included."""
-    circuit = _Circuit(timed)
-    values, gate_index = circuit.initial_state()
+    circuit = KernelCircuit.from_timed(timed)
+    state = circuit.initial_state()
     count = len(bits) - 1
-    zero = np.zeros(timed.net_count)
     start = time.perf_counter()
-    circuit.run(
-        bits,
-        np.arange(count),
-        np.arange(1, count + 1),
-        np.ones(count, dtype=np.int64),
-        values,
-        gate_index,
-        zero,
-        zero,
-        False,
-        False,
-        0,
-    )
+    run_transitions(circuit, state, bits, np.arange(count), np.arange(1, count + 1))
     return time.perf_counter() - start
 
 
@@ -216,6 +207,21 @@ def main() -> None:
     )
     print(f"ratio iverilog (counting) / ours warm: {(counting.compile_s + counting.run_s) / warm_s:.0f}x")
     print(f"ratio iverilog (VCD) / ours without merging: {icarus_s / every_s:.0f}x")
+
+    arcs = annotate_arc_delays(calculate_delays(timed.netlist, timed.input_slew_s, timed.external_load_f))
+    simulate(arcs, {k: v[:3] for k, v in inputs.items()})  # compile the path-delay loop
+    start = time.perf_counter()
+    by_arc = simulate(arcs, inputs)
+    arc_s = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as workdir:
+        specify = run_iverilog(arcs, inputs, workdir)
+    assert np.array_equal(by_arc.toggles, specify.toggles), "toggles with arc delays differ from Icarus"
+    assert np.array_equal(by_arc.sensitized_delay_steps, specify.sensitized_delay_steps), "arc delays: delays differ"
+    print(
+        f"ours  warm, arc delays (path-delay semantics): simulate() {arc_s:6.2f} s   "
+        f"{by_arc.events / arc_s / 1e6:.1f} M events/s ({by_arc.events} events); iverilog -gspecify: "
+        f"compile {specify.compile_s:.2f} s + vvp {specify.run_s:.2f} s, toggles and delays equal"
+    )
 
     subset = {k: v[: args.numpy_transitions + 1] for k, v in inputs.items()}
     start = time.perf_counter()

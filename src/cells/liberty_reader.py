@@ -105,6 +105,7 @@ class _LibraryBuilder:
             units=self.units,
             wire_load=self._wire_load(),
             source=str(self.path),
+            slew_thresholds=self._thresholds(),
             templates=self.templates,
             temperature=self._temperature(),
         )
@@ -115,6 +116,7 @@ class _LibraryBuilder:
             time_text = _text(root.get("time_unit", "1ns"))
             leakage_text = _text(root.get("leakage_power_unit", "1nW"))
             voltage_text = _text(root.get("voltage_unit", "1V"))
+            resistance_text = _text(root.get("pulling_resistance_unit", "1kohm"))
             cap = root.get("capacitive_load_unit", [1.0, "pf"])
             cap_value, cap_unit = float(cap[0]), _text(cap[1])
             return Units(
@@ -122,10 +124,12 @@ class _LibraryBuilder:
                 capacitance=cap_value * parse_quantity("1" + cap_unit, "f"),
                 leakage=parse_quantity(leakage_text, "w"),
                 voltage=parse_quantity(voltage_text, "v"),
+                resistance=parse_quantity(resistance_text, "ohm"),
                 time_text=time_text,
                 capacitance_text=(cap_value, cap_unit),
                 leakage_text=leakage_text,
                 voltage_text=voltage_text,
+                resistance_text=resistance_text,
             )
         except (ValueError, TypeError, IndexError, KeyError) as exc:
             raise LibraryError(f"{self.path}: unreadable unit declaration {exc}") from None
@@ -137,6 +141,19 @@ class _LibraryBuilder:
             if group.get("voltage") is not None:
                 return float(group["voltage"]) * self.units.voltage
         raise LibraryError(f"{self.path}: no nom_voltage and no operating_conditions voltage")
+
+    def _thresholds(self) -> tuple[float, float, float, float]:
+        """Delay and slew thresholds (rise values) as fractions, and the slew derate; Liberty's defaults if absent."""
+        root = self.root
+        try:
+            return (
+                float(root.get("output_threshold_pct_rise", 50.0)) / 100,
+                float(root.get("slew_lower_threshold_pct_rise", 20.0)) / 100,
+                float(root.get("slew_upper_threshold_pct_rise", 80.0)) / 100,
+                float(root.get("slew_derate_from_library", 1.0)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise LibraryError(f"{self.path}: unreadable threshold attribute: {exc}") from None
 
     def _temperature(self) -> float | None:
         if self.root.get("nom_temperature") is not None:
@@ -158,12 +175,14 @@ class _LibraryBuilder:
                     capacitance_per_length=float(group.get("capacitance", 0.0)) * self.units.capacitance,
                     slope=float(group.get("slope", 0.0)),
                     fanout_length=tuple((int(f), float(l)) for f, l in group.get_attributes("fanout_length")),
+                    resistance_per_length=float(group.get("resistance", 0.0)) * self.units.resistance,
                 )
         raise LibraryError(f"{self.path}: default_wire_load {_text(name)!r} is not defined")
 
     def _cell(self, group: Group) -> Cell:
         name = _text(group.args[0])
         inputs, outputs, extra, functions, capacitance = [], [], [], {}, {}
+        edge_capacitance: dict[str, dict[str, float]] = {"rise_capacitance": {}, "fall_capacitance": {}}
         timing, power = [], []
         sequential = any(g.group_name in SEQUENTIAL_GROUPS for g in group.groups)
         state_names = {_text(a) for g in group.groups if g.group_name in SEQUENTIAL_GROUPS for a in g.args}
@@ -177,6 +196,9 @@ class _LibraryBuilder:
             if direction == "input":
                 inputs.append(pin_name)
                 capacitance[pin_name] = float(pin.get("capacitance", 0.0)) * self.units.capacitance
+                for key, values in edge_capacitance.items():
+                    if pin.get(key) is not None:
+                        values[pin_name] = float(pin[key]) * self.units.capacitance
             elif direction in ("output", "inout"):
                 outputs.append(pin_name)
                 if pin.get("function") is not None:
@@ -220,6 +242,8 @@ class _LibraryBuilder:
             transistors=int(transistors) if transistors is not None else None,
             sequential=sequential,
             extra_pins=tuple(extra),
+            rise_capacitance=edge_capacitance["rise_capacitance"],
+            fall_capacitance=edge_capacitance["fall_capacitance"],
         )
         if not sequential:
             self._check_conditions(cell)

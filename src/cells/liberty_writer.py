@@ -63,9 +63,16 @@ class _LibraryFormatter:
             f"time_unit : {_quoted(units.time_text)};",
             f"voltage_unit : {_quoted(units.voltage_text)};",
             f"leakage_power_unit : {_quoted(units.leakage_text)};",
+            f"pulling_resistance_unit : {_quoted(units.resistance_text)};",
             f"capacitive_load_unit ({_number(cap_value)}, {_quoted(cap_unit)});",
             f"nom_voltage : {_number(lib.voltage / units.voltage)};",
         ]
+        vth, vl, vh, derate = lib.slew_thresholds
+        for edge in ("rise", "fall"):
+            out += [f"output_threshold_pct_{edge} : {_number(vth * 100)};",
+                    f"slew_lower_threshold_pct_{edge} : {_number(vl * 100)};",
+                    f"slew_upper_threshold_pct_{edge} : {_number(vh * 100)};"]
+        out.append(f"slew_derate_from_library : {_number(derate)};")
         if lib.temperature is not None:
             out.append(f"nom_temperature : {_number(lib.temperature)};")
         if lib.wire_load is not None:
@@ -84,6 +91,7 @@ class _LibraryFormatter:
         return [
             f"wire_load ({_quoted(wire.name)}) {{",
             f"{INDENT}capacitance : {_number(wire.capacitance_per_length / self.units.capacitance)};",
+            f"{INDENT}resistance : {_number(wire.resistance_per_length / self.units.resistance)};",
             f"{INDENT}slope : {_number(wire.slope)};",
             *(f"{INDENT}fanout_length ({fanout}, {_number(length)});" for fanout, length in wire.fanout_length),
             "}",
@@ -115,6 +123,9 @@ class _LibraryFormatter:
         power = [a for a in cell.power if a.pin == pin]
         if pin in cell.inputs:
             body = ["direction : input;", f"capacitance : {_number(cell.capacitance[pin] / self.units.capacitance)};"]
+            for key, edge in (("rise_capacitance", cell.rise_capacitance), ("fall_capacitance", cell.fall_capacitance)):
+                if pin in edge:
+                    body.append(f"{key} : {_number(edge[pin] / self.units.capacitance)};")
         elif pin in cell.outputs:
             body = ["direction : output;"]
             if pin in cell.functions:

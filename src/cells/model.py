@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 
 from cells.errors import LibraryError
 from cells.functions import truth_table
@@ -70,6 +71,8 @@ class Cell:
     transistors: int | None = None
     sequential: bool = False
     extra_pins: tuple[str, ...] = ()
+    rise_capacitance: dict[str, float] = field(default_factory=dict)
+    fall_capacitance: dict[str, float] = field(default_factory=dict)
 
     @cached_property
     def truth_tables(self) -> tuple[int, ...]:
@@ -89,6 +92,11 @@ class Cell:
     def arcs_to(self, pin: str) -> tuple[TimingArc, ...]:
         return tuple(a for a in self.timing if a.pin == pin)
 
+    def pin_capacitance(self, pin: str, rising: bool) -> float:
+        """Input capacitance (F) of `pin` for a rising or falling transition: Liberty's rise_ or
+        fall_capacitance where given, else its capacitance."""
+        edge = self.rise_capacitance if rising else self.fall_capacitance
+        return edge.get(pin, self.capacitance.get(pin, 0.0))
     @cached_property
     def leakage_by_state(self) -> tuple[float, ...]:
         """Leakage power (W) in each input state (index i: input j is bit j of i).
@@ -118,24 +126,37 @@ class Cell:
 
 @dataclass(frozen=True)
 class WireLoad:
-    """Liberty wire-load model: net capacitance from fanout via an estimated length."""
+    """Liberty wire-load model: net capacitance and resistance from fanout via an estimated length."""
 
     name: str
     capacitance_per_length: float
     slope: float
     fanout_length: tuple[tuple[int, float], ...]
+    resistance_per_length: float = 0.0
+
+    def length(self, fanout: int) -> float:
+        """Estimated wire length of a net with `fanout` sinks (none without sinks), as OpenSTA estimates it:
+        table entries interpolated, extrapolated with `slope` beyond the first and the last."""
+        entries = sorted(self.fanout_length)
+        if fanout <= 0 or not entries:
+            return 0.0
+        first, last = entries[0], entries[-1]
+        if fanout < first[0]:
+            return max(first[1] - (first[0] - fanout) * self.slope, 0.0)
+        if fanout >= last[0]:
+            return last[1] + (fanout - last[0]) * self.slope
+        for (f1, l1), (f2, l2) in pairwise(entries):
+            if f1 <= fanout < f2:
+                return l1 + (l2 - l1) * (fanout - f1) / (f2 - f1)
+        return first[1]
 
     def capacitance(self, fanout: int) -> float:
         """Estimated wire capacitance (F) of a net with `fanout` sinks."""
-        if fanout <= 0:
-            return 0.0
-        table = dict(self.fanout_length)
-        if fanout in table:
-            length = table[fanout]
-        else:
-            largest = max(table)
-            length = table[largest] + (fanout - largest) * self.slope
-        return length * self.capacitance_per_length
+        return self.length(fanout) * self.capacitance_per_length
+
+    def resistance(self, fanout: int) -> float:
+        """Estimated wire resistance (ohm) of a net with `fanout` sinks."""
+        return self.length(fanout) * self.resistance_per_length
 
 
 @dataclass(frozen=True)
@@ -146,10 +167,12 @@ class Units:
     capacitance: float = 1e-12
     leakage: float = 1e-9
     voltage: float = 1.0
+    resistance: float = 1e3
     time_text: str = "1ns"
     capacitance_text: tuple[float, str] = (1.0, "pf")
     leakage_text: str = "1nW"
     voltage_text: str = "1V"
+    resistance_text: str = "1kohm"
 
     @property
     def energy(self) -> float:
@@ -171,6 +194,8 @@ class Library:
     wire_load: WireLoad | None = None
     source: str = ""
     templates: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    slew_thresholds: tuple[float, float, float, float] = (0.5, 0.2, 0.8, 1.0)
+    """Output delay threshold, lower and upper slew thresholds (fractions of the supply), slew derate."""
     temperature: float | None = None
 
     def cell(self, name: str) -> Cell:

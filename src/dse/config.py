@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from characterize.choices import MODES
 from characterize.generators import ADDERS, ARCHITECTURES, operand_range
 from characterize.lut.table import MISSING_POLICIES
-from characterize.choices import MODES
 from dse.errors import ConfigError
 from dse.kinds import DIRECTIONS, Objective
 from dse.kinds import kind as find_kind

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from cells.default import load_library
 from characterize.netlist.verilog import read_verilog
-from characterize.timing.delays import annotate_delays
+from characterize.timing.delaycalc import calculate_delays
+from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, annotate_arc_delays, default_external_load
 from characterize.timing.power import average_power
 from characterize.timing.timed_verilog import run_iverilog, write_timed_verilog
 from characterize.timing.vectors import simulate_vectors
@@ -37,8 +40,9 @@ def test_toggles_agree_with_iverilog(booth4, tmp_path, capsys):
     assert main(["simulate", str(booth4), "--inputs", str(vectors), "--toggles", str(toggles),
                  "--timed-verilog", str(timed_v), "--vcd", str(vcd), "--period-ps", "4000"]) == 0
     ours = pd.read_csv(toggles).set_index("net")
-    netlist = read_verilog(booth4, load_library())
-    timed = annotate_delays(netlist)
+    library = load_library()
+    netlist = read_verilog(booth4, library)
+    timed = annotate_arc_delays(calculate_delays(netlist, DEFAULT_INPUT_SLEW_S, default_external_load(library)))
     assert timed_v.read_text() == write_timed_verilog(timed)
     reference = run_iverilog(timed, {"a": rows[:, 0], "w": rows[:, 1]}, tmp_path / "iverilog")
     for net in range(2, len(netlist.nets)):
@@ -62,6 +66,31 @@ def test_bad_vectors_give_one_line(booth4, tmp_path, capsys, content, message):
     assert main(["simulate", str(booth4), "--inputs", str(vectors), "--toggles", str(tmp_path / "t.csv")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
+
+
+def test_simulates_with_the_delays_of_an_sdf(booth4, tmp_path, capsys):
+    rows = np.random.default_rng(3).integers(-8, 8, (50, 2))
+    vectors = tmp_path / "vectors.csv"
+    write_vectors(vectors, rows)
+    sdf = tmp_path / "slow.sdf"
+    assert main(["timing", str(booth4), "--sdf-out", str(sdf)]) == 0
+    # every IOPATH ten times slower: the simulated delays follow the file
+    text = sdf.read_text()
+    slow = re.sub(r"\(IOPATH (.*?) \(([0-9.]+):[0-9.]+:[0-9.]+\) \(([0-9.]+):[0-9.]+:[0-9.]+\)\)",
+                  lambda m: f"(IOPATH {m.group(1)} ({float(m.group(2)) * 10}) ({float(m.group(3)) * 10}))", text)
+    assert slow != text
+    sdf.write_text(slow)
+    capsys.readouterr()
+    assert main(["simulate", str(booth4), "--inputs", str(vectors), "--toggles", str(tmp_path / "a.csv")]) == 0
+    normal = capsys.readouterr().out
+    assert main(["simulate", str(booth4), "--inputs", str(vectors), "--toggles", str(tmp_path / "b.csv"),
+                 "--sdf", str(sdf)]) == 0
+    slowed = capsys.readouterr().out
+
+    def critical(out):
+        return float(re.search(r"critical \(STA\) (\d+) ps", out).group(1))
+
+    assert critical(slowed) > 5 * critical(normal)
 
 
 def test_simulate_vectors_figures_at_a_period(booth4, tmp_path):

@@ -4,7 +4,9 @@ Per weight: build the design (the generic multiplier with the weight held at
 its port — `stationary`, as in a weight-stationary systolic array — or the
 multiplier with the weight embedded and simplified — `embedded`), simulate the
 same seeded activation transitions, and measure area, static and sensitized
-delay, switching energy, toggles and glitches. Each weight's result is stored
+delay (the simulation runs on per-arc delays from the NLDM delay calculation,
+or from `sdf` for the generic multiplier; the static timing is that of the
+simulated arc delays), switching energy, toggles and glitches. Each weight's result is stored
 in a content-addressed cache as soon as it is done, so a rerun is instant and
 an interrupted sweep resumes where it stopped. Weights run in parallel
 processes.
@@ -45,8 +47,10 @@ from characterize.passes.designs import (
     smallest,
     verify_product,
 )
-from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_delays, default_external_load
+from characterize.timing.delaycalc import DelayCalculation, calculate_delays
+from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_arc_delays, default_external_load
 from characterize.timing.power import simulate_energy
+from characterize.timing.sdf import read_sdf
 from characterize.timing.sta import static_timing
 
 REFERENCE = "reference"
@@ -67,9 +71,13 @@ class SweepConfig:
     period_ps: float | None = None
     strategy: str = "simplify"
     dont_use: tuple[str, ...] = DEFAULT_DONT_USE
+    sdf: str | None = None
     weight_sample: int | None = None  # the weights are sample_weights(spec.weights, N); not part of cache keys
 
     def __post_init__(self):
+        if self.sdf is not None and self.mode != "stationary":
+            raise SimulationError("an SDF times one netlist: it applies to stationary mode (the generic multiplier), "
+                                  "not to embedded mode, which builds one netlist per weight")
         if self.mode not in MODES:
             raise SimulationError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.strategy not in STRATEGIES:
@@ -93,6 +101,7 @@ def cache_key(config: SweepConfig, item: int | str) -> str:
     fields.pop("weight_sample")
     fields["item"] = item
     fields["library_sha256"] = library_sha256(config)
+    fields["sdf_sha256"] = hashlib.sha256(Path(config.sdf).read_bytes()).hexdigest() if config.sdf else None
     fields["version"] = package_version()
     fields["code"] = code_digest()
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
@@ -133,12 +142,18 @@ class _Characterizer:
         return float(np.ceil(static_timing(timed).critical_delay_s * PS_PER_S)) * S_PER_PS
 
     def _timed(self, design: Netlist) -> TimedGates:
-        """`design` with gate delays; the reference's, shared by every stationary weight, are computed once."""
+        """`design` with its arc delays; the reference's, shared by every stationary weight, are computed once."""
         if design is not self.reference:
-            return annotate_delays(design, self.input_slew, self.external_load)
+            return annotate_arc_delays(self._delays(design))
         if self._reference_timed is None:
-            self._reference_timed = annotate_delays(design, self.input_slew, self.external_load)
+            self._reference_timed = annotate_arc_delays(self._delays(design))
         return self._reference_timed
+
+    def _delays(self, design: Netlist) -> DelayCalculation:
+        """Arc delays from the library's tables, or from the SDF for the generic multiplier."""
+        if self.config.sdf and design is self.reference:
+            return read_sdf(self.config.sdf, design, self.input_slew, self.external_load)
+        return calculate_delays(design, self.input_slew, self.external_load)
 
     def run(self, item: int | str) -> dict:
         """Measure one weight value, or the reference circuit with weights changing too."""
@@ -249,6 +264,7 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
         "seed": config.seed,
         "activations": "histogram" if config.histogram else "uniform",
         "input_slew_ps": config.input_slew_ps,
+        "sdf": config.sdf,
         "period_ps": results[REFERENCE]["period_ps"],
         "version": package_version(),
         "bits": spec.bits,

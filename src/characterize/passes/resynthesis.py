@@ -26,6 +26,11 @@ def yosys_available() -> bool:
 
 def resynthesize(netlist: Netlist, library: Library) -> Netlist:
     """The netlist resynthesized by yosys (synth + abc -liberty) and read back."""
+    return synthesize(write_verilog(netlist), netlist.name, library)
+
+
+def synthesize(verilog: str, top: str, library: Library) -> Netlist:
+    """Any synthesizable Verilog text mapped by yosys (synth + abc -liberty) onto `library`'s cells and read back."""
     yosys = shutil.which("yosys")
     if yosys is None:
         raise NetlistError("yosys is not installed (apt-get install yosys); use the 'simplify' strategy instead")
@@ -35,17 +40,19 @@ def resynthesize(netlist: Netlist, library: Library) -> Netlist:
     with tempfile.TemporaryDirectory(prefix="gatedse-yosys-") as folder:
         source = Path(folder) / "in.v"
         result = Path(folder) / "out.v"
-        source.write_text(write_verilog(netlist))
+        source.write_text(verilog)
         script = (
-            f"read_liberty -ignore_miss_func {liberty}; read_verilog {source}; hierarchy -top {netlist.name}; "
-            f"flatten; synth -flatten -top {netlist.name}; abc -liberty {liberty}; opt_clean -purge; "
+            f"read_liberty -ignore_miss_func {liberty}; read_verilog {source}; hierarchy -top {top}; "
+            f"flatten; synth -flatten -top {top}; abc -liberty {liberty}; opt_clean -purge; "
             f"write_verilog -noattr {result}"
         )
         try:
-            run = subprocess.run([yosys, "-q", "-p", script], capture_output=True, text=True, timeout=YOSYS_TIMEOUT_S)
+            run = subprocess.run(
+                [yosys, "-q", "-p", script], capture_output=True, text=True, timeout=YOSYS_TIMEOUT_S, check=False
+            )
         except subprocess.TimeoutExpired:
-            raise NetlistError(f"yosys did not finish within {YOSYS_TIMEOUT_S} s on {netlist.name}") from None
+            raise NetlistError(f"yosys did not finish within {YOSYS_TIMEOUT_S} s on {top}") from None
         if run.returncode != 0:
             message = (run.stderr or run.stdout).strip().splitlines()
-            raise NetlistError(f"yosys failed on {netlist.name}: {message[-1] if message else 'no message'}")
-        return read_verilog(result.read_text(), library, top=netlist.name, source=f"yosys output for {netlist.name}")
+            raise NetlistError(f"yosys failed on {top}: {message[-1] if message else 'no message'}")
+        return read_verilog(result.read_text(), library, top=top, source=f"yosys output for {top}")

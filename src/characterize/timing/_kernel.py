@@ -307,3 +307,218 @@ def chain_order(first, second, vertices):
         order[position] = k
         vertex = second[k]
     return order
+
+
+@njit(cache=True, nogil=True)
+def run_path_transitions(
+    gate_index,
+    gate_table,
+    gate_output,
+    arc_rise,
+    arc_fall,
+    fanout_start,
+    fanout_gate,
+    fanout_pins,
+    is_output,
+    input_nets,
+    vectors,
+    first,
+    second,
+    multiplicity,
+    values,
+    wheel_size,
+    rise_weight,
+    fall_weight,
+    per_transition,
+    record,
+    log_capacity,
+):
+    """`run_transitions` with the path-delay semantics of DESIGN.md: per input pin delays, samples never cancelled.
+
+    A gate's function value follows its inputs at once; each change of it at time
+    t schedules a sample of the function at t + d, d the smallest delay (for the
+    new value's edge) over the input pins that changed at t. A sample sets the
+    output to the function's value at that moment, before the step's evaluations.
+    A gate may hold many pending samples: they are nodes of a pool, listed per
+    time-wheel bucket. Arguments and results as for `run_transitions`, with
+    `arc_rise` and `arc_fall` (gates × pins × input edge, rise 0 and fall 1) in
+    place of the gate delays: a pin's delay is that of the edge it changed on.
+    """
+    n_gates = gate_output.shape[0]
+    n_nets = values.shape[0]
+    n_inputs = input_nets.shape[0]
+    n_transitions = first.shape[0]
+    width = arc_rise.shape[1]
+    mask = wheel_size - 1
+
+    head = np.full(wheel_size, -1, np.int32)
+    occupied = np.zeros(max(wheel_size // 64, 1), np.uint64)
+    words = occupied.shape[0]
+    node_gate = np.empty(4 * n_gates + 64, np.int32)
+    node_next = np.empty(4 * n_gates + 64, np.int32)
+    free = -1
+    used = 0
+    internal = np.empty(n_gates, np.uint8)
+    for g in range(n_gates):
+        internal[g] = (gate_table[g] >> gate_index[g]) & 1
+    changed_pins = np.zeros(n_gates, np.int64)
+    eval_stamp = np.zeros(n_gates, np.int64)
+    eval_queue = np.empty(n_gates, np.int32)
+    changed = np.empty(n_nets, np.int32)
+    touched_in = np.full(n_nets, -1, np.int64)
+    touched = np.empty(n_nets, np.int32)
+    start_value = np.empty(n_nets, np.uint8)
+
+    toggles = np.zeros(n_nets, np.int64)
+    settled_changes = np.zeros(n_nets, np.int64)
+    last_output_event = np.zeros(n_transitions, np.int64)
+    last_event = np.zeros(n_transitions, np.int64)
+    weighted = np.zeros(n_transitions, np.float64)
+    matrix = np.zeros((n_transitions if per_transition else 1, n_nets if per_transition else 1), np.int32)
+    log = np.empty((log_capacity, 3), np.int64)
+    logged = 0
+    events = 0
+    stamp = 0
+    current = -1
+
+    for i in range(n_transitions):
+        if first[i] != current:
+            logged = settle_state(
+                vectors[first[i]],
+                input_nets,
+                values,
+                gate_index,
+                gate_table,
+                gate_output,
+                fanout_start,
+                fanout_gate,
+                fanout_pins,
+                record,
+                i,
+                log,
+                logged,
+            )
+            for g in range(n_gates):
+                internal[g] = (gate_table[g] >> gate_index[g]) & 1
+        current = second[i]
+        count = multiplicity[i]
+        stamp += 1
+        n_changed = 0
+        n_eval = 0
+        n_touched = 0
+        pending = 0
+        energy = 0.0
+        last_out = 0
+        last_any = 0
+        t = 0
+        for p in range(n_inputs):
+            net = input_nets[p]
+            if values[net] != vectors[current, p]:
+                values[net] = vectors[current, p]
+                changed[n_changed] = net
+                n_changed += 1
+        while True:
+            for c in range(n_changed):
+                net = changed[c]
+                value = values[net]
+                toggles[net] += count
+                if touched_in[net] != i:
+                    touched_in[net] = i
+                    touched[n_touched] = net
+                    start_value[n_touched] = 1 - value
+                    n_touched += 1
+                energy += rise_weight[net] if value else fall_weight[net]
+                if per_transition:
+                    matrix[i, net] += 1
+                if record:
+                    if logged < log_capacity:
+                        log[logged, 0] = i
+                        log[logged, 1] = t
+                        log[logged, 2] = net
+                    logged += 1
+                last_any = t
+                if is_output[net]:
+                    last_out = t
+                for f in range(fanout_start[net], fanout_start[net + 1]):
+                    g = fanout_gate[f]
+                    gate_index[g] ^= fanout_pins[f]
+                    changed_pins[g] |= fanout_pins[f]
+                    if eval_stamp[g] != stamp:
+                        eval_stamp[g] = stamp
+                        eval_queue[n_eval] = g
+                        n_eval += 1
+            for e in range(n_eval):
+                g = eval_queue[e]
+                new = (gate_table[g] >> gate_index[g]) & 1
+                pins = changed_pins[g]
+                changed_pins[g] = 0
+                if new == internal[g]:
+                    continue
+                internal[g] = new
+                delay = np.int64(-1)
+                index = gate_index[g]
+                for j in range(width):
+                    if (pins >> j) & 1:
+                        edge = 1 - ((index >> j) & 1)
+                        d = arc_rise[g, j, edge] if new else arc_fall[g, j, edge]
+                        if delay < 0 or d < delay:
+                            delay = d
+                if free >= 0:
+                    node = free
+                    free = node_next[node]
+                else:
+                    if used == node_gate.shape[0]:
+                        grown_gate = np.empty(2 * used, np.int32)
+                        grown_next = np.empty(2 * used, np.int32)
+                        grown_gate[:used] = node_gate
+                        grown_next[:used] = node_next
+                        node_gate = grown_gate
+                        node_next = grown_next
+                    node = used
+                    used += 1
+                b = (t + delay) & mask
+                node_gate[node] = g
+                node_next[node] = head[b]
+                if head[b] < 0:
+                    occupied[b >> 6] |= np.uint64(1) << np.uint64(b & 63)
+                head[b] = node
+                pending += 1
+            if pending == 0:
+                break
+            n_eval = 0
+            n_changed = 0
+            b = (t + 1) & mask
+            w = b >> 6
+            word = occupied[w] >> np.uint64(b & 63)
+            if word != 0:
+                b += np.int64(_trailing_zeros(word))
+            else:
+                w = (w + 1) & (words - 1)
+                while occupied[w] == 0:
+                    w = (w + 1) & (words - 1)
+                b = (w << 6) + np.int64(_trailing_zeros(occupied[w]))
+            t += (b - t) & mask
+            stamp += 1
+            node = head[b]
+            head[b] = -1
+            occupied[b >> 6] &= ~(np.uint64(1) << np.uint64(b & 63))
+            while node >= 0:
+                g = node_gate[node]
+                after = node_next[node]
+                node_next[node] = free
+                free = node
+                node = after
+                pending -= 1
+                net = gate_output[g]
+                if values[net] != internal[g]:
+                    values[net] = internal[g]
+                    events += count
+                    changed[n_changed] = net
+                    n_changed += 1
+        for j in range(n_touched):
+            if values[touched[j]] != start_value[j]:
+                settled_changes[touched[j]] += count
+        last_output_event[i] = last_out
+        last_event[i] = last_any
+        weighted[i] = energy
+    return toggles, settled_changes, last_output_event, last_event, weighted, events, matrix, log, logged

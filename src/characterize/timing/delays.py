@@ -1,18 +1,20 @@
-"""Per-gate rise and fall delays from the library, in integer time steps, as an SDF file would carry them.
+"""Gate and arc delays in integer time steps, as an SDF file would carry them.
 
 The timing simulator and the timed Verilog writer both read a `TimedGates`: the
 netlist split into single-output gates (a full adder becomes one gate for SUM and
-one for COUT), each with its truth table, its input nets and one rise and one fall
-delay. A delay is the largest `cell_rise` (`cell_fall`) over the cell's timing
-arcs to that output pin, looked up at one nominal input slew and at the load of
-the net the pin drives, then rounded to the nearest step of `resolution_s`. Every
-gate with inputs takes at least one step: a zero delay would let a gate react in
-the same step as its inputs, which the event semantics of `sim` excludes.
+one for COUT), each with its truth table, its input nets and its delays, rounded
+to the nearest step of `resolution_s`. `annotate_arc_delays` gives each gate one
+delay per input pin, input edge and output edge from a `DelayCalculation` (NLDM
+arcs at propagated slews plus interconnect); `annotate_delays` one rise and one
+fall per gate, the largest `cell_rise` (`cell_fall`) over the cell's arcs to that
+output pin at one nominal input slew and the load of the net the pin drives.
+Every gate with inputs takes at least one step: a zero delay would let a gate
+react in the same step as its inputs, which the event semantics of `sim` excludes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -23,6 +25,7 @@ from cells.units import S_PER_PS, SI_PREFIXES
 from characterize.errors import NetlistError
 from characterize.netlist.ir import UNCONNECTED, Netlist
 from characterize.netlist.techmap import CellMatcher
+from characterize.timing.delaycalc import DelayCalculation
 
 DEFAULT_INPUT_SLEW_S = 40e-12
 """Nominal input transition for every delay lookup: 40 ps, inside sky130 hd's
@@ -31,6 +34,7 @@ gate with a light load (about 50 ps for nand2_1 driving 6 fF)."""
 
 DEFAULT_RESOLUTION_S = S_PER_PS
 MAX_GATE_INPUTS = 6  # a truth table of up to 2**6 bits fits one int64
+NO_ARC = np.iinfo(np.int64).max // 4  # arc delay of an input pin without a timing arc to the output
 
 
 def default_external_load(library: Library) -> float:
@@ -53,6 +57,13 @@ class TimedGates:
     the input combination i, input j being bit j of i); `gate_output` the driven net;
     `gate_instance` the netlist instance the gate comes from. `rise_steps` and
     `fall_steps` are delays in steps of `resolution_s` seconds.
+
+    With `arc_rise_steps` and `arc_fall_steps` (gates × inputs × input edge, rise
+    0 and fall 1) the gate has one delay per input pin, input edge and output
+    edge (an SDF IOPATH), `NO_ARC` where the pin has no timing arc to the output,
+    and the simulator uses the path-delay semantics of DESIGN.md; `rise_steps`
+    and `fall_steps` are then the largest arc delays. Without them, one rise and one fall delay per gate with the
+    inertial semantics of `assign #(rise, fall)`.
     """
 
     netlist: Netlist
@@ -65,6 +76,12 @@ class TimedGates:
     resolution_s: float
     input_slew_s: float
     external_load_f: float
+    arc_rise_steps: np.ndarray | None = None
+    arc_fall_steps: np.ndarray | None = None
+
+    @property
+    def per_arc(self) -> bool:
+        return self.arc_rise_steps is not None
 
     @property
     def gate_count(self) -> int:
@@ -159,6 +176,50 @@ def annotate_delays(
     )
 
 
+def annotate_arc_delays(calc: DelayCalculation, resolution: float = DEFAULT_RESOLUTION_S) -> TimedGates:
+    """Split `calc`'s netlist into single-output gates with one delay per input pin, input edge and output edge.
+
+    The delay is the interconnect delay to the pin for that input edge plus the
+    arc delay, the largest over the library arcs with that edge pair; the
+    interconnect is folded in, as the simulator has one node per net. An edge
+    pair no arc carries (a falling input of a positive-unate pin for a rising
+    output) gets the pin's largest delay for that output edge, as an SDF IOPATH
+    without edges gives it. Every delay takes at least one step.
+    """
+    if not resolution > 0:
+        raise NetlistError(f"resolution must be > 0, got {resolution!r}")
+    netlist = calc.netlist
+    base = annotate_delays(netlist, calc.input_slew_s, calc.output_load_f, resolution)
+    worst: dict[tuple[int, str, str, int, int], float] = {}
+    for arc in calc.arcs:
+        pin = netlist.library.cells[netlist.instances[arc.instance].cell].inputs.index(arc.from_pin)
+        total = calc.sink_delay_s[(arc.instance, pin)][arc.from_edge] + arc.delay_s
+        key = (arc.instance, arc.from_pin, arc.to_pin, arc.from_edge, arc.to_edge)
+        worst[key] = max(worst.get(key, total), total)
+    shape = (*base.gate_inputs.shape, 2)
+    delays = (np.full(shape, NO_ARC, dtype=np.int64), np.full(shape, NO_ARC, dtype=np.int64))
+    for g in range(base.gate_count):
+        instance = int(base.gate_instance[g])
+        cell = netlist.library.cells[netlist.instances[instance].cell]
+        out_pin = cell.outputs[netlist.instances[instance].outputs.index(int(base.gate_output[g]))]
+        for j, pin in enumerate(cell.inputs):
+            for to_edge, steps in enumerate(delays):
+                by_edge = [worst.get((instance, pin, out_pin, from_edge, to_edge)) for from_edge in (0, 1)]
+                known = [d for d in by_edge if d is not None]
+                if not known:
+                    continue
+                for from_edge, delay in enumerate(by_edge):
+                    value = max(known) if delay is None else delay
+                    steps[g, j, from_edge] = max(int(np.rint(value / resolution)), 1)
+            if _depends_on(int(base.gate_table[g]), len(cell.inputs), j) and (
+                delays[0][g, j, 0] == NO_ARC or delays[1][g, j, 0] == NO_ARC
+            ):
+                raise LibraryError(f"cell {cell.name}: no rise or fall timing arc from {pin} to {out_pin}")
+    rise = np.where(delays[0] < NO_ARC, delays[0], 1).max(axis=(1, 2), initial=1)
+    fall = np.where(delays[1] < NO_ARC, delays[1], 1).max(axis=(1, 2), initial=1)
+    return replace(base, rise_steps=rise, fall_steps=fall, arc_rise_steps=delays[0], arc_fall_steps=delays[1])
+
+
 def timescale_unit(resolution_s: float) -> str:
     """The Verilog/VCD time unit for a resolution: 1, 10 or 100 of fs, ps, ns, us, ms or s."""
     for prefix, scale in SI_PREFIXES.items():
@@ -180,6 +241,11 @@ def _pin_delays(cell, pin: str, has_inputs: bool, slew: float, load: float) -> t
     if not rise or not fall:
         raise LibraryError(f"cell {cell.name}: pin {pin} lacks cell_rise or cell_fall timing, so it cannot be timed")
     return max(rise), max(fall)
+
+
+def _depends_on(table: int, inputs: int, j: int) -> bool:
+    """Whether a truth table over `inputs` inputs changes with input j somewhere."""
+    return any((table >> i) & 1 != (table >> (i ^ (1 << j))) & 1 for i in range(1 << inputs))
 
 
 def _steps(delays_s: list[float], resolution: float) -> np.ndarray:

@@ -1,11 +1,14 @@
 """Event-driven, glitch-accurate timing simulation of input transitions through a timed netlist.
 
 Each of N transitions, vector i -> vector i + 1, starts from the circuit settled at
-vector i: the input bits that change switch at time 0, and gates react with the
-inertial semantics of Icarus Verilog's `assign #(rise, fall)` (DESIGN.md, "Timing
-semantics of sim") until no update is pending. Transitions are independent of any
-clock: each runs to completion before the next. The event loop is one compiled
-kernel over all transitions (`characterize.timing._kernel`).
+vector i: the input bits that change switch at time 0, and gates react until no
+update is pending. With arc delays (one per input pin and output edge, as an SDF
+IOPATH gives them) a gate follows the path-delay semantics of Icarus Verilog's
+`specify` paths; with one rise and one fall delay per gate, the inertial
+semantics of its `assign #(rise, fall)` (DESIGN.md, "Timing semantics of sim").
+Transitions are independent of any clock: each runs to completion before the
+next. The event loop is one compiled kernel over all transitions
+(`characterize.timing.kernel`).
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ import numpy as np
 
 from cells.files import atomic_path
 from characterize.errors import SimulationError
-from characterize.netlist.ir import CONST0, CONST1, CONST_NAMES
+from characterize.netlist.ir import CONST_NAMES
 from characterize.netlist.logic import net_values, port_bits
-from characterize.timing._kernel import chain_order, run_transitions, settle_state
+from characterize.timing._kernel import chain_order
 from characterize.timing.delays import TimedGates, timescale_unit
+from characterize.timing.kernel import KernelCircuit, run_transitions
 
 VCD_CHUNK = 1000  # transitions simulated per logged kernel call when writing a VCD
 MERGE_FRACTION = 0.9  # equal transitions are merged when at most this share of them is distinct
@@ -99,21 +103,27 @@ def simulate(
     rise_weight, fall_weight = _weights(timed, net_weights)
     vectors, ids = _distinct_rows(bits)
     first, second, multiplicity, position = _plan(ids, len(vectors))
-    circuit = _Circuit(timed)
-    values, gate_index = circuit.initial_state()
-    run = circuit.run(
-        vectors, first, second, multiplicity, values, gate_index, rise_weight, fall_weight, per_transition, False, 0
+    circuit = KernelCircuit.from_timed(timed)
+    run = run_transitions(
+        circuit,
+        circuit.initial_state(),
+        vectors,
+        first,
+        second,
+        multiplicity=multiplicity,
+        rise_weight=rise_weight,
+        fall_weight=fall_weight,
+        per_transition=per_transition,
     )
-    toggles, settled, last_output, last_any, weighted, events, matrix = run[:7]
     return SimResult(
-        toggles=toggles,
-        settled_changes=settled,
-        sensitized_delay_steps=last_output[position],
-        settle_steps=last_any[position],
-        events=int(events),
+        toggles=run.toggles,
+        settled_changes=run.settled_changes,
+        sensitized_delay_steps=run.last_output_event_steps[position],
+        settle_steps=run.last_event_steps[position],
+        events=run.events,
         resolution_s=timed.resolution_s,
-        toggles_per_transition=matrix[position] if per_transition else None,
-        weighted_toggles=weighted[position] if net_weights is not None else None,
+        toggles_per_transition=run.toggles_per_transition[position] if per_transition else None,
+        weighted_toggles=run.weighted_toggles[position] if net_weights is not None else None,
     )
 
 
@@ -160,83 +170,6 @@ def _weights(timed: TimedGates, net_weights: np.ndarray | None) -> tuple[np.ndar
     )
 
 
-class _Circuit:
-    """The kernel's view of a TimedGates: fanout with pin masks, output flags, wheel size."""
-
-    def __init__(self, timed: TimedGates):
-        self.timed = timed
-        starts, gates = timed.fanout
-        self.pins = np.left_shift(1, np.arange(timed.gate_inputs.shape[1], dtype=np.int64))
-        entry_net = np.repeat(np.arange(timed.net_count), np.diff(starts))
-        pins = ((timed.gate_inputs[gates] == entry_net[:, None]) * self.pins).sum(axis=1).astype(np.int64)
-        self.fanout = (starts, gates, pins)
-        self.is_output = np.zeros(timed.net_count, dtype=np.bool_)
-        self.is_output[timed.output_nets] = True
-        largest = int(max(timed.rise_steps.max(initial=1), timed.fall_steps.max(initial=1)))
-        self.wheel = 1 << largest.bit_length()
-
-    def initial_state(self) -> tuple[np.ndarray, np.ndarray]:
-        """Net values (all 0 but the constant 1) and the matching gate input combinations: a start for a jump."""
-        values = np.zeros(self.timed.net_count, dtype=np.uint8)
-        values[CONST1] = 1
-        inputs = np.where(self.timed.gate_inputs >= 0, self.timed.gate_inputs, CONST0)
-        return values, (values[inputs] * self.pins).sum(axis=1).astype(np.int64)
-
-    def settle(self, bits: np.ndarray, values: np.ndarray, gate_index: np.ndarray) -> None:
-        """Move the state (in place) to the settled one of one vector of input bits, without timing."""
-        timed = self.timed
-        settle_state(
-            bits,
-            timed.input_nets,
-            values,
-            gate_index,
-            timed.gate_table,
-            timed.gate_output,
-            *self.fanout,
-            False,
-            0,
-            np.empty((0, 3), dtype=np.int64),
-            0,
-        )
-
-    def run(
-        self,
-        vectors,
-        first,
-        second,
-        multiplicity,
-        values,
-        gate_index,
-        rise_weight,
-        fall_weight,
-        per_transition,
-        record,
-        log_capacity,
-    ):
-        timed = self.timed
-        return run_transitions(
-            gate_index,
-            timed.gate_table,
-            timed.gate_output,
-            timed.rise_steps,
-            timed.fall_steps,
-            *self.fanout,
-            self.is_output,
-            timed.input_nets,
-            vectors,
-            first,
-            second,
-            multiplicity,
-            values,
-            self.wheel,
-            rise_weight,
-            fall_weight,
-            per_transition,
-            record,
-            log_capacity,
-        )
-
-
 def write_vcd(
     timed: TimedGates,
     inputs: Mapping[str, Iterable[int]],
@@ -260,24 +193,24 @@ def write_vcd(
     if period <= timed.settle_bound_steps:
         raise SimulationError(f"period_steps {period} is not longer than the settling bound {timed.settle_bound_steps}")
     unit = timescale_unit(timed.resolution_s)
-    circuit = _Circuit(timed)
-    values, gate_index = circuit.initial_state()
-    circuit.settle(bits[chosen[0]], values, gate_index)
+    circuit = KernelCircuit.from_timed(timed)
+    state = circuit.initial_state()
+    circuit.settle(state, bits[chosen[0]])
     with atomic_path(path) as partial, partial.open("w") as out:
         ids = _write_header(out, timed, unit)
         out.write(f"#{chosen[0] * period}\n$dumpvars\n")
-        out.writelines(f"{values[n]}{ids[n]}\n" for n in range(len(CONST_NAMES), timed.net_count))
+        out.writelines(f"{state.values[n]}{ids[n]}\n" for n in range(len(CONST_NAMES), timed.net_count))
         out.write("$end\n")
         for chunk in np.array_split(chosen, -(-len(chosen) // VCD_CHUNK)):
-            state, time = values.copy(), -1
-            log = _logged_run(circuit, bits, chunk, values, gate_index)
-            for k, step, net in log.tolist():
+            shown, time = state.values.copy(), -1
+            run = run_transitions(circuit, state, bits, chunk, chunk + 1, record=True)
+            for k, step, net in run.log.tolist():
                 moment = int(chunk[k]) * period if step < 0 else (int(chunk[k]) + 1) * period + step
                 if moment != time:
                     time = moment
                     out.write(f"#{time}\n")
-                state[net] ^= 1
-                out.write(f"{state[net]}{ids[net]}\n")
+                shown[net] ^= 1
+                out.write(f"{shown[net]}{ids[net]}\n")
     return path
 
 
@@ -302,16 +235,16 @@ def timeline(timed: TimedGates, inputs: Mapping[str, Iterable[int]], period_step
     if period <= timed.settle_bound_steps:
         raise SimulationError(f"period_steps {period} is not longer than the settling bound {timed.settle_bound_steps}")
     count = len(bits) - 1
-    circuit = _Circuit(timed)
-    values, gate_index = circuit.initial_state()
-    circuit.settle(bits[0], values, gate_index)
+    circuit = KernelCircuit.from_timed(timed)
+    state = circuit.initial_state()
+    circuit.settle(state, bits[0])
     toggles = np.zeros(timed.net_count, dtype=np.int64)
     # Period i holds the settled value of vector i, less Σ ±(step of each change) of the transition into it.
     settled = net_values(timed.netlist, {name: np.asarray(v) for name, v in inputs.items()})
     high = settled.sum(axis=1, dtype=np.int64) * period
     for chunk in np.array_split(np.arange(count), -(-count // VCD_CHUNK)):
-        start = values.astype(np.int64)
-        log = _logged_run(circuit, bits, chunk, values, gate_index)
+        start = state.values.astype(np.int64)
+        log = run_transitions(circuit, state, bits, chunk, chunk + 1, record=True).log
         nets, steps = log[:, 2], log[:, 1]
         order = np.argsort(nets, kind="stable")  # the log is in time order, so each net's changes stay in order
         counts = np.bincount(nets, minlength=timed.net_count)
@@ -321,32 +254,6 @@ def timeline(timed: TimedGates, inputs: Mapping[str, Iterable[int]], period_step
         high -= np.bincount(nets, weights=(2 * after - 1) * steps, minlength=timed.net_count).astype(np.int64)
         toggles += counts
     return Timeline(toggles, high, period, (count + 1) * period)
-
-
-def _logged_run(circuit: _Circuit, bits: np.ndarray, chunk: np.ndarray, values, gate_index) -> np.ndarray:
-    """Run transitions `chunk` (indices into `bits`) from the given state with a log; the state ends after them."""
-    zero = np.zeros(circuit.timed.net_count)
-    capacity = circuit.timed.net_count * len(chunk)
-    start = values.copy(), gate_index.copy()
-    while True:
-        run = circuit.run(
-            bits,
-            chunk,
-            chunk + 1,
-            np.ones(len(chunk), dtype=np.int64),
-            values,
-            gate_index,
-            zero,
-            zero,
-            False,
-            True,
-            capacity,
-        )
-        log, logged = run[7], int(run[8])
-        if logged <= capacity:
-            return log[:logged]
-        values[:], gate_index[:] = start
-        capacity = logged
 
 
 def _write_header(out, timed, unit: str) -> list[str]:

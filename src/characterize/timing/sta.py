@@ -1,10 +1,12 @@
 """Static timing: latest rise and fall arrival at every net, the critical delay and its path.
 
-Uses the same per-gate rise and fall delays as the simulator. An output rise
+`static_timing` uses the same gate or arc delays as the simulator. An output rise
 can only be started by a rise of a positive-unate input, a fall of a
 negative-unate input, or any change of a binate input (and symmetrically for
 falls), so the arrival times bound every event the simulator can produce:
-the critical delay is at least every sensitized delay.
+the critical delay is at least every sensitized delay. `critical_path` times
+the arcs of a `DelayCalculation` (NLDM delays at propagated slews, interconnect
+delays), as a sign-off timer does.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from characterize.timing.delaycalc import FALL, RISE, DelayCalculation
 from characterize.timing.delays import TimedGates
 
-RISE, FALL = 0, 1
+EDGE_NAMES = ("rise", "fall")
+_MARK = ("^", "v")
 
 
 @dataclass(frozen=True)
@@ -54,13 +58,15 @@ def static_timing(timed: TimedGates, launch_nets: np.ndarray | None = None) -> T
 
     Every input-port bit launches at time 0 unless `launch_nets` names the ones
     that switch (a weight held at its port, as in a weight-stationary array,
-    launches nothing).
+    launches nothing). With arc delays each input pin adds its own delay: an
+    output event comes at most its causing pin's delay after that pin's change.
     """
     nets = timed.net_count
     arrival = np.full((nets, 2), -1, dtype=np.int64)  # -1: this edge never happens on the net
     source = np.full((nets, 2, 2), -1, dtype=np.int64)  # (predecessor net, predecessor edge)
     arrival[timed.input_nets if launch_nets is None else launch_nets] = 0
     delays = np.stack([timed.rise_steps, timed.fall_steps], axis=1)
+    arc_delays = (timed.arc_rise_steps, timed.arc_fall_steps)
     for g in range(timed.gate_count):
         row = [int(n) for n in timed.gate_inputs[g] if n >= 0]
         out = int(timed.gate_output[g])
@@ -72,7 +78,8 @@ def static_timing(timed: TimedGates, launch_nets: np.ndarray | None = None) -> T
             for edge_in, edge_out in pairs:
                 if arrival[net, edge_in] < 0:
                     continue
-                time = arrival[net, edge_in] + delays[g, edge_out]
+                delay = delays[g, edge_out] if not timed.per_arc else arc_delays[edge_out][g, j, edge_in]
+                time = arrival[net, edge_in] + delay
                 if time > arrival[out, edge_out]:
                     arrival[out, edge_out] = time
                     source[out, edge_out] = (net, edge_in)
@@ -101,3 +108,96 @@ def _trace(timed: TimedGates, arrival, source, net: int, edge: int) -> list[Path
         )
         net, edge = (int(x) for x in source[net, edge])
     return points[::-1]
+
+
+@dataclass(frozen=True)
+class PathStage:
+    """One pin of a timing path, as `report_checks` lists it.
+
+    `pin` is `instance/PIN` or a port bit; `arc` says what the delay is: `wire`
+    (interconnect to an instance pin or output port), `A ^ -> Y v` (a cell arc),
+    or `in` (a primary input). Times in seconds; `load_f` on driver pins only.
+    """
+
+    pin: str
+    instance: str | None
+    cell: str | None
+    edge: str
+    arc: str
+    slew_s: float
+    delay_s: float
+    arrival_s: float
+    load_f: float | None = None
+
+
+@dataclass(frozen=True)
+class CriticalPath:
+    """The latest arrival at an output-port bit (s) and the path that sets it, input first."""
+
+    critical_delay_s: float
+    path: tuple[PathStage, ...]
+
+
+def critical_path(calc: DelayCalculation, launch_nets: np.ndarray | None = None) -> CriticalPath:
+    """Latest arrivals by topological propagation over `calc`'s arc and interconnect delays; the path traced back.
+
+    Every input-port bit launches at time 0 on both edges unless `launch_nets`
+    names the ones that switch.
+    """
+    netlist = calc.netlist
+    nets = len(netlist.nets)
+    arrival = np.full((nets, 2), -np.inf)
+    source: dict[tuple[int, int], tuple] = {}
+    launched = [n for p in netlist.inputs for n in p.nets] if launch_nets is None else launch_nets
+    arrival[launched] = 0.0
+    sink_arrival: dict[tuple[int, int, int], float] = {}
+    for index in netlist.order:
+        inst = netlist.instances[index]
+        cell = netlist.library.cells[inst.cell]
+        for pin, net in enumerate(inst.inputs):
+            for edge in (RISE, FALL):
+                if arrival[net, edge] > -np.inf:
+                    sink_arrival[(index, pin, edge)] = arrival[net, edge] + calc.sink_delay_s[(index, pin)][edge]
+        pins = {name: k for k, name in enumerate(cell.inputs)}
+        outputs = dict(zip(cell.outputs, inst.outputs))
+        for arc in calc.arcs_by_instance.get(index, ()):
+            start = sink_arrival.get((index, pins[arc.from_pin], arc.from_edge))
+            net = outputs[arc.to_pin]
+            if start is None or start + arc.delay_s <= arrival[net, arc.to_edge]:
+                continue
+            arrival[net, arc.to_edge] = start + arc.delay_s
+            source[(net, arc.to_edge)] = (index, pins[arc.from_pin], arc)
+    best, end = -np.inf, None
+    for port in netlist.outputs:
+        for net in port.nets:
+            for edge in (RISE, FALL):
+                if arrival[net, edge] > -np.inf and arrival[net, edge] + calc.port_delay_s[net][edge] > best:
+                    best, end = arrival[net, edge] + calc.port_delay_s[net][edge], (net, edge)
+    if end is None:
+        return CriticalPath(0.0, ())
+    return CriticalPath(float(best), tuple(_trace_stages(calc, arrival, source, *end)))
+
+
+def _trace_stages(calc: DelayCalculation, arrival, source, net: int, edge: int) -> list[PathStage]:
+    netlist = calc.netlist
+    names = netlist.nets
+    wire = calc.port_delay_s[net][edge]
+    stages = [PathStage(f"{names[net]} (out)", None, None, EDGE_NAMES[edge], "wire",
+                        float(calc.net_slews_s[net, edge]), wire, float(arrival[net, edge] + wire))]
+    while (net, edge) in source:
+        index, pin, arc = source[(net, edge)]
+        inst = netlist.instances[index]
+        cell = netlist.library.cells[inst.cell]
+        in_net = inst.inputs[pin]
+        wire = calc.sink_delay_s[(index, pin)][arc.from_edge]
+        stages.append(PathStage(f"{inst.name}/{arc.to_pin}", inst.name, inst.cell, EDGE_NAMES[edge],
+                                f"{arc.from_pin} {_MARK[arc.from_edge]} -> {arc.to_pin} {_MARK[edge]}",
+                                float(calc.net_slews_s[net, edge]), arc.delay_s, float(arrival[net, edge]),
+                                float(calc.load_f[net, edge])))
+        stages.append(PathStage(f"{inst.name}/{cell.inputs[pin]}", inst.name, inst.cell, EDGE_NAMES[arc.from_edge],
+                                "wire", calc.sink_slew_s[(index, pin)][arc.from_edge], wire,
+                                float(arrival[in_net, arc.from_edge] + wire)))
+        net, edge = in_net, arc.from_edge
+    stages.append(PathStage(f"{names[net]} (in)", None, None, EDGE_NAMES[edge], "in",
+                            float(calc.net_slews_s[net, edge]), 0.0, float(arrival[net, edge])))
+    return stages[::-1]

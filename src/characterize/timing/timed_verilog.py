@@ -1,7 +1,11 @@
 """The timed netlist as Verilog for Icarus Verilog, a testbench that replays input vectors, and readers of its results.
 
-Icarus is the reference for `sim`: a gate becomes `assign #(RISE, FALL) out =
-TABLE >> {in_k, ..., in_0};` under `timescale` = the delay resolution. The table
+Icarus is the reference for `sim`: with gate delays a gate becomes `assign
+#(RISE, FALL) out = TABLE >> {in_k, ..., in_0};` under `timescale` = the delay
+resolution; with arc delays it becomes an instance of a small module whose
+output is that table shift and whose `specify` block gives each input pin's
+path delay, `(i0 => y) = (RISE, FALL);`, or one per input edge where they differ,
+`(posedge i0 => (y : i0)) = (RISE, FALL);`, compiled with `iverilog -gspecify`. The table
 shift is chosen over a boolean expression because Icarus compiles it to a
 concatenation and a shift, which pass every input change on at once, followed
 by one part select that is evaluated once per time step, after every change of
@@ -24,7 +28,7 @@ import numpy as np
 
 from characterize.errors import SimulationError
 from characterize.netlist.ir import CONST_NAMES, Netlist, Port
-from characterize.timing.delays import TimedGates, timescale_unit
+from characterize.timing.delays import NO_ARC, TimedGates, timescale_unit
 from characterize.timing.sim import input_bit_matrix
 
 _BIT = re.compile(r"^([A-Za-z_][A-Za-z0-9_$]*)\[(\d+)\]$")
@@ -32,7 +36,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
 
 def write_timed_verilog(timed: TimedGates) -> str:
-    """The netlist as one delayed continuous assignment per gate output, delays in `timescale` steps.
+    """The netlist as one delayed continuous assignment (or one path-delay module instance) per gate output.
 
     Every net is a scalar wire (a bit `y[3]` of a port becomes `\\y[3] `), joined to
     its port by a zero-delay assignment: a gate that read a bit of a vector would
@@ -40,10 +44,11 @@ def write_timed_verilog(timed: TimedGates) -> str:
     """
     netlist = timed.netlist
     unit = timescale_unit(timed.resolution_s)
-    lines = [
-        f"`timescale {unit}/{unit}",
-        f"module {module_name(netlist)} ({', '.join(p.name for p in netlist.ports)});",
-    ]
+    lines = [f"`timescale {unit}/{unit}"]
+    modules = _path_modules(timed) if timed.per_arc else {}
+    for text, name in modules.items():
+        lines.append(text.replace("MODULE", name))
+    lines.append(f"module {module_name(netlist)} ({', '.join(p.name for p in netlist.ports)});")
     lines += [f"  {port.direction} {_range(port)}{port.name};" for port in netlist.ports]
     scalar_ports = {p.name for p in netlist.ports if p.msb is None}
     lines += [
@@ -63,12 +68,49 @@ def write_timed_verilog(timed: TimedGates) -> str:
         if not row:
             lines.append(f"  assign {target} = 1'b{table & 1};")
             continue
+        if timed.per_arc:
+            pins = ", ".join(f".i{j}({wire_name(netlist, n)})" for j, n in enumerate(row))
+            lines.append(f"  {modules[_path_module(timed, g)]} gate${g} ({pins}, .y({target}));")
+            continue
         bits = format(table, f"0{1 << len(row)}b")
         sources = ", ".join(wire_name(netlist, n) for n in reversed(row))
         rise, fall = int(timed.rise_steps[g]), int(timed.fall_steps[g])
         lines.append(f"  assign #({rise}, {fall}) {target} = {len(bits)}'b{bits} >> {{{sources}}};")
     lines.append("endmodule")
     return "\n".join(lines) + "\n"
+
+
+def _path_modules(timed: TimedGates) -> dict[str, str]:
+    """One module per distinct (truth table, arc delays) of the gates with inputs, text -> module name."""
+    modules: dict[str, str] = {}
+    for g in range(timed.gate_count):
+        if (timed.gate_inputs[g] >= 0).any():
+            text = _path_module(timed, g)
+            modules.setdefault(text, f"{module_name(timed.netlist)}_path{len(modules)}")
+    return modules
+
+
+def _path_module(timed: TimedGates, g: int) -> str:
+    """A gate as a module: the table shift drives y, the specify block gives each pin's (rise, fall) path delay."""
+    k = int((timed.gate_inputs[g] >= 0).sum())
+    table = int(timed.gate_table[g]) & ((1 << (1 << k)) - 1)
+    bits = format(table, f"0{1 << k}b")
+    ports = ", ".join(f"input i{j}" for j in range(k))
+    paths = []
+    for j in range(k):
+        rise, fall = timed.arc_rise_steps[g, j], timed.arc_fall_steps[g, j]  # by input edge
+        if rise[0] == NO_ARC:
+            continue
+        if rise[0] == rise[1] and fall[0] == fall[1]:
+            paths.append(f"    (i{j} => y) = ({rise[0]}, {fall[0]});")
+        else:
+            paths.append(f"    (posedge i{j} => (y : i{j})) = ({rise[0]}, {fall[0]});")
+            paths.append(f"    (negedge i{j} => (y : i{j})) = ({rise[1]}, {fall[1]});")
+    sources = ", ".join(f"i{j}" for j in reversed(range(k)))
+    return "\n".join(
+        [f"module MODULE ({ports}, output y);", f"  assign y = {len(bits)}'b{bits} >> {{{sources}}};",
+         "  specify", *paths, "  endspecify", "endmodule"]
+    )
 
 
 def wire_name(netlist: Netlist, net: int) -> str:
@@ -178,7 +220,7 @@ def run_iverilog(
     tb = write_testbench(timed, vectors, period, "vectors.mem", "dump.vcd" if vcd else None, count_toggles=not vcd)
     (workdir / "tb.v").write_text(tb)
     start = time.perf_counter()
-    _tool(["iverilog", "-o", "sim.vvp", "tb.v", "design.v"], workdir)
+    _tool(["iverilog", *(["-gspecify"] if timed.per_arc else []), "-o", "sim.vvp", "tb.v", "design.v"], workdir)
     compiled = time.perf_counter()
     output = _tool(["vvp", "-n", "sim.vvp"], workdir)
     finished = time.perf_counter()
@@ -204,7 +246,8 @@ def vcd_activity(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Toggles per net and the last output-port event per transition, from a VCD of `write_timed_verilog`'s design.
 
-    Each net is read from its scalar wire. Changes before time `period_steps`
+    Each net is read from its scalar wire in the design's scope `dut` (not from
+    the ports of path-delay modules). Changes before time `period_steps`
     (vector 0 settling from x) are not counted; transition i runs from
     (i + 1) × `period_steps`.
     """
@@ -215,10 +258,15 @@ def vcd_activity(
     codes: dict[str, list[int]] = defaultdict(list)
     last: dict[int, str] = {}
     now = 0
+    scopes: list[str] = []
     with open(path) as vcd:
         for line in vcd:
             line = line.strip()
-            if line.startswith("$var"):
+            if line.startswith("$scope"):
+                scopes.append(line.split()[2])
+            elif line.startswith("$upscope"):
+                scopes.pop()
+            elif line.startswith("$var") and scopes[-1:] == ["dut"]:
                 _, _kind, size, code, *reference = line.split()[:-1]
                 if size == "1" and len(reference) == 1 and reference[0] in wires:
                     codes[code].append(wires[reference[0]])

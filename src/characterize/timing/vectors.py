@@ -20,9 +20,11 @@ from cells.files import atomic_path, write_text
 from characterize.csvfile import read_csv
 from characterize.errors import SimulationError
 from characterize.netlist.verilog import read_verilog
-from characterize.timing.delays import TimedGates, annotate_delays
+from characterize.timing.delaycalc import calculate_delays
+from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_arc_delays, default_external_load
 from characterize.timing.power import EnergyRun, average_power, simulate_energy
 from characterize.timing.saif import write_saif
+from characterize.timing.sdf import read_sdf
 from characterize.timing.sim import SimResult, write_vcd
 from characterize.timing.sta import static_timing
 from characterize.timing.timed_verilog import write_timed_verilog
@@ -85,11 +87,18 @@ def _integers_row_by_row(path: str | Path, name: str, values: pd.Series) -> np.n
 
 
 def simulate_vectors(netlist_path: str | Path, vectors_path: str | Path, library_path: str | Path | None = None,
-                     period_s: float | None = None) -> VectorSimulation:
-    """Read the netlist (cells from the Liberty file, default the embedded one) and simulate the vectors."""
-    netlist = read_verilog(netlist_path, load_library(library_path))
+                     period_s: float | None = None, sdf_path: str | Path | None = None) -> VectorSimulation:
+    """Read the netlist (cells from the Liberty file, default the embedded one) and simulate the vectors.
+
+    Each gate has per-arc delays from the NLDM delay calculation at the default
+    input slew and output load, or from the SDF at `sdf_path`.
+    """
+    library = load_library(library_path)
+    netlist = read_verilog(netlist_path, library)
     inputs = read_vectors(vectors_path, [p.name for p in netlist.inputs])
-    timed = annotate_delays(netlist)
+    slew_s, load_f = DEFAULT_INPUT_SLEW_S, default_external_load(library)
+    calc = read_sdf(sdf_path, netlist, slew_s, load_f) if sdf_path else calculate_delays(netlist, slew_s, load_f)
+    timed = annotate_arc_delays(calc)
     energy = simulate_energy(timed, inputs)
     result = energy.result
     dynamic_j = float(energy.dynamic_j.mean())
@@ -132,5 +141,5 @@ def write_activity(simulation: VectorSimulation, path: str | Path) -> Path:
 
 
 def write_timed_netlist(simulation: VectorSimulation, path: str | Path) -> Path:
-    """The simulated netlist as continuous assignments with #(rise, fall) delays, which Icarus Verilog replays."""
+    """The simulated netlist as Verilog that Icarus Verilog replays (`iverilog -gspecify`: path-delay modules)."""
     return write_text(path, write_timed_verilog(simulation.timed))

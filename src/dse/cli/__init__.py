@@ -13,10 +13,10 @@ import os
 import sys
 
 from cells.errors import GatedseError
-from dse.cli import cells, characterize, demo, netlist, pareto, simulate, study
+from dse.cli import cells, characterize, demo, netlist, pareto, simulate, study, timing
 from dse.kinds import all_kinds
 
-COMMANDS = (cells, netlist, characterize, simulate, study, pareto, demo)
+COMMANDS = (cells, netlist, characterize, simulate, timing, study, pareto, demo)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,6 +39,8 @@ def register(commands) -> None:
     parser.add_argument("--dask", metavar="SCHEDULER",
                         help="run one task per weight on a Dask cluster: a scheduler address (tcp://host:8786) or "
                         "'local' for a LocalCluster of --jobs workers (needs the dask extra)")
+    parser.add_argument("--sdf", type=Path, metavar="FILE.sdf",
+                        help="stationary mode: delays of the generic multiplier from this SDF (e.g. OpenSTA write_sdf)")
     parser.add_argument("--cache", type=Path, metavar="DIR", help="result cache (default ~/.cache/gatedse/sweep)")
     add_library_option(parser)
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="LUT.csv", help="LUT to write")
@@ -98,6 +100,7 @@ def run_characterize(args: argparse.Namespace) -> int:
         library=str(args.library.resolve()) if args.library else None,
         period_ps=args.period_ps,
         strategy=args.strategy,
+        sdf=str(args.sdf.resolve()) if args.sdf else None,
         dont_use=dont_use_from_args(args),
     )
     lut = run_sweep(config, cache_dir=args.cache, executor=make_executor(args.jobs, args.dask))

@@ -14,7 +14,8 @@ def register(commands) -> None:
         "simulate",
         help="event-driven timing simulation of a gate netlist",
         description="Apply the vectors of a CSV one after another to a structural Verilog netlist and count every "
-        "net's toggles (glitches included) with library delays and inertial-delay semantics.",
+        "net's toggles (glitches included) with per-arc library delays (or an SDF's) and the path-delay semantics "
+        "of a Verilog simulator's specify paths.",
     )
     parser.add_argument("netlist", type=Path, metavar="NETLIST.v")
     parser.add_argument("--inputs", type=Path, required=True, metavar="VECTORS.csv",
@@ -28,7 +29,10 @@ def register(commands) -> None:
     parser.add_argument("--saif", type=Path, metavar="OUT.saif",
                         help="write the switching activity of every net (SAIF 2.0: T0, T1, TC) for other power tools")
     parser.add_argument("--timed-verilog", type=Path, metavar="OUT.v",
-                        help="write the simulated netlist as continuous assignments with #(rise, fall) delays")
+                        help="write the simulated netlist for Icarus Verilog (iverilog -gspecify), one path-delay "
+                        "module per gate")
+    parser.add_argument("--sdf", type=Path, metavar="FILE.sdf",
+                        help="arc and interconnect delays from this SDF instead of the library's tables")
     parser.set_defaults(run=run)
 
 
@@ -44,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     period_s = args.period_ps * S_PER_PS if args.period_ps else None
-    simulation = simulate_vectors(args.netlist, args.inputs, args.library, period_s)
+    simulation = simulate_vectors(args.netlist, args.inputs, args.library, period_s, args.sdf)
     timed, result = simulation.timed, simulation.result
     netlist = timed.netlist
     write_toggles(simulation, args.toggles)

@@ -1,0 +1,179 @@
+"""The timing simulator's event loop behind named structures: the circuit it runs, its state, and what a run returns.
+
+The compiled loop (`characterize.timing._kernel`) takes plain arrays, as numba
+needs; this module builds them once from a `TimedGates` (`KernelCircuit`), keeps
+the mutable simulation state apart (`CircuitState`), and hands results back as a
+`KernelRun`. The wrappers only pass arrays on, so a call costs what the loop costs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from characterize.netlist.ir import CONST0, CONST1
+from characterize.timing._kernel import run_path_transitions as _run_path_transitions
+from characterize.timing._kernel import run_transitions as _run_transitions
+from characterize.timing._kernel import settle_state as _settle_state
+from characterize.timing.delays import TimedGates
+
+
+@dataclass(frozen=True, eq=False)
+class KernelCircuit:
+    """A `TimedGates` as the kernel reads it.
+
+    Fanout entry f (entries of net n from `fanout_start[n]` to `fanout_start[n + 1]`)
+    feeds gate `fanout_gate[f]` on the input pins set in the bit mask
+    `fanout_pins[f]`; `is_output` flags output-port nets; `wheel_size` is the
+    length of the time wheel, a power of two above the largest delay in steps.
+    """
+
+    timed: TimedGates
+    fanout_start: np.ndarray
+    fanout_gate: np.ndarray
+    fanout_pins: np.ndarray
+    is_output: np.ndarray
+    wheel_size: int
+
+    @classmethod
+    def from_timed(cls, timed: TimedGates) -> KernelCircuit:
+        starts, gates = timed.fanout
+        pin_bits = np.left_shift(1, np.arange(timed.gate_inputs.shape[1], dtype=np.int64))
+        entry_net = np.repeat(np.arange(timed.net_count), np.diff(starts))
+        pins = ((timed.gate_inputs[gates] == entry_net[:, None]) * pin_bits).sum(axis=1).astype(np.int64)
+        is_output = np.zeros(timed.net_count, dtype=np.bool_)
+        is_output[timed.output_nets] = True
+        largest = int(max(timed.rise_steps.max(initial=1), timed.fall_steps.max(initial=1)))  # arcs' largest too
+        return cls(timed, starts, gates, pins, is_output, 1 << largest.bit_length())
+
+    def initial_state(self) -> CircuitState:
+        """Net values all 0 but the constant 1, with the matching gate input combinations: a start for a jump."""
+        timed = self.timed
+        values = np.zeros(timed.net_count, dtype=np.uint8)
+        values[CONST1] = 1
+        inputs = np.where(timed.gate_inputs >= 0, timed.gate_inputs, CONST0)
+        pin_bits = np.left_shift(1, np.arange(timed.gate_inputs.shape[1], dtype=np.int64))
+        return CircuitState(values, (values[inputs] * pin_bits).sum(axis=1).astype(np.int64))
+
+    def settle(self, state: CircuitState, bits: np.ndarray) -> None:
+        """Move `state` (in place) to the settled state of one vector of input bits, without timing."""
+        timed = self.timed
+        _settle_state(
+            bits,
+            timed.input_nets,
+            state.values,
+            state.gate_index,
+            timed.gate_table,
+            timed.gate_output,
+            self.fanout_start,
+            self.fanout_gate,
+            self.fanout_pins,
+            False,
+            0,
+            np.empty((0, 3), dtype=np.int64),
+            0,
+        )
+
+
+@dataclass(eq=False)
+class CircuitState:
+    """Value of every net (uint8) and every gate's present input combination (int64, bit k for input k)."""
+
+    values: np.ndarray
+    gate_index: np.ndarray
+
+    def copy(self) -> CircuitState:
+        return CircuitState(self.values.copy(), self.gate_index.copy())
+
+
+@dataclass(frozen=True, eq=False)
+class KernelRun:
+    """What one run of transitions returns; delays in time steps, counts times each transition's multiplicity.
+
+    `toggles` and `settled_changes` are per net; `last_output_event_steps`,
+    `last_event_steps` and `weighted_toggles` per run transition; `events` counts
+    gate output changes. `toggles_per_transition` (transitions × nets) is there
+    when asked for, `log` ((transition, time, net) per value change, time -1 for
+    the changes of a jump to a transition's start) when recorded.
+    """
+
+    toggles: np.ndarray
+    settled_changes: np.ndarray
+    last_output_event_steps: np.ndarray
+    last_event_steps: np.ndarray
+    weighted_toggles: np.ndarray
+    events: int
+    toggles_per_transition: np.ndarray | None
+    log: np.ndarray | None
+
+
+def run_transitions(
+    circuit: KernelCircuit,
+    state: CircuitState,
+    vectors: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    *,
+    multiplicity: np.ndarray | None = None,
+    rise_weight: np.ndarray | None = None,
+    fall_weight: np.ndarray | None = None,
+    per_transition: bool = False,
+    record: bool = False,
+) -> KernelRun:
+    """Simulate transitions vectors[first[k]] -> vectors[second[k]] from `state`, which is updated in place.
+
+    A transition that does not start where the one before ended first jumps to
+    the settled state of its first vector. Each stands for `multiplicity[k]` equal
+    ones (default 1); `rise_weight` and `fall_weight` (per net) give each rising
+    and falling change its weight in `weighted_toggles`.
+    """
+    count = len(first)
+    if multiplicity is None:
+        multiplicity = np.ones(count, dtype=np.int64)
+    zero = None if rise_weight is not None and fall_weight is not None else np.zeros(circuit.timed.net_count)
+    rise_weight = zero if rise_weight is None else rise_weight
+    fall_weight = zero if fall_weight is None else fall_weight
+    capacity = circuit.timed.net_count * count if record else 0
+    start = state.copy() if record else None
+    timed = circuit.timed
+    loop = _run_path_transitions if timed.per_arc else _run_transitions
+    delays = (timed.arc_rise_steps, timed.arc_fall_steps) if timed.per_arc else (timed.rise_steps, timed.fall_steps)
+    while True:
+        out = loop(
+            state.gate_index,
+            timed.gate_table,
+            timed.gate_output,
+            *delays,
+            circuit.fanout_start,
+            circuit.fanout_gate,
+            circuit.fanout_pins,
+            circuit.is_output,
+            timed.input_nets,
+            vectors,
+            first,
+            second,
+            multiplicity,
+            state.values,
+            circuit.wheel_size,
+            rise_weight,
+            fall_weight,
+            per_transition,
+            record,
+            capacity,
+        )
+        toggles, settled, last_output, last_any, weighted, events, matrix, log, logged = out
+        if logged <= capacity:
+            break
+        state.values[:], state.gate_index[:] = start.values, start.gate_index
+        capacity = int(logged)
+    return KernelRun(
+        toggles=toggles,
+        settled_changes=settled,
+        last_output_event_steps=last_output,
+        last_event_steps=last_any,
+        weighted_toggles=weighted,
+        events=int(events),
+        toggles_per_transition=matrix if per_transition else None,
+        log=log[:logged] if record else None,
+    )
