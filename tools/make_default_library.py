@@ -23,6 +23,7 @@ CELLS = {
     "a21oi_1": 6, "o21ai_1": 6, "a22oi_1": 8, "o22ai_1": 8, "a21o_1": 8, "o21a_1": 8,
     "nand2b_1": 6, "nor2b_1": 6, "and2b_1": 8, "or2b_1": 8,
     "mux2_1": 12, "mux2i_1": 10, "maj3_1": 12, "ha_1": 18, "fa_1": 28, "conb_1": 4,
+    "dfxtp_1": 24, "dfrtp_1": 28,
 }
 OUT = Path(__file__).resolve().parents[1] / "src/cells/data/sky130_fd_sc_hd__tt_025C_1v80_subset.lib"
 NOTICE = """/*

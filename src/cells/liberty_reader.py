@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from cells.errors import LibraryError
 from cells.functions import function_variables
-from cells.model import Cell, LeakageState, Library, PowerArc, TimingArc, Units, WireLoad
+from cells.model import Cell, LeakageState, Library, PowerArc, Register, TimingArc, Units, WireLoad
 from cells.tables import Table
 from cells.transistors import transistor_count
 from cells.units import SI_PREFIXES
@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 SEQUENTIAL_GROUPS = {"ff", "latch", "ff_bank", "latch_bank", "statetable"}
 DELAY_TABLES = ("cell_rise", "cell_fall", "rise_transition", "fall_transition")
+CONSTRAINT_TABLES = ("rise_constraint", "fall_constraint")
+# Arcs the model keeps: delays (combinational, clock to output) and the setup/hold checks of registers.
+TIMING_TYPES = ("combinational", "combinational_rise", "combinational_fall", "rising_edge", "falling_edge",
+                "setup_rising", "setup_falling", "hold_rising", "hold_falling", "clear", "preset")
 _CELL_LINE = re.compile(r'^\s*cell\s*\(\s*"?([^")\s]+)"?\s*\)', re.MULTILINE)
 
 
@@ -185,6 +189,7 @@ class _LibraryBuilder:
         edge_capacitance: dict[str, dict[str, float]] = {"rise_capacitance": {}, "fall_capacitance": {}}
         timing, power = [], []
         sequential = any(g.group_name in SEQUENTIAL_GROUPS for g in group.groups)
+        register = self._register(name, group)
         state_names = {_text(a) for g in group.groups if g.group_name in SEQUENTIAL_GROUPS for a in g.args}
         for pin in group.groups:
             if pin.group_name == "pg_pin":
@@ -244,12 +249,36 @@ class _LibraryBuilder:
             extra_pins=tuple(extra),
             rise_capacitance=edge_capacitance["rise_capacitance"],
             fall_capacitance=edge_capacitance["fall_capacitance"],
+            register=register,
         )
         if not sequential:
             self._check_conditions(cell)
         if cell.transistors is None:
             cell = replace(cell, transistors=transistor_count(cell))
         return cell
+
+    def _register(self, cell: str, group: Group) -> Register | None:
+        """The cell's single `ff` or `latch` group; None for combinational cells, banks, state tables and
+        groups without their clock and data functions."""
+        found = [g for g in group.groups if g.group_name in ("ff", "latch")]
+        if len(found) != 1:
+            return None
+        g = found[0]
+        names = tuple(_text(a) for a in g.args)
+        if len(names) != 2:
+            raise self.fail(cell, f"{g.group_name} group must name two state variables, got {len(names)}")
+        clock, data = ("clocked_on", "next_state") if g.group_name == "ff" else ("enable", "data_in")
+        if g.get(clock) is None or g.get(data) is None:
+            return None  # kept as an opaque sequential cell: readable, not simulated
+
+        def text(key: str) -> str | None:
+            value = g.get(key)
+            return None if value is None else _text(value)
+
+        return Register(
+            g.group_name, names, text(clock), text(data), text("clear"), text("preset"),
+            text("clear_preset_var1"), text("clear_preset_var2"),
+        )
 
     def _three_state(self, group: Group, pin_name: str) -> bool:
         pin = group.get_group("pin", pin_name)
@@ -258,11 +287,13 @@ class _LibraryBuilder:
     def _timing(self, cell: str, pin_name: str, pin: Group) -> list[TimingArc]:
         arcs = []
         for t in pin.get_groups("timing"):
-            if _text(t.get("timing_type", "combinational")) not in ("combinational", "combinational_rise", "combinational_fall"):
+            timing_type = _text(t.get("timing_type", "combinational"))
+            if timing_type not in TIMING_TYPES:
                 continue
-            tables = {kind: self._table(cell, t, kind, self.units.time) for kind in DELAY_TABLES}
+            tables = {kind: self._table(cell, t, kind, self.units.time) for kind in DELAY_TABLES + CONSTRAINT_TABLES}
+            sense = _text(t.get("timing_sense", "non_unate"))
             for related in _text(t.get("related_pin", "")).split():
-                arcs.append(TimingArc(related, pin_name, _text(t.get("timing_sense", "non_unate")), **tables))
+                arcs.append(TimingArc(related, pin_name, sense, timing_type=timing_type, **tables))
         return arcs
 
     def _power(self, cell: str, pin_name: str, pin: Group) -> list[PowerArc]:

@@ -14,10 +14,11 @@ import gzip
 from pathlib import Path
 
 from cells.functions import function_variables
-from cells.model import Cell, Library, PowerArc, TimingArc
+from cells.model import Cell, Library, PowerArc, Register, TimingArc
 from cells.tables import Table
 
 DELAY_TABLES = ("cell_rise", "cell_fall", "rise_transition", "fall_transition")
+CONSTRAINT_TABLES = ("rise_constraint", "fall_constraint")
 INDENT = "    "
 
 
@@ -108,7 +109,9 @@ class _LibraryFormatter:
             body += ["leakage_power () {", *(INDENT + line for line in when),
                      f"{INDENT}value : {_number(state.power / self.units.leakage)};", "}"]
         named = {v for f in cell.functions.values() for v in function_variables(f)}
-        if cell.sequential:
+        if cell.register is not None:
+            body += _register(cell.register)
+        elif cell.sequential:
             # Liberty's ff names two state variables; the functions may use only one.
             state = sorted(named - set(cell.inputs)) or ["IQ"]
             if len(state) == 1:
@@ -142,7 +145,9 @@ class _LibraryFormatter:
 
     def _timing(self, arc: TimingArc) -> list[str]:
         body = [f"related_pin : {_quoted(arc.related_pin)};", f"timing_sense : {_quoted(arc.timing_sense)};"]
-        for kind in DELAY_TABLES:
+        if arc.timing_type != "combinational":
+            body.append(f"timing_type : {_quoted(arc.timing_type)};")
+        for kind in DELAY_TABLES + CONSTRAINT_TABLES:
             table = getattr(arc, kind)
             if table is not None:
                 body += self._table(kind, table, self.units.time)
@@ -168,6 +173,16 @@ class _LibraryFormatter:
             rows = list(table.values)
         body.append(f"values ({', '.join(_row(row, scale) for row in rows)});")
         return [f"{kind} ({_quoted(table.template)}) {{", *(INDENT + line for line in body), "}"]
+
+
+def _register(register: Register) -> list[str]:
+    """The ff or latch group of a register."""
+    keys = ("clocked_on", "next_state") if register.kind == "ff" else ("enable", "data_in")
+    fields = dict(zip(keys, (register.clock, register.data)))
+    fields.update(clear=register.clear, preset=register.preset, clear_preset_var1=register.clear_preset_var1,
+                  clear_preset_var2=register.clear_preset_var2)
+    body = [f"{key} : {_quoted(value)};" for key, value in fields.items() if value is not None]
+    return [f"{register.kind} ({', '.join(_quoted(s) for s in register.state)}) {{", *(INDENT + b for b in body), "}"]
 
 
 def _row(values: tuple[float, ...], scale: float) -> str:

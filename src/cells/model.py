@@ -13,7 +13,13 @@ from cells.tables import Table
 
 @dataclass(frozen=True)
 class TimingArc:
-    """Delay and output transition from one input pin to one output pin (NLDM)."""
+    """Delay and output transition from one input pin to one output pin (NLDM), or a timing check.
+
+    `timing_type` is Liberty's: "combinational", "rising_edge"/"falling_edge" (clock to
+    output of a register), or a check on a data pin ("setup_rising", "hold_rising", ...)
+    whose limits are the `rise_constraint`/`fall_constraint` tables (s) over the related
+    (clock) pin's and the constrained pin's transitions.
+    """
 
     related_pin: str
     pin: str
@@ -22,6 +28,28 @@ class TimingArc:
     cell_fall: Table | None
     rise_transition: Table | None
     fall_transition: Table | None
+    timing_type: str = "combinational"
+    rise_constraint: Table | None = None
+    fall_constraint: Table | None = None
+
+
+@dataclass(frozen=True)
+class Register:
+    """A Liberty `ff` or `latch` group: the state variables and the functions that drive them.
+
+    For an ff, `clock` is `clocked_on` and `data` is `next_state`; for a latch, `enable`
+    and `data_in`. `clear`/`preset` are asynchronous, active when their function is 1;
+    `clear_preset_var1`/`2` give the state ("L", "H", "N", "T", "X") when both are.
+    """
+
+    kind: str
+    state: tuple[str, str]
+    clock: str
+    data: str
+    clear: str | None = None
+    preset: str | None = None
+    clear_preset_var1: str | None = None
+    clear_preset_var2: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +101,7 @@ class Cell:
     extra_pins: tuple[str, ...] = ()
     rise_capacitance: dict[str, float] = field(default_factory=dict)
     fall_capacitance: dict[str, float] = field(default_factory=dict)
+    register: Register | None = None
 
     @cached_property
     def truth_tables(self) -> tuple[int, ...]:
@@ -86,17 +115,24 @@ class Cell:
         return not self.sequential and bool(self.outputs) and all(o in self.functions for o in self.outputs)
 
     @property
+    def physical_only(self) -> bool:
+        """A cell without logic outputs (tap, fill, decap, antenna diode): it takes area, never switches."""
+        return not self.outputs
+
+    @property
     def pins(self) -> tuple[str, ...]:
         return self.inputs + self.outputs + self.extra_pins
 
     def arcs_to(self, pin: str) -> tuple[TimingArc, ...]:
-        return tuple(a for a in self.timing if a.pin == pin)
+        """The combinational arcs to `pin` (checks and clock-to-output arcs excluded)."""
+        return tuple(a for a in self.timing if a.pin == pin and a.timing_type.startswith("combinational"))
 
     def pin_capacitance(self, pin: str, rising: bool) -> float:
         """Input capacitance (F) of `pin` for a rising or falling transition: Liberty's rise_ or
         fall_capacitance where given, else its capacitance."""
         edge = self.rise_capacitance if rising else self.fall_capacitance
         return edge.get(pin, self.capacitance.get(pin, 0.0))
+
     @cached_property
     def leakage_by_state(self) -> tuple[float, ...]:
         """Leakage power (W) in each input state (index i: input j is bit j of i).

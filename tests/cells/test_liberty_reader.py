@@ -18,9 +18,9 @@ def default_text() -> str:
     return default_library_path().read_text()
 
 
-def test_default_library_has_28_cells_with_the_files_functions(library, default_text):
+def test_default_library_has_30_cells_with_the_files_functions(library, default_text):
     blocks = cell_blocks(default_text)
-    assert len(library.cells) == 28
+    assert len(library.cells) == 30
     assert list(library.cells) == list(blocks)
     for name, block in blocks.items():
         expected = {
@@ -29,7 +29,8 @@ def test_default_library_has_28_cells_with_the_files_functions(library, default_
             if attribute(text, "direction") == "output"
         }
         assert library.cells[name].functions == expected, name
-        assert library.cells[name].combinational
+        cell = library.cells[name]
+        assert cell.combinational or (cell.register.kind == "ff" and cell.register.clock == "CLK")
 
 
 def _first_cell_rise(cell_text: str) -> tuple[str, list[float], list[float], list[list[float]]]:
@@ -191,3 +192,16 @@ def test_missing_file_is_a_library_error(tmp_path):
     path = tmp_path / "absent.lib"
     with pytest.raises(LibraryError, match=re.escape(str(path))):
         read_liberty(path)
+
+
+def test_flip_flops_keep_their_ff_group_and_timing_checks(library):
+    plain, reset = library.cells["sky130_fd_sc_hd__dfxtp_1"], library.cells["sky130_fd_sc_hd__dfrtp_1"]
+    assert (plain.register.kind, plain.register.state, plain.register.clock, plain.register.data) == (
+        "ff", ("IQ", "IQ_N"), "CLK", "D")
+    assert plain.register.clear is None and reset.register.clear == "!RESET_B"
+    kinds = {(a.related_pin, a.pin, a.timing_type) for a in plain.timing}
+    assert kinds == {("CLK", "D", "setup_rising"), ("CLK", "D", "hold_rising"), ("CLK", "Q", "rising_edge")}
+    setup = next(a for a in plain.timing if a.timing_type == "setup_rising")
+    assert setup.rise_constraint.lookup(0.01e-9, 0.0) == pytest.approx(0.0508281e-9)  # the file's first value
+    assert plain.arcs_to("Q") == ()  # clock-to-output is not a combinational arc
+    assert ("RESET_B", "Q", "clear") in {(a.related_pin, a.pin, a.timing_type) for a in reset.timing}

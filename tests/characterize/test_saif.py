@@ -10,7 +10,6 @@ import pytest
 from characterize.netlist.ir import CONST_NAMES
 from characterize.passes.designs import MultiplierSpec, reference_design
 from characterize.timing.delays import annotate_delays
-from characterize.timing.saif import write_saif
 from characterize.timing.sim import simulate, timeline, write_vcd
 from dse.cli import main
 

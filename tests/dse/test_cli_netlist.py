@@ -88,8 +88,8 @@ def test_yosys_strategy_is_compared_and_correct(tmp_path, capsys):
 def test_cells_list_prints_every_cell(capsys):
     assert main(["cells", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "28 cells" in lines[0]
-    assert sum(1 for line in lines[1:] if line.startswith("sky130_fd_sc_hd__")) == 28
+    assert "30 cells" in lines[0]
+    assert sum(1 for line in lines[1:] if line.startswith("sky130_fd_sc_hd__")) == 30
 
 
 def test_output_closed_early_ends_quietly(tmp_path):

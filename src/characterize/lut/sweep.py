@@ -33,8 +33,8 @@ from cells.files import write_text
 from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS
 from characterize.choices import MODES
 from characterize.errors import SimulationError
-from characterize.generators import operand_range
 from characterize.lut.activations import activation_sequence
+from characterize.lut.clocked_measure import CLOCK_PORT, PE_COLUMNS, measure_clocked, min_period_ps
 from characterize.lut.executors import Executor, make_executor
 from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.netlist.ir import Netlist
@@ -43,10 +43,12 @@ from characterize.passes.designs import (
     STRATEGIES,
     MultiplierSpec,
     embedded_designs,
+    pe_design,
     reference_design,
     smallest,
     verify_product,
 )
+from characterize.passes.netlist_design import NetlistDesign
 from characterize.timing.delaycalc import DelayCalculation, calculate_delays
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_arc_delays, default_external_load
 from characterize.timing.power import simulate_energy
@@ -60,7 +62,7 @@ REFERENCE = "reference"
 class SweepConfig:
     """Everything that determines a sweep's numbers (and so its cache keys)."""
 
-    spec: MultiplierSpec
+    spec: MultiplierSpec | NetlistDesign
     mode: str
     weights: tuple[int, ...]
     vectors: int = 10_000
@@ -125,19 +127,38 @@ class _Characterizer:
         self.library = load_library(config.library)
         self.matcher = CellMatcher(self.library, config.dont_use)
         spec = config.spec
-        self.reference = reference_design(spec, self.library, self.matcher)
+        if isinstance(spec, NetlistDesign):
+            self.reference = spec.read(self.library)
+            values = spec.activations
+        else:
+            self.reference = reference_design(spec, self.library, self.matcher)
+            values = spec.weights
         self.activations = activation_sequence(
-            config.vectors + 1, spec.weights.start, spec.weights.stop - 1, config.seed, config.histogram
+            config.vectors + 1, values.start, values.stop - 1, config.seed, config.histogram
         )
         self.external_load = default_external_load(self.library)
         self.input_slew = config.input_slew_ps * S_PER_PS
         self._reference_timed = None
         self.period_s = self._clock_period()
 
+    @property
+    def clock(self) -> str | None:
+        """The clock port of a clocked design (the PE, or a user netlist with flip-flops); None otherwise."""
+        spec = self.config.spec
+        if isinstance(spec, NetlistDesign):
+            return spec.clock
+        return CLOCK_PORT if spec.pe else None
+
+    @property
+    def clocked(self) -> bool:
+        return self.clock is not None
+
     def _clock_period(self) -> float:
-        """The configured clock period, or the reference design's critical delay (one whole ps up)."""
+        """The configured clock period, or the reference design's critical delay or minimum period (one whole ps up)."""
         if self.config.period_ps:
             return self.config.period_ps * S_PER_PS
+        if self.clocked:
+            return float(np.ceil(min_period_ps(self.reference, self.clock, self.input_slew, self.external_load))) * S_PER_PS
         timed = self._timed(self.reference)
         return float(np.ceil(static_timing(timed).critical_delay_s * PS_PER_S)) * S_PER_PS
 
@@ -158,24 +179,53 @@ class _Characterizer:
     def run(self, item: int | str) -> dict:
         """Measure one weight value, or the reference circuit with weights changing too."""
         spec, mode = self.config.spec, self.config.mode
-        inputs: dict[str, np.ndarray] = {"a": self.activations}
-        if spec.mac_bits:
-            rng = np.random.default_rng(self.config.seed + 1)
-            accumulator = operand_range(spec.mac_bits, spec.signed)
-            inputs["acc"] = rng.integers(accumulator.start, accumulator.stop, len(self.activations), dtype=np.int64)
+        user = isinstance(spec, NetlistDesign)
+        weight_port, activation_port = (spec.weight_port, spec.activation_port) if user else ("w", "a")
+        inputs = self._other_inputs(weight_port, activation_port)
+        inputs[activation_port] = self.activations
         launch = None
         if item == REFERENCE:
             design = self.reference
             rng = np.random.default_rng(self.config.seed + 2)
-            inputs["w"] = rng.integers(spec.weights.start, spec.weights.stop, len(self.activations), dtype=np.int64)
+            inputs[weight_port] = rng.integers(spec.weights.start, spec.weights.stop, len(self.activations), dtype=np.int64)
         elif mode == "stationary":
             design = self.reference
-            inputs["w"] = np.full(len(self.activations), item, dtype=np.int64)
-            launch = np.array([n for p in design.inputs if p.name != "w" for n in p.nets], dtype=np.int64)
+            inputs[weight_port] = np.full(len(self.activations), item, dtype=np.int64)
+            launch = np.array([n for p in design.inputs if p.name != weight_port for n in p.nets], dtype=np.int64)
+        elif user:
+            design = spec.embedded(self.reference, int(item), self.config.strategy, self.matcher)
+        elif self.clocked:
+            design = pe_design(spec, self.library, self.matcher, int(item), self.config.strategy)
         else:
             design = smallest(embedded_designs(self.reference, spec, int(item), self.config.strategy, self.matcher))
             verify_product(design, spec, weight=int(item))
+        if self.clocked:
+            return self._measure_clocked(design, {k: v for k, v in inputs.items() if k in _port_names(design)}, item)
         return self._measure(design, inputs, launch, item)
+
+    def _measure_clocked(self, design: Netlist, inputs: dict[str, np.ndarray], item) -> dict:
+        fields, per_cycle = measure_clocked(design, self.clock, inputs, self.period_s, self.input_slew, self.external_load)
+        spec = self.config.spec
+        row = {"weight": None if item == REFERENCE else int(item), "mode": self.config.mode, "arch": spec.arch,
+               "bits": spec.bits, "signed": spec.signed, **fields}
+        frame = pd.DataFrame({"activation": self.activations[1:], "energy": per_cycle * 1e15})
+        grouped = frame.groupby("activation").agg(transitions=("energy", "size"), mean_energy_fJ=("energy", "mean"))
+        grouped.insert(1, "max_sensitized_delay_ps", fields["critical_delay_ps"])
+        corner = {"voltage_V": self.library.voltage, "temperature_C": self.library.temperature}
+        return {"row": row, "activations": grouped.reset_index().to_dict(orient="list"),
+                "period_ps": self.period_s * PS_PER_S, "corner": corner}
+
+    def _other_inputs(self, weight_port: str, activation_port: str) -> dict[str, np.ndarray]:
+        """Inputs besides weight and activation (an accumulator, enables): seeded uniform values of their width."""
+        rng = np.random.default_rng(self.config.seed + 1)
+        inputs: dict[str, np.ndarray] = {}
+        for port in self.reference.inputs:
+            if port.name in (weight_port, activation_port, self.clock):
+                continue
+            words = [int.from_bytes(rng.bytes((port.width + 7) // 8), "little") & ((1 << port.width) - 1)
+                     for _ in range(len(self.activations))]
+            inputs[port.name] = np.array(words, dtype=object if port.width > 62 else np.int64)
+        return inputs
 
     def _measure(self, design: Netlist, inputs: dict[str, np.ndarray], launch, item) -> dict:
         timed = self._timed(design)
@@ -211,6 +261,10 @@ class _Characterizer:
         return {"row": row, "activations": per_activation, "period_ps": self.period_s * PS_PER_S, "corner": corner}
 
 
+def _port_names(design: Netlist) -> set[str]:
+    return {p.name for p in design.inputs}
+
+
 def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None, progress: bool = True,
               executor: Executor | None = None) -> Lut:
     """Characterize every weight of `config` (cached items are read, not recomputed) into a Lut.
@@ -243,7 +297,8 @@ def _store(cache: Path, config: SweepConfig, item, result: dict, results: dict) 
 
 def _assemble(config: SweepConfig, results: dict) -> Lut:
     rows = [results[REFERENCE]["row"]] + [results[w]["row"] for w in config.weights]
-    table = pd.DataFrame(rows, columns=list(LUT_COLUMNS))
+    pe = isinstance(config.spec, MultiplierSpec) and config.spec.pe
+    table = pd.DataFrame(rows, columns=list(LUT_COLUMNS) + (list(PE_COLUMNS) if pe else []))
     table["weight"] = table["weight"].astype("Int64")
     tables = []
     for weight in config.weights:
@@ -252,12 +307,19 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
         tables.append(frame)
     activations = pd.concat(tables, ignore_index=True) if tables else None
     spec = config.spec
+    if isinstance(spec, NetlistDesign):
+        generator = spec.provenance()
+    else:
+        generator = {"bits": spec.bits, "signed": spec.signed, "arch": spec.arch, "adder": spec.adder, "mac_bits": spec.mac_bits}
+        if spec.pe:
+            generator.update(design="processing element", acc_bits=spec.mac_bits, clock=CLOCK_PORT,
+                             operation="one clock cycle")
     meta = {
         "library": config.library or str(default_library_path().name),
         "library_sha256": library_sha256(config),
         **results[REFERENCE]["corner"],
         "dont_use": list(config.dont_use),
-        "generator": {"bits": spec.bits, "signed": spec.signed, "arch": spec.arch, "adder": spec.adder, "mac_bits": spec.mac_bits},
+        "generator": generator,
         "mode": config.mode,
         "strategy": config.strategy,
         "vectors": config.vectors,

@@ -5,6 +5,12 @@ class keeps one representative net: a constant, else an input-port bit, else
 the bit a cell output drives. Only representatives that a port or a cell pin
 uses become nets (numbered in declaration order): a net connected to nothing
 is dropped, as power and ground pins are.
+
+Physical layout reaches netlists too: `inout` power ports (VPWR, VGND as
+OpenROAD writes them) are accepted and left out of the logic, and instances of
+physical-only cells (tap, fill, decap, antenna diode: cells without a logic
+output in the library, or cells the library lacks that connect to nothing) are
+counted in `Netlist.physical_cells` and otherwise ignored.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import re
 
 from pyverilog.vparser import ast
 
+from cells.default import default_library_path
 from cells.model import Cell, Library
 from characterize.errors import NetlistError
 from characterize.netlist.ir import CONST0, CONST1, CONST_NAMES, UNCONNECTED, Instance, Netlist, Port
@@ -70,17 +77,21 @@ class _Declared:
 class Elaborator:
     """Elaborates one module; `netlist()` returns the validated Netlist."""
 
-    def __init__(self, module: ast.ModuleDef, library: Library, source: str, defined: set[str]):
+    def __init__(self, module: ast.ModuleDef, library: Library, source: str, defined: dict[str, ast.ModuleDef],
+                 within: tuple[str, ...] = ()):
         self.module = module
         self.library = library
         self.source = source
         self.defined = defined
+        self.within = within + (normalize(module.name),)  # the modules being elaborated, to refuse recursion
         self.names: list[str] = list(CONST_NAMES)
         self.parent: list[int] = [CONST0, CONST1]
         self.fixed: list[int | None] = [CONST0, CONST1]  # the constant or input bit a class is tied to
         self.driven: list[bool] = [False, False]
         self.declared: dict[str, _Declared] = {}
         self.bit_owner: dict[str, str] = {}
+        self.power_bits: dict[int, str] = {}  # bit id -> name of the inout (power) port it belongs to
+        self.physical: dict[str, int] = {}
 
     def fail(self, line: int, message: str) -> NetlistError:
         return NetlistError(f"{self.source}:{line}: {message}")
@@ -115,10 +126,10 @@ class Elaborator:
         return declared
 
     def declare_port(self, node: ast.Variable, line: int) -> None:
-        if isinstance(node, ast.Inout):
-            raise self.fail(line, f"inout port {normalize(node.name)} is not supported")
         declared = self.declare(node, line)
-        direction = "input" if isinstance(node, ast.Input) else "output"
+        direction = {ast.Input: "input", ast.Output: "output"}.get(type(node), "inout")
+        if direction == "inout":
+            self.power_bits.update((bit, declared.name) for bit in declared.bits)
         if declared.direction not in (None, direction):
             raise self.fail(line, f"port {declared.name} is declared both {declared.direction} and {direction}")
         declared.direction = direction
@@ -251,6 +262,9 @@ class Elaborator:
             raise self.fail(node.lineno, f"width mismatch: assign of {len(right)} bits to {len(left)} bits")
         if CONST0 in left or CONST1 in left:
             raise self.fail(node.lineno, "a constant cannot be assigned to")
+        for bit in left + right:
+            if bit in self.power_bits:
+                raise self.fail(node.lineno, f"inout port {self.power_bits[bit]} is used in an assign; inout ports are power ports and carry no logic")
         for a, b in zip(left, right):
             self.union(a, b, node.lineno)
 
@@ -280,29 +294,91 @@ class Elaborator:
             bits = [UNCONNECTED] if expr is None else self.bits(expr)
             if len(bits) != 1:
                 raise self.fail(line, f"width mismatch: instance {name} pin {pin} is connected to {len(bits)} bits")
+            if bits[0] in self.power_bits:
+                port = self.power_bits[bits[0]]
+                raise self.fail(line, f"instance {name}: logic pin {pin} is connected to inout port {port}; inout ports are power ports")
             pins[pin] = bits[0]
         return [pins.get(p, UNCONNECTED) for p in cell.inputs], [pins.get(p, UNCONNECTED) for p in cell.outputs]
 
-    def instance(self, inst: ast.Instance, line: int) -> Instance:
-        """The instance with bit ids (not yet nets) on its pins."""
+    def instance(self, inst: ast.Instance, line: int) -> list[Instance]:
+        """The cell instance with bit ids (not yet nets) on its pins, or the flattened instances of a
+        module of the file; none for a physical-only cell, which is counted."""
         name = normalize(inst.name)
         module = normalize(inst.module)
         cell = self.library.cells.get(module)
-        if cell is None:
-            hint = "; hierarchical netlists are not supported, flatten it first" if module in self.defined else ""
-            raise self.fail(line, f"instance {name}: unknown cell {module} (not in library {self.library.name}){hint}")
         if inst.parameterlist or inst.array is not None:
             raise self.fail(line, f"instance {name}: parameters and instance arrays are not supported")
+        if cell is None and module in self.defined:
+            return self.flatten(inst, module, line)
+        unconnected = all(arg.argname is None for arg in inst.portlist)
+        if (cell is None and unconnected) or (cell is not None and cell.physical_only):
+            self.physical[module] = self.physical.get(module, 0) + 1
+            return []
+        if cell is None:
+            raise self.fail(line, f"instance {name}: unknown cell {module} ({self.not_in_library()})")
         inputs, outputs = self.connections(inst, cell, line)
         for bit in outputs:
             if bit != UNCONNECTED:
                 self.driven[bit] = True
-        return Instance(name, cell.name, tuple(inputs), tuple(outputs), line)
+        return [Instance(name, cell.name, tuple(inputs), tuple(outputs), line)]
+
+    def new_bit(self, name: str) -> int:
+        self.names.append(name)
+        self.parent.append(len(self.names) - 1)
+        self.fixed.append(None)
+        self.driven.append(False)
+        return len(self.names) - 1
+
+    def flatten(self, inst: ast.Instance, module: str, line: int) -> list[Instance]:
+        """The instances of module `module` elaborated on its own, renamed `INSTANCE.NAME` and joined to its ports."""
+        name = normalize(inst.name)
+        if module in self.within:
+            raise self.fail(line, f"instance {name}: module {module} instantiates itself")
+        sub = Elaborator(self.defined[module], self.library, self.source, self.defined, self.within).netlist()
+        bit = {CONST0: CONST0, CONST1: CONST1}
+        for net in range(len(CONST_NAMES), len(sub.nets)):
+            bit[net] = self.new_bit("\\" + f"{name}.{sub.nets[net].lstrip(chr(92))}")
+        header = [normalize(p.first.name if isinstance(p, ast.Ioport) else p.name) for p in self.defined[module].portlist.ports]
+        args = [(arg.portname, arg.argname) for arg in inst.portlist]
+        if any(pin is None for pin, _ in args):
+            if len(args) > len(header):
+                raise self.fail(line, f"instance {name}: {len(args)} connections but module {module} has {len(header)} ports")
+            args = list(zip(header, (expr for _, expr in args)))
+        ports = {p.name: p for p in sub.ports}
+        for pin, expr in args:
+            pin = normalize(pin)
+            if pin not in header:
+                raise self.fail(line, f"instance {name}: module {module} has no port {pin} (ports: {', '.join(header)})")
+            if pin not in ports or expr is None:
+                continue  # a power port, or an open one
+            outer = self.bits(expr)[::-1]
+            if len(outer) != ports[pin].width:
+                raise self.fail(line, f"width mismatch: instance {name} port {pin} is {ports[pin].width} bits, "
+                                      f"connected to {len(outer)}")
+            for inner, outside in zip(ports[pin].nets, outer):
+                if outside in self.power_bits:
+                    raise self.fail(line, f"instance {name}: port {pin} is connected to inout port {self.power_bits[outside]}")
+                self.union(outside, bit[inner], line)
+        for cell, count in sub.physical_cells.items():
+            self.physical[cell] = self.physical.get(cell, 0) + count
+        flattened = []
+        for inner in sub.instances:
+            outputs = tuple(UNCONNECTED if n == UNCONNECTED else bit[n] for n in inner.outputs)
+            for b in outputs:
+                if b != UNCONNECTED:
+                    self.driven[b] = True
+            flattened.append(Instance(f"{name}.{inner.name}", inner.cell, tuple(bit[n] for n in inner.inputs), outputs, line))
+        return flattened
+
+    def not_in_library(self) -> str:
+        if self.library.source and self.library.source == str(default_library_path()):
+            return "not in the built-in subset library; pass --library with the full Liberty file"
+        return f"not in library {self.library.source or self.library.name}"
 
     # ----------------------------------------------------------------- netlist
     def netlist(self) -> Netlist:
         header, assigns, raw = self.declarations()
-        instances = [self.instance(inst, line) for inst, line in raw]
+        instances = [i for inst, line in raw for i in self.instance(inst, line)]
         first_line: dict[str, int] = {}
         for inst in instances:
             if inst.name in first_line:
@@ -317,7 +393,7 @@ class Elaborator:
                 rep = representative[bit]
                 if self.fixed[self.find(rep)] is None and not self.driven[rep]:
                     raise self.fail(d.line, f"net {self.names[rep]} of output port {d.name} has no driver")
-        used = {representative[b] for d in self.declared.values() if d.direction for b in d.bits}
+        used = {representative[b] for d in self.declared.values() if d.direction in ("input", "output") for b in d.bits}
         used |= {representative[b] for inst in instances for b in inst.inputs + inst.outputs if b != UNCONNECTED}
         kept = [CONST0, CONST1] + sorted(used - {CONST0, CONST1})
         index = {bit: i for i, bit in enumerate(kept)}
@@ -328,11 +404,13 @@ class Elaborator:
         ports = []
         for name in header:
             d = self.declared[name]
-            ports.append(Port(name, d.direction, nets(d.bits), d.msb, d.lsb))
+            if d.direction != "inout":
+                ports.append(Port(name, d.direction, nets(d.bits), d.msb, d.lsb))
         cells = [Instance(i.name, i.cell, nets(i.inputs), nets(i.outputs), i.line) for i in instances]
         vectors = {d.name: (d.msb, d.lsb) for d in self.declared.values() if d.msb is not None}
         names = [self.names[bit] for bit in kept]
-        return Netlist(normalize(self.module.name), self.library, names, ports, cells, vectors, self.source)
+        module = normalize(self.module.name)
+        return Netlist(module, self.library, names, ports, cells, vectors, self.source, self.physical)
 
     def representatives(self) -> list[int]:
         """For every bit id, the bit that names its class: tied constant or input, else a driven bit, else the first."""

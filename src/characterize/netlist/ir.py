@@ -65,6 +65,7 @@ class Netlist:
         instances: list[Instance] | tuple[Instance, ...],
         vectors: dict[str, tuple[int, int]] | None = None,
         source: str = "",
+        physical_cells: dict[str, int] | None = None,
     ):
         self.name = name
         self.library = library
@@ -73,6 +74,7 @@ class Netlist:
         self.instances = tuple(instances)
         self.vectors = dict(vectors or {})
         self.source = source
+        self.physical_cells = dict(physical_cells or {})  # physical-only cells left out when read: name -> count
         if self.nets[:2] != CONST_NAMES:
             raise NetlistError(f"{self._where()}nets 0 and 1 must be the constants {CONST_NAMES}")
         self._check_cells()

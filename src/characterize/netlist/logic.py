@@ -11,17 +11,37 @@ import numpy as np
 from characterize.errors import NetlistError
 from characterize.netlist.ir import CONST1, UNCONNECTED, Netlist, Port
 
+WIDE_BITS = 62  # ports wider than this hold values as Python ints (object arrays) instead of int64
+
 
 def port_bits(port: Port, values: np.ndarray) -> np.ndarray:
-    """Two's complement bits (LSB first, shape width × N) of integer `values` for `port`."""
-    values = np.asarray(values, dtype=np.int64)
+    """Two's complement bits (LSB first, shape width × N) of integer `values` for `port`.
+
+    `values` may be int64 or, for any width, an object array of Python ints.
+    """
+    values = np.asarray(values)
+    if values.dtype == object or port.width > WIDE_BITS:
+        mask = (1 << port.width) - 1
+        rows = [format(int(v) & mask, f"0{port.width}b")[::-1] for v in values]
+        matrix = np.frombuffer("".join(rows).encode(), dtype=np.uint8).reshape(len(rows), port.width) - ord("0")
+        return np.ascontiguousarray(matrix.T)
+    values = values.astype(np.int64)
     shifts = np.arange(port.width, dtype=np.int64)[:, None]
     return ((values[None, :] >> shifts) & 1).astype(np.uint8)
 
 
 def bits_value(bits: np.ndarray, signed: bool) -> np.ndarray:
-    """Integers from bits (LSB first, width × N), two's complement when `signed`."""
+    """Integers from bits (LSB first, width × N), two's complement when `signed`.
+
+    Wider than `WIDE_BITS`, the result is an object array of Python ints.
+    """
     width = bits.shape[0]
+    if width > WIDE_BITS:
+        texts = ("".join(map(str, column[::-1])) for column in bits.T.tolist())
+        values = [int(text, 2) if text else 0 for text in texts]
+        if signed:
+            values = [v - (1 << width) if v >> (width - 1) else v for v in values]
+        return np.array(values, dtype=object)
     weights = np.left_shift(np.int64(1), np.arange(width, dtype=np.int64))
     value = (bits.astype(np.int64) * weights[:, None]).sum(axis=0)
     if signed:

@@ -3,8 +3,9 @@
 Reading uses pyverilog's parser on the text itself (no preprocessor), so
 netlists written by synthesis tools (yosys, OpenROAD) load without external
 tools: ANSI and non-ANSI ports, scalars and vectors, escaped identifiers,
-named or positional cell connections, constants, and `assign`s of nets, bit
-selects and concatenations. Writing is deterministic and round-trip exact:
+named or positional cell connections, constants, `assign`s of nets, bit
+selects and concatenations, and hierarchy (modules of the file instantiated by
+the top one are flattened, their nets and instances named `INSTANCE.NAME`). Writing is deterministic and round-trip exact:
 `write_verilog(read_verilog(write_verilog(n)))` equals `write_verilog(n)`.
 """
 
@@ -109,6 +110,8 @@ def _select_module(modules: list[ast.ModuleDef], top: str | None, source: str) -
     tops = [m for m in modules if normalize(m.name) not in instantiated]
     if len(tops) == 1:
         return tops[0]
+    if not tops:
+        raise NetlistError(f"{source}:{modules[0].lineno}: no top module: every module is instantiated by one (recursion)")
     candidates = ", ".join(normalize(m.name) for m in (tops or modules))
     raise NetlistError(f"{source}:{(tops or modules)[-1].lineno}: several top modules ({candidates}); pass top=")
 
@@ -141,7 +144,7 @@ def read_verilog(
     description = _parse(text, source).description
     modules = [d for d in description.definitions if isinstance(d, ast.ModuleDef)]
     module = _select_module(modules, top, source)
-    defined = {normalize(m.name) for m in modules}
+    defined = {normalize(m.name): m for m in modules}
     return Elaborator(module, library, source, defined).netlist()
 
 

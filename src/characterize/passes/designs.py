@@ -8,7 +8,7 @@ are compared on equal terms. `verify_product` proves a design computes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from cells.model import Library
 from characterize.choices import STRATEGIES
 from characterize.errors import NetlistError
 from characterize.generators import multiplier, operand_range
+from characterize.generators.pe import processing_element
 from characterize.netlist.ir import Netlist
 from characterize.netlist.logic import evaluate
 from characterize.netlist.techmap import CellMatcher
@@ -25,13 +26,22 @@ from characterize.passes.resynthesis import resynthesize
 
 @dataclass(frozen=True)
 class MultiplierSpec:
-    """What to build: bit-width, signedness, architecture, final adder, optional accumulator width."""
+    """What to build: bit-width, signedness, architecture, final adder, optional accumulator width.
+
+    With `pe`, the MAC (accumulator `mac_bits` wide) is wrapped into the clocked
+    systolic-array processing element of `generators.pe`.
+    """
 
     bits: int
     signed: bool = True
     arch: str = "array"
     adder: str = "ripple"
     mac_bits: int | None = None
+    pe: bool = False
+
+    def __post_init__(self):
+        if self.pe and self.mac_bits is None:
+            raise NetlistError("a processing element needs the accumulator width (mac_bits)")
 
     @property
     def weights(self) -> range:
@@ -52,9 +62,24 @@ class MultiplierSpec:
 
 
 def reference_design(spec: MultiplierSpec, library: Library, matcher: CellMatcher | None = None) -> Netlist:
-    """The generated multiplier (or MAC), simplified."""
+    """The generated multiplier (or MAC), simplified; or the processing element around it."""
+    if spec.pe:
+        return pe_design(spec, library, matcher)
     raw = multiplier(spec.bits, spec.signed, spec.arch, spec.adder, library, spec.mac_bits, matcher=matcher)
     return simplify(raw, matcher)
+
+
+def pe_design(spec: MultiplierSpec, library: Library, matcher: CellMatcher | None = None, weight: int | None = None,
+              strategy: str = "simplify") -> Netlist:
+    """The processing element of `spec`, with the weight embedded into its MAC (checked) when `weight` is given."""
+    mac_spec = replace(spec, pe=False)
+    mac = reference_design(mac_spec, library, matcher)
+    name = f"pe{spec.bits}{'s' if spec.signed else 'u'}_{spec.arch}_{spec.adder}_acc{spec.mac_bits}"
+    if weight is not None:
+        mac = smallest(embedded_designs(mac, mac_spec, weight, strategy, matcher))
+        verify_product(mac, mac_spec, weight=weight)
+        name += f"_w{weight}".replace("-", "m")
+    return processing_element(mac, spec.bits, spec.mac_bits, name)
 
 
 def embedded_design(reference: Netlist, spec: MultiplierSpec, weight: int, matcher: CellMatcher | None = None) -> Netlist:

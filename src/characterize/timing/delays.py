@@ -127,12 +127,14 @@ def annotate_delays(
     input_slew: float = DEFAULT_INPUT_SLEW_S,
     external_load: float | None = None,
     resolution: float = DEFAULT_RESOLUTION_S,
+    skip_registers: bool = False,
 ) -> TimedGates:
     """Split `netlist` into single-output gates and give each a rise and a fall delay in steps.
 
     `input_slew` (s) is the slew every lookup uses; `external_load` (F) is added to
     every output-port bit, by default `default_external_load(library)`; `resolution`
-    (s) is the length of one time step.
+    (s) is the length of one time step. With `skip_registers`, flip-flops are left out
+    (their outputs then have no gate) for `characterize.timing.clocked` to drive.
     """
     if not input_slew >= 0 or not resolution > 0:
         raise NetlistError(f"input_slew must be >= 0 and resolution > 0, got {input_slew!r} and {resolution!r}")
@@ -144,6 +146,8 @@ def annotate_delays(
     for index in netlist.order:
         inst = netlist.instances[index]
         cell = library.cells[inst.cell]
+        if skip_registers and cell.register is not None:
+            continue
         if not cell.combinational:
             raise NetlistError(f"instance {inst.name}: cell {cell.name} is not combinational and cannot be timed")
         if len(inst.inputs) > MAX_GATE_INPUTS:

@@ -133,7 +133,8 @@ def energy_model(
     for index, inst in enumerate(netlist.instances):
         cell = library.cells[inst.cell]
         shares = activity.state_shares[index]
-        leakage.append(float(np.dot(shares, cell.leakage_by_state)))
+        # A register's leakage states name its internal state, which input states do not give: its mean applies.
+        leakage.append(cell.leakage if cell.sequential else float(np.dot(shares, cell.leakage_by_state)))
         for pin, net in zip(cell.outputs, inst.outputs):
             if net == UNCONNECTED:
                 continue
@@ -186,6 +187,9 @@ def _output_energy(cell: Cell, pin: str, input_nets, shares: np.ndarray, rate: n
         arcs = [(a, c) for a, c in arcs if a.related_pin in cell.inputs]
     if not arcs:
         return 0.0
+    if cell.sequential:  # a register output changes on its clock edge: its arcs (from the clock) weigh alike
+        nets = [input_nets[cell.inputs.index(a.related_pin)] if a.related_pin else 0 for a, _ in arcs]
+        return float(np.mean([_mean_energy(a, slews[0, n], slews[1, n], load) for (a, _), n in zip(arcs, nets)]))
     k = len(cell.inputs)
     table = cell.truth_tables[cell.outputs.index(pin)]
     energies, weights = [], []

@@ -82,9 +82,15 @@ def input_bit_matrix(timed: TimedGates, inputs: Mapping[str, Iterable[int]]) -> 
         )
     columns = {name: np.asarray(values) for name, values in inputs.items()}
     lengths = {len(v) if v.ndim == 1 else -1 for v in columns.values()}
-    if len(lengths) != 1 or min(lengths) < 2 or not all(np.issubdtype(v.dtype, np.integer) for v in columns.values()):
+    integral = all(np.issubdtype(v.dtype, np.integer) or _python_ints(v) for v in columns.values())
+    if len(lengths) != 1 or min(lengths) < 2 or not integral:
         raise SimulationError("inputs must be 1-D integer arrays of one length, at least 2 vectors (1 transition)")
     return np.ascontiguousarray(np.concatenate([port_bits(p, columns[p.name]).T for p in ports], axis=1))
+
+
+def _python_ints(values: np.ndarray) -> bool:
+    """An object array of Python ints, as wide ports' values come."""
+    return values.dtype == object and all(isinstance(v, int) for v in values.tolist())
 
 
 def simulate(

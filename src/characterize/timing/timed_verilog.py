@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from characterize.errors import SimulationError
+from characterize.netlist._elaborate import identifier
 from characterize.netlist.ir import CONST_NAMES, Netlist, Port
 from characterize.timing.delays import NO_ARC, TimedGates, timescale_unit
 from characterize.timing.sim import input_bit_matrix
@@ -48,8 +49,8 @@ def write_timed_verilog(timed: TimedGates) -> str:
     modules = _path_modules(timed) if timed.per_arc else {}
     for text, name in modules.items():
         lines.append(text.replace("MODULE", name))
-    lines.append(f"module {module_name(netlist)} ({', '.join(p.name for p in netlist.ports)});")
-    lines += [f"  {port.direction} {_range(port)}{port.name};" for port in netlist.ports]
+    lines.append(f"module {module_name(netlist)} ({', '.join(identifier(p.name) for p in netlist.ports)});")
+    lines += [f"  {port.direction} {_range(port)}{identifier(port.name)};" for port in netlist.ports]
     scalar_ports = {p.name for p in netlist.ports if p.msb is None}
     lines += [
         f"  wire {wire_name(netlist, n)};"
@@ -59,7 +60,7 @@ def write_timed_verilog(timed: TimedGates) -> str:
     for port in netlist.ports:
         for j, net in enumerate(port.nets):
             bit, wire = _port_bit(port, j), wire_name(netlist, net)
-            if bit != wire:
+            if port.msb is not None or netlist.nets[net] != port.name:
                 lines.append(f"  assign {bit} = {wire};" if port.direction == "output" else f"  assign {wire} = {bit};")
     for g in range(timed.gate_count):
         row = [int(n) for n in timed.gate_inputs[g] if n >= 0]
@@ -157,11 +158,11 @@ def write_testbench(
     ]
     for port in netlist.ports:
         if port.direction == "input":
-            connections.append(f".{port.name}(vector[{offset + port.width - 1}:{offset}])")
+            connections.append(f".{identifier(port.name)}(vector[{offset + port.width - 1}:{offset}])")
             offset += port.width
         else:
-            lines.append(f"  wire {_range(port)}{port.name};")
-            connections.append(f".{port.name}({port.name})")
+            lines.append(f"  wire {_range(port)}{identifier(port.name)};")
+            connections.append(f".{identifier(port.name)}({identifier(port.name)})")
     lines += [f"  {module_name(netlist)} dut ({', '.join(connections)});", "  integer i;"]
     nets = len(netlist.nets)
     if count_toggles:
@@ -251,7 +252,8 @@ def vcd_activity(
     (vector 0 settling from x) are not counted; transition i runs from
     (i + 1) × `period_steps`.
     """
-    wires = {wire_name(netlist, n).strip(): n for n in range(len(CONST_NAMES), len(netlist.nets))}
+    # A VCD reference may escape a name that the design left plain (Icarus writes `n$1` as `\n$1`).
+    wires = {wire_name(netlist, n).strip().lstrip("\\"): n for n in range(len(CONST_NAMES), len(netlist.nets))}
     outputs = {n for p in netlist.outputs for n in p.nets}
     toggles = np.zeros(len(netlist.nets), dtype=np.int64)
     delays = np.zeros(transitions, dtype=np.int64)
@@ -268,8 +270,8 @@ def vcd_activity(
                 scopes.pop()
             elif line.startswith("$var") and scopes[-1:] == ["dut"]:
                 _, _kind, size, code, *reference = line.split()[:-1]
-                if size == "1" and len(reference) == 1 and reference[0] in wires:
-                    codes[code].append(wires[reference[0]])
+                if size == "1" and len(reference) == 1 and reference[0].lstrip("\\") in wires:
+                    codes[code].append(wires[reference[0].lstrip("\\")])
             elif line.startswith("#"):
                 now = int(line[1:])
             elif line[:1] in ("0", "1", "x", "z", "X", "Z"):
@@ -296,8 +298,8 @@ def _range(port: Port) -> str:
 
 def _port_bit(port: Port, j: int) -> str:
     if port.msb is None:
-        return port.name
-    return f"{port.name}[{port.lsb + j if port.msb >= port.lsb else port.lsb - j}]"
+        return identifier(port.name)
+    return f"{identifier(port.name)}[{port.lsb + j if port.msb >= port.lsb else port.lsb - j}]"
 
 
 def _tool(command: list[str], workdir: Path) -> str:

@@ -19,6 +19,8 @@ from cells.default import load_library
 from cells.files import atomic_path, write_text
 from characterize.csvfile import read_csv
 from characterize.errors import SimulationError
+from characterize.netlist.ir import Netlist, Port
+from characterize.netlist.logic import WIDE_BITS
 from characterize.netlist.verilog import read_verilog
 from characterize.timing.delaycalc import calculate_delays
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_arc_delays, default_external_load
@@ -53,50 +55,50 @@ class VectorSimulation:
     vcd_period_steps: int | None = None
 
 
-def read_vectors(path: str | Path, ports: list[str]) -> dict[str, np.ndarray]:
-    """Integer columns per input port from a CSV whose header names exactly the input ports.
+def read_vectors(path: str | Path, ports: list[Port] | tuple[Port, ...]) -> dict[str, np.ndarray]:
+    """Integer columns per input port from a CSV whose header names exactly the given input ports.
 
-    pandas' C reader parses the columns in one pass; only a column it does not
-    read as 64-bit integers is walked row by row (to name the first bad cell).
+    An escaped port name may be written without its backslash (`B[0]` for `\\B[0]`), as the
+    toggles file writes it. Values are decimal (signed or unsigned) or hex (`0x...`) of any
+    width; a port wider than 62 bits gets an object array of Python ints.
     """
-    frame = read_csv(path, SimulationError, "vectors file", skipinitialspace=True)
-    header = [str(c).strip() for c in frame.columns]
-    if sorted(header) != sorted(ports):
-        raise SimulationError(f"{path}:1: header must name the input ports {', '.join(ports)}; got {', '.join(header)}")
+    frame = read_csv(path, SimulationError, "vectors file", dtype=str)
+    by_name = {p.name.lstrip("\\"): p for p in ports}
+    header = [c.strip() for c in frame.columns]
+    if sorted(h.lstrip("\\") for h in header) != sorted(by_name):
+        names = ", ".join(p.name.lstrip("\\") for p in ports)
+        raise SimulationError(f"{path}:1: header must name the input ports {names}; got {', '.join(header)}")
     columns = {}
     for name, column in zip(header, frame.columns):
-        values = frame[column]
-        columns[name] = values.to_numpy() if values.dtype == "int64" else _integers_row_by_row(path, name, values)
+        port = by_name[name.lstrip("\\")]
+        low, high = -(1 << (port.width - 1)), (1 << port.width) - 1
+        values = []
+        for row, text in enumerate(frame[column], start=2):
+            text = str(text).strip()
+            try:
+                value = int(text, 16) if text.lower().startswith(("0x", "-0x")) else int(text)
+            except ValueError:
+                raise SimulationError(f"{path}:{row}: column {name}: {text!r} is not an integer") from None
+            if not low <= value <= high:
+                raise SimulationError(f"{path}:{row}: column {name}: {text} does not fit the {port.width}-bit port")
+            values.append(value)
+        columns[port.name] = np.array(values, dtype=object if port.width > WIDE_BITS else np.int64)
     if len(frame) < 2:
         raise SimulationError(f"{path}: at least two vectors (one transition) are needed, got {len(frame)}")
     return columns
 
 
-def _integers_row_by_row(path: str | Path, name: str, values: pd.Series) -> np.ndarray:
-    numbers = []
-    for row, value in enumerate(values, start=2):
-        text = str(value).strip()
-        try:
-            numbers.append(int(text))
-        except ValueError:
-            raise SimulationError(f"{path}:{row}: column {name}: {text!r} is not an integer") from None
-    try:
-        return np.array(numbers, dtype=np.int64)
-    except OverflowError:
-        raise SimulationError(f"{path}: column {name}: a value does not fit in 64 bits") from None
-
-
-def simulate_vectors(netlist_path: str | Path, vectors_path: str | Path, library_path: str | Path | None = None,
+def simulate_vectors(netlist: Netlist | str | Path, vectors_path: str | Path, library_path: str | Path | None = None,
                      period_s: float | None = None, sdf_path: str | Path | None = None) -> VectorSimulation:
-    """Read the netlist (cells from the Liberty file, default the embedded one) and simulate the vectors.
+    """Simulate the vectors through a netlist, or a netlist file read over the Liberty file (default the embedded one).
 
     Each gate has per-arc delays from the NLDM delay calculation at the default
     input slew and output load, or from the SDF at `sdf_path`.
     """
-    library = load_library(library_path)
-    netlist = read_verilog(netlist_path, library)
-    inputs = read_vectors(vectors_path, [p.name for p in netlist.inputs])
-    slew_s, load_f = DEFAULT_INPUT_SLEW_S, default_external_load(library)
+    if not isinstance(netlist, Netlist):
+        netlist = read_verilog(netlist, load_library(library_path))
+    inputs = read_vectors(vectors_path, netlist.inputs)
+    slew_s, load_f = DEFAULT_INPUT_SLEW_S, default_external_load(netlist.library)
     calc = read_sdf(sdf_path, netlist, slew_s, load_f) if sdf_path else calculate_delays(netlist, slew_s, load_f)
     timed = annotate_arc_delays(calc)
     energy = simulate_energy(timed, inputs)

@@ -31,7 +31,7 @@ def run_list(args: argparse.Namespace) -> int:
     for cell in sorted(library.cells.values(), key=lambda c: c.name):
         if cell.sequential:
             function = "(sequential)"
-        elif not cell.outputs:
+        elif cell.physical_only:
             function = "(physical only)"
         else:
             function = "; ".join(f"{out} = {cell.functions[out]}" for out in cell.outputs if out in cell.functions)

@@ -22,7 +22,14 @@ def register(commands) -> None:
         description="For every chosen weight value, simulate activation transitions through the multiplier "
         "(weight held at its port, or embedded and simplified) and write energy, delay and area to a LUT.",
     )
-    add_multiplier_options(parser)
+    add_multiplier_options(parser, bits_required=False)
+    design = parser.add_argument_group("your own netlist (instead of a generated multiplier)")
+    design.add_argument("--netlist", type=Path, metavar="DESIGN.v", help="structural Verilog netlist to characterize")
+    design.add_argument("--top", metavar="NAME", help="top module (default: the one no other module instantiates)")
+    design.add_argument("--weight-port", default="w", metavar="PORT", help="input port that carries the weight (default w)")
+    design.add_argument("--activation-port", default="a", metavar="PORT",
+                        help="input port that carries the activation (default a); other inputs get seeded random values")
+    design.add_argument("--clock", metavar="PORT", help="clock port of a netlist with flip-flops (stationary mode)")
     parser.add_argument("--mode", choices=("stationary", "embedded"), required=True,
                         help="weight held at the port of the generic multiplier, or embedded and simplified")
     parser.add_argument("--strategy", choices=STRATEGIES, default="simplify",
@@ -83,12 +90,13 @@ def sample_size(text: str) -> int | None:
 def run_characterize(args: argparse.Namespace) -> int:
     from characterize.lut.sweep import SweepConfig, run_sweep  # the numba kernel: loaded only to simulate
 
-    spec = spec_from_args(args)
+    spec = design_from_args(args)
     if args.jobs < 1:
         raise SimulationError(f"--jobs must be at least 1, got {args.jobs}")
     histogram = None
     if args.activations:
-        histogram = read_histogram(args.activations, spec.weights.start, spec.weights.stop - 1)
+        values = spec.activations if args.netlist else spec.weights
+        histogram = read_histogram(args.activations, values.start, values.stop - 1)
     config = SweepConfig(
         spec=spec,
         mode=args.mode,
@@ -108,6 +116,27 @@ def run_characterize(args: argparse.Namespace) -> int:
     print(summarize(lut))
     print(f"wrote {args.output} (+ {args.output.with_suffix('.json').name}, {args.output.stem}.activations.csv)")
     return 0
+
+
+def design_from_args(args: argparse.Namespace):
+    """The generated multiplier the options describe, or the user's netlist with its named ports."""
+    if args.netlist is None:
+        if args.bits is None:
+            raise SimulationError("--bits is required unless --netlist names your own design")
+        return spec_from_args(args)
+    from cells.default import load_library
+    from characterize.passes.netlist_design import open_design
+
+    design, _netlist = open_design(args.netlist, load_library(args.library), args.weight_port, args.activation_port,
+                                   signed=not args.unsigned, top=args.top, clock=args.clock)
+    if design.clock and args.mode == "embedded":
+        raise SimulationError(f"{args.netlist}: --mode embedded simplifies combinational netlists only; "
+                              "a netlist with flip-flops is characterized stationary")
+    if args.bits is not None and args.bits != design.weight_bits:
+        raise SimulationError(
+            f"{args.netlist}: weight port {args.weight_port} is {design.weight_bits} bits wide but --bits is {args.bits}"
+        )
+    return design
 
 
 def run_show(args: argparse.Namespace) -> int:

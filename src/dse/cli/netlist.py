@@ -14,6 +14,7 @@ from characterize.netlist.verilog import write_verilog
 from characterize.passes.designs import (
     STRATEGIES,
     embedded_designs,
+    pe_design,
     reference_design,
     smallest,
     verify_product,
@@ -43,7 +44,18 @@ def register(commands) -> None:
 
 def describe(netlist: Netlist) -> str:
     transistors = "" if netlist.transistors is None else f", {netlist.transistors} transistors"
-    return f"{len(netlist.instances)} cells, {netlist.area:.2f} um2{transistors}"
+    registers = sum(1 for i in netlist.instances if netlist.library.cells[i.cell].sequential)
+    flops = f" ({registers} flip-flops)" if registers else ""
+    return f"{len(netlist.instances)} cells{flops}, {netlist.area:.2f} um2{transistors}"
+
+
+def physical_note(netlist: Netlist) -> str | None:
+    """One line naming the physical-only cells that reading the netlist left out, or None."""
+    if not netlist.physical_cells:
+        return None
+    counts = ", ".join(f"{name} x{count}" for name, count in sorted(netlist.physical_cells.items()))
+    total = sum(netlist.physical_cells.values())
+    return f"note: ignored {total} physical-only cells (no logic function): {counts}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     reference = reference_design(spec, library, matcher)
     design = reference
-    if args.weight is not None:
+    if args.weight is not None and spec.pe:
+        spec.check_weight(args.weight)
+        design = pe_design(spec, library, matcher, args.weight, args.strategy)
+    elif args.weight is not None:
         designs = embedded_designs(reference, spec, args.weight, args.strategy, matcher)
         if len(designs) > 1:
             print("; ".join(f"{name}: {describe(d)}" for name, d in designs.items()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from characterize.errors import GeneratorError
 from characterize.generators import ADDERS, ARCHITECTURES
 from characterize.netlist.techmap import DEFAULT_DONT_USE
 from characterize.passes.designs import MultiplierSpec
@@ -31,12 +32,17 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_multiplier_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bits", type=int, required=True, help="operand width, 2 to 16")
+def add_multiplier_options(parser: argparse.ArgumentParser, bits_required: bool = True) -> None:
+    parser.add_argument("--bits", type=int, required=bits_required, help="operand width, 2 to 16")
     parser.add_argument("--unsigned", action="store_true", help="unsigned operands (default: two's complement)")
     parser.add_argument("--arch", choices=ARCHITECTURES, default="array", help="multiplier architecture")
     parser.add_argument("--adder", choices=ADDERS, default="ripple", help="final adder: ripple or carry-lookahead")
     parser.add_argument("--mac", type=int, metavar="ACC_BITS", help="build a MAC with an accumulator of this width")
+    parser.add_argument("--pe", action="store_true",
+                        help="the clocked systolic-array processing element: ports clk, w (weight), a (activation), "
+                        "psum_in (partial sum in); outputs a_out (registered activation), psum_out (registered "
+                        "psum_in + a*w)")
+    parser.add_argument("--acc-bits", type=int, metavar="N", help="--pe: partial-sum width (default 2*bits + 4)")
     parser.add_argument("--dont-use", action="append", default=[], metavar="PATTERN",
                         help="never map to cells whose name matches this shell pattern (repeatable); added to the "
                         "defaults, which exclude physical-only, low-power (lpflow), clock, delay and probe cells")
@@ -47,4 +53,11 @@ def dont_use_from_args(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def spec_from_args(args: argparse.Namespace) -> MultiplierSpec:
-    return MultiplierSpec(args.bits, not args.unsigned, args.arch, args.adder, args.mac)
+    if not args.pe:
+        if args.acc_bits is not None:
+            raise GeneratorError("--acc-bits is the partial-sum width of --pe; use --mac for a MAC")
+        return MultiplierSpec(args.bits, not args.unsigned, args.arch, args.adder, args.mac)
+    if args.mac is not None:
+        raise GeneratorError("--pe has its own accumulator: give its width with --acc-bits, not --mac")
+    acc_bits = args.acc_bits if args.acc_bits is not None else 2 * args.bits + 4
+    return MultiplierSpec(args.bits, not args.unsigned, args.arch, args.adder, acc_bits, pe=True)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS, UW_PER_W
+from characterize.errors import SimulationError
 from dse.cli.options import add_library_option
 
 
@@ -21,7 +22,12 @@ def register(commands) -> None:
     parser.add_argument("--inputs", type=Path, required=True, metavar="VECTORS.csv",
                         help="header naming the input ports, one row of integers per vector")
     add_library_option(parser)
-    parser.add_argument("--period-ps", type=float, help="clock period: spacing of vectors in the VCD, and for average power")
+    parser.add_argument("--period-ps", type=float,
+                        help="clock period: spacing of vectors in the VCD, and for average power; with --clock, the period")
+    parser.add_argument("--clock", metavar="PORT",
+                        help="simulate flip-flops clocked by this input port: row i at i*P, clock rising at i*P + P/2")
+    parser.add_argument("--json", type=Path, metavar="OUT.json",
+                        help="with --clock: min_period_ps, setup and hold slack, the critical path, energy per cycle")
     parser.add_argument("--toggles", type=Path, required=True, metavar="OUT.csv", help="net,toggles,glitches per net")
     parser.add_argument("--vcd", type=Path, metavar="OUT.vcd", help="write a VCD of the simulated transitions")
     parser.add_argument("--vcd-transitions", type=int, default=1000, metavar="N",
@@ -38,6 +44,8 @@ def register(commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # The numba kernel: loaded only to simulate, not for every `dse` command.
+    from cells.default import load_library
+    from characterize.netlist.verilog import read_verilog
     from characterize.timing.timed_verilog import module_name
     from characterize.timing.vectors import (
         simulate_vectors,
@@ -46,14 +54,27 @@ def run(args: argparse.Namespace) -> int:
         write_toggles,
         write_waveform,
     )
+    from dse.cli.netlist import describe, physical_note
 
+    netlist = read_verilog(args.netlist, load_library(args.library))
+    print(f"{netlist.name}: {describe(netlist)}")
+    if physical_note(netlist):
+        print(physical_note(netlist))
+    if args.json and not args.clock:
+        raise SimulationError("--json reports the clocked timing; it needs --clock")
+    if args.clock or any(netlist.library.cells[i.cell].sequential for i in netlist.instances):
+        if args.sdf:
+            raise SimulationError("--sdf: SDF delays apply to combinational netlists; a clocked netlist is timed "
+                                  "from the library")
+        from dse.cli.clocked import simulate_clocked_netlist
+
+        return simulate_clocked_netlist(args, netlist)
     period_s = args.period_ps * S_PER_PS if args.period_ps else None
-    simulation = simulate_vectors(args.netlist, args.inputs, args.library, period_s, args.sdf)
+    simulation = simulate_vectors(netlist, args.inputs, period_s=period_s, sdf_path=args.sdf)
     timed, result = simulation.timed, simulation.result
-    netlist = timed.netlist
     write_toggles(simulation, args.toggles)
     delays_ps = result.sensitized_delay_s * PS_PER_S
-    print(f"{netlist.name}: {len(netlist.instances)} cells, {result.transitions} transitions, "
+    print(f"{result.transitions} transitions, "
           f"{int(result.toggles.sum())} toggles ({int(result.glitches.sum())} glitches), {result.events} events")
     print(f"sensitized delay: max {delays_ps.max():.0f} ps, mean {delays_ps.mean():.0f} ps; "
           f"critical (STA) {simulation.critical_delay_s * PS_PER_S:.0f} ps")

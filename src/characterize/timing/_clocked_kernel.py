@@ -1,0 +1,247 @@
+"""The compiled event loop of the clocked simulator (numba): one continuous timeline with registers.
+
+Gates follow the same inertial rules as `_kernel` (DESIGN.md, "Timing semantics of
+sim"): at time t every update due at t takes effect, then every gate whose inputs
+changed at t is evaluated once. External changes (input rows, clock edges) are
+applied at t together with the updates due then. Registers sit between the two
+steps: a register whose clock, clear or preset input changed at t is evaluated on
+the values after every change at t; on the active clock edge its state net takes
+the next-state function of the present inputs, a clear (preset) forces 0 (1). A
+state change is one more change at t, so the register's output gate (the clock-to-Q
+delay) is evaluated in the same step. A data pin that changes at the very step of
+an active edge is a race (a setup violation of zero margin) and is counted.
+
+Pending gates sit in a time wheel as in `_kernel`; a gate keeps at most one pending
+update, the complement of its present output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def run_clocked(
+    gate_inputs,
+    gate_table,
+    gate_output,
+    rise,
+    fall,
+    fanout_start,
+    fanout_gate,
+    reg_inputs,
+    reg_clock_table,
+    reg_data_table,
+    reg_clear_table,
+    reg_preset_table,
+    reg_state,
+    reg_clock_pins,
+    reg_fanout_start,
+    reg_fanout_reg,
+    values,
+    input_nets,
+    rows,
+    clock_net,
+    period,
+    half,
+    count_from,
+    wheel_size,
+    rise_weight,
+    fall_weight,
+):
+    """Run rows[i] applied at i·period with the clock falling then, rising at i·period + half.
+
+    `values` (per net, register state nets included) must be a settled state of row 0
+    with the clock low; it is updated in place. Returns per-net toggles counted from
+    time `count_from` up to (not including) len(rows)·period, the switching energy per
+    cycle (Σ rise/fall weights of the changes in [i·period, (i+1)·period)), the energy
+    per net over the counted changes, the changes of each net's value from one cycle
+    boundary to the next from `count_from` on (settled changes: toggles less these are
+    glitches), how many of those boundaries found each net at 1, the number of gate output
+    events and of races.
+    """
+    n_gates = gate_output.shape[0]
+    n_nets = values.shape[0]
+    n_regs = reg_state.shape[0]
+    n_rows = rows.shape[0]
+    end = n_rows * period
+    mask = wheel_size - 1
+    head = np.full(wheel_size, -1, np.int32)
+    next_gate = np.full(n_gates, -1, np.int32)
+    prev_gate = np.full(n_gates, -1, np.int32)
+    due = np.full(n_gates, -1, np.int64)
+    eval_stamp = np.zeros(n_gates, np.int64)
+    reg_stamp = np.zeros(n_regs, np.int64)
+    eval_queue = np.empty(n_gates, np.int32)
+    reg_queue = np.empty(max(n_regs, 1), np.int32)
+    changed = np.empty(n_nets, np.int32)
+    changed_at = np.full(n_nets, -1, np.int64)
+    toggles = np.zeros(n_nets, np.int64)
+    energy = np.zeros(n_rows, np.float64)
+    net_energy = np.zeros(n_nets, np.float64)
+    settled = np.zeros(n_nets, np.int64)
+    ones = np.zeros(n_nets, np.int64)
+    snapshot = values.copy()
+    clock_level = np.zeros(n_regs, np.uint8)
+    events = 0
+    races = 0
+    pending = 0
+    stamp = 0
+    for r in range(n_regs):
+        clock_level[r] = (reg_clock_table[r] >> _index(reg_inputs, r, values)) & 1
+
+    next_row = 1
+    next_rise = half
+    t = -1
+    while True:
+        # the next time: an external event or the earliest pending update
+        t_ext = min(next_rise, next_row * period)
+        t_due = end
+        if pending > 0:
+            for step in range(1, wheel_size):
+                if head[(t + step) & mask] >= 0:
+                    t_due = t + step
+                    break
+        t = min(t_due, t_ext)
+        if t >= count_from and (t == next_row * period or t >= end):
+            # a cycle boundary, before its changes: count the nets whose value differs from the last boundary's
+            for net in range(n_nets):
+                ones[net] += values[net]
+                if values[net] != snapshot[net]:
+                    if t > count_from:
+                        settled[net] += 1
+                    snapshot[net] = values[net]
+        if t >= end:
+            break
+        stamp += 1
+        n_changed = 0
+        if t == t_due:
+            b = t & mask
+            g = head[b]
+            head[b] = -1
+            while g >= 0:
+                due[g] = -1
+                pending -= 1
+                events += 1
+                net = gate_output[g]
+                values[net] = 1 - values[net]
+                changed[n_changed] = net
+                n_changed += 1
+                g = next_gate[g]
+        if t == next_row * period:
+            if values[clock_net] != 0:
+                values[clock_net] = 0
+                changed[n_changed] = clock_net
+                n_changed += 1
+            for p in range(input_nets.shape[0]):
+                net = input_nets[p]
+                if values[net] != rows[next_row, p]:
+                    values[net] = rows[next_row, p]
+                    changed[n_changed] = net
+                    n_changed += 1
+            next_row += 1
+        elif t == next_rise:
+            values[clock_net] = 1
+            changed[n_changed] = clock_net
+            n_changed += 1
+            next_rise += period
+        for c in range(n_changed):
+            changed_at[changed[c]] = t
+        # registers triggered by the changes of this step
+        n_reg = 0
+        for c in range(n_changed):
+            net = changed[c]
+            for f in range(reg_fanout_start[net], reg_fanout_start[net + 1]):
+                r = reg_fanout_reg[f]
+                if reg_stamp[r] != stamp:
+                    reg_stamp[r] = stamp
+                    reg_queue[n_reg] = r
+                    n_reg += 1
+        n_state = n_changed
+        for k in range(n_reg):
+            r = reg_queue[k]
+            index = _index(reg_inputs, r, values)
+            level = (reg_clock_table[r] >> index) & 1
+            edge = level == 1 and clock_level[r] == 0
+            clock_level[r] = level
+            state = reg_state[r]
+            old = values[state]
+            new = old
+            if (reg_clear_table[r] >> index) & 1:
+                new = 0
+            elif (reg_preset_table[r] >> index) & 1:
+                new = 1
+            elif edge:
+                new = (reg_data_table[r] >> (index | (np.int64(old) << reg_inputs.shape[1]))) & 1
+                for j in range(reg_inputs.shape[1]):
+                    net = reg_inputs[r, j]
+                    if net >= 0 and not (reg_clock_pins[r] >> j) & 1 and changed_at[net] == t:
+                        races += 1
+                        break
+            if new != old:
+                values[state] = new
+                changed[n_state] = state
+                changed_at[state] = t
+                n_state += 1
+        # count the changes and evaluate the gates they feed
+        n_eval = 0
+        cycle = t // period
+        for c in range(n_state):
+            net = changed[c]
+            spent = rise_weight[net] if values[net] else fall_weight[net]
+            energy[cycle] += spent
+            if t >= count_from:
+                toggles[net] += 1
+                net_energy[net] += spent
+            for f in range(fanout_start[net], fanout_start[net + 1]):
+                g = fanout_gate[f]
+                if eval_stamp[g] != stamp:
+                    eval_stamp[g] = stamp
+                    eval_queue[n_eval] = g
+                    n_eval += 1
+        for e in range(n_eval):
+            g = eval_queue[e]
+            index = 0
+            for j in range(gate_inputs.shape[1]):
+                net = gate_inputs[g, j]
+                if net >= 0:
+                    index |= np.int64(values[net]) << j
+            new = (gate_table[g] >> index) & 1
+            present = values[gate_output[g]]
+            when = due[g]
+            if when >= 0:
+                if new == present:
+                    b = when & mask
+                    before, after = prev_gate[g], next_gate[g]
+                    if before >= 0:
+                        next_gate[before] = after
+                    else:
+                        head[b] = after
+                    if after >= 0:
+                        prev_gate[after] = before
+                    due[g] = -1
+                    pending -= 1
+            elif new != present:
+                when = t + (rise[g] if new else fall[g])
+                b = when & mask
+                leader = head[b]
+                next_gate[g] = leader
+                prev_gate[g] = -1
+                if leader >= 0:
+                    prev_gate[leader] = g
+                head[b] = g
+                due[g] = when
+                pending += 1
+    return toggles, energy, net_energy, settled, ones, events, races
+
+
+@njit(cache=True, nogil=True)
+def _index(reg_inputs, r, values):
+    """The present input combination of register r (input j is bit j)."""
+    index = 0
+    for j in range(reg_inputs.shape[1]):
+        net = reg_inputs[r, j]
+        if net >= 0:
+            index |= np.int64(values[net]) << j
+    return index

@@ -1,0 +1,159 @@
+"""Clocked simulation and sequential STA: exact against Icarus Verilog, within a few percent of OpenSTA."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+from cells.default import default_library_path
+from characterize.errors import NetlistError
+from characterize.netlist.verilog import read_verilog
+from characterize.timing.clocked import annotate_registers, energy_by_part, simulate_clocked
+from characterize.timing.clocked_verilog import run_iverilog_clocked
+from characterize.timing.sequential_sta import sequential_timing
+from tests.conftest import require_tool, shared_file
+
+DFF, DFFR = "sky130_fd_sc_hd__dfxtp_1", "sky130_fd_sc_hd__dfrtp_1"
+
+# Registers on a and b, a 3-bit adder whose carry chain glitches, registers on the sum (one with reset).
+PIPELINE = f"""module pipe (clk, a, b, y);
+  input clk;
+  input [2:0] a;
+  input [2:0] b;
+  output [2:0] y;
+  wire [2:0] ra, rb, s;
+  wire c0, c1, n2;
+  {DFF} fa0 (.CLK(clk), .D(a[0]), .Q(ra[0]));
+  {DFF} fa1 (.CLK(clk), .D(a[1]), .Q(ra[1]));
+  {DFF} fa2 (.CLK(clk), .D(a[2]), .Q(ra[2]));
+  {DFF} fb0 (.CLK(clk), .D(b[0]), .Q(rb[0]));
+  {DFF} fb1 (.CLK(clk), .D(b[1]), .Q(rb[1]));
+  {DFF} fb2 (.CLK(clk), .D(b[2]), .Q(rb[2]));
+  sky130_fd_sc_hd__ha_1 h0 (.A(ra[0]), .B(rb[0]), .SUM(s[0]), .COUT(c0));
+  sky130_fd_sc_hd__fa_1 f1 (.A(ra[1]), .B(rb[1]), .CIN(c0), .SUM(s[1]), .COUT(c1));
+  sky130_fd_sc_hd__xor2_1 x2 (.A(ra[2]), .B(rb[2]), .X(n2));
+  sky130_fd_sc_hd__xor2_1 x3 (.A(n2), .B(c1), .X(s[2]));
+  {DFFR} fy0 (.CLK(clk), .D(s[0]), .RESET_B(b[2]), .Q(y[0]));
+  {DFF} fy1 (.CLK(clk), .D(s[1]), .Q(y[1]));
+  {DFF} fy2 (.CLK(clk), .D(s[2]), .Q(y[2]));
+endmodule
+"""
+
+
+@pytest.fixture(scope="module")
+def pipeline(library, tmp_path_factory):
+    path = tmp_path_factory.mktemp("pipe") / "pipe.v"
+    path.write_text(PIPELINE)
+    return annotate_registers(read_verilog(path, library), "clk")
+
+
+@pytest.mark.parametrize("period", [2000, 700, 301])
+def test_pipeline_agrees_with_iverilog(pipeline, tmp_path, period):
+    """Toggles of every net equal Icarus's, down to periods that break setup (races included)."""
+    require_tool("iverilog")
+    rng = np.random.default_rng(period)
+    inputs = {"a": rng.integers(0, 8, 200), "b": rng.integers(0, 8, 200)}
+    ours = simulate_clocked(pipeline, inputs, period)
+    reference = run_iverilog_clocked(pipeline, inputs, period, tmp_path)
+    np.testing.assert_array_equal(ours.toggles, reference)
+    nets = pipeline.netlist.nets
+    assert ours.glitches[nets.index("y[2]")] == 0 and ours.glitches.sum() > 0 and (ours.glitches >= 0).all()
+    assert ours.toggles[nets.index("s[2]")] > ours.toggles[nets.index("y[2]")]  # the sum glitches, its register not
+
+
+def test_idle_registers_cost_their_clock_energy(pipeline):
+    """Inputs that never change: every cycle costs the same, the clock network's energy plus leakage,
+    at least the Liberty internal energy of every register's clock pin rising and falling."""
+    netlist = pipeline.netlist
+    ones = np.full(50, 5)
+    result = simulate_clocked(pipeline, {"a": ones, "b": ones}, 2000)
+    cycles = result.energy_per_cycle_j[1:]
+    np.testing.assert_allclose(cycles, cycles[0], rtol=1e-12)
+    flops = sum(1 for i in netlist.instances if netlist.library.cells[i.cell].sequential)
+    clock_pin = next(a for a in netlist.library.cells[DFF].power if a.pin == "CLK")
+    pin_energy = clock_pin.rise_energy.lookup(40e-12, 0.0) + clock_pin.fall_energy.lookup(40e-12, 0.0)
+    assert cycles[0] > flops * pin_energy
+    zeros = np.zeros(50, dtype=np.int64)  # the power-up state: nothing but the clock ever moves
+    parts = energy_by_part(pipeline, simulate_clocked(pipeline, {"a": zeros, "b": zeros}, 2000).net_energy_j)
+    assert parts["registers"] == 0.0 and parts["logic"] == 0.0 and parts["clock"] > 0
+
+
+def opensta_period_ps(liberty, netlist_path, top, clocked, tmp_path) -> tuple[float, float]:
+    """OpenSTA's minimum period (create_clock, propagated clock, zero I/O delays) and worst hold slack, in ps."""
+    if str(liberty).endswith(".gz"):
+        plain = tmp_path / "library.lib"
+        with gzip.open(liberty, "rt") as packed:
+            plain.write_text(packed.read())
+        liberty = plain
+    script = tmp_path / "sta.tcl"
+    period_ns = 20.0
+    script.write_text(
+        f"read_liberty {liberty}\nread_verilog {netlist_path}\nlink_design {top}\n"
+        f"create_clock -name clk -period {period_ns} [get_ports clk]\nset_propagated_clock [all_clocks]\n"
+        "set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports clk]]\n"
+        "set_output_delay 0 -clock clk [all_outputs]\nset_input_transition 0.04 [all_inputs]\n"
+        f"set_load {clocked.timed.external_load_f * 1e12} [all_outputs]\n"
+        "report_checks -path_delay max -digits 4 -group_count 3\nreport_checks -path_delay min -digits 4 -group_count 3\n"
+    )
+    out = subprocess.run(["sta", "-no_splash", "-exit", str(script)], capture_output=True, text=True, check=True).stdout
+    late, _, early = out.partition("Path Type: min")
+
+    def worst(text: str) -> float:
+        groups = [g for g in text.split("Startpoint:") if "Path Group: clk" in g]
+        return min(float(x) for g in groups for x in re.findall(r"(-?\d+\.\d+)\s+slack", g))
+
+    return (period_ns - worst(late)) * 1000, worst(early) * 1000
+
+
+def test_pipeline_period_near_opensta(pipeline, tmp_path, library):
+    require_tool("sta")
+    path = tmp_path / "pipe.v"
+    path.write_text(PIPELINE)
+    ours = sequential_timing(pipeline, input_arrival=0.0)
+    period, hold = opensta_period_ps(default_library_path(), path, "pipe", pipeline, tmp_path)
+    assert ours.critical.kind == "register-to-register" and ours.critical.endpoint == "fy2/D"
+    assert abs(ours.min_period_ps / period - 1) < 0.03
+    assert abs(ours.hold_slack_ps - hold) < 5
+
+
+@pytest.mark.slow
+def test_gcd_clocked_agrees_with_iverilog_and_opensta(sky130_full, tmp_path):
+    """OpenSTA's own example, its tap cells ignored: exact toggles over 300 cycles, period within 3 %."""
+    path = shared_file("gcd_sky130hd.v")
+    clocked = annotate_registers(read_verilog(path, sky130_full), "clk")
+    rng = np.random.default_rng(3)
+    reset = np.zeros(300, dtype=np.int64)
+    reset[:3] = 1
+    inputs = {"req_msg": rng.integers(0, 1 << 32, 300), "req_val": rng.integers(0, 2, 300), "reset": reset,
+              "resp_rdy": rng.integers(0, 2, 300)}
+    timing = sequential_timing(clocked, input_arrival=0.0)
+    require_tool("iverilog")
+    for period in (int(timing.min_period_ps) + 200, 1500):
+        ours = simulate_clocked(clocked, inputs, period)
+        np.testing.assert_array_equal(ours.toggles, run_iverilog_clocked(clocked, inputs, period, tmp_path / str(period)))
+        assert ours.toggles.sum() > 10_000
+    require_tool("sta")
+    period, _hold = opensta_period_ps(shared_file("sky130hd_tt.lib.gz"), path, "gcd", clocked, tmp_path)
+    assert abs(timing.min_period_ps / period - 1) < 0.03
+
+
+def test_clock_into_a_data_pin_is_rejected(library, tmp_path):
+    path = tmp_path / "bad.v"
+    path.write_text(f"module bad (clk, y);\n  input clk;\n  output y;\n  wire n;\n  sky130_fd_sc_hd__inv_1 u (.A(clk), .Y(n));\n"
+                    f"  {DFF} r (.CLK(clk), .D(n), .Q(y));\nendmodule\n")
+    with pytest.raises(NetlistError, match=r"bad\.v:6: instance r: clock clk drives data pin D$"):
+        annotate_registers(read_verilog(path, library), "clk")
+
+
+def test_loop_through_a_register_is_legal(library, tmp_path):
+    """A toggle flip-flop: the loop runs through the register's D pin, so it reads and counts every cycle."""
+    path = tmp_path / "toggle.v"
+    path.write_text(f"module toggle (clk, e, y);\n  input clk;\n  input e;\n  output y;\n  wire n;\n"
+                    f"  sky130_fd_sc_hd__xor2_1 u (.A(y), .B(e), .X(n));\n  {DFF} r (.CLK(clk), .D(n), .Q(y));\nendmodule\n")
+    clocked = annotate_registers(read_verilog(path, library), "clk")
+    result = simulate_clocked(clocked, {"e": np.ones(40, dtype=np.int64)}, 1000)
+    assert result.toggles[clocked.netlist.nets.index("y")] == 39

@@ -1,0 +1,64 @@
+"""`dse simulate --clock` from the command line, and the bad designs it refuses with one line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dse.cli import main
+from tests.characterize.test_clocked import PIPELINE
+
+DFF = "sky130_fd_sc_hd__dfxtp_1"
+HEADER = "module m (clk, a, y);\n  input clk;\n  input a;\n  output y;\n  wire n;\n"
+BAD = {
+    "no clock port": (PIPELINE, ["--clock", "clock"], "pipe.v: netlist pipe has no port 'clock'"),
+    "clock into data": (HEADER + f"  {DFF} r (.CLK(clk), .D(clk), .Q(y));\nendmodule\n", ["--clock", "clk"],
+                        "m.v:6: instance r: clock clk drives data pin D"),
+    "loop without register": (HEADER + "  sky130_fd_sc_hd__nand2_1 u (.A(a), .B(y), .Y(n));\n"
+                              "  sky130_fd_sc_hd__inv_1 v (.A(n), .Y(y));\nendmodule\n", ["--clock", "clk"],
+                              "m.v:6: combinational loop through instance u"),
+    "memory macro": (HEADER + "  sky130_sram_1kbyte_1rw1r_32x256_8 mem (.clk0(clk), .din0(a), .dout0(y));\nendmodule\n",
+                     ["--clock", "clk"], ("m.v:6: instance mem: unknown cell sky130_sram_1kbyte_1rw1r_32x256_8 (not in "
+                                          "the built-in subset library; pass --library")),
+    "registers without --clock": (PIPELINE, [], "pipe.v: the netlist has 9 flip-flops; name the clock port with --clock"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD))
+def test_bad_designs_give_one_line_and_write_nothing(tmp_path, capsys, kind):
+    text, options, message = BAD[kind]
+    path = tmp_path / ("pipe.v" if text is PIPELINE else "m.v")
+    path.write_text(text)
+    vectors = tmp_path / "v.csv"
+    vectors.write_text("a,b\n1,2\n3,4\n" if text is PIPELINE else "a\n0\n1\n")
+    toggles = tmp_path / "t.csv"
+    assert main(["simulate", str(path), "--inputs", str(vectors), "--toggles", str(toggles), "--period-ps", "2000",
+                 *options]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert not toggles.exists()
+
+
+def test_simulate_clock_reports_energy_parts_and_period(tmp_path, capsys):
+    path = tmp_path / "pipe.v"
+    path.write_text(PIPELINE)
+    rng = np.random.default_rng(0)
+    vectors = tmp_path / "v.csv"
+    vectors.write_text("a,b\n" + "".join(f"{a},{b}\n" for a, b in rng.integers(0, 8, (60, 2))))
+    toggles = tmp_path / "t.csv"
+    assert main(["simulate", str(path), "--inputs", str(vectors), "--toggles", str(toggles), "--clock", "clk",
+                 "--period-ps", "2000", "--timed-verilog", str(tmp_path / "timed.v"), "--json", str(tmp_path / "t.json")]) == 0
+    out = capsys.readouterr().out
+    assert "pipe: 13 cells (9 flip-flops), 235.23 um2" in out
+    assert "9 flip-flops, 59 clock cycles counted" in out and "switching: clock " in out
+    assert "minimum period (STA) " in out and "(register-to-register to fy2/D)" in out
+    frame = pd.read_csv(toggles)
+    assert frame.loc[frame["net"] == "clk", "toggles"].item() == 2 * 59  # it falls at P and rises at P + P/2, 59 times
+    assert "always @(posedge" in (tmp_path / "timed.v").read_text()
+    report = json.loads((tmp_path / "t.json").read_text())
+    assert report["min_period_ps"] == 1171 and report["setup_slack_ps"] == 2000 - 1171
+    assert report["critical"]["endpoint"] == "fy2/D" and report["critical"]["path"][-1] == "s[2] fall"
+    assert abs(sum(report["switching_energy_share"].values()) - 1) < 1e-9 and report["cycles"] == 59
