@@ -125,10 +125,11 @@ def main() -> None:
             pd.DataFrame({"a": activations, "w": np.full(count + 1, WEIGHT)}).to_csv(path, index=False)
             vectors[count] = path
         largest = vectors[max(counts)]
-        read_code = (  # numpy and pandas imported first: both trees need them, only at different moments
-            "import time; from pathlib import Path; import numpy, pandas\n"
-            "start = time.perf_counter(); from characterize.timing.vectors import read_vectors\n"
-            f"read_vectors(Path({str(largest)!r}), ['a', 'w'])\n"
+        read_code = (  # the ports from the generator, before the clock starts
+            "import time; from pathlib import Path\n"
+            "from characterize.generators import multiplier; ports = multiplier(8, True, 'booth').inputs\n"
+            "from characterize.timing.vectors import read_vectors\n"
+            f"start = time.perf_counter(); read_vectors(Path({str(largest)!r}), ports)\n"
             "print(time.perf_counter() - start)\n"
         )
 
