@@ -9,18 +9,25 @@ from __future__ import annotations
 
 from functools import lru_cache
 from itertools import permutations
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy
-from lark.exceptions import LarkError
-from liberty.boolean_functions import parse_boolean_function
-from sympy.logic import boolalg
 
 from cells.errors import LibraryError
 
+if TYPE_CHECKING:
+    from sympy.logic import boolalg
+
 
 def parse_function(text: str) -> boolalg.Boolean:
-    """Parse a Liberty `function` string; raises LibraryError on bad syntax."""
+    """Parse a Liberty `function` string; raises LibraryError on bad syntax.
+
+    liberty-parser and sympy are imported here, not at module level: they take
+    about a second, and a library read from the cache never parses a function.
+    """
+    from lark.exceptions import LarkError
+    from liberty.boolean_functions import parse_boolean_function
+
     try:
         return parse_boolean_function(text)
     except LarkError as exc:
@@ -50,6 +57,9 @@ def truth_table(text: str, inputs: tuple[str, ...], definitions: dict[str, str] 
 
 
 def _evaluate(expr, env: dict[str, np.ndarray]):
+    import sympy
+    from sympy.logic import boolalg
+
     if isinstance(expr, sympy.Symbol):
         return env[expr.name]
     if expr is sympy.true or isinstance(expr, boolalg.BooleanTrue):

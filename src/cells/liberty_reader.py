@@ -6,9 +6,7 @@ import gzip
 import re
 from dataclasses import replace
 from pathlib import Path
-
-from liberty.parser import ExceptionWithLineNum, parse_liberty
-from liberty.types import Group
+from typing import TYPE_CHECKING
 
 from cells.errors import LibraryError
 from cells.functions import function_variables
@@ -16,6 +14,9 @@ from cells.model import Cell, LeakageState, Library, PowerArc, Register, TimingA
 from cells.tables import Table
 from cells.transistors import transistor_count
 from cells.units import SI_PREFIXES
+
+if TYPE_CHECKING:
+    from liberty.types import Group
 
 SEQUENTIAL_GROUPS = {"ff", "latch", "ff_bank", "latch_bank", "statetable"}
 DELAY_TABLES = ("cell_rise", "cell_fall", "rise_transition", "fall_transition")
@@ -32,6 +33,9 @@ def read_liberty(path: str | Path) -> Library:
     A cell without the user attribute `transistors` gets the textbook estimate
     of cells.transistors (None when its function is not a textbook gate).
     """
+    # liberty-parser (and sympy under it) take about a second to import; load_library's cache skips them
+    from liberty.parser import ExceptionWithLineNum, parse_liberty
+
     path = Path(path)
     text = _read_text(path)
     try:

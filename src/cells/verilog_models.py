@@ -9,16 +9,16 @@ physical-only cells have no model; a comment names each one skipped.
 from __future__ import annotations
 
 import re
-
-import sympy
-from sympy.logic import boolalg
+from typing import TYPE_CHECKING
 
 from cells.errors import LibraryError
 from cells.functions import parse_function
 from cells.model import Cell, Library
 
+if TYPE_CHECKING:
+    from sympy.logic import boolalg
+
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
-_OPERATORS = {sympy.And: " & ", sympy.Or: " | ", sympy.Xor: " ^ "}
 
 
 def format_cell_models(library: Library, cells: list[str] | None = None) -> str:
@@ -57,6 +57,10 @@ def verilog_name(name: str) -> str:
 
 def verilog_expression(expr: boolalg.Boolean) -> str:
     """A Verilog expression for a sympy boolean expression (as parsed from Liberty)."""
+    import sympy  # about half a second; only writing models needs it
+    from sympy.logic import boolalg
+
+    operators = {sympy.And: " & ", sympy.Or: " | ", sympy.Xor: " ^ "}
     if isinstance(expr, sympy.Symbol):
         return verilog_name(expr.name)
     if isinstance(expr, boolalg.BooleanTrue):
@@ -65,7 +69,7 @@ def verilog_expression(expr: boolalg.Boolean) -> str:
         return "1'b0"
     if isinstance(expr, sympy.Not):
         return "~" + verilog_expression(expr.args[0])
-    for kind, operator in _OPERATORS.items():
+    for kind, operator in operators.items():
         if isinstance(expr, kind):
             return "(" + operator.join(verilog_expression(a) for a in expr.args) + ")"
     raise LibraryError(f"unsupported operator {type(expr).__name__} in boolean function")

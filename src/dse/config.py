@@ -10,7 +10,8 @@ Layout of a study file::
     [objectives]                  # objective = "maximize" | "minimize"; default: all of the kind's
     [[constraints]]               # metric = "...", max = x  (or min = x)
     [lut]                         # path = "lut.csv" (relative to the study file), or an inline characterization:
-                                  #   bits (required), signed, arch, adder, mode, vectors, seed, jobs, library, weights
+                                  #   bits (required), signed, arch, adder, mode, vectors, seed, jobs, library, weights;
+                                  #   missing = "error" | "nearest": a weight the LUT lacks fails, or takes the nearest
     [data] [model]                # the kind's tables, checked by the schemas the kind declares (`StudyKind.tables`)
     [space]                       # the kind's search space, checked by the kind (`StudyKind.validate`)
 
@@ -26,8 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from characterize.choices import MODES
 from characterize.generators import ADDERS, ARCHITECTURES, operand_range
-from characterize.passes.designs import MODES
+from characterize.lut.table import MISSING_POLICIES
 from dse.errors import ConfigError
 from dse.kinds import DIRECTIONS, Objective
 from dse.kinds import kind as find_kind
@@ -151,7 +153,11 @@ def _lut_file_exists(values: dict) -> None:
         raise Invalid(f"no such LUT file: {values['path']}", "path")
 
 
-LUT_FILE = Section({"path": Field(file_path(), REQUIRED, anchor=anchor_path)}, rules=(_lut_file_exists,))
+# What a cost model does with a weight the LUT has no row for (a sampled 16-bit LUT): fail naming it, or take the
+# nearest characterized weight's row.
+LUT_MISSING = Field(one_of(MISSING_POLICIES), "error")
+LUT_FILE = Section({"path": Field(file_path(), REQUIRED, anchor=anchor_path), "missing": LUT_MISSING},
+                   rules=(_lut_file_exists,))
 
 
 def _weights_fit(values: dict) -> None:
@@ -178,6 +184,7 @@ LUT_INLINE = Section({
     "jobs": Field(integer(1), 1),
     "library": Field(file_path(), None, anchor=anchor_path),
     "weights": Field(list_of(integer(), "integers"), None),
+    "missing": LUT_MISSING,
 }, rules=(_weights_fit,))
 
 
@@ -214,6 +221,7 @@ class LutSource:
 
     path: Path | None = None
     inline: dict | None = None
+    missing: str = "error"
 
 
 @dataclass(frozen=True)
@@ -337,14 +345,16 @@ def _constraint(entry: dict, where: str) -> Constraint:
 def _lut(table: dict, where: str, base: Path) -> LutSource:
     """A LUT file, or the settings of an inline characterization; never both."""
     try:
-        reject_unknown(table, (*LUT_FILE.fields, *LUT_INLINE.fields))
+        reject_unknown(table, (*(k for k in LUT_FILE.fields if k != "missing"), *LUT_INLINE.fields))
     except Invalid as exc:
         raise ConfigError(f"{where}.{exc.path}: {exc.reason}") from None
     if "path" in table:
-        extra = [key for key in table if key != "path"]
+        extra = [key for key in table if key not in ("path", "missing")]
         if extra:
             raise ConfigError(f"{where}.{extra[0]}: give either path or an inline characterization, not both")
-        return LutSource(path=LUT_FILE.validate(table, where, base)["path"])
+        values = LUT_FILE.validate(table, where, base)
+        return LutSource(path=values["path"], missing=values["missing"])
     if "bits" not in table:
         raise ConfigError(f'{where}: give path = "lut.csv" or an inline characterization (bits = 8, ...)')
-    return LutSource(inline=LUT_INLINE.validate(table, where, base))
+    inline = LUT_INLINE.validate(table, where, base)
+    return LutSource(inline=inline, missing=inline.pop("missing"))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import threading
 import warnings
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import optuna
@@ -136,7 +136,7 @@ def build_sampler(config: SamplerConfig, seed: int) -> optuna.samplers.BaseSampl
 def load_lut(source: LutSource) -> Lut:
     """The study's LUT: read from its CSV, or characterized inline (cached by the sweep, so reruns are instant)."""
     if source.path is not None:
-        return Lut.load(source.path)
+        return replace(Lut.load(source.path), missing=source.missing)
     inline = source.inline
     spec = MultiplierSpec(inline["bits"], inline["signed"], inline["arch"], inline["adder"])
     library = inline["library"]
@@ -148,7 +148,7 @@ def load_lut(source: LutSource) -> Lut:
         seed=inline["seed"],
         library=None if library is None else str(library.resolve()),
     )
-    return run_sweep(sweep, jobs=inline["jobs"])
+    return replace(run_sweep(sweep, jobs=inline["jobs"]), missing=source.missing)
 
 
 def workdir(config: StudyConfig, url: str) -> Path:

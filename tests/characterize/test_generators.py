@@ -233,3 +233,15 @@ def test_folded_gates_compute_the_role_for_constant_and_repeated_inputs(library,
 def test_bad_parameters_name_the_parameter_and_value(library, kwargs, parameter):
     with pytest.raises(GeneratorError, match=rf"^{parameter} must be .*got {kwargs[parameter]!r}"):
         multiplier(library=library, **kwargs)
+
+
+def test_role_tables_equal_the_liberty_function_parser():
+    from cells.functions import truth_table
+    from characterize.netlist.techmap import ROLE_INPUTS, ROLES, role_truth_table
+
+    for functions in ROLES.values():
+        for function in functions:
+            for k in range(len(ROLE_INPUTS)):
+                inputs = tuple(ROLE_INPUTS[: k + 1])
+                if set(function) & set(ROLE_INPUTS) <= set(inputs):
+                    assert role_truth_table(function, inputs) == truth_table(function, inputs), function

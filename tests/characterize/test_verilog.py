@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -282,6 +283,28 @@ def test_text_errors_name_the_given_source(library):
         read_verilog("module m (a);\n  input a;", library, source="design.v")
     with pytest.raises(NetlistError, match=r"^missing\.v: cannot read Verilog netlist"):
         read_verilog("missing.v", library)
+
+
+def test_parser_tables_are_built_once_and_read_back(tmp_path):
+    """The first process writes PLY's tables to the cache folder; later ones (and a rebuilt corrupt file) read them."""
+    code = (
+        "from characterize.netlist.verilog import read_verilog, write_verilog\n"
+        "from cells.default import load_library\n"
+        "lib = load_library()\n"
+        "text = 'module t(a, y); input a; output y; sky130_fd_sc_hd__inv_1 u(.A(a), .Y(y)); endmodule\\n'\n"
+        "print(write_verilog(read_verilog(text, lib)))\n"
+    )
+    env = dict(os.environ, GATEDSE_CACHE_DIR=str(tmp_path))
+
+    def run() -> str:
+        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+
+    first = run()
+    (tables,) = (tmp_path / "pyverilog").glob("parsetab-*.pickle")
+    built = tables.read_bytes()
+    assert run() == first and tables.read_bytes() == built
+    tables.write_bytes(b"truncated")
+    assert run() == first and tables.read_bytes() == built
 
 
 def test_a_module_that_instantiates_itself_is_refused(library):

@@ -133,3 +133,14 @@ def test_missing_file_and_bad_toml(tmp_path):
 def test_a_missing_lut_file_fails_at_load(tmp_path):
     path = write(tmp_path, BASE.replace('path = "lut.csv"', 'path = "luts/absent.csv"'))
     assert error_of(tmp_path, path.read_text()) == f"lut.path: no such LUT file: {tmp_path / 'luts' / 'absent.csv'}"
+
+
+def test_lut_missing_policy(tmp_path):
+    assert load_study_config(write(tmp_path, BASE)).lut.missing == "error"
+    nearest = BASE.replace('path = "lut.csv"', 'path = "lut.csv"\nmissing = "nearest"')
+    assert load_study_config(write(tmp_path, nearest)).lut.missing == "nearest"
+    inline = BASE.replace('path = "lut.csv"', 'bits = 3\nmissing = "nearest"')
+    config = load_study_config(write(tmp_path, inline))
+    assert config.lut.missing == "nearest" and "missing" not in config.lut.inline
+    with pytest.raises(ConfigError, match=r"lut\.missing: expected one of error, nearest"):
+        load_study_config(write(tmp_path, BASE.replace('path = "lut.csv"', 'path = "lut.csv"\nmissing = "guess"')))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -92,5 +94,14 @@ def test_timing_missed_keeps_nominal_voltage(lut, layers):
 
 
 def test_a_weight_missing_from_the_lut_is_named(lut):
-    with pytest.raises(LutError, match=r"\[7\]"):
+    with pytest.raises(LutError, match=r"no row for weight 7;.*missing = \"nearest\""):
         energy_per_inference(lut, [LayerStats("x", np.array([7, 0]), 1)])
+
+
+def test_missing_nearest_takes_the_nearest_weights_row(lut):
+    nearest = dataclasses.replace(lut, missing="nearest")
+    # 7 -> 2, -5 -> -1, 1 -> 0 (a tie between 0 and 2 takes the smaller)
+    layer = LayerStats("x", np.array([7, -5, 1, 2]), 1)
+    expected = ENERGY_FJ[2] + ENERGY_FJ[-1] + ENERGY_FJ[0] + ENERGY_FJ[2]
+    assert energy_per_inference(nearest, [layer]) == pytest.approx(expected * 1e-15)
+    assert embedded_area(nearest, [LayerStats("x", np.array([3]), 1)]) == AREA_UM2[2]

@@ -12,10 +12,10 @@ from __future__ import annotations
 from functools import cache
 from itertools import permutations
 
-from cells.functions import cofactor, depends_on, permute, table_mask, truth_table, variable_table
+from cells.functions import cofactor, depends_on, permute, table_mask, variable_table
 from characterize.netlist.builder import NetlistBuilder
 from characterize.netlist.ir import CONST0, CONST1
-from characterize.netlist.techmap import ROLE_INPUTS, ROLES
+from characterize.netlist.techmap import ROLE_INPUTS, ROLES, role_truth_table
 
 Tables = tuple[int, ...]
 
@@ -26,7 +26,7 @@ def _role_tables() -> dict[str, Tables]:
     tables = {}
     for role, functions in ROLES.items():
         inputs = tuple(ROLE_INPUTS[: _input_count(role)])
-        tables[role] = tuple(truth_table(f, inputs) for f in functions)
+        tables[role] = tuple(role_truth_table(f, inputs) for f in functions)
     return tables
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from cells.default import load_library
 from cells.model import Library
+from characterize.choices import ADDERS, ARCHITECTURES
 from characterize.errors import GeneratorError
 from characterize.generators.adders import kogge_stone_adder, ripple_adder
 from characterize.generators.bitmatrix import CONSTANT_ROW, BitMatrix
@@ -16,8 +17,6 @@ from characterize.netlist.builder import NetlistBuilder
 from characterize.netlist.ir import CONST0, CONST1, Netlist
 from characterize.netlist.techmap import CellMatcher
 
-ARCHITECTURES = ("array", "booth", "wallace", "dadda")
-ADDERS = ("ripple", "cla")
 MIN_BITS, MAX_BITS = 2, 16
 MAX_MAC_BITS = 64
 

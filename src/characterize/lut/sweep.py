@@ -22,9 +22,9 @@ import os
 import sys
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -33,18 +33,20 @@ from tqdm import tqdm
 
 import cells
 import characterize
+from cells.cache import cache_root, package_version, source_digest
 from cells.default import default_library_path, load_library
 from cells.files import file_lock, write_text
 from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS
+from characterize.choices import MODES
 from characterize.errors import SimulationError
 from characterize.lut.activations import activation_sequence
 from characterize.lut.clocked_measure import CLOCK_PORT, PE_COLUMNS, measure_clocked, min_period_ps
+from characterize.lut.executors import DaskExecutor
 from characterize.lut.pool_workers import exit_with_parent
 from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.netlist.ir import Netlist
 from characterize.netlist.techmap import DEFAULT_DONT_USE, CellMatcher
 from characterize.passes.designs import (
-    MODES,
     STRATEGIES,
     MultiplierSpec,
     embedded_designs,
@@ -55,7 +57,7 @@ from characterize.passes.designs import (
 )
 from characterize.passes.netlist_design import NetlistDesign
 from characterize.timing.delaycalc import DelayCalculation, calculate_delays
-from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, annotate_arc_delays, default_external_load
+from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_arc_delays, default_external_load
 from characterize.timing.power import simulate_energy
 from characterize.timing.sdf import read_sdf
 from characterize.timing.sta import static_timing
@@ -79,6 +81,7 @@ class SweepConfig:
     strategy: str = "simplify"
     dont_use: tuple[str, ...] = DEFAULT_DONT_USE
     sdf: str | None = None
+    weight_sample: int | None = None  # the weights are sample_weights(spec.weights, N); not part of cache keys
 
     def __post_init__(self):
         if self.sdf is not None and self.mode != "stationary":
@@ -94,29 +97,17 @@ class SweepConfig:
             self.spec.check_weight(weight)
 
 
-def package_version() -> str:
-    try:
-        return version("gatedse")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 @lru_cache(maxsize=1)
 def code_digest() -> str:
     """Hash of the source of the packages that compute a sweep's numbers, so a code change misses the cache."""
-    digest = hashlib.sha256()
-    for package in (cells, characterize):
-        root = Path(package.__file__).parent
-        for path in sorted(root.rglob("*.py")):
-            digest.update(path.relative_to(root).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return source_digest(cells, characterize)
 
 
 def cache_key(config: SweepConfig, item: int | str) -> str:
     """Hash of what determines one item's result: config (less the weight list), library content, code."""
     fields = asdict(config)
     fields.pop("weights")
+    fields.pop("weight_sample")
     fields["item"] = item
     fields["library_sha256"] = library_sha256(config)
     fields["sdf_sha256"] = hashlib.sha256(Path(config.sdf).read_bytes()).hexdigest() if config.sdf else None
@@ -132,7 +123,7 @@ def library_sha256(config: SweepConfig) -> str:
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("GATEDSE_CACHE_DIR", Path.home() / ".cache" / "gatedse")) / "sweep"
+    return cache_root() / "sweep"
 
 
 class _Characterizer:
@@ -154,6 +145,7 @@ class _Characterizer:
         )
         self.external_load = default_external_load(self.library)
         self.input_slew = config.input_slew_ps * S_PER_PS
+        self._reference_timed = None
         self.period_s = self._clock_period()
 
     @property
@@ -174,8 +166,16 @@ class _Characterizer:
             return self.config.period_ps * S_PER_PS
         if self.clocked:
             return float(np.ceil(min_period_ps(self.reference, self.clock, self.input_slew, self.external_load))) * S_PER_PS
-        timed = annotate_arc_delays(self._delays(self.reference))
+        timed = self._timed(self.reference)
         return float(np.ceil(static_timing(timed).critical_delay_s * PS_PER_S)) * S_PER_PS
+
+    def _timed(self, design: Netlist) -> TimedGates:
+        """`design` with its arc delays; the reference's, shared by every stationary weight, are computed once."""
+        if design is not self.reference:
+            return annotate_arc_delays(self._delays(design))
+        if self._reference_timed is None:
+            self._reference_timed = annotate_arc_delays(self._delays(design))
+        return self._reference_timed
 
     def _delays(self, design: Netlist) -> DelayCalculation:
         """Arc delays from the library's tables, or from the SDF for the generic multiplier."""
@@ -235,7 +235,7 @@ class _Characterizer:
         return inputs
 
     def _measure(self, design: Netlist, inputs: dict[str, np.ndarray], launch, item) -> dict:
-        timed = annotate_arc_delays(self._delays(design))
+        timed = self._timed(design)
         run = simulate_energy(timed, inputs)
         result = run.result
         report = static_timing(timed, launch)
@@ -333,11 +333,15 @@ def _run_item(item: int | str, wait: bool) -> tuple[int | str, dict | None]:
     return item, _runner.run(item, wait)
 
 
-def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None, progress: bool = True) -> Lut:
+def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None, progress: bool = True,
+              dask: DaskExecutor | None = None) -> Lut:
     """Characterize every weight of `config` (cached items are read, not recomputed) into a Lut.
 
-    An item another process is computing is put back at the end of the queue,
-    and then waited for, so the wait costs nothing while other items remain.
+    Items run in this process, in `jobs` local processes, or as tasks on the
+    Dask cluster of `dask`, whose results this process stores in the cache as
+    they arrive. Locally, an item another process is computing is put back at
+    the end of the queue, and then waited for, so the wait costs nothing while
+    other items remain.
     """
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
@@ -351,7 +355,13 @@ def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None,
     bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=f"{config.mode} {config.spec.bits}-bit",
                unit="weight", disable=not progress)
     with bar:
-        if todo and jobs > 1:
+        if todo and dask is not None:
+            with closing(dask.run(_Characterizer, config, todo)) as finished:
+                for item, result in finished:
+                    write_text(runner.entry(item), json.dumps(result))
+                    results[item] = result
+                    bar.update()
+        elif todo and jobs > 1:
             context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker,
                                      initargs=(config, cache, os.getpid())) as pool:
@@ -416,4 +426,6 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
         "signed": spec.signed,
         "arch": spec.arch,
     }
+    if config.weight_sample:
+        meta["weight_sample"] = {"n": config.weight_sample, "seed": config.seed, "weights": list(config.weights)}
     return Lut(table, activations, meta)

@@ -31,6 +31,7 @@ ACTIVATIONS_SUFFIX = ".activations.csv"
 FILES_KEY = "files"  # sidecar entry: per table key, its row count and SHA-256
 TABLE_KEY = "table"
 ACTIVATIONS_KEY = "activations"
+MISSING_POLICIES = ("error", "nearest")
 
 
 class LutError(GatedseError):
@@ -39,11 +40,17 @@ class LutError(GatedseError):
 
 @dataclass(frozen=True)
 class Lut:
-    """A characterization result: per-weight rows, the reference row, the activation table, provenance."""
+    """A characterization result: per-weight rows, the reference row, the activation table, provenance.
+
+    `missing` says what `column` does with a weight the LUT has no row for:
+    "error" (LutError naming it) or "nearest" (the row of the nearest weight
+    that has one, the smaller on a tie), for LUTs of a weight sample.
+    """
 
     table: pd.DataFrame
     activations: pd.DataFrame | None = None
     meta: dict = field(default_factory=dict)
+    missing: str = "error"
 
     @property
     def weights(self) -> pd.DataFrame:
@@ -59,12 +66,20 @@ class Lut:
         return rows.iloc[0] if len(rows) else None
 
     def column(self, name: str, weights) -> np.ndarray:
-        """Values of `name` for each weight in `weights`; LutError names a weight the LUT lacks."""
+        """Values of `name` for each weight in `weights`; a weight the LUT lacks follows `missing`."""
         rows = self.weights
-        missing = sorted(set(int(w) for w in np.unique(weights)) - set(rows.index))
+        weights = np.asarray(weights, dtype=int)
+        missing = sorted(set(np.unique(weights).tolist()) - set(rows.index))
+        if missing and self.missing != "nearest":
+            sample = self.meta.get("weight_sample")
+            holds = f"; it holds a sample of {len(rows)} weight values" if sample else ""
+            raise LutError(
+                f"LUT has no row for weight {missing[0]}{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}"
+                f"{holds}; characterize it, or set [lut] missing = \"nearest\" to use the nearest weight's row"
+            )
         if missing:
-            raise LutError(f"LUT has no row for weight(s) {missing[:5]}{' ...' if len(missing) > 5 else ''}")
-        return rows.loc[np.asarray(weights, dtype=int), name].to_numpy(dtype=float)
+            weights = nearest(rows.index.to_numpy(), weights)
+        return rows.loc[weights, name].to_numpy(dtype=float)
 
     def save(self, path: str | Path) -> None:
         """Write the CSV, the activation table and last the sidecar, each atomically.
@@ -133,6 +148,14 @@ def check_lut_path(path: Path) -> None:
     if path.suffix != ".csv" or path.name.endswith(ACTIVATIONS_SUFFIX):
         raise LutError(f"{path}: a LUT file name must end in .csv but not in {ACTIVATIONS_SUFFIX} "
                        f"(its sidecars are NAME.json and NAME{ACTIVATIONS_SUFFIX})")
+
+
+def nearest(known: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """For each weight, the nearest value of the sorted array `known` (the smaller on a tie)."""
+    right = np.clip(np.searchsorted(known, weights), 1, len(known) - 1) if len(known) > 1 else np.zeros_like(weights)
+    left = np.maximum(right - 1, 0)
+    take_right = np.abs(known[right] - weights) < np.abs(weights - known[left])
+    return np.where(take_right, known[right], known[left])
 
 
 def sidecar_path(path: Path) -> Path:

@@ -12,13 +12,13 @@ isolation, clock trees, delay lines, probes), which compute ordinary functions
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from itertools import permutations
 
 from cells.errors import LibraryError
-from cells.functions import permute, truth_table
+from cells.functions import permute, table_mask, variable_table
 from cells.model import Library
 
 MAX_MATCH_INPUTS = 4
@@ -55,6 +55,19 @@ ROLES: dict[str, tuple[str, ...]] = {
     "FA": ("A^B^C", "(A&B)|(A&C)|(B&C)"),
 }
 ROLE_INPUTS = "ABCD"
+
+
+def role_truth_table(function: str, inputs: Sequence[str]) -> int:
+    """Truth table of a role's reference function over the ordered `inputs` (see cells.functions).
+
+    ROLES are written with `!`, `&`, `^`, `|` and parentheses only, grouped so
+    that Python's operator precedence reads them as Liberty does; evaluating
+    them on integer truth tables spares every process the Liberty function
+    parser (and its second-long sympy import).
+    """
+    k = len(inputs)
+    names = {name: variable_table(j, k) for j, name in enumerate(inputs)}
+    return eval(function.replace("!", "~"), {"__builtins__": {}}, names) & table_mask(k)
 
 
 @dataclass(frozen=True)
@@ -115,7 +128,7 @@ class CellMatcher:
             return self._roles[name]
         functions = ROLES[name]
         inputs = tuple(sorted({c for f in functions for c in f if c in ROLE_INPUTS}))
-        tables = tuple(truth_table(f, inputs) for f in functions)
+        tables = tuple(role_truth_table(f, inputs) for f in functions)
         match = self.find(len(inputs), tables)
         if match is None:
             described = ", ".join(functions)

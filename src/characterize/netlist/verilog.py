@@ -11,15 +11,22 @@ the top one are flattened, their nets and instances named `INSTANCE.NAME`). Writ
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import tempfile
 import threading
 from functools import cache
+from importlib.metadata import version as _version
 from pathlib import Path
 
+import ply
+from ply.yacc import yacc
 from pyverilog.vparser import ast
+from pyverilog.vparser.lexer import VerilogLexer
 from pyverilog.vparser.parser import ParseError, VerilogParser
 
+from cells.cache import cache_root, load_pickle
 from cells.files import write_text
 from cells.model import Library
 from characterize.errors import NetlistError
@@ -30,14 +37,37 @@ _PARSE_LOCK = threading.Lock()
 _VECTOR_BIT = re.compile(r"(.+)\[(-?\d+)\]")
 
 
+class _CachedTablesParser(VerilogParser):
+    """pyverilog's parser with PLY's LALR tables read from a pickle instead of rebuilt (about a second)."""
+
+    def __init__(self, tables: Path):
+        self.lexer = VerilogLexer(error_func=self._lexer_error_func)
+        self.lexer.build()
+        self.tokens = self.lexer.tokens
+        self.parser = yacc(module=self, method="LALR", picklefile=str(tables), debug=False)
+
+
 @cache
 def _parser() -> VerilogParser:
-    """One parser per process: building pyverilog's LALR tables takes about a second.
+    """One parser per process, its tables kept in the user cache folder (keyed by pyverilog's and PLY's versions).
 
-    The tables pyverilog writes go to a temporary directory that is removed at once.
+    PLY rebuilds and rewrites the tables when their grammar signature differs; a
+    missing or unreadable file is rebuilt into a temporary file and moved into
+    place, so concurrent processes never read a half-written one.
     """
-    with tempfile.TemporaryDirectory(prefix="gatedse-pyverilog-") as tables:
-        return VerilogParser(outputdir=tables, debug=False)
+    tables = cache_root() / "pyverilog" / f"parsetab-pyverilog{_version('pyverilog')}-ply{ply.__version__}.pickle"
+    if load_pickle(tables) is not None:
+        return _CachedTablesParser(tables)
+    with tempfile.TemporaryDirectory(prefix="gatedse-pyverilog-") as scratch:
+        built = Path(scratch) / tables.name
+        parser = _CachedTablesParser(built)
+        try:
+            tables.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(built, tables.with_suffix(f".{os.getpid()}.tmp"))
+            os.replace(tables.with_suffix(f".{os.getpid()}.tmp"), tables)
+        except OSError:  # an unwritable cache folder: the tables are rebuilt next time
+            pass
+    return parser
 
 
 def _parse(text: str, source: str) -> ast.Source:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cells.model import Library
+from characterize.choices import STRATEGIES
 from characterize.errors import NetlistError
 from characterize.generators import multiplier, operand_range
 from characterize.generators.pe import processing_element
@@ -21,9 +22,6 @@ from characterize.netlist.logic import evaluate
 from characterize.netlist.techmap import CellMatcher
 from characterize.passes.embed import embed_constant, simplify
 from characterize.passes.resynthesis import resynthesize
-
-STRATEGIES = ("simplify", "yosys", "best")
-MODES = ("stationary", "embedded")  # weight held at the generic multiplier's port, or embedded in the design
 
 
 @dataclass(frozen=True)

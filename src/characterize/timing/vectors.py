@@ -60,11 +60,13 @@ def read_vectors(path: str | Path, ports: list[Port] | tuple[Port, ...]) -> dict
 
     An escaped port name may be written without its backslash (`B[0]` for `\\B[0]`), as the
     toggles file writes it. Values are decimal (signed or unsigned) or hex (`0x...`) of any
-    width; a port wider than 62 bits gets an object array of Python ints.
+    width; a port wider than 62 bits gets an object array of Python ints. pandas' C reader
+    parses the file; a column it reads as 64-bit integers that fit the port is taken as it
+    is, any other is checked row by row (hex, wide values, and the first bad cell's message).
     """
-    frame = read_csv(path, SimulationError, "vectors file", dtype=str)
+    frame = read_csv(path, SimulationError, "vectors file", skipinitialspace=True)
     by_name = {p.name.lstrip("\\"): p for p in ports}
-    header = [c.strip() for c in frame.columns]
+    header = [str(c).strip() for c in frame.columns]
     if sorted(h.lstrip("\\") for h in header) != sorted(by_name):
         names = ", ".join(p.name.lstrip("\\") for p in ports)
         raise SimulationError(f"{path}:1: header must name the input ports {names}; got {', '.join(header)}")
@@ -72,6 +74,11 @@ def read_vectors(path: str | Path, ports: list[Port] | tuple[Port, ...]) -> dict
     for name, column in zip(header, frame.columns):
         port = by_name[name.lstrip("\\")]
         low, high = port_range(port)
+        parsed = frame[column]
+        if parsed.dtype == np.int64 and port.width <= WIDE_BITS and (
+                parsed.empty or (low <= parsed.min() and parsed.max() <= high)):
+            columns[port.name] = parsed.to_numpy()
+            continue
         values = []
         for row, text in enumerate(frame[column], start=2):
             text = str(text).strip()

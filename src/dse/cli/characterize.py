@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from characterize.choices import STRATEGIES
 from characterize.errors import SimulationError
 from characterize.lut.activations import read_histogram
+from characterize.lut.executors import DaskExecutor
 from characterize.lut.report import plot, summarize
+from characterize.lut.sampling import SAMPLE_PREFIX, sample_weights
 from characterize.lut.table import Lut, activations_path, check_lut_path, sidecar_path
-from characterize.passes.designs import STRATEGIES
 from dse.cli.options import add_library_option, add_multiplier_options, dont_use_from_args, spec_from_args
 
 
@@ -32,13 +34,18 @@ def register(commands) -> None:
                         help="weight held at the port of the generic multiplier, or embedded and simplified")
     parser.add_argument("--strategy", choices=STRATEGIES, default="simplify",
                         help="embedded mode: simplify with our passes, resynthesize with yosys/ABC, or keep the smaller")
-    parser.add_argument("--weights", default="all", metavar="all|LIST|LO:HI",
-                        help="weights: all, a comma list, or an inclusive range; use --weights=-8:7 for negatives")
+    parser.add_argument("--weights", default="all", metavar="all|LIST|LO:HI|sample:N",
+                        help="weights: all, a comma list, an inclusive range (use --weights=-8:7 for negatives), or "
+                        "sample:N, N values stratified over the range with zero, ±1, powers of two and the extremes "
+                        "always in (drawn with --seed)")
     parser.add_argument("--vectors", type=int, default=10_000, help="activation transitions per weight (default 10000)")
     parser.add_argument("--activations", type=Path, metavar="HIST.csv", help="draw activations from a value,count histogram")
     parser.add_argument("--seed", type=int, default=0, help="seed of the activation sequence")
     parser.add_argument("--period-ps", type=float, help="clock period for leakage energy (default: the critical delay)")
-    parser.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    parser.add_argument("--jobs", type=int, default=1, help="parallel processes (with --dask local: Dask workers)")
+    parser.add_argument("--dask", metavar="SCHEDULER",
+                        help="run one task per weight on a Dask cluster: a scheduler address (tcp://host:8786) or "
+                        "'local' for a LocalCluster of --jobs workers (needs the dask extra)")
     parser.add_argument("--sdf", type=Path, metavar="FILE.sdf",
                         help="stationary mode: delays of the generic multiplier from this SDF (e.g. OpenSTA write_sdf)")
     parser.add_argument("--cache", type=Path, metavar="DIR", help="result cache (default ~/.cache/gatedse/sweep)")
@@ -58,18 +65,26 @@ def register(commands) -> None:
     lut.set_defaults(run=lambda args: lut.print_help() or 2)
 
 
-def parse_weights(text: str, weights: range) -> tuple[int, ...]:
-    """'all', '-3,0,5' or '-8:7' (inclusive) as a tuple of weights."""
+def parse_weights(text: str, weights: range, seed: int = 0) -> tuple[int, ...]:
+    """'all', '-3,0,5', '-8:7' (inclusive) or 'sample:N' as a tuple of weights."""
     text = text.strip()
     try:
         if text == "all":
             return tuple(weights)
+        if text.startswith(SAMPLE_PREFIX):
+            return sample_weights(weights, int(text[len(SAMPLE_PREFIX):]), seed)
         if ":" in text:
             low, high = (int(x) for x in text.split(":"))
             return tuple(range(low, high + 1))
         return tuple(int(x) for x in text.split(","))
     except ValueError:
-        raise SimulationError(f"--weights: expected all, a comma list or LO:HI, got {text!r}") from None
+        raise SimulationError(f"--weights: expected all, a comma list, LO:HI or sample:N, got {text!r}") from None
+
+
+def sample_size(text: str) -> int | None:
+    """N of a 'sample:N' weight selection, else None."""
+    text = text.strip()
+    return int(text[len(SAMPLE_PREFIX):]) if text.startswith(SAMPLE_PREFIX) else None
 
 
 def run_characterize(args: argparse.Namespace) -> int:
@@ -86,7 +101,8 @@ def run_characterize(args: argparse.Namespace) -> int:
     config = SweepConfig(
         spec=spec,
         mode=args.mode,
-        weights=parse_weights(args.weights, spec.weights),
+        weights=parse_weights(args.weights, spec.weights, args.seed),
+        weight_sample=sample_size(args.weights),
         vectors=args.vectors,
         seed=args.seed,
         histogram=histogram,
@@ -96,7 +112,8 @@ def run_characterize(args: argparse.Namespace) -> int:
         sdf=str(args.sdf.resolve()) if args.sdf else None,
         dont_use=dont_use_from_args(args),
     )
-    lut = run_sweep(config, jobs=args.jobs, cache_dir=args.cache)
+    lut = run_sweep(config, jobs=args.jobs, cache_dir=args.cache,
+                    dask=DaskExecutor(args.dask, args.jobs) if args.dask else None)
     lut.save(args.output)
     print(summarize(lut))
     print(f"wrote {args.output} (+ {sidecar_path(args.output).name}, {activations_path(args.output).name})")

@@ -1,0 +1,170 @@
+"""Fixed costs of a command, and `dse simulate` as a whole process against Icarus Verilog.
+
+Every figure is the wall time of a fresh interpreter (best of --repeat). With
+`--before SRC` (another checkout's `src/`, e.g. the main branch) each figure is
+also measured on that code in the same run, and the ratio printed. Measured:
+
+- `dse --help`;
+- loading the default Liberty library (and the full sky130 hd library, when
+  ../shared/liberty holds it), cold (an empty cache folder) and cached;
+- the first read of a structural Verilog netlist (pyverilog's parser tables),
+  cold and cached;
+- reading a vectors CSV of 1,000,000 rows;
+- `dse simulate` of the 8-bit signed Booth multiplier (weight held at -77)
+  over 100,000 and 1,000,000 random transitions, against iverilog + vvp on
+  the same timed netlist (compile + run; toggles asserted equal).
+
+    .venv/bin/python benchmarks/startup.py [--before /path/to/other/src] [--transitions 100000,1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+FULL_SKY130 = Path(__file__).resolve().parents[2] / "shared" / "liberty" / "sky130hd_tt.lib.gz"
+WEIGHT = -77
+
+
+def timed_process(args: list[str], src: Path, cache: Path, repeat: int) -> float:
+    """Best wall time (s) of `python ARGS` with `src` on the path and `cache` as the user cache folder."""
+    env = dict(os.environ, PYTHONPATH=str(src), GATEDSE_CACHE_DIR=str(cache))
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, *args], env=env, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def cold_and_cached(code: str, src: Path, repeat: int) -> tuple[float, float]:
+    """(first run with an empty cache folder, best later run) of `python -c CODE`."""
+    with tempfile.TemporaryDirectory() as cache:
+        cold = timed_process(["-c", code], src, Path(cache), 1)
+        cached = timed_process(["-c", code], src, Path(cache), repeat)
+    return cold, cached
+
+
+def row(label: str, after: float, before: float | None) -> None:
+    if before is None:
+        print(f"{label:<58} {after:8.3f} s")
+    else:
+        print(f"{label:<58} {after:8.3f} s   before {before:8.3f} s   {before / after:6.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, metavar="SRC", help="another checkout's src/ to compare with")
+    parser.add_argument("--transitions", default="100000,1000000",
+                        help="comma list of transition counts ('' skips the vectors and dse simulate)")
+    parser.add_argument("--full-library", type=Path, default=FULL_SKY130, metavar="LIB",
+                        help="a full Liberty library to time as well (default ../shared/liberty/sky130hd_tt.lib.gz)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    trees = {"after": SRC, **({"before": args.before.resolve()} if args.before else {})}
+
+    def measure(label: str, function) -> None:
+        results = {name: function(src) for name, src in trees.items()}
+        row(label, results["after"], results.get("before"))
+
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; best of {args.repeat}")
+    with tempfile.TemporaryDirectory() as work:
+        work = Path(work)
+        cache = work / "cache"
+        measure("dse --help", lambda src: timed_process(["-m", "dse.cli", "--help"], src, cache, args.repeat))
+
+        load_default = "from cells.default import load_library; load_library()"
+        pairs = {name: cold_and_cached(load_default, src, args.repeat) for name, src in trees.items()}
+        row("load the default library, cold", pairs["after"][0], pairs.get("before", (None,))[0])
+        row("load the default library, cached", pairs["after"][1], pairs.get("before", (None, None))[1])
+        if args.full_library.exists():
+            load_full = f"from cells.default import load_library; load_library({str(args.full_library)!r})"
+            pairs = {name: cold_and_cached(load_full, src, args.repeat) for name, src in trees.items()}
+            name = args.full_library.name
+            row(f"load {name}, cold", pairs["after"][0], pairs.get("before", (None,))[0])
+            row(f"load {name}, cached", pairs["after"][1], pairs.get("before", (None, None))[1])
+
+        netlist = work / "booth8.v"
+        subprocess.run([sys.executable, "-m", "dse.cli", "netlist", "--bits", "8", "--arch", "booth", "-o", str(netlist)],
+                       env=dict(os.environ, PYTHONPATH=str(SRC), GATEDSE_CACHE_DIR=str(cache)), check=True,
+                       capture_output=True)
+        read_netlist = (
+            "import time; from cells.default import load_library; lib = load_library()\n"
+            "from characterize.netlist.verilog import read_verilog\n"
+            f"start = time.perf_counter(); read_verilog({str(netlist)!r}, lib)\n"
+            "print(time.perf_counter() - start)\n"
+        )
+        first_read = {}
+        for name, src in trees.items():
+            with tempfile.TemporaryDirectory() as fresh:
+                env = dict(os.environ, PYTHONPATH=str(src), GATEDSE_CACHE_DIR=fresh)
+                runs = [float(subprocess.run([sys.executable, "-c", read_netlist], env=env, check=True,
+                                             capture_output=True, text=True).stdout) for _ in range(args.repeat + 1)]
+            first_read[name] = (runs[0], min(runs[1:]))
+        row("first read_verilog in a process, cold", first_read["after"][0], first_read.get("before", (None,))[0])
+        row("first read_verilog in a process, cached", first_read["after"][1],
+            first_read.get("before", (None, None))[1])
+
+        counts = [int(t) for t in args.transitions.split(",") if t.strip()]
+        if not counts:
+            return
+        rng = np.random.default_rng(1)
+        vectors = {}
+        for count in counts:
+            path = work / f"vectors_{count}.csv"
+            activations = rng.integers(-128, 128, count + 1)
+            pd.DataFrame({"a": activations, "w": np.full(count + 1, WEIGHT)}).to_csv(path, index=False)
+            vectors[count] = path
+        largest = vectors[max(counts)]
+        read_code = (  # the ports from the generator, before the clock starts
+            "import time; from pathlib import Path\n"
+            "from characterize.generators import multiplier; ports = multiplier(8, True, 'booth').inputs\n"
+            "from characterize.timing.vectors import read_vectors\n"
+            f"start = time.perf_counter(); read_vectors(Path({str(largest)!r}), ports)\n"
+            "print(time.perf_counter() - start)\n"
+        )
+
+        def read_vectors_s(src: Path) -> float:
+            env = dict(os.environ, PYTHONPATH=str(src), GATEDSE_CACHE_DIR=str(cache))
+            return min(float(subprocess.run([sys.executable, "-c", read_code], env=env, check=True,
+                                            capture_output=True, text=True).stdout) for _ in range(args.repeat))
+
+        measure(f"read_vectors of {max(counts):,} rows", read_vectors_s)
+
+        from cells.default import load_library
+        from characterize.netlist.verilog import read_verilog
+        from characterize.timing.delays import annotate_delays
+        from characterize.timing.timed_verilog import run_iverilog
+
+        timed = annotate_delays(read_verilog(netlist, load_library()))
+        for count in counts:
+            toggles_csv = work / f"toggles_{count}.csv"
+            simulate = ["-m", "dse.cli", "simulate", str(netlist), "--inputs", str(vectors[count]),
+                        "--toggles", str(toggles_csv)]
+            ours = {name: timed_process(simulate, src, cache, args.repeat) for name, src in trees.items()}
+            frame = pd.read_csv(vectors[count])
+            inputs = {"a": frame["a"].to_numpy(), "w": frame["w"].to_numpy()}
+            with tempfile.TemporaryDirectory() as icarus_dir:
+                reference = run_iverilog(timed, inputs, icarus_dir, vcd=count <= 200_000)
+            icarus_s = reference.compile_s + reference.run_s
+            ours_toggles = pd.read_csv(toggles_csv)["toggles"].to_numpy()
+            assert np.array_equal(ours_toggles, reference.toggles[2:]), "toggles differ from Icarus Verilog"
+            how = "VCD of every net" if count <= 200_000 else "toggles counted in the testbench"
+            print(f"dse simulate, {count:,} transitions: {ours['after']:.2f} s whole process"
+                  + (f" (before {ours['before']:.2f} s)" if "before" in ours else "")
+                  + f"; iverilog + vvp ({how}) {icarus_s:.2f} s; toggles equal")
+            print(f"  ratio iverilog / dse simulate: {icarus_s / ours['after']:.1f}x"
+                  + (f" (before {icarus_s / ours['before']:.1f}x)" if "before" in ours else ""))
+
+
+if __name__ == "__main__":
+    main()
