@@ -63,7 +63,9 @@ class TimedGates:
     edge (an SDF IOPATH), `NO_ARC` where the pin has no timing arc to the output,
     and the simulator uses the path-delay semantics of DESIGN.md; `rise_steps`
     and `fall_steps` are then the largest arc delays. Without them, one rise and one fall delay per gate with the
-    inertial semantics of `assign #(rise, fall)`.
+    inertial semantics of `assign #(rise, fall)`. `net_slew_s` (2 × nets, rise and
+    fall, s), from the delay calculation, is each net's slew for the energy model;
+    without it every net has `input_slew_s`.
     """
 
     netlist: Netlist
@@ -78,6 +80,7 @@ class TimedGates:
     external_load_f: float
     arc_rise_steps: np.ndarray | None = None
     arc_fall_steps: np.ndarray | None = None
+    net_slew_s: np.ndarray | None = None
 
     @property
     def per_arc(self) -> bool:
@@ -221,7 +224,8 @@ def annotate_arc_delays(calc: DelayCalculation, resolution: float = DEFAULT_RESO
                 raise LibraryError(f"cell {cell.name}: no rise or fall timing arc from {pin} to {out_pin}")
     rise = np.where(delays[0] < NO_ARC, delays[0], 1).max(axis=(1, 2), initial=1)
     fall = np.where(delays[1] < NO_ARC, delays[1], 1).max(axis=(1, 2), initial=1)
-    return replace(base, rise_steps=rise, fall_steps=fall, arc_rise_steps=delays[0], arc_fall_steps=delays[1])
+    return replace(base, rise_steps=rise, fall_steps=fall, arc_rise_steps=delays[0], arc_fall_steps=delays[1],
+                   net_slew_s=np.ascontiguousarray(calc.net_slews_s.T))
 
 
 def timescale_unit(resolution_s: float) -> str:

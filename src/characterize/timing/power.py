@@ -253,19 +253,21 @@ def simulate_energy(
     slew_s: float | np.ndarray | None = None,
     matrix_limit: int = MATRIX_LIMIT,
 ) -> EnergyRun:
-    """Simulate the transitions of `inputs` and price them (`slew_s` as in `energy_model`, default the timed slew).
+    """Simulate the transitions of `inputs` and price them (`slew_s` as in `energy_model`; default each net's
+    slew from the delay calculation where `timed` has it, else the timed input slew).
 
     The model needs the run's toggles before it can price a transition, so the toggles
     of every net in every transition are kept and priced afterwards; when there are
     more than `matrix_limit` of them, the transitions are simulated twice instead
     (toggles, then energies), with the same result.
     """
-    slews = timed.input_slew_s if slew_s is None else slew_s
+    if slew_s is None:
+        slew_s = timed.input_slew_s if timed.net_slew_s is None else timed.net_slew_s
     transitions = len(np.asarray(next(iter(inputs.values())))) - 1
     keep = transitions * timed.net_count <= matrix_limit
     result = simulate(timed, inputs, per_transition=keep)
     activity = measure_activity(timed.netlist, inputs, result.toggles)
-    model = energy_model(timed.netlist, activity, slews, timed.external_load_f)
+    model = energy_model(timed.netlist, activity, slew_s, timed.external_load_f)
     if keep:
         dynamic = result.toggles_per_transition @ model.toggle_energy_j
     else:
