@@ -1,0 +1,53 @@
+"""`dse GROUP report`: one trial's table of a study as CSV and optionally a figure, for kinds that report trials.
+
+A kind gives the table (`table_of(study, trial)` -> (table, trial number used;
+the knee of the front when `trial` is None)) and its figure
+(`plot_of(table, path, title)`); the command reads the study, writes both and
+prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dse.cli.options import add_storage_option
+from dse.frames import write_csv
+from dse.storage import load_study
+
+if TYPE_CHECKING:
+    import optuna
+    import pandas as pd
+
+TableOf = Callable[["optuna.Study", "int | None"], "tuple[pd.DataFrame, int]"]
+PlotOf = Callable[["pd.DataFrame", Path, str], None]
+
+
+def add_trial_report_command(commands: argparse._SubParsersAction, group: str, group_help: str, help: str,
+                             description: str, table_of: TableOf, plot_of: PlotOf) -> None:
+    """`dse {group} report NAME -o table.csv [--plot fig.png] [--trial N] [--storage URL]`."""
+    parser = commands.add_parser(group, help=group_help)
+    sub = parser.add_subparsers(title=f"{group} commands", metavar="COMMAND")
+    report = sub.add_parser("report", help=help, description=description)
+    report.add_argument("name", help="study name")
+    add_storage_option(report)
+    report.add_argument("--trial", type=int, metavar="N", help="trial number (default: the knee of the front)")
+    report.add_argument("-o", "--output", type=Path, required=True, metavar="table.csv", help="CSV file to write")
+    report.add_argument("--plot", type=Path, metavar="fig.png", help="also draw it: .png, .svg or .pdf")
+    report.set_defaults(run=partial(run_trial_report, table_of=table_of, plot_of=plot_of))
+    parser.set_defaults(run=lambda args: parser.print_help() or 2)
+
+
+def run_trial_report(args: argparse.Namespace, table_of: TableOf, plot_of: PlotOf) -> int:
+    table, trial = table_of(load_study(args.name, args.storage), args.trial)
+    write_csv(table, args.output)
+    written = [args.output]
+    if args.plot:
+        plot_of(table, args.plot, f"{args.name}, trial {trial}")
+        written.append(args.plot)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    print(f"trial {trial}; wrote " + ", ".join(str(p) for p in written))
+    return 0
