@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from importlib.metadata import version
 
 import numpy as np
 import pytest
@@ -108,3 +109,10 @@ def test_dont_use_pattern_that_removes_a_needed_function_is_one_clear_line(tmp_p
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "dont-use patterns exclude sky130_fd_sc_hd__nand2_1" in err
     assert not out.exists()
+
+
+def test_version_names_the_installed_package(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"dse {version('gatedse')}"

@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 
+from cells.cache import package_version
 from cells.errors import GatedseError
 from dse.cli import cells, characterize, demo, netlist, pareto, simulate, study, timing
 from dse.kinds import all_kinds
@@ -46,6 +47,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         prog="dse",
         description="Gate-level characterization and design-space exploration of neural-network hardware.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     for module in COMMANDS:
         module.register(commands)
