@@ -196,11 +196,6 @@ class Constraint:
     bound: float
     upper: bool
 
-    @property
-    def key(self) -> str:
-        """Name of the constraint in Optuna's trial constraints, e.g. "accuracy_drop:max"."""
-        return f"{self.metric}:{'max' if self.upper else 'min'}"
-
     def violation(self, value: float) -> float:
         return value - self.bound if self.upper else self.bound - value
 

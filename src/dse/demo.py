@@ -42,7 +42,7 @@ STUDIES = {
 name = "demo-weight-subset"
 kind = "weight-subset"
 trials = {trials}
-seed = 0
+seed = {seed}
 storage = "sqlite:///studies.db"
 
 [sampler]
@@ -62,7 +62,7 @@ activation_delay_fraction = [0.6, 1.0]
 name = "demo-logic-area"
 kind = "logic-area"
 trials = {trials}
-seed = 0
+seed = {seed}
 storage = "sqlite:///studies.db"
 
 [sampler]
@@ -82,14 +82,18 @@ add_step = 4
 
 
 def run_demo(out: Path, jobs: int = 2, vectors: int = DEMO_VECTORS, trials: int = 16,
-             cache_dir: Path | None = None, spec: MultiplierSpec = DEMO_SPEC) -> list[Path]:
-    """Run the three steps into `out`; returns the files written."""
+             cache_dir: Path | None = None, spec: MultiplierSpec = DEMO_SPEC, seed: int = 0) -> list[Path]:
+    """Run the three steps into `out`; returns the files written.
+
+    `seed` seeds the activation transitions and the studies (data split, training,
+    sampler); the studies resume by name, so another seed wants another `out`.
+    """
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     summary: list[str] = []
     for mode in ("stationary", "embedded"):
         print(f"characterizing {mode} ...", flush=True)
-        lut = run_sweep(SweepConfig(spec, mode, tuple(spec.weights), vectors=vectors), jobs=jobs,
+        lut = run_sweep(SweepConfig(spec, mode, tuple(spec.weights), vectors=vectors, seed=seed), jobs=jobs,
                         cache_dir=cache_dir)
         lut_path, figure = out / f"lut_{mode}.csv", out / f"lut_{mode}.png"
         lut.save(lut_path)
@@ -99,7 +103,7 @@ def run_demo(out: Path, jobs: int = 2, vectors: int = DEMO_VECTORS, trials: int 
     for name, template in STUDIES.items():
         study_file = out / f"{name}.toml"
         count = len(spec.weights)
-        write_text(study_file, template.format(trials=trials, model=MODEL, subset_high=min(96, count),
+        write_text(study_file, template.format(trials=trials, seed=seed, model=MODEL, subset_high=min(96, count),
                                                area_high=min(64, count)))
         print(f"running study {study_file} ...", flush=True)
         study = run_study(load_study_config(study_file), progress=True)

@@ -25,6 +25,7 @@ from dse.kinds import Objective
 BASELINE_PREFIX = "baseline:"
 PARAM_PREFIX = "param:"
 CONSTRAINT_PREFIX = "constraint:"
+CONSTRAINTS_ATTR = "constraints"  # Optuna's trial system attribute: the list of violations
 HYPERVOLUME_MARGIN = 0.1
 
 
@@ -45,16 +46,32 @@ def study_baseline(study: optuna.Study) -> dict[str, float]:
     return {k[len(BASELINE_PREFIX):]: v for k, v in study.user_attrs.items() if k.startswith(BASELINE_PREFIX)}
 
 
+def constraint_names(study: optuna.Study) -> list[str]:
+    """`<metric>:max|min` of each constraint stored with the study at creation, in the study file's order."""
+    stored = study.user_attrs.get("constraints") or []
+    return [f"{c['metric']}:{'max' if 'max' in c else 'min'}" for c in stored]
+
+
+def named_constraints(trial: optuna.trial.FrozenTrial, names: list[str]) -> dict[str, float]:
+    """A trial's constraint violations by name; Optuna numbers the entries of its list "0", "1", ..."""
+    return {_constraint_name(key, names): value for key, value in trial.constraints.items()}
+
+
+def _constraint_name(key: str, names: list[str]) -> str:
+    return names[int(key)] if key.isdigit() and int(key) < len(names) else key
+
+
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
     """One row per trial, all states; objective columns are NaN for trials without values."""
     objectives = study_objectives(study)
+    names = constraint_names(study)
     rows = []
     for trial in study.get_trials(deepcopy=False):
         row = {"trial": trial.number, "state": trial.state.name, "feasible": is_feasible(trial)}
         values = trial.values or [math.nan] * len(objectives)
         row.update({o.name: v for o, v in zip(objectives, values)})
         row.update({PARAM_PREFIX + k: v for k, v in trial.params.items()})
-        row.update({CONSTRAINT_PREFIX + k: v for k, v in trial.constraints.items()})
+        row.update({CONSTRAINT_PREFIX + k: v for k, v in named_constraints(trial, names).items()})
         row.update({k: v for k, v in trial.user_attrs.items() if k not in row})
         rows.append(row)
     columns = ["trial", "state", "feasible", *(o.name for o in objectives)]

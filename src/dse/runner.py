@@ -10,9 +10,10 @@ number: a fresh single-process run is reproducible, and workers never repeat
 each other's samples.
 
 Each trial records every metric the kind returns as a user attribute under
-its own name, and each constraint through `Trial.set_constraint` under
-`<metric>:max` / `<metric>:min`, where Optuna's samplers, `best_trials` and
-optuna-dashboard read it. The study records at creation `kind`, `objectives`
+its own name, and its constraint violations (<= 0 feasible) in the study
+file's order as a list under the system attribute `constraints`, as Optuna's
+samplers' `constraints_func` stores them, where the samplers, `best_trials`
+and optuna-dashboard read them (`dse.frames` names them `<metric>:max|min`). The study records at creation `kind`, `objectives`
 (name, direction, label), `constraints`, `study_file`, `study_toml`, and the
 unrestricted design's metrics as `baseline:<metric>`.
 """
@@ -34,7 +35,7 @@ from characterize.lut.table import Lut
 from characterize.passes.designs import MultiplierSpec
 from dse.config import Constraint, LutSource, SamplerConfig, StudyConfig
 from dse.errors import StudyError
-from dse.frames import BASELINE_PREFIX
+from dse.frames import BASELINE_PREFIX, CONSTRAINTS_ATTR, constraint_names, named_constraints
 from dse.kinds import Objective, StudyContext, StudyKind, kind
 from dse.storage import DEFAULT_STORAGE, open_storage, storage_file
 from dse.workers import PerTrialSeedSampler, Workers, fail_stale_trials, trial_counts
@@ -112,9 +113,17 @@ class TrialObjective:
             )
         for name, value in metrics.items():
             trial.set_user_attr(name, float(value))
-        for constraint in self.constraints:
-            trial.set_constraint(constraint.key, constraint.violation(float(metrics[constraint.metric])))
+        if self.constraints:
+            _store_constraints(trial, [c.violation(float(metrics[c.metric])) for c in self.constraints])
         return tuple(float(metrics[o.name]) for o in self.objectives)
+
+
+def _store_constraints(trial: optuna.Trial, violations: list[float]) -> None:
+    """The trial's constraint violations where Optuna's `constraints_func` puts them (optuna-dashboard reads only these)."""
+    storage = trial.storage
+    study_id = storage.get_study_id_from_name(trial.study.study_name)
+    trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+    storage.set_trial_system_attr(trial_id, CONSTRAINTS_ATTR, violations)
 
 
 def build_sampler(config: SamplerConfig, seed: int) -> optuna.samplers.BaseSampler:
@@ -213,6 +222,6 @@ def _print_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         return
     names = study.metric_names or [f"objective_{i}" for i in range(len(trial.values))]
     values = ", ".join(f"{name}={value:.4g}" for name, value in zip(names, trial.values))
-    violated = [key for key, v in trial.constraints.items() if v > 0]
+    violated = [name for name, v in named_constraints(trial, constraint_names(study)).items() if v > 0]
     tail = f" (violates {', '.join(violated)})" if violated else ""
     tqdm.write(f"trial {trial.number}: {values}{tail}")

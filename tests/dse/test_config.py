@@ -48,7 +48,7 @@ error = "minimize"
     assert (config.name, config.kind, config.trials, config.seed, config.device) == ("s", "toy", 5, 0, "cpu")
     assert config.sampler.name == "nsga2" and config.storage is None
     assert [o.name for o in config.objectives] == ["energy_nJ", "error"]  # file order
-    assert config.constraints[0].key == "error_increase:max"
+    assert (config.constraints[0].metric, config.constraints[0].upper) == ("error_increase", True)
     assert config.constraints[0].violation(2.0) == pytest.approx(0.5)
     assert config.lut.path == tmp_path / "lut.csv"
     assert config.space == {"sleep_while": None, "discrete": False}

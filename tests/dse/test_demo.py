@@ -11,7 +11,7 @@ from dse.demo import run_demo
 def test_demo_writes_luts_fronts_and_summary(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
-    files = run_demo(out, jobs=1, vectors=100, trials=3, cache_dir=tmp_path / "cache", spec=MultiplierSpec(4, True, "array"))
+    files = run_demo(out, jobs=1, vectors=100, trials=3, cache_dir=tmp_path / "cache", spec=MultiplierSpec(4, True, "array"), seed=3)
     names = {p.name for p in files}
     assert {"lut_stationary.csv", "lut_embedded.png", "front_weight_subset.png", "front_logic_area.csv",
             "weight_subset.toml", "summary.txt"} <= names
@@ -21,3 +21,4 @@ def test_demo_writes_luts_fronts_and_summary(tmp_path, monkeypatch):
     summary = (out / "summary.txt").read_text()
     assert "== study demo-weight-subset" in summary and "baseline: accuracy" in summary
     assert (out / "studies.db").exists()
+    assert "seed = 3" in (out / "weight_subset.toml").read_text()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+import wsgiref.util
 from pathlib import Path
 
 import optuna
@@ -17,6 +19,7 @@ from optuna.trial import TrialState
 import tests.dse.toykind  # noqa: F401  (registers the "toy" kind)
 from dse.config import load_study_config
 from dse.errors import StudyError
+from dse.frames import trials_frame
 from dse.runner import run_study
 from dse.storage import load_study
 from tests.dse.toykind import write_study
@@ -43,7 +46,38 @@ def test_trials_record_objectives_metrics_and_constraints(tmp_path):
     for trial in trials:
         assert trial.values == [trial.user_attrs["error"], trial.user_attrs["energy_nJ"]]
         assert set(trial.user_attrs) >= {"error", "energy_nJ", "score", "error_increase"}
-        assert trial.constraints == {"error_increase:max": pytest.approx(trial.user_attrs["error_increase"] - 1.0)}
+        violation = trial.user_attrs["error_increase"] - 1.0
+        assert trial.system_attrs["constraints"] == [pytest.approx(violation)]  # as Optuna's constraints_func
+        assert trial.constraints == {"0": pytest.approx(violation)}
+    table = trials_frame(study)
+    assert (table["constraint:error_increase:max"] == table["error_increase"] - 1.0).all()
+    feasible = [t.number for t in trials if t.user_attrs["error_increase"] <= 1.0]
+    assert 0 < len(feasible) < 5  # the front logic sees both kinds
+    assert sorted(table.loc[table["feasible"], "trial"]) == feasible
+    assert {t.number for t in study.best_trials} <= set(feasible)  # Optuna reads them too
+
+
+def test_optuna_dashboard_reports_constraints(tmp_path):
+    """optuna-dashboard's own API sees a violating trial's positive constraint and a feasible one's non-positive."""
+    dashboard = pytest.importorskip("optuna_dashboard", reason="optuna-dashboard is not installed")
+    path = write_study(tmp_path, trials=5, objectives=TWO,
+                       sampler='name = "random"\n[[constraints]]\nmetric = "error_increase"\nmax = 1.0')
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = run_study(load_study_config(path), url, progress=False)
+    storage = optuna.storages.get_storage(url)
+    app = dashboard.wsgi(storage)
+    environ: dict = {}
+    wsgiref.util.setup_testing_defaults(environ)
+    environ["PATH_INFO"] = f"/api/studies/{storage.get_study_id_from_name(study.study_name)}"
+    status = []
+    body = b"".join(app(environ, lambda s, headers, exc_info=None: status.append(s)))
+    assert status == ["200 OK"]
+    served = {t["number"]: t["constraints"] for t in json.loads(body)["trials"]}
+    increases = {t.number: t.user_attrs["error_increase"] for t in complete(study)}
+    assert any(v > 1.0 for v in increases.values()) and any(v <= 1.0 for v in increases.values())
+    for number, increase in increases.items():
+        assert served[number] == [pytest.approx(increase - 1.0)]
+        assert (served[number][0] > 0) == (increase > 1.0)
 
 
 def test_rerun_resumes_and_n_trials_adds_exactly(tmp_path):

@@ -15,6 +15,7 @@ import sys
 from cells.cache import package_version
 from cells.errors import GatedseError
 from dse.cli import cells, characterize, demo, netlist, pareto, simulate, study, timing
+from dse.cli.options import HelpFormatter, subparsers
 from dse.kinds import all_kinds
 
 COMMANDS = (cells, netlist, characterize, simulate, timing, study, pareto, demo)
@@ -54,4 +55,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     if not argv or argv[0] not in commands.choices:
         for study_kind in all_kinds():
             study_kind.add_commands(commands)
+    _show_defaults(parser)
     return parser
+
+
+def _show_defaults(parser: argparse.ArgumentParser) -> None:
+    """Every command's --help lists its options' defaults."""
+    parser.formatter_class = HelpFormatter
+    for command in subparsers(parser).values():
+        _show_defaults(command)

@@ -12,12 +12,17 @@ from dse.cli.options import add_library_option
 
 
 def register(commands) -> None:
-    cells = commands.add_parser("cells", help="inspect the cell library")
+    cells = commands.add_parser("cells", help="inspect the cell library",
+                                description="Inspect a Liberty cell library and export behavioral models of its cells.")
     sub = cells.add_subparsers(title="cells commands", metavar="COMMAND")
-    listing = sub.add_parser("list", help="print the cells with area and function")
+    listing = sub.add_parser("list", help="print the cells with area and function",
+                             description="Print every cell of the library with its area, transistor count "
+                             "and Boolean function.")
     add_library_option(listing)
     listing.set_defaults(run=run_list)
-    models = sub.add_parser("verilog", help="write behavioral Verilog models of the cells")
+    models = sub.add_parser("verilog", help="write behavioral Verilog models of the cells",
+                            description="Write a behavioral Verilog model of every cell, so that any Verilog "
+                            "simulator runs the netlists dse writes.")
     add_library_option(models)
     models.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="Verilog file to write")
     models.set_defaults(run=run_verilog)

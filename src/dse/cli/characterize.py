@@ -26,9 +26,9 @@ def register(commands) -> None:
     design = parser.add_argument_group("your own netlist (instead of a generated multiplier)")
     design.add_argument("--netlist", type=Path, metavar="DESIGN.v", help="structural Verilog netlist to characterize")
     design.add_argument("--top", metavar="NAME", help="top module (default: the one no other module instantiates)")
-    design.add_argument("--weight-port", default="w", metavar="PORT", help="input port that carries the weight (default w)")
+    design.add_argument("--weight-port", default="w", metavar="PORT", help="input port that carries the weight")
     design.add_argument("--activation-port", default="a", metavar="PORT",
-                        help="input port that carries the activation (default a); other inputs get seeded random values")
+                        help="input port that carries the activation; other inputs get seeded random values")
     design.add_argument("--clock", metavar="PORT", help="clock port of a netlist with flip-flops (stationary mode)")
     parser.add_argument("--mode", choices=("stationary", "embedded"), required=True,
                         help="weight held at the port of the generic multiplier, or embedded and simplified")
@@ -38,7 +38,7 @@ def register(commands) -> None:
                         help="weights: all, a comma list, an inclusive range (use --weights=-8:7 for negatives), or "
                         "sample:N, N values stratified over the range with zero, ±1, powers of two and the extremes "
                         "always in (drawn with --seed)")
-    parser.add_argument("--vectors", type=int, default=10_000, help="activation transitions per weight (default 10000)")
+    parser.add_argument("--vectors", type=int, default=10_000, help="activation transitions per weight")
     parser.add_argument("--activations", type=Path, metavar="HIST.csv", help="draw activations from a value,count histogram")
     parser.add_argument("--seed", type=int, default=0, help="seed of the activation sequence")
     parser.add_argument("--period-ps", type=float, help="clock period for leakage energy (default: the critical delay)")
@@ -53,12 +53,16 @@ def register(commands) -> None:
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="LUT.csv", help="LUT to write")
     parser.set_defaults(run=run_characterize)
 
-    lut = commands.add_parser("lut", help="inspect a LUT")
+    lut = commands.add_parser("lut", help="inspect a LUT",
+                              description="Summarize or plot a LUT written by dse characterize.")
     sub = lut.add_subparsers(title="lut commands", metavar="COMMAND")
-    show = sub.add_parser("show", help="print a summary of a LUT")
+    show = sub.add_parser("show", help="print a summary of a LUT",
+                          description="Print the LUT's design, its energy, delay and area ranges and the weight "
+                          "values at their extremes.")
     show.add_argument("lut", type=Path, metavar="LUT.csv")
     show.set_defaults(run=run_show)
-    draw = sub.add_parser("plot", help="plot energy, delay and area against the weight value")
+    draw = sub.add_parser("plot", help="plot energy, delay and area against the weight value",
+                          description="Plot the LUT's energy, delay and area against the weight value.")
     draw.add_argument("lut", type=Path, metavar="LUT.csv")
     draw.add_argument("-o", "--output", type=Path, required=True, metavar="FIG", help="PNG, SVG or PDF")
     draw.set_defaults(run=run_plot)

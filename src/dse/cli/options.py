@@ -14,6 +14,22 @@ from dse.storage import DEFAULT_STORAGE
 STORAGE_URLS = "Optuna storage URL: sqlite:///FILE.db, postgresql://..., or journal:///FILE.log for a journal file"
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: X)" to an option's help, unless it has no default (None, off, empty) or the help says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is None or action.default is False or action.default == [] or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The commands directly below `parser`, by name."""
+    return {name: sub for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+            for name, sub in action.choices.items()}
+
+
 def add_library_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--library", type=Path, metavar="FILE", help="Liberty file (.lib or .lib.gz); default: the embedded sky130 hd subset"
@@ -36,7 +52,7 @@ def add_multiplier_options(parser: argparse.ArgumentParser, bits_required: bool 
     parser.add_argument("--bits", type=int, required=bits_required, help="operand width, 2 to 16")
     parser.add_argument("--unsigned", action="store_true", help="unsigned operands (default: two's complement)")
     parser.add_argument("--arch", choices=ARCHITECTURES, default="array", help="multiplier architecture")
-    parser.add_argument("--adder", choices=ADDERS, default="ripple", help="final adder: ripple or carry-lookahead")
+    parser.add_argument("--adder", choices=ADDERS, default="ripple", help="final adder: ripple-carry or Kogge-Stone (cla)")
     parser.add_argument("--mac", type=int, metavar="ACC_BITS", help="build a MAC with an accumulator of this width")
     parser.add_argument("--pe", action="store_true",
                         help="the clocked systolic-array processing element: ports clk, w (weight), a (activation), "

@@ -31,7 +31,7 @@ def register(commands) -> None:
     parser.add_argument("--toggles", type=Path, required=True, metavar="OUT.csv", help="net,toggles,glitches per net")
     parser.add_argument("--vcd", type=Path, metavar="OUT.vcd", help="write a VCD of the simulated transitions")
     parser.add_argument("--vcd-transitions", type=int, default=1000, metavar="N",
-                        help="how many transitions (from the first) the VCD holds (default 1000)")
+                        help="how many transitions (from the first) the VCD holds")
     parser.add_argument("--saif", type=Path, metavar="OUT.saif",
                         help="write the switching activity of every net (SAIF 2.0: T0, T1, TC) for other power tools")
     parser.add_argument("--timed-verilog", type=Path, metavar="OUT.v",

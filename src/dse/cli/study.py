@@ -19,7 +19,8 @@ from dse.workers import fail_stale_trials, trial_counts
 
 
 def register(commands) -> None:
-    study = commands.add_parser("study", help="run and inspect Optuna studies")
+    study = commands.add_parser("study", help="run and inspect Optuna studies",
+                                description="Run Optuna studies from study files and inspect the stored ones.")
     sub = study.add_subparsers(title="study commands", metavar="COMMAND")
     run = sub.add_parser(
         "run",
@@ -32,16 +33,22 @@ def register(commands) -> None:
                      f"else {DEFAULT_STORAGE} in the current folder)")
     run.add_argument("--n-trials", type=positive_int, metavar="N", help="run exactly N more trials (default: "
                      "the ones missing to reach the file's trials)")
-    run.add_argument("--jobs", type=positive_int, default=1, metavar="J", help="trials in parallel threads (default 1)")
+    run.add_argument("--jobs", type=positive_int, default=1, metavar="J", help="trials in parallel threads")
     run.set_defaults(run=run_run)
-    listing = sub.add_parser("list", help="list the studies in a storage")
+    listing = sub.add_parser("list", help="list the studies in a storage",
+                             description="List the studies in a storage with their kind, trial counts and "
+                             "objectives.")
     add_storage_option(listing)
     listing.set_defaults(run=run_list)
-    show = sub.add_parser("show", help="describe a study: trials, baseline, Pareto front, knee, hypervolume")
+    show = sub.add_parser("show", help="describe a study: trials, baseline, Pareto front, knee, hypervolume",
+                          description="Describe a stored study: kind, objectives, constraints, trial states, "
+                          "baseline, Pareto front, knee and hypervolume.")
     show.add_argument("name", help="study name")
     add_storage_option(show)
     show.set_defaults(run=run_show)
-    export = sub.add_parser("export", help="write every trial of a study to CSV")
+    export = sub.add_parser("export", help="write every trial of a study to CSV",
+                            description="Write every trial of a study (all states) to CSV: objectives, parameters, "
+                            "constraint violations, feasibility and every recorded metric.")
     export.add_argument("name", help="study name")
     add_storage_option(export)
     export.add_argument("-o", "--output", type=Path, required=True, metavar="trials.csv", help="CSV file to write")

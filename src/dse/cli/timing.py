@@ -26,7 +26,7 @@ def register(commands) -> None:
     parser.add_argument("netlist", type=Path, metavar="NETLIST.v")
     add_library_option(parser)
     parser.add_argument("--input-slew-ps", type=float, default=40.0, metavar="S",
-                        help="transition time at every input port (default 40 ps)")
+                        help="transition time at every input port, ps")
     parser.add_argument("--output-load-ff", type=float, metavar="C",
                         help="load on every output-port bit (default: the input capacitance of the smallest inverter)")
     parser.add_argument("--sdf", type=Path, metavar="FILE.sdf", help="take arc and interconnect delays from this SDF")

@@ -29,7 +29,7 @@ PlotOf = Callable[["pd.DataFrame", Path, str], None]
 def add_trial_report_command(commands: argparse._SubParsersAction, group: str, group_help: str, help: str,
                              description: str, table_of: TableOf, plot_of: PlotOf) -> None:
     """`dse {group} report NAME -o table.csv [--plot fig.png] [--trial N] [--storage URL]`."""
-    parser = commands.add_parser(group, help=group_help)
+    parser = commands.add_parser(group, help=group_help, description=f"{group_help[0].upper()}{group_help[1:]}.")
     sub = parser.add_subparsers(title=f"{group} commands", metavar="COMMAND")
     report = sub.add_parser("report", help=help, description=description)
     report.add_argument("name", help="study name")
