@@ -74,7 +74,7 @@ path = "lut_embedded.csv"
 {model}
 [space]
 n_values = [2, {area_high}]
-tolerance_points = 1.0
+tolerance_points = [0.0, 5.0]
 max_rounds = 4
 add_step = 4
 """,

@@ -18,6 +18,9 @@ def test_demo_writes_luts_fronts_and_summary(tmp_path, monkeypatch):
     assert all(p.exists() and p.stat().st_size > 0 for p in files)
     front = pd.read_csv(out / "front_weight_subset.csv")
     assert {"accuracy", "energy_per_inference_nJ", "power_scaled_uW"} <= set(front.columns)
+    area_front = pd.read_csv(out / "front_logic_area.csv")
+    assert "param:tolerance_points" in area_front.columns  # the tolerance is searched, so the front is a trade-off
+    assert len(area_front[["accuracy", "logic_area_mm2"]].drop_duplicates()) >= 2
     summary = (out / "summary.txt").read_text()
     assert "== study demo-weight-subset" in summary and "baseline: accuracy" in summary
     assert (out / "studies.db").exists()

@@ -10,8 +10,11 @@ import pandas as pd
 import pytest
 
 from characterize.lut.table import Lut
+from dse.config import load_study_config
 from dse.errors import ConfigError
+from dse.frames import pareto_summary
 from dse.kinds import StudyContext
+from dse.runner import run_study
 from studies.errors import StudiesError
 from studies.kinds._ranking import allowed_activations
 from studies.kinds.logic_area import LogicArea
@@ -128,12 +131,51 @@ def test_logic_area_adds_values_in_area_order_while_accuracy_falls_short(workdir
     assert trial.user_attrs["allowed_weights"] == [-1, 0, 1]
 
 
+def test_logic_area_searches_the_tolerance_into_a_front_of_several_points(tmp_path):
+    """From the single smallest-area value, only the searched tolerance decides how many values a trial adds."""
+    tiny_lut(ENERGY, AREA, RISING_DELAY).save(tmp_path / "lut.csv")
+    study_file = tmp_path / "study.toml"
+    study_file.write_text('''[study]
+name = "tolerance"
+kind = "logic-area"
+trials = 5
+seed = 0
+[sampler]
+name = "random"
+[lut]
+path = "lut.csv"
+[data]
+source = "digits"
+[model]
+arch = "mlp"
+hidden = [16]
+epochs = 6
+finetune_epochs = 1
+lr = 3e-3
+[space]
+n_values = 1
+tolerance_points = [0.0, 10.0]
+max_rounds = 8
+''')
+    study = run_study(load_study_config(study_file), f"sqlite:///{tmp_path}/studies.db", progress=False)
+    front = pareto_summary(study)
+    base_accuracy = front.baseline["accuracy"]
+    for trial in study.get_trials(deepcopy=False):
+        tolerance = trial.params["tolerance_points"]
+        assert 0.0 <= tolerance <= 10.0
+        met = trial.user_attrs["accuracy"] >= base_accuracy - tolerance
+        assert trial.user_attrs["accuracy_met"] == met
+        assert met or trial.user_attrs["added_rounds"] == 8
+    assert len(front.front[["accuracy", "logic_area_mm2"]].drop_duplicates()) >= 2
+
+
 @pytest.mark.parametrize("cls, space, key", [
     (WeightSubset, {"rank": "energy"}, "space.rank"),
     (WeightSubset, {"ranking": "power"}, "space.ranking"),
     (WeightSubset, {"n_values": [5, 2]}, "space.n_values"),
     (WeightSubset, {"activation_delay_fraction": 1.5}, "space.activation_delay_fraction"),
     (LogicArea, {"tolerance_points": -1}, "space.tolerance_points"),
+    (LogicArea, {"tolerance_points": [3.0, 1.0]}, "space.tolerance_points"),
     (LogicArea, {"add_step": 0}, "space.add_step"),
 ])
 def test_bad_space_names_the_key(cls, space, key):
@@ -158,7 +200,9 @@ def test_grid_spaces():
                                    "activation_delay_fraction": 0.8}, "space")
     assert WeightSubset.grid_space(space) == {"n_values": [2, 3, 4], "ranking": ["energy", "delay"]}
     assert WeightSubset.grid_space(WeightSubset.validate({"n_values": [2, 4]}, "space")) is None
-    assert LogicArea.grid_space(LogicArea.validate({"n_values": [3, 5]}, "space")) == {"n_values": [3, 4, 5]}
+    logic_area = LogicArea.validate({"n_values": [3, 5], "tolerance_points": 1.0}, "space")
+    assert LogicArea.grid_space(logic_area) == {"n_values": [3, 4, 5]}
+    assert LogicArea.grid_space(LogicArea.validate({"n_values": [3, 5]}, "space")) is None  # tolerance searched
 
 
 def test_activations_missing_from_the_table_count_with_the_weights_worst_delay():

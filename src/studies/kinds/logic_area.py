@@ -4,8 +4,11 @@ With every weight embedded as a constant multiplier, a layer costs the area of
 one simplified multiplier per distinct weight value. Rank the weight values by
 that area, keep the n smallest, and while the fine-tuned network's validation
 accuracy falls more than a tolerance below the baseline's, add the next values
-in area order and fine-tune again. Accuracy is measured on the validation
-part; the test accuracy is kept as the trial attribute `test_accuracy`.
+in area order and fine-tune again. Both n and the tolerance are searched: a
+fixed tolerance drives every trial to about the same accuracy and area, so the
+front would hold a single point; searching it traces the accuracy/area trade-off.
+Accuracy is measured on the validation part; the test accuracy is kept as the
+trial attribute `test_accuracy`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import optuna
 from cells.units import UM2_PER_MM2, reduction_pct
 from dse.costmodel import embedded_area
 from dse.kinds import Objective, StudyKind
-from dse.schema import Field, Section, int_range, integer, number
+from dse.schema import Field, Section, float_range, int_range, integer
 from studies.data import DATA_SETTINGS
 from studies.kinds._ranking import n_values_range, rank_weights
 from studies.models import MODEL_SETTINGS
@@ -38,17 +41,19 @@ class LogicArea(StudyKind):
     )
     space: ClassVar[Section] = Section({
         "n_values": Field(int_range(1), None),
-        "tolerance_points": Field(number(0), 1.0),
+        "tolerance_points": Field(float_range(0.0, 100.0), [0.0, 5.0]),
         "add_step": Field(integer(1), 1),
         "max_rounds": Field(integer(0), 8),
     })
     """`n_values`: [low, high] smallest-area values to start with (default 1 to all); `tolerance_points`: accepted
-    accuracy loss (percentage points); `add_step`: values added per round; `max_rounds`: most rounds of adding."""
+    accuracy loss below the baseline (percentage points), a number or a [low, high] range searched; `add_step`:
+    values added per round; `max_rounds`: most rounds of adding."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
 
     @classmethod
     def grid_space(cls, settings: dict) -> dict[str, list] | None:
-        if settings["n_values"] is None:
+        low_points, high_points = settings["tolerance_points"]
+        if settings["n_values"] is None or low_points != high_points:
             return None
         low, high = settings["n_values"]
         return {"n_values": list(range(low, high + 1))}
@@ -68,8 +73,10 @@ class LogicArea(StudyKind):
 
     def evaluate(self, trial: optuna.Trial) -> dict[str, float]:
         reference = self.session.reference()
-        target = reference.accuracy - self.settings["tolerance_points"]
         start = trial.suggest_int("n_values", *self.n_values)
+        low, high = self.settings["tolerance_points"]
+        tolerance = low if low == high else trial.suggest_float("tolerance_points", low, high)
+        target = reference.accuracy - tolerance
         seed = self.session.seed + 1 + trial.number
         count = start
         model = self.session.finetune(self.order[:count], None, seed)
