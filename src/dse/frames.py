@@ -3,8 +3,10 @@
 Column names: `trial`, `state`, `feasible`, one column per objective (its
 name), `start` and `end` (ISO 8601 local time; empty while unknown) and
 `duration_s`, `param:<name>` per parameter, `constraint:<metric>:max|min` per
-constraint (its violation, feasible when <= 0), and the trial's other user
-attributes (hardware figures, constraint metrics) under their own names. A
+constraint (its violation, feasible when <= 0), the trial's other user
+attributes (hardware figures, constraint metrics, test accuracy) under their
+own names, and the unrestricted baseline's metrics (the same in every row;
+validation and test accuracy among them) as `baseline:<metric>`. A
 front lists identical trials (same parameters, same objective values) once,
 the first of them, with their number in `count`.
 """
@@ -51,6 +53,7 @@ def study_baseline(study: optuna.Study) -> dict[str, float]:
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
     """One row per trial, all states; objective columns are NaN for trials without values."""
     objectives = study_objectives(study)
+    baseline = {BASELINE_PREFIX + k: v for k, v in study_baseline(study).items()}
     rows = []
     for trial in study.get_trials(deepcopy=False):
         row = {"trial": trial.number, "state": trial.state.name, "feasible": is_feasible(trial)}
@@ -60,6 +63,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         row.update({PARAM_PREFIX + k: v for k, v in trial.params.items()})
         row.update({CONSTRAINT_PREFIX + k: v for k, v in trial.constraints.items()})
         row.update({k: v for k, v in trial.user_attrs.items() if k not in row})
+        row.update(baseline)
         rows.append(row)
     columns = ["trial", "state", "feasible", *(o.name for o in objectives)]
     return pd.DataFrame(rows, columns=None if rows else columns)

@@ -63,6 +63,7 @@ def test_list_show_export(stored, capsys):
             "error_increase", "constraint:error_increase:max"} <= set(table.columns)
     assert (table["feasible"] == (table["constraint:error_increase:max"] <= 0)).all()
     assert np.allclose(table["constraint:error_increase:max"], table["error_increase"] - 6.0)
+    assert np.allclose(table["baseline:error"], 4.0 / 3) and np.allclose(table["baseline:energy_nJ"], 40.0)
 
 
 def test_pareto_exports_a_truly_non_dominated_front(stored):
@@ -71,7 +72,8 @@ def test_pareto_exports_a_truly_non_dominated_front(stored):
             "--csv", str(folder / "front.csv"), "--json", str(folder / "front.json")]
     assert main(args) == 0
     front = pd.read_csv(folder / "front.csv")
-    assert {"trial", "knee", "error", "energy_nJ", "param:x", "param:w"} <= set(front.columns)
+    assert {"trial", "knee", "count", "error", "energy_nJ", "param:x", "param:w", "start", "duration_s",
+            "baseline:error", "baseline:energy_nJ"} <= set(front.columns)
 
     trials = [t for t in load_study("toy-study", url).trials if t.state == optuna.trial.TrialState.COMPLETE]
     feasible = [t for t in trials if t.user_attrs["error_increase"] <= 6.0]
