@@ -1,4 +1,5 @@
-"""`dse timing`: the critical path printed and as JSON, SDF written and read back, one line for a bad SDF."""
+"""`dse timing`: the critical path printed and as JSON, SDF written and read back, one line for a bad SDF; with
+`--clock`, the sequential timing of `sequential_timing()` on the PE and a register pipeline, and the refusals."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import re
 
 import pytest
 
+from characterize.netlist.verilog import read_verilog
+from characterize.timing.clocked import annotate_registers
+from characterize.timing.sequential_sta import sequential_timing
 from dse.cli import main
+from tests.characterize.test_clocked import PIPELINE
 
 
 @pytest.fixture
@@ -66,3 +71,66 @@ def test_characterize_takes_an_sdf_in_stationary_mode_only(tmp_path, capsys):
     assert main([*common, "--mode", "embedded", "-o", str(tmp_path / "never.csv")]) == 2
     assert "applies to stationary mode" in capsys.readouterr().err
     assert not (tmp_path / "never.csv").exists()
+
+
+@pytest.fixture
+def pipe(tmp_path):
+    path = tmp_path / "pipe.v"
+    path.write_text(PIPELINE)
+    return path
+
+
+@pytest.fixture
+def pe4(tmp_path):
+    path = tmp_path / "pe.v"
+    assert main(["netlist", "--pe", "--bits", "4", "--arch", "array", "-o", str(path)]) == 0
+    return path
+
+
+@pytest.mark.parametrize("design", ["pipe", "pe4"])
+def test_clock_reports_the_sequential_timing(design, library, tmp_path, capsys, request):
+    """Minimum period, slacks and critical path printed and written as `sequential_timing()` gives them, at the
+    slew and load the options set."""
+    path = request.getfixturevalue(design)
+    capsys.readouterr()
+    out_json = tmp_path / "seq.json"
+    assert main(["timing", str(path), "--clock", "clk", "--period-ps", "3000", "--input-slew-ps", "60",
+                 "--output-load-ff", "4", "--json", str(out_json)]) == 0
+    printed = capsys.readouterr().out
+    expected = sequential_timing(annotate_registers(read_verilog(path, library), "clk", 60e-12, 4e-15))
+    default = sequential_timing(annotate_registers(read_verilog(path, library), "clk"))
+    assert expected.min_period_ps > default.min_period_ps > 0 and expected.hold_slack_ps is not None
+    report = json.loads(out_json.read_text())
+    assert report == {"period_ps": 3000, "min_period_ps": expected.min_period_ps,
+                      "setup_slack_ps": 3000 - expected.min_period_ps, "hold_slack_ps": expected.hold_slack_ps,
+                      "critical": {"kind": expected.critical.kind, "endpoint": expected.critical.endpoint,
+                                   "path": list(expected.critical.path)}}
+    assert f"minimum period: {expected.min_period_ps:.0f} ps ({expected.critical.kind} to " in printed
+    assert f"setup slack: {3000 - expected.min_period_ps:.0f} ps at 3000 ps" in printed
+    assert f"worst hold slack: {expected.hold_slack_ps:.0f} ps" in printed
+    assert f"  {expected.critical.path[-1]}\n" in printed
+    assert main(["timing", str(path), "--clock", "clk", "--json", str(out_json)]) == 0
+    report = json.loads(out_json.read_text())
+    assert report["min_period_ps"] == default.min_period_ps and report["setup_slack_ps"] is None
+    assert "setup slack" not in capsys.readouterr().out
+
+
+REFUSED = {
+    "registers without --clock": ([], "pipe.v: the netlist has 9 flip-flops; name the clock port with --clock"),
+    "--sdf with --clock": (["--clock", "clk", "--sdf", "d.sdf"],
+                           "--sdf: SDF delays apply to combinational netlists; a clocked netlist is timed from the library"),
+    "--sdf-out with --clock": (["--clock", "clk", "--sdf-out", "d.sdf"],
+                               ("--sdf-out: SDF delays apply to combinational netlists; a clocked netlist is timed "
+                                "from the library")),
+    "--period-ps without --clock": (["--period-ps", "2000"], "--period-ps is the clock period of --clock; it needs --clock"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(REFUSED))
+def test_clocked_refusals_are_one_line_and_write_nothing(kind, pipe, tmp_path, capsys):
+    options, message = REFUSED[kind]
+    out_json = tmp_path / "never.json"
+    assert main(["timing", str(pipe), *options, "--json", str(out_json)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("dse: error: ") and error.endswith(f"{message}\n") and error.count("\n") == 1, error
+    assert not out_json.exists()

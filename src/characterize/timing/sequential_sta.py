@@ -56,6 +56,19 @@ class SequentialTiming:
     def setup_slack_ps(self, period_ps: float) -> float:
         return period_ps - self.min_period_ps
 
+    def record(self, period_ps: float | None = None) -> dict:
+        """The JSON record (`period_ps`, `min_period_ps`, `setup_slack_ps`, `hold_slack_ps`, `critical`);
+        period and setup slack are None without a period."""
+        critical = self.critical
+        return {
+            "period_ps": period_ps,
+            "min_period_ps": self.min_period_ps,
+            "setup_slack_ps": None if period_ps is None else self.setup_slack_ps(period_ps),
+            "hold_slack_ps": self.hold_slack_ps,
+            "critical": None if critical is None else {
+                "kind": critical.kind, "endpoint": critical.endpoint, "path": list(critical.path)},
+        }
+
 
 def sequential_timing(clocked: ClockedGates, input_arrival: float = 0.5) -> SequentialTiming:
     """Minimum period, worst hold slack and critical path of a clocked netlist.

@@ -52,12 +52,7 @@ def simulate_clocked_netlist(args: argparse.Namespace, netlist: Netlist) -> int:
     print(f"wrote {args.toggles}")
     if args.json:
         report = {
-            "period_ps": args.period_ps,
-            "min_period_ps": timing.min_period_ps,
-            "setup_slack_ps": slack,
-            "hold_slack_ps": timing.hold_slack_ps,
-            "critical": None if timing.critical is None else {
-                "kind": timing.critical.kind, "endpoint": timing.critical.endpoint, "path": list(timing.critical.path)},
+            **timing.record(args.period_ps),
             "energy_per_cycle_fJ": float(result.energy_per_cycle_j.mean() * FJ_PER_J),
             "switching_energy_share": {name: value / total for name, value in parts.items()},
             "cycles": cycles,

@@ -1,5 +1,5 @@
 """`dse timing`: static timing of a netlist with NLDM delays at propagated slews, the critical path as `report_checks`
-prints it, SDF in and out."""
+prints it, SDF in and out; with `--clock`, sequential timing of a netlist with flip-flops (minimum period, slacks)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,19 @@ from pathlib import Path
 
 from cells.files import write_text
 from cells.units import F_PER_FF, FF_PER_F, PS_PER_S, S_PER_PS
+from characterize.errors import SimulationError
+from characterize.netlist.ir import Netlist
 from dse.cli.options import add_library_option
 
 
 def register(commands) -> None:
     parser = commands.add_parser(
         "timing",
-        help="static timing: critical delay and path of a gate netlist",
+        help="static timing: critical delay and path of a gate netlist, or the minimum period of a clocked one",
         description="Delay calculation per timing arc (Liberty NLDM tables at each arc's propagated input slew and "
-        "its output's load: fanout pins, wire-load model, output-port load) and the critical path, stage by stage.",
+        "its output's load: fanout pins, wire-load model, output-port load) and the critical path, stage by stage. "
+        "With --clock, a netlist with flip-flops: the minimum clock period, setup and hold slack and the critical "
+        "path (register-to-register, input-to-register, register-to-output).",
     )
     parser.add_argument("netlist", type=Path, metavar="NETLIST.v")
     add_library_option(parser)
@@ -27,8 +31,25 @@ def register(commands) -> None:
                         help="load on every output-port bit (default: the input capacitance of the smallest inverter)")
     parser.add_argument("--sdf", type=Path, metavar="FILE.sdf", help="take arc and interconnect delays from this SDF")
     parser.add_argument("--sdf-out", type=Path, metavar="FILE.sdf", help="write the delays as SDF 3.0")
-    parser.add_argument("--json", type=Path, metavar="OUT.json", help="write critical_delay_ps and path as JSON")
+    parser.add_argument("--clock", metavar="PORT",
+                        help="time the flip-flops clocked by this input port (inputs change half a period after an edge)")
+    parser.add_argument("--period-ps", type=float, metavar="P", help="with --clock: the clock period for the setup slack")
+    parser.add_argument("--json", type=Path, metavar="OUT.json",
+                        help="write critical_delay_ps and path as JSON; with --clock, period_ps, min_period_ps, "
+                        "setup_slack_ps, hold_slack_ps and critical")
     parser.set_defaults(run=run)
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Option combinations refused before the netlist is read."""
+    if args.clock and (args.sdf or args.sdf_out):
+        option = "--sdf" if args.sdf else "--sdf-out"
+        raise SimulationError(f"{option}: SDF delays apply to combinational netlists; a clocked netlist is timed "
+                              "from the library")
+    if args.period_ps is not None and not args.clock:
+        raise SimulationError("--period-ps is the clock period of --clock; it needs --clock")
+    if args.period_ps is not None and not args.period_ps > 0:
+        raise SimulationError(f"--period-ps must be positive, got {args.period_ps}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,10 +61,16 @@ def run(args: argparse.Namespace) -> int:
     from characterize.timing.sdf import format_sdf, read_sdf
     from characterize.timing.sta import critical_path
 
+    check_arguments(args)
     library = load_library(args.library)
     netlist = read_verilog(args.netlist, library)
     load_f = default_external_load(library) if args.output_load_ff is None else args.output_load_ff * F_PER_FF
     slew_s = args.input_slew_ps * S_PER_PS
+    registers = sum(1 for i in netlist.instances if library.cells[i.cell].sequential)
+    if registers and not args.clock:
+        raise SimulationError(f"{args.netlist}: the netlist has {registers} flip-flops; name the clock port with --clock")
+    if args.clock:
+        return time_clocked_netlist(args, netlist, registers, slew_s, load_f)
     calc = read_sdf(args.sdf, netlist, slew_s, load_f) if args.sdf else calculate_delays(netlist, slew_s, load_f)
     report = critical_path(calc)
     print(f"{netlist.name}: {len(netlist.instances)} cells; input slew {args.input_slew_ps:g} ps, "
@@ -67,4 +94,29 @@ def run(args: argparse.Namespace) -> int:
     if sdf_text is not None:
         write_text(args.sdf_out, sdf_text)
         print(f"wrote {args.sdf_out}")
+    return 0
+
+
+def time_clocked_netlist(args: argparse.Namespace, netlist: Netlist, registers: int, slew_s: float, load_f: float) -> int:
+    """Sequential static timing: minimum period, setup slack at --period-ps, worst hold slack, the critical path."""
+    from characterize.timing.clocked import annotate_registers
+    from characterize.timing.sequential_sta import sequential_timing
+
+    timing = sequential_timing(annotate_registers(netlist, args.clock, slew_s, load_f))
+    record = timing.record(args.period_ps)
+    print(f"{netlist.name}: {len(netlist.instances)} cells ({registers} flip-flops), clock {args.clock}; "
+          f"input slew {args.input_slew_ps:g} ps, output load {load_f * FF_PER_F:g} fF")
+    where = f" ({timing.critical.kind} to {timing.critical.endpoint})" if timing.critical else ""
+    print(f"minimum period: {timing.min_period_ps:.0f} ps{where}")
+    if args.period_ps is not None:
+        print(f"setup slack: {record['setup_slack_ps']:.0f} ps at {args.period_ps:g} ps")
+    if timing.hold_slack_ps is not None:
+        print(f"worst hold slack: {timing.hold_slack_ps:.0f} ps")
+    if timing.critical:
+        print("critical path:")
+        for point in timing.critical.path:
+            print(f"  {point}")
+    if args.json:
+        write_text(args.json, json.dumps(record, indent=2) + "\n")
+        print(f"wrote {args.json}")
     return 0
