@@ -1,9 +1,14 @@
 """Stored studies as tables: trials, the Pareto front, its knee and hypervolume, CSV and JSON export.
 
 Column names: `trial`, `state`, `feasible`, one column per objective (its
-name), `param:<name>` per parameter, `constraint:<metric>:max|min` per
-constraint (its violation, feasible when <= 0), and the trial's other user
-attributes (hardware figures, constraint metrics) under their own names.
+name), `start` and `end` (ISO 8601 local time; empty while unknown) and
+`duration_s`, `param:<name>` per parameter, `constraint:<metric>:max|min` per
+constraint (its violation, feasible when <= 0), the trial's other user
+attributes (hardware figures, constraint metrics, test accuracy) under their
+own names, and the unrestricted baseline's metrics (the same in every row;
+validation and test accuracy among them) as `baseline:<metric>`. A
+front lists identical trials (same parameters, same objective values) once,
+the first of them, with their number in `count`.
 """
 
 from __future__ import annotations
@@ -65,17 +70,28 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
     """One row per trial, all states; objective columns are NaN for trials without values."""
     objectives = study_objectives(study)
     names = constraint_names(study)
+    baseline = {BASELINE_PREFIX + k: v for k, v in study_baseline(study).items()}
     rows = []
     for trial in study.get_trials(deepcopy=False):
         row = {"trial": trial.number, "state": trial.state.name, "feasible": is_feasible(trial)}
         values = trial.values or [math.nan] * len(objectives)
         row.update({o.name: v for o, v in zip(objectives, values)})
+        row.update(_times(trial))
         row.update({PARAM_PREFIX + k: v for k, v in trial.params.items()})
         row.update({CONSTRAINT_PREFIX + k: v for k, v in named_constraints(trial, names).items()})
         row.update({k: v for k, v in trial.user_attrs.items() if k not in row})
+        row.update(baseline)
         rows.append(row)
     columns = ["trial", "state", "feasible", *(o.name for o in objectives)]
     return pd.DataFrame(rows, columns=None if rows else columns)
+
+
+def _times(trial: optuna.trial.FrozenTrial) -> dict[str, str | float]:
+    """A trial's start, end (ISO 8601, "" while unknown) and duration in seconds (NaN while unfinished)."""
+    start, end = trial.datetime_start, trial.datetime_complete
+    duration_s = (end - start).total_seconds() if start and end else math.nan
+    return {"start": start.isoformat() if start else "", "end": end.isoformat() if end else "",
+            "duration_s": duration_s}
 
 
 def is_feasible(trial: optuna.trial.FrozenTrial) -> bool:
@@ -121,7 +137,7 @@ def pareto_summary(study: optuna.Study) -> ParetoSummary:
     candidates = trials[trials["feasible"].astype(bool)]
     values = candidates[names].to_numpy(dtype=float)
     mask = pareto.non_dominated(values, directions)
-    front = candidates[mask].sort_values(names[0]).reset_index(drop=True)
+    front = _collapse_duplicates(candidates[mask], names).sort_values([names[0], "trial"]).reset_index(drop=True)
     knee, volume, reference = None, 0.0, None
     if len(front):
         knee = int(front["trial"].iloc[pareto.knee_point(front[names].to_numpy(dtype=float), directions)])
@@ -129,6 +145,16 @@ def pareto_summary(study: optuna.Study) -> ParetoSummary:
         volume = pareto.hypervolume(front[names].to_numpy(dtype=float), directions, reference)
     front.insert(1, "knee", front["trial"] == knee)
     return ParetoSummary(study.study_name, objectives, trials, front, knee, volume, reference, study_baseline(study))
+
+
+def _collapse_duplicates(front: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """One row per distinct (parameters, objective values), the lowest trial number, with their number in `count`."""
+    key = [*names, *(c for c in front.columns if c.startswith(PARAM_PREFIX))]
+    ordered = front.sort_values("trial")
+    groups = ordered.groupby(key, dropna=False, sort=False)
+    first = ordered.loc[groups.head(1).index].copy()
+    first.insert(1, "count", groups["trial"].transform("size").loc[first.index].astype(int))
+    return first
 
 
 def _reference_point(values: np.ndarray, directions: list[str]) -> tuple[float, ...]:
@@ -157,6 +183,7 @@ def write_json(summary: ParetoSummary, path: str | Path) -> None:
         "front": [
             {
                 "trial": int(row["trial"]),
+                "count": int(row["count"]),
                 "values": {name: float(row[name]) for name in summary.names},
                 "params": {c[len(PARAM_PREFIX):]: _plain(row[c]) for c in params if not _missing(row[c])},
             }

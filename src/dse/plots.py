@@ -3,7 +3,8 @@
 Two objectives: one panel with all completed trials, the front as a step line,
 the knee and the unrestricted baseline. More objectives: one panel per pair of
 objectives, each showing the projection of the same trials with the
-k-dimensional front highlighted.
+k-dimensional front highlighted. A front point that identical trials share
+is drawn once and marked with their number (x3).
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def _panel(ax, summary: ParetoSummary, i: int, j: int, legend: bool) -> None:
             where = "post" if x.direction == "minimize" else "pre"
             ax.step(ordered[x.name], ordered[y.name], where=where, color="tab:blue", linewidth=1)
         ax.scatter(front[x.name], front[y.name], s=28, color="tab:blue", label="Pareto front", zorder=3)
+        for _, row in front[front["count"] > 1].iterrows():
+            ax.annotate(f"\u00d7{row['count']}", (row[x.name], row[y.name]), xytext=(4, 4),
+                        textcoords="offset points", fontsize="x-small", color="tab:blue")
         knee = front[front["knee"]]
         ax.scatter(knee[x.name], knee[y.name], s=160, marker="*", color="tab:orange", zorder=4,
                    label=f"knee (trial {summary.knee_trial})")

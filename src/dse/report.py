@@ -58,7 +58,8 @@ def describe_study(study: optuna.Study) -> list[str]:
     reference = _values(dict(zip(summary.names, summary.reference_point)))
     lines.append(f"hypervolume: {summary.hypervolume:.6g} (reference point {reference})")
     lines.append("")
-    lines.append(summary.front[["trial", *summary.names]].to_string(index=False))
+    repeated = ["count"] if (summary.front["count"] > 1).any() else []
+    lines.append(summary.front[["trial", *repeated, *summary.names]].to_string(index=False))
     return lines
 
 

@@ -4,7 +4,8 @@
 RDB URL (PostgreSQL, MySQL) works, and `journal:///path.log` opens a journal
 file (optuna.storages.JournalStorage on a JournalFileBackend) that many
 processes may share. As in SQLAlchemy URLs, three slashes start a relative
-path and four an absolute one; a relative path in a study file is taken
+path and four an absolute one (`journal:/abs/path.log` is taken as
+`journal:////abs/path.log`); a relative path in a study file is taken
 relative to that file.
 """
 
@@ -34,8 +35,16 @@ SQLITE_LOCK_TIMEOUT_S = 60
 SCHEMA_RACE_ATTEMPTS = 5
 
 
+def canonical_storage_url(url: str) -> str:
+    """`journal:/abs/path` spelled as `journal:////abs/path`; other URLs unchanged."""
+    if url.startswith("journal:/") and not url.startswith("journal://"):
+        return "journal:///" + url[len("journal:"):]
+    return url
+
+
 def resolve_storage_url(url: str, base: Path) -> str:
     """Anchor a relative sqlite/journal path at `base`; other URLs pass unchanged."""
+    url = canonical_storage_url(url)
     for scheme in FILE_SCHEMES:
         if url.startswith(scheme) and not url.startswith(scheme + "/"):
             return scheme + str((base / url[len(scheme):]).resolve())
@@ -44,6 +53,7 @@ def resolve_storage_url(url: str, base: Path) -> str:
 
 def storage_file(url: str) -> Path | None:
     """The file behind a sqlite or journal URL; None for server URLs."""
+    url = canonical_storage_url(url)
     for scheme in FILE_SCHEMES:
         if url.startswith(scheme):
             return Path(url[len(scheme):])
@@ -57,6 +67,7 @@ def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
     failed by the next worker after the grace period; SQLite waits for locks
     held by other processes instead of failing at once.
     """
+    url = canonical_storage_url(url)
     path = storage_file(url)
     if path is not None and not create and not path.exists():
         raise StudyError(f"{url}: no such storage file")

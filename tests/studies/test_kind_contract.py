@@ -66,6 +66,7 @@ def test_kind_contract(name, tmp_path):
     assert [trial.user_attrs[o] for o in declared] == pytest.approx(trial.values)
     baseline = {key[len(BASELINE_PREFIX):] for key in study.user_attrs if key.startswith(BASELINE_PREFIX)}
     assert set(declared) <= baseline
+    assert {key for key in trial.user_attrs if key.startswith("test_accuracy")} <= baseline
 
 
 @pytest.mark.parametrize("name", kind_names())

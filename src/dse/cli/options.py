@@ -9,9 +9,11 @@ from characterize.errors import GeneratorError
 from characterize.generators import ADDERS, ARCHITECTURES
 from characterize.netlist.techmap import DEFAULT_DONT_USE
 from characterize.passes.designs import MultiplierSpec
+from dse.config import load_study_config
 from dse.storage import DEFAULT_STORAGE
 
-STORAGE_URLS = "Optuna storage URL: sqlite:///FILE.db, postgresql://..., or journal:///FILE.log for a journal file"
+STORAGE_URLS = ("Optuna storage URL: sqlite:///FILE.db, postgresql://..., or journal:///FILE.log for a journal file "
+                "(four slashes, or journal:/PATH, for an absolute path)")
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -39,6 +41,22 @@ def add_library_option(parser: argparse.ArgumentParser) -> None:
 def add_storage_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL",
                         help=f"{STORAGE_URLS} (default: {DEFAULT_STORAGE} in the current folder)")
+
+
+def add_study_argument(parser: argparse.ArgumentParser) -> None:
+    """The stored study to read: a name with --storage, or a study file, whose name and storage are used."""
+    parser.add_argument("study", metavar="NAME|STUDY.toml",
+                        help="study name, or the study file (its name and storage; --storage overrides the storage)")
+    parser.add_argument("--storage", metavar="URL", help=f"{STORAGE_URLS} (default: the study file's storage, "
+                        f"else {DEFAULT_STORAGE} in the current folder)")
+
+
+def study_and_storage(args: argparse.Namespace) -> tuple[str, str]:
+    """The study name and storage URL `add_study_argument` options name."""
+    if Path(args.study).suffix != ".toml":
+        return args.study, args.storage or DEFAULT_STORAGE
+    config = load_study_config(args.study)
+    return config.name, args.storage or config.storage or DEFAULT_STORAGE
 
 
 def positive_int(text: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dse.cli.options import add_storage_option
+from dse.cli.options import add_study_argument, study_and_storage
 from dse.frames import pareto_summary, write_csv, write_json
 from dse.storage import load_study
 
@@ -17,8 +17,7 @@ def register(commands) -> None:
         description="Plot the completed trials of a study with its Pareto front (feasible trials only), "
         "knee point and unrestricted baseline; with more than two objectives, one panel per pair.",
     )
-    parser.add_argument("name", help="study name")
-    add_storage_option(parser)
+    add_study_argument(parser)
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="front.png",
                         help="figure to write: .png, .svg or .pdf")
     parser.add_argument("--csv", type=Path, metavar="front.csv", help="also write the front's trials as CSV")
@@ -32,7 +31,7 @@ def register(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from dse.plots import plot_front  # matplotlib: loaded only when a figure is drawn
 
-    study = load_study(args.name, args.storage)
+    study = load_study(*study_and_storage(args))
     summary = pareto_summary(study)
     plot_front(summary, args.output)
     written = [args.output]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import optuna
 
-from dse.cli.options import STORAGE_URLS, add_storage_option, positive_int
+from dse.cli.options import STORAGE_URLS, add_storage_option, add_study_argument, positive_int, study_and_storage
 from dse.config import load_study_config
 from dse.frames import trials_frame, write_csv
 from dse.report import describe_study, list_studies
@@ -43,14 +43,12 @@ def register(commands) -> None:
     show = sub.add_parser("show", help="describe a study: trials, baseline, Pareto front, knee, hypervolume",
                           description="Describe a stored study: kind, objectives, constraints, trial states, "
                           "baseline, Pareto front, knee and hypervolume.")
-    show.add_argument("name", help="study name")
-    add_storage_option(show)
+    add_study_argument(show)
     show.set_defaults(run=run_show)
     export = sub.add_parser("export", help="write every trial of a study to CSV",
                             description="Write every trial of a study (all states) to CSV: objectives, parameters, "
                             "constraint violations, feasibility and every recorded metric.")
-    export.add_argument("name", help="study name")
-    add_storage_option(export)
+    add_study_argument(export)
     export.add_argument("-o", "--output", type=Path, required=True, metavar="trials.csv", help="CSV file to write")
     export.set_defaults(run=run_export)
     study.set_defaults(run=lambda args: study.print_help() or 2)
@@ -102,14 +100,14 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    study = load_study(args.name, args.storage)
+    study = load_study(*study_and_storage(args))
     fail_stale_trials(study)
     print("\n".join(describe_study(study)))
     return 0
 
 
 def run_export(args: argparse.Namespace) -> int:
-    frame = trials_frame(load_study(args.name, args.storage))
+    frame = trials_frame(load_study(*study_and_storage(args)))
     write_csv(frame, args.output)
     print(f"wrote {len(frame)} trials to {args.output}")
     return 0

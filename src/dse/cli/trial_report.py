@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dse.cli.options import add_storage_option
+from dse.cli.options import add_study_argument, study_and_storage
 from dse.frames import write_csv
 from dse.storage import load_study
 
@@ -28,12 +28,11 @@ PlotOf = Callable[["pd.DataFrame", Path, str], None]
 
 def add_trial_report_command(commands: argparse._SubParsersAction, group: str, group_help: str, help: str,
                              description: str, table_of: TableOf, plot_of: PlotOf) -> None:
-    """`dse {group} report NAME -o table.csv [--plot fig.png] [--trial N] [--storage URL]`."""
+    """`dse {group} report NAME|STUDY.toml -o table.csv [--plot fig.png] [--trial N] [--storage URL]`."""
     parser = commands.add_parser(group, help=group_help, description=f"{group_help[0].upper()}{group_help[1:]}.")
     sub = parser.add_subparsers(title=f"{group} commands", metavar="COMMAND")
     report = sub.add_parser("report", help=help, description=description)
-    report.add_argument("name", help="study name")
-    add_storage_option(report)
+    add_study_argument(report)
     report.add_argument("--trial", type=int, metavar="N", help="trial number (default: the knee of the front)")
     report.add_argument("-o", "--output", type=Path, required=True, metavar="table.csv", help="CSV file to write")
     report.add_argument("--plot", type=Path, metavar="fig.png", help="also draw it: .png, .svg or .pdf")
@@ -42,11 +41,12 @@ def add_trial_report_command(commands: argparse._SubParsersAction, group: str, g
 
 
 def run_trial_report(args: argparse.Namespace, table_of: TableOf, plot_of: PlotOf) -> int:
-    table, trial = table_of(load_study(args.name, args.storage), args.trial)
+    name, url = study_and_storage(args)
+    table, trial = table_of(load_study(name, url), args.trial)
     write_csv(table, args.output)
     written = [args.output]
     if args.plot:
-        plot_of(table, args.plot, f"{args.name}, trial {trial}")
+        plot_of(table, args.plot, f"{name}, trial {trial}")
         written.append(args.plot)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     print(f"trial {trial}; wrote " + ", ".join(str(p) for p in written))

@@ -119,7 +119,7 @@ class ClassAwarePruning(StudyKind):
 
     def baseline(self) -> dict[str, float]:
         base = self.baseline_figures()
-        return {"accuracy": base.accuracy, "energy_per_inference_nJ": base.energy_per_inference_nJ,
+        return {"accuracy": base.accuracy, "test_accuracy": base.test_accuracy, "energy_per_inference_nJ": base.energy_per_inference_nJ,
                 "macs": float(base.macs), "params": float(base.params)}
 
     def plan(self, trial: optuna.Trial) -> PruningPlan:

@@ -93,7 +93,7 @@ class EarlyExit(StudyKind):
 
     def baseline(self) -> dict[str, float]:
         reference = self.session.quant.reference()
-        return {"accuracy": reference.accuracy,
+        return {"accuracy": reference.accuracy, "test_accuracy": reference.test_accuracy,
                 "energy_per_inference_nJ": float(self.costs.exclusion_energy_J.backbone[-1]) * NJ_PER_J,
                 "macs_per_inference": float(self.costs.exclusion_macs.backbone[-1])}
 

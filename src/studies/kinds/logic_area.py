@@ -68,7 +68,7 @@ class LogicArea(StudyKind):
 
     def baseline(self) -> dict[str, float]:
         reference = self.session.reference()
-        return {"accuracy": reference.accuracy,
+        return {"accuracy": reference.accuracy, "test_accuracy": reference.test_accuracy,
                 "logic_area_mm2": embedded_area(self.lut, reference.stats) / UM2_PER_MM2}
 
     def evaluate(self, trial: optuna.Trial) -> dict[str, float]:

@@ -139,9 +139,11 @@ class VariationKind(StudyKind):
         if self._baseline is None:
             plain = self.session.quant.baseline_model()
             mean, se, p5 = self._measure(plain)
+            test_mean, test_se, _ = self._measure(plain, "test")
             nominal = self.session.accuracy(plain, 0.0).mean
             self._baseline = {"accuracy_variation": mean, "overhead_macs_pct": 0.0, "accuracy_nominal": nominal,
                               "accuracy_variation_se": se, "accuracy_variation_p5": p5,
+                              "test_accuracy_variation": test_mean, "test_accuracy_variation_se": test_se,
                               "recovery_pct": 100.0 * mean / nominal if nominal else 0.0}
         return self._baseline
 

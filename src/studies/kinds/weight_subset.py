@@ -84,7 +84,8 @@ class WeightSubset(StudyKind):
 
     def baseline(self) -> dict[str, float]:
         figures = self._baseline_cost.figures()
-        return {"accuracy": self.session.reference().accuracy,
+        reference = self.session.reference()
+        return {"accuracy": reference.accuracy, "test_accuracy": reference.test_accuracy,
                 "energy_per_inference_nJ": figures["energy_per_inference_nJ"],
                 "power_scaled_uW": figures["power_scaled_uW"]}
 
