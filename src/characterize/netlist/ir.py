@@ -106,6 +106,11 @@ class Netlist:
         return Counter(i.cell for i in self.instances)
 
     @cached_property
+    def register_count(self) -> int:
+        """Instances of sequential cells (flip-flops, latches)."""
+        return sum(1 for inst in self.instances if self.library.cells[inst.cell].sequential)
+
+    @cached_property
     def transistors(self) -> int | None:
         """Static-CMOS transistor count, or None when a cell's count is unknown."""
         counts = [self.library.cells[i.cell].transistors for i in self.instances]

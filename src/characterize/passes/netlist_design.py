@@ -102,9 +102,8 @@ def open_design(path: str | Path, library: Library, weight_port: str, activation
     path = Path(path)
     netlist = read_verilog(path, library, top=top)
     ports = {p.name: p for p in netlist.inputs}
-    registers = sum(1 for i in netlist.instances if library.cells[i.cell].sequential)
-    if registers and clock is None:
-        raise NetlistError(f"{path}: the netlist has {registers} flip-flops; name the clock port with --clock")
+    if netlist.register_count and clock is None:
+        raise NetlistError(f"{path}: the netlist has {netlist.register_count} flip-flops; name the clock port with --clock")
     roles = (("weight", weight_port), ("activation", activation_port)) + ((("clock", clock),) if clock else ())
     for role, name in roles:
         if name not in ports:

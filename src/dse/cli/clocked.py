@@ -20,7 +20,7 @@ def simulate_clocked_netlist(args: argparse.Namespace, netlist: Netlist) -> int:
     from characterize.timing.sequential_sta import sequential_timing
     from characterize.timing.vectors import read_vectors
 
-    registers = sum(1 for i in netlist.instances if netlist.library.cells[i.cell].sequential)
+    registers = netlist.register_count
     if not args.clock:
         raise SimulationError(f"{args.netlist}: the netlist has {registers} flip-flops; name the clock port with --clock")
     if not args.period_ps or args.period_ps <= 0:

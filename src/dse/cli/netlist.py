@@ -44,8 +44,7 @@ def register(commands) -> None:
 
 def describe(netlist: Netlist) -> str:
     transistors = "" if netlist.transistors is None else f", {netlist.transistors} transistors"
-    registers = sum(1 for i in netlist.instances if netlist.library.cells[i.cell].sequential)
-    flops = f" ({registers} flip-flops)" if registers else ""
+    flops = f" ({netlist.register_count} flip-flops)" if netlist.register_count else ""
     return f"{len(netlist.instances)} cells{flops}, {netlist.area:.2f} um2{transistors}"
 
 

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         print(physical_note(netlist))
     if args.json and not args.clock:
         raise SimulationError("--json reports the clocked timing; it needs --clock")
-    if args.clock or any(netlist.library.cells[i.cell].sequential for i in netlist.instances):
+    if args.clock or netlist.register_count:
         if args.sdf:
             raise SimulationError("--sdf: SDF delays apply to combinational netlists; a clocked netlist is timed "
                                   "from the library")

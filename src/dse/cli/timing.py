@@ -66,11 +66,11 @@ def run(args: argparse.Namespace) -> int:
     netlist = read_verilog(args.netlist, library)
     load_f = default_external_load(library) if args.output_load_ff is None else args.output_load_ff * F_PER_FF
     slew_s = args.input_slew_ps * S_PER_PS
-    registers = sum(1 for i in netlist.instances if library.cells[i.cell].sequential)
-    if registers and not args.clock:
-        raise SimulationError(f"{args.netlist}: the netlist has {registers} flip-flops; name the clock port with --clock")
+    if netlist.register_count and not args.clock:
+        raise SimulationError(f"{args.netlist}: the netlist has {netlist.register_count} flip-flops; "
+                              "name the clock port with --clock")
     if args.clock:
-        return time_clocked_netlist(args, netlist, registers, slew_s, load_f)
+        return time_clocked_netlist(args, netlist, slew_s, load_f)
     calc = read_sdf(args.sdf, netlist, slew_s, load_f) if args.sdf else calculate_delays(netlist, slew_s, load_f)
     report = critical_path(calc)
     print(f"{netlist.name}: {len(netlist.instances)} cells; input slew {args.input_slew_ps:g} ps, "
@@ -97,14 +97,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def time_clocked_netlist(args: argparse.Namespace, netlist: Netlist, registers: int, slew_s: float, load_f: float) -> int:
+def time_clocked_netlist(args: argparse.Namespace, netlist: Netlist, slew_s: float, load_f: float) -> int:
     """Sequential static timing: minimum period, setup slack at --period-ps, worst hold slack, the critical path."""
     from characterize.timing.clocked import annotate_registers
     from characterize.timing.sequential_sta import sequential_timing
 
     timing = sequential_timing(annotate_registers(netlist, args.clock, slew_s, load_f))
     record = timing.record(args.period_ps)
-    print(f"{netlist.name}: {len(netlist.instances)} cells ({registers} flip-flops), clock {args.clock}; "
+    print(f"{netlist.name}: {len(netlist.instances)} cells ({netlist.register_count} flip-flops), clock {args.clock}; "
           f"input slew {args.input_slew_ps:g} ps, output load {load_f * FF_PER_F:g} fF")
     where = f" ({timing.critical.kind} to {timing.critical.endpoint})" if timing.critical else ""
     print(f"minimum period: {timing.min_period_ps:.0f} ps{where}")

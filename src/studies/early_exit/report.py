@@ -14,11 +14,10 @@ import numpy as np
 import optuna
 import pandas as pd
 from matplotlib.figure import Figure
-from optuna.trial import TrialState
 
 from cells.files import atomic_path, check_figure_path
-from dse.frames import pareto_summary
 from studies.errors import StudiesError
+from studies.report_trial import report_trial
 
 COLUMNS = ("exit", "after", "reached_pct", "exit_pct", "excluded_mean", "excluded_total_mean")
 
@@ -45,17 +44,8 @@ def exit_table(attrs: dict) -> pd.DataFrame:
 
 def study_exit_table(study: optuna.Study, trial: int | None = None) -> tuple[pd.DataFrame, int]:
     """The per-exit table of trial `trial` of an `early-exit` study (default: the knee of its Pareto front)."""
-    kind = study.user_attrs.get("kind")
-    if kind is not None and kind != "early-exit":
-        raise StudiesError(f"study {study.study_name!r} is of kind {kind!r}, not early-exit")
-    if trial is None:
-        trial = pareto_summary(study).knee_trial
-        if trial is None:
-            raise StudiesError(f"study {study.study_name!r} has no completed feasible trial")
-    trials = {t.number: t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
-    if trial not in trials:
-        raise StudiesError(f"study {study.study_name!r} has no completed trial {trial}")
-    return exit_table(trials[trial].user_attrs), trial
+    found = report_trial(study, "early-exit", trial)
+    return exit_table(found.user_attrs), found.number
 
 
 def plot_exit_table(table: pd.DataFrame, path: str | Path, title: str) -> None:

@@ -14,11 +14,10 @@ import numpy as np
 import optuna
 import pandas as pd
 from matplotlib.figure import Figure
-from optuna.trial import TrialState
 
 from cells.files import atomic_path, check_figure_path
-from dse.frames import pareto_summary
 from studies.errors import StudiesError
+from studies.report_trial import report_trial
 
 CURVES = ("baseline", "trained", "compensated")
 
@@ -42,17 +41,8 @@ def sigma_table(attrs: dict) -> pd.DataFrame:
 
 def study_sigma_table(study: optuna.Study, trial: int | None = None) -> tuple[pd.DataFrame, int]:
     """The σ table of trial `trial` of a `variation` study (default: the knee of its Pareto front)."""
-    kind = study.user_attrs.get("kind")
-    if kind is not None and kind != "variation":
-        raise StudiesError(f"study {study.study_name!r} is of kind {kind!r}, not variation")
-    if trial is None:
-        trial = pareto_summary(study).knee_trial
-        if trial is None:
-            raise StudiesError(f"study {study.study_name!r} has no completed feasible trial")
-    trials = {t.number: t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
-    if trial not in trials:
-        raise StudiesError(f"study {study.study_name!r} has no completed trial {trial}")
-    return sigma_table(trials[trial].user_attrs), trial
+    found = report_trial(study, "variation", trial)
+    return sigma_table(found.user_attrs), found.number
 
 
 def plot_sigma_table(table: pd.DataFrame, path: str | Path, title: str) -> None:
