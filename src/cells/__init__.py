@@ -1,12 +1,11 @@
-"""The standard-cell library: Liberty reading and writing, cell functions, the default library."""
+"""The standard-cell library: Liberty reading and writing, cell functions, the default library.
 
-from cells.errors import GatedseError, LibraryError
-from cells.liberty_reader import read_liberty
-from cells.liberty_writer import format_liberty, write_liberty
-from cells.model import Cell, Library, PowerArc, TimingArc, Units, WireLoad
-from cells.tables import Table
-from cells.transistors import transistor_count
-from cells.verilog_models import format_cell_models
+The public names below are imported on first use, so that importing a light
+module of the package (`cells.errors`, `cells.units`, `cells.files`) does not
+load numpy and the Liberty reader: the command line starts in a fraction of a second.
+"""
+
+from __future__ import annotations
 
 __all__ = [
     "Cell",
@@ -24,3 +23,13 @@ __all__ = [
     "transistor_count",
     "write_liberty",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from cells import errors, liberty_reader, liberty_writer, model, tables, transistors, verilog_models
+
+    for module in (errors, liberty_reader, liberty_writer, model, tables, transistors, verilog_models):
+        globals().update({key: getattr(module, key) for key in __all__ if hasattr(module, key)})
+    return globals()[name]

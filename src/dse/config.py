@@ -52,7 +52,7 @@ from dse.schema import (
     table,
     text,
 )
-from dse.storage import resolve_storage_url
+from dse.storage_urls import resolve_storage_url
 
 __all__ = ["SAMPLERS", "ConfigError", "Constraint", "LutSource", "SamplerConfig", "StudyConfig", "load_study_config"]
 

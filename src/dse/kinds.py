@@ -11,7 +11,6 @@ a kind that no installed package declares, such as one defined in a test.
 from __future__ import annotations
 
 import abc
-import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -65,7 +64,9 @@ class StudyKind(abc.ABC):
     study is created (the unrestricted design, stored with the study);
     `evaluate(trial)` per trial. `evaluate` returns a value for every objective
     and may add further metrics (for constraints, e.g. "accuracy_drop").
-    `add_commands(commands)` lets a kind bring its own `dse` commands.
+    A kind's own `dse` commands are entry points of the group
+    `gatedse.commands` (see `dse.cli.plugins`), so that the command line is
+    built without importing the kind.
     """
 
     name: ClassVar[str]
@@ -84,10 +85,6 @@ class StudyKind(abc.ABC):
     def grid_space(cls, settings: dict) -> dict[str, list] | None:
         """The full discrete search space for the grid sampler, or None when the space is not discrete."""
         return None
-
-    @classmethod
-    def add_commands(cls, commands: argparse._SubParsersAction) -> None:
-        """Add the kind's own `dse` commands (e.g. `dse prune`) to the command line; none by default."""
 
     @abc.abstractmethod
     def __init__(self, settings: dict, context: StudyContext) -> None: ...

@@ -37,7 +37,8 @@ from dse.config import Constraint, LutSource, SamplerConfig, StudyConfig
 from dse.errors import StudyError
 from dse.frames import BASELINE_PREFIX, CONSTRAINTS_ATTR, constraint_names, named_constraints
 from dse.kinds import Objective, StudyContext, StudyKind, kind
-from dse.storage import DEFAULT_STORAGE, open_storage, storage_file
+from dse.storage import open_storage
+from dse.storage_urls import DEFAULT_STORAGE, storage_file
 from dse.workers import PerTrialSeedSampler, Workers, fail_stale_trials, trial_counts
 
 SHARED_CACHE = "qat-baselines"

@@ -17,7 +17,6 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import optuna
 import sqlalchemy
@@ -26,38 +25,12 @@ from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 from cells.files import FILE_LOCKS, file_lock
 from dse.errors import StudyError
+from dse.storage_urls import DEFAULT_STORAGE, canonical_storage_url, storage_file
 
-DEFAULT_STORAGE = "sqlite:///dse-studies.db"
-FILE_SCHEMES = ("sqlite:///", "journal:///")
 HEARTBEAT_INTERVAL_S = 60
 GRACE_PERIOD_S = 180
 SQLITE_LOCK_TIMEOUT_S = 60
 SCHEMA_RACE_ATTEMPTS = 5
-
-
-def canonical_storage_url(url: str) -> str:
-    """`journal:/abs/path` spelled as `journal:////abs/path`; other URLs unchanged."""
-    if url.startswith("journal:/") and not url.startswith("journal://"):
-        return "journal:///" + url[len("journal:"):]
-    return url
-
-
-def resolve_storage_url(url: str, base: Path) -> str:
-    """Anchor a relative sqlite/journal path at `base`; other URLs pass unchanged."""
-    url = canonical_storage_url(url)
-    for scheme in FILE_SCHEMES:
-        if url.startswith(scheme) and not url.startswith(scheme + "/"):
-            return scheme + str((base / url[len(scheme):]).resolve())
-    return url
-
-
-def storage_file(url: str) -> Path | None:
-    """The file behind a sqlite or journal URL; None for server URLs."""
-    url = canonical_storage_url(url)
-    for scheme in FILE_SCHEMES:
-        if url.startswith(scheme):
-            return Path(url[len(scheme):])
-    return None
 
 
 def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:

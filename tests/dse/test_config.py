@@ -8,7 +8,7 @@ import pytest
 
 import tests.dse.toykind  # noqa: F401  (registers the "toy" kind)
 from dse.config import ConfigError, load_study_config
-from dse.storage import resolve_storage_url
+from dse.storage_urls import resolve_storage_url
 
 BASE = """
 [study]

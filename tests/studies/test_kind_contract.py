@@ -8,7 +8,6 @@ their names), and among the unrestricted baseline's figures stored with the stud
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import pytest
@@ -67,13 +66,3 @@ def test_kind_contract(name, tmp_path):
     baseline = {key[len(BASELINE_PREFIX):] for key in study.user_attrs if key.startswith(BASELINE_PREFIX)}
     assert set(declared) <= baseline
     assert {key for key in trial.user_attrs if key.startswith("test_accuracy")} <= baseline
-
-
-@pytest.mark.parametrize("name", kind_names())
-def test_kind_commands_build_and_run_something(name):
-    """A kind's own commands join the command line, each with something to run."""
-    parser = argparse.ArgumentParser()
-    commands = parser.add_subparsers()
-    kind(name).add_commands(commands)
-    for command in commands.choices.values():
-        assert callable(command.get_default("run"))

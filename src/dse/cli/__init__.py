@@ -1,9 +1,11 @@
 """The `dse` command: thin argument parsing over library functions, one clear line per user error.
 
 Each module of this package adds one command (or group) with `register(commands)`;
-`options` holds the options several commands share. Study kinds add their own
-commands through `StudyKind.add_commands`; they are loaded only when the
-command line names no built-in command, so `dse cells list` never imports them.
+`options` holds the options several commands share. Installed packages add
+their own commands as entry points (`plugins`); those are loaded only when the
+command line names no built-in command. No module imported to build the parser
+imports numpy, torch, Optuna, pandas or matplotlib: each command imports what
+it needs when it runs, so `dse --help` takes a fraction of a second.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from cells.cache import package_version
 from cells.errors import GatedseError
 from dse.cli import cells, characterize, demo, netlist, pareto, simulate, study, timing
 from dse.cli.options import HelpFormatter, subparsers
-from dse.kinds import all_kinds
+from dse.cli.plugins import add_plugin_commands
 
 COMMANDS = (cells, netlist, characterize, simulate, timing, study, pareto, demo)
 
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
-    """The parser of every built-in command, plus the study kinds' commands unless `argv` names a built-in one."""
+    """The parser of every built-in command, plus the installed packages' commands unless `argv` names a built-in one."""
     parser = argparse.ArgumentParser(
         prog="dse",
         description="Gate-level characterization and design-space exploration of neural-network hardware.",
@@ -53,8 +55,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     for module in COMMANDS:
         module.register(commands)
     if not argv or argv[0] not in commands.choices:
-        for study_kind in all_kinds():
-            study_kind.add_commands(commands)
+        add_plugin_commands(commands)
     _show_defaults(parser)
     return parser
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cells.default import load_library
-from cells.files import write_text
-from cells.verilog_models import format_cell_models
 from dse.cli.options import add_library_option
 
 
@@ -30,6 +27,8 @@ def register(commands) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from cells.default import load_library
+
     library = load_library(args.library)
     print(f"{library.name}: {len(library.cells)} cells, {library.voltage:g} V")
     print(f"{'cell':<36} {'area_um2':>9} {'transistors':>11}  function")
@@ -46,6 +45,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_verilog(args: argparse.Namespace) -> int:
+    from cells.default import load_library
+    from cells.files import write_text
+    from cells.verilog_models import format_cell_models
+
     library = load_library(args.library)
     write_text(args.output, format_cell_models(library))
     print(f"wrote behavioral models of {library.name} to {args.output}")

@@ -5,13 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from characterize.choices import STRATEGIES
-from characterize.errors import SimulationError
-from characterize.lut.activations import read_histogram
-from characterize.lut.executors import DaskExecutor
-from characterize.lut.report import plot, summarize
-from characterize.lut.sampling import SAMPLE_PREFIX, sample_weights
-from characterize.lut.table import Lut, activations_path, check_lut_path, sidecar_path
+from characterize.choices import MODES, STRATEGIES
 from dse.cli.options import add_library_option, add_multiplier_options, dont_use_from_args, spec_from_args
 
 
@@ -30,7 +24,7 @@ def register(commands) -> None:
     design.add_argument("--activation-port", default="a", metavar="PORT",
                         help="input port that carries the activation; other inputs get seeded random values")
     design.add_argument("--clock", metavar="PORT", help="clock port of a netlist with flip-flops (stationary mode)")
-    parser.add_argument("--mode", choices=("stationary", "embedded"), required=True,
+    parser.add_argument("--mode", choices=MODES, required=True,
                         help="weight held at the port of the generic multiplier, or embedded and simplified")
     parser.add_argument("--strategy", choices=STRATEGIES, default="simplify",
                         help="embedded mode: simplify with our passes, resynthesize with yosys/ABC, or keep the smaller")
@@ -71,6 +65,9 @@ def register(commands) -> None:
 
 def parse_weights(text: str, weights: range, seed: int = 0) -> tuple[int, ...]:
     """'all', '-3,0,5', '-8:7' (inclusive) or 'sample:N' as a tuple of weights."""
+    from characterize.errors import SimulationError
+    from characterize.lut.sampling import SAMPLE_PREFIX, sample_weights
+
     text = text.strip()
     try:
         if text == "all":
@@ -87,12 +84,19 @@ def parse_weights(text: str, weights: range, seed: int = 0) -> tuple[int, ...]:
 
 def sample_size(text: str) -> int | None:
     """N of a 'sample:N' weight selection, else None."""
+    from characterize.lut.sampling import SAMPLE_PREFIX
+
     text = text.strip()
     return int(text[len(SAMPLE_PREFIX):]) if text.startswith(SAMPLE_PREFIX) else None
 
 
 def run_characterize(args: argparse.Namespace) -> int:
-    from characterize.lut.sweep import SweepConfig, run_sweep  # the numba kernel: loaded only to simulate
+    from characterize.errors import SimulationError
+    from characterize.lut.activations import read_histogram
+    from characterize.lut.executors import DaskExecutor
+    from characterize.lut.report import summarize
+    from characterize.lut.sweep import SweepConfig, run_sweep
+    from characterize.lut.table import activations_path, check_lut_path, sidecar_path
 
     check_lut_path(args.output)
     spec = design_from_args(args)
@@ -126,6 +130,8 @@ def run_characterize(args: argparse.Namespace) -> int:
 
 def design_from_args(args: argparse.Namespace):
     """The generated multiplier the options describe, or the user's netlist with its named ports."""
+    from characterize.errors import SimulationError
+
     if args.netlist is None:
         if args.bits is None:
             raise SimulationError("--bits is required unless --netlist names your own design")
@@ -146,11 +152,17 @@ def design_from_args(args: argparse.Namespace):
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from characterize.lut.report import summarize
+    from characterize.lut.table import Lut
+
     print(summarize(Lut.load(args.lut)))
     return 0
 
 
 def run_plot(args: argparse.Namespace) -> int:
+    from characterize.lut.report import plot
+    from characterize.lut.table import Lut
+
     plot(Lut.load(args.lut), args.output)
     print(f"wrote {args.output}")
     return 0

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cells.default import load_library
-from cells.files import write_text
-from cells.units import reduction_pct
-from characterize.netlist.ir import Netlist
-from characterize.netlist.techmap import CellMatcher
-from characterize.netlist.verilog import write_verilog
-from characterize.passes.designs import (
-    STRATEGIES,
-    embedded_designs,
-    pe_design,
-    reference_design,
-    smallest,
-    verify_product,
-)
+from characterize.choices import STRATEGIES
 from dse.cli.options import add_library_option, add_multiplier_options, dont_use_from_args, spec_from_args
+
+if TYPE_CHECKING:
+    from characterize.netlist.ir import Netlist
 
 
 def register(commands) -> None:
@@ -58,6 +49,13 @@ def physical_note(netlist: Netlist) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cells.default import load_library
+    from cells.files import write_text
+    from cells.units import reduction_pct
+    from characterize.netlist.techmap import CellMatcher
+    from characterize.netlist.verilog import write_verilog
+    from characterize.passes.designs import embedded_designs, pe_design, reference_design, smallest, verify_product
+
     library = load_library(args.library)
     matcher = CellMatcher(library, dont_use_from_args(args))
     spec = spec_from_args(args)

@@ -1,16 +1,20 @@
-"""Options several `dse` commands share: the cell library, the study storage, the multiplier to build and its cells."""
+"""Options several `dse` commands share: the cell library, the study storage, the multiplier to build and its cells.
+
+Building the parser imports nothing heavy (no numpy, Optuna, torch): what the
+options need at run time is imported by the functions that read them.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from characterize.errors import GeneratorError
-from characterize.generators import ADDERS, ARCHITECTURES
-from characterize.netlist.techmap import DEFAULT_DONT_USE
-from characterize.passes.designs import MultiplierSpec
-from dse.config import load_study_config
-from dse.storage import DEFAULT_STORAGE
+from characterize.choices import ADDERS, ARCHITECTURES
+from dse.storage_urls import DEFAULT_STORAGE
+
+if TYPE_CHECKING:
+    from characterize.passes.designs import MultiplierSpec
 
 STORAGE_URLS = ("Optuna storage URL: sqlite:///FILE.db, postgresql://..., or journal:///FILE.log for a journal file "
                 "(four slashes, or journal:/PATH, for an absolute path)")
@@ -53,6 +57,8 @@ def add_study_argument(parser: argparse.ArgumentParser) -> None:
 
 def study_and_storage(args: argparse.Namespace) -> tuple[str, str]:
     """The study name and storage URL `add_study_argument` options name."""
+    from dse.config import load_study_config
+
     if Path(args.study).suffix != ".toml":
         return args.study, args.storage or DEFAULT_STORAGE
     config = load_study_config(args.study)
@@ -83,10 +89,15 @@ def add_multiplier_options(parser: argparse.ArgumentParser, bits_required: bool 
 
 
 def dont_use_from_args(args: argparse.Namespace) -> tuple[str, ...]:
+    from characterize.netlist.techmap import DEFAULT_DONT_USE
+
     return DEFAULT_DONT_USE + tuple(args.dont_use)
 
 
 def spec_from_args(args: argparse.Namespace) -> MultiplierSpec:
+    from characterize.errors import GeneratorError
+    from characterize.passes.designs import MultiplierSpec
+
     if not args.pe:
         if args.acc_bits is not None:
             raise GeneratorError("--acc-bits is the partial-sum width of --pe; use --mac for a MAC")

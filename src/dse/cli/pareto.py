@@ -6,8 +6,6 @@ import argparse
 from pathlib import Path
 
 from dse.cli.options import add_study_argument, study_and_storage
-from dse.frames import pareto_summary, write_csv, write_json
-from dse.storage import load_study
 
 
 def register(commands) -> None:
@@ -29,7 +27,9 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dse.plots import plot_front  # matplotlib: loaded only when a figure is drawn
+    from dse.frames import pareto_summary, write_csv, write_json
+    from dse.plots import plot_front
+    from dse.storage import load_study
 
     study = load_study(*study_and_storage(args))
     summary = pareto_summary(study)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS, UW_PER_W
-from characterize.errors import SimulationError
 from dse.cli.options import add_library_option
 
 
@@ -44,6 +42,8 @@ def register(commands) -> None:
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Every argument checked before anything is written: a failing command leaves existing outputs alone."""
+    from characterize.errors import SimulationError
+
     if args.vcd and args.vcd_transitions < 1:
         raise SimulationError(f"--vcd-transitions must be at least 1, got {args.vcd_transitions}")
     if args.period_ps is not None and not args.period_ps > 0:
@@ -58,8 +58,9 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # The numba kernel: loaded only to simulate, not for every `dse` command.
     from cells.default import load_library
+    from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS, UW_PER_W
+    from characterize.errors import SimulationError
     from characterize.netlist.verilog import read_verilog
     from characterize.timing.timed_verilog import module_name
     from characterize.timing.vectors import (

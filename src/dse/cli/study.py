@@ -8,14 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
-import optuna
-
 from dse.cli.options import STORAGE_URLS, add_storage_option, add_study_argument, positive_int, study_and_storage
-from dse.config import load_study_config
-from dse.frames import trials_frame, write_csv
-from dse.report import describe_study, list_studies
-from dse.storage import DEFAULT_STORAGE, load_study
-from dse.workers import fail_stale_trials, trial_counts
+from dse.storage_urls import DEFAULT_STORAGE
 
 
 def register(commands) -> None:
@@ -55,7 +49,11 @@ def register(commands) -> None:
 
 
 def run_run(args: argparse.Namespace) -> int:
-    from dse.runner import run_study  # the sweep's numba kernel (inline LUTs): loaded only to run a study
+    import optuna
+
+    from dse.config import load_study_config
+    from dse.runner import run_study
+    from dse.workers import trial_counts
 
     config = load_study_config(args.study_file)
     url = args.storage or config.storage or DEFAULT_STORAGE
@@ -89,6 +87,8 @@ def _first_interrupt_stops(stop: threading.Event):
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from dse.report import list_studies
+
     listings = list_studies(args.storage)
     if not listings:
         print(f"no studies in {args.storage}")
@@ -100,6 +100,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from dse.report import describe_study
+    from dse.storage import load_study
+    from dse.workers import fail_stale_trials
+
     study = load_study(*study_and_storage(args))
     fail_stale_trials(study)
     print("\n".join(describe_study(study)))
@@ -107,6 +111,9 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from dse.frames import trials_frame, write_csv
+    from dse.storage import load_study
+
     frame = trials_frame(load_study(*study_and_storage(args)))
     write_csv(frame, args.output)
     print(f"wrote {len(frame)} trials to {args.output}")

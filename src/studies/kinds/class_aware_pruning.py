@@ -27,10 +27,9 @@ from dse.errors import ConfigError
 from dse.kinds import Objective, StudyContext, StudyKind
 from dse.runner import study_context
 from dse.schema import Field, Invalid, Section, choices, float_range, int_range, integer, list_of, number
-from dse.storage import DEFAULT_STORAGE
+from dse.storage_urls import DEFAULT_STORAGE
 from studies.data import DATA_SETTINGS
 from studies.models import MODEL_SETTINGS
-from studies.pruning.command import add_prune_command
 from studies.pruning.loop import METHODS, SCOPES, PruneResult, PruningPlan, Training, prune_iteratively
 from studies.pruning.report import Figures, save_pruned, write_report
 from studies.pruning.scores import class_counts, class_importance
@@ -38,8 +37,6 @@ from studies.pruning.surgery import parameter_count, prunable_units
 from studies.session import QuantSession
 
 if TYPE_CHECKING:
-    import argparse
-
     from torch import nn
 
     from dse.config import StudyConfig
@@ -85,11 +82,6 @@ class ClassAwarePruning(StudyKind):
     `regularize_epochs`: training under the pruning loss before the first round; `tolerance_points`: stop before
     accuracy falls more than this below the baseline (no floor when absent)."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
-
-    @classmethod
-    def add_commands(cls, commands: argparse._SubParsersAction) -> None:
-        """`dse prune`: one fixed setting through `run_once`."""
-        add_prune_command(commands, cls.name, cls.run_once)
 
     def __init__(self, settings: dict, context: StudyContext) -> None:
         self.settings = settings

@@ -21,7 +21,6 @@ import numpy as np
 import optuna
 
 from cells.units import NJ_PER_J, reduction_pct
-from dse.cli.trial_report import add_trial_report_command
 from dse.errors import ConfigError
 from dse.kinds import Objective, StudyKind
 from dse.schema import Field, Section, choices, float_range, integer, list_of
@@ -29,13 +28,10 @@ from studies.data import DATA_SETTINGS
 from studies.early_exit.confidence import run_confidence
 from studies.early_exit.exclusion import ExitOutcome, run_exclusion
 from studies.early_exit.heads import HEAD_DEFAULTS
-from studies.early_exit.report import plot_exit_table, study_exit_table
 from studies.early_exit.training import ExitSession
 from studies.models import MODEL_SETTINGS
 
 if TYPE_CHECKING:
-    import argparse
-
     from dse.kinds import StudyContext
 
 METHODS = ("exclusion", "confidence")
@@ -68,16 +64,6 @@ class EarlyExit(StudyKind):
     (units per class network), `confidence_hidden` (units of the baseline's classifier), `head_pool` (conv maps
     averaged to at most this size), `head_epochs`."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
-
-    @classmethod
-    def add_commands(cls, commands: argparse._SubParsersAction) -> None:
-        """`dse early-exit report`."""
-        add_trial_report_command(
-            commands, "early-exit", "inspect early-exit studies",
-            help="per exit: average excluded classes and share of images leaving there",
-            description="Write the per-exit figures of one trial of an early-exit study (measured on the test "
-                        "part) as CSV and optionally as a plot; by default the knee trial of the study's Pareto front.",
-            table_of=study_exit_table, plot_of=plot_exit_table)
 
     def __init__(self, settings: dict, context: StudyContext) -> None:
         self.settings = settings

@@ -23,19 +23,15 @@ from typing import TYPE_CHECKING, ClassVar
 
 import optuna
 
-from dse.cli.trial_report import add_trial_report_command
 from dse.errors import ConfigError
 from dse.kinds import Objective, StudyKind
 from dse.schema import Field, Invalid, Section, choices, float_range, int_range, integer, list_of, one_of, show, text
 from studies.data import DATA_SETTINGS
 from studies.models import MODEL_SETTINGS
 from studies.variation.model import MAPPINGS
-from studies.variation.report import plot_sigma_table, study_sigma_table
 from studies.variation.session import Plan, VariationSession
 
 if TYPE_CHECKING:
-    import argparse
-
     from dse.kinds import StudyContext
 
 METHODS = ("correctnet", "noise-injection")
@@ -96,18 +92,6 @@ class VariationKind(StudyKind):
     offset; `adc_bits`: ADC resolution, 2 to 16 (none: ideal readout); `samples`: Monte Carlo chips (200);
     `compensation_epochs` (10); `curve_sigmas`: σ values of the report's curves."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
-
-    @classmethod
-    def add_commands(cls, commands: argparse._SubParsersAction) -> None:
-        """`dse variation report`."""
-        add_trial_report_command(
-            commands, "variation", "inspect variation (CorrectNet) studies",
-            help="accuracy against σ: plain, suppression only, suppression + compensation",
-            description="Write the accuracy under variation against σ of one trial of a variation study (plain "
-                        "network, suppression only, suppression + compensation; Monte Carlo means and standard errors "
-                        "on the validation part) as CSV and optionally as a plot; by default the knee trial of the "
-                        "Pareto front.",
-            table_of=study_sigma_table, plot_of=plot_sigma_table)
 
     def __init__(self, settings: dict, context: StudyContext) -> None:
         self.settings = settings
