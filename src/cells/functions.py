@@ -7,36 +7,114 @@ make function matching, cofactoring and simulation plain integer arithmetic.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from itertools import permutations
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cells.errors import LibraryError
 
-if TYPE_CHECKING:
-    from sympy.logic import boolalg
+Expression = tuple
+"""A parsed function: ("name", pin), ("const", 0 | 1), ("not", e), or ("and" | "or" | "xor", e1, e2, ...)."""
+
+_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([01])|([!'^*&+|()]))")
 
 
-def parse_function(text: str) -> boolalg.Boolean:
+@lru_cache(maxsize=None)
+def parse_function(text: str) -> Expression:
     """Parse a Liberty `function` string; raises LibraryError on bad syntax.
 
-    liberty-parser and sympy are imported here, not at module level: they take
-    about a second, and a library read from the cache never parses a function.
+    Liberty syntax: `!` (before) and `'` (after) negate, `^` is XOR, `*`, `&` or
+    a space is AND, `+` or `|` is OR, `0` and `1` are constants; XOR binds
+    tighter than AND, AND than OR (as liberty-parser reads them). A small
+    recursive-descent parser: evaluating a function needs no symbolic algebra.
     """
-    from lark.exceptions import LarkError
-    from liberty.boolean_functions import parse_boolean_function
+    tokens = []
+    position = 0
+    while position < len(text.rstrip()):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            raise LibraryError(f"cannot parse boolean function {text!r}: unexpected {text[position:].strip()[0]!r}")
+        name, constant, operator = match.groups()
+        tokens.append(("name", name) if name else ("const", int(constant)) if constant else (operator, None))
+        position = match.end()
+    parser = _Parser(text, tokens)
+    expression = parser.disjunction()
+    if parser.index < len(tokens):
+        parser.fail(f"unexpected {tokens[parser.index][1] or tokens[parser.index][0]!r}")
+    return expression
 
-    try:
-        return parse_boolean_function(text)
-    except LarkError as exc:
-        raise LibraryError(f"cannot parse boolean function {text!r}: {str(exc).splitlines()[0]}") from None
+
+class _Parser:
+    """or := and (("+" | "|") and)*; and := xor (("*" | "&")? xor)*; xor := atom ("^" atom)*;
+    atom := ("0" | "1" | NAME | "!" atom | "(" or ")") "'"*."""
+
+    def __init__(self, text: str, tokens: list[tuple[str, object]]) -> None:
+        self.text, self.tokens, self.index = text, tokens, 0
+
+    def fail(self, reason: str):
+        raise LibraryError(f"cannot parse boolean function {self.text!r}: {reason}")
+
+    def peek(self) -> str | None:
+        return self.tokens[self.index][0] if self.index < len(self.tokens) else None
+
+    def disjunction(self) -> Expression:
+        terms = [self.conjunction()]
+        while self.peek() in ("+", "|"):
+            self.index += 1
+            terms.append(self.conjunction())
+        return terms[0] if len(terms) == 1 else ("or", *terms)
+
+    def conjunction(self) -> Expression:
+        factors = [self.exclusive()]
+        while self.peek() in ("*", "&", "name", "const", "!", "("):
+            if self.peek() in ("*", "&"):
+                self.index += 1
+            factors.append(self.exclusive())
+        return factors[0] if len(factors) == 1 else ("and", *factors)
+
+    def exclusive(self) -> Expression:
+        operands = [self.atom()]
+        while self.peek() == "^":
+            self.index += 1
+            operands.append(self.atom())
+        return operands[0] if len(operands) == 1 else ("xor", *operands)
+
+    def atom(self) -> Expression:
+        kind = self.peek()
+        if kind is None:
+            self.fail("unexpected end")
+        value = self.tokens[self.index][1]
+        self.index += 1
+        if kind in ("name", "const"):
+            expression = (kind, value)
+        elif kind == "!":
+            expression = ("not", self.atom())
+        elif kind == "(":
+            expression = self.disjunction()
+            if self.peek() != ")":
+                self.fail("missing ')'")
+            self.index += 1
+        else:
+            self.fail(f"unexpected {kind!r}")
+        while self.peek() == "'":
+            self.index += 1
+            expression = ("not", expression)
+        return expression
 
 
 def function_variables(text: str) -> set[str]:
     """Names of the pins a Liberty function uses."""
-    return {s.name for s in parse_function(text).free_symbols}
+    return _variables(parse_function(text))
+
+
+def _variables(expression: Expression) -> set[str]:
+    if expression[0] == "name":
+        return {expression[1]}
+    if expression[0] == "const":
+        return set()
+    return set().union(*(_variables(e) for e in expression[1:]))
 
 
 def truth_table(text: str, inputs: tuple[str, ...], definitions: dict[str, str] | None = None) -> int:
@@ -45,37 +123,29 @@ def truth_table(text: str, inputs: tuple[str, ...], definitions: dict[str, str] 
     `definitions` gives functions (of `inputs`) for other names the text may use,
     e.g. output pins named in a `when` condition.
     """
-    expr = parse_function(text)
+    expression = parse_function(text)
     k = len(inputs)
     combos = np.arange(1 << k)
     env = {name: ((combos >> j) & 1).astype(bool) for j, name in enumerate(inputs)}
     for name, function in (definitions or {}).items():
         if name not in env:
-            env[name] = np.broadcast_to(_evaluate(parse_function(function), env), combos.shape)
-    bits = np.broadcast_to(_evaluate(expr, env), combos.shape)
+            env[name] = np.broadcast_to(_evaluate(parse_function(function), env, function), combos.shape)
+    bits = np.broadcast_to(_evaluate(expression, env, text), combos.shape)
     return int(sum(1 << int(i) for i in np.flatnonzero(bits)))
 
 
-def _evaluate(expr, env: dict[str, np.ndarray]):
-    import sympy
-    from sympy.logic import boolalg
-
-    if isinstance(expr, sympy.Symbol):
-        return env[expr.name]
-    if expr is sympy.true or isinstance(expr, boolalg.BooleanTrue):
-        return np.True_
-    if expr is sympy.false or isinstance(expr, boolalg.BooleanFalse):
-        return np.False_
-    args = [_evaluate(a, env) for a in expr.args]
-    if isinstance(expr, sympy.Not):
+def _evaluate(expression: Expression, env: dict[str, np.ndarray], text: str):
+    kind = expression[0]
+    if kind == "name":
+        if expression[1] not in env:
+            raise LibraryError(f"boolean function {text!r} names {expression[1]!r}, which is no input pin")
+        return env[expression[1]]
+    if kind == "const":
+        return np.bool_(expression[1])
+    args = [_evaluate(e, env, text) for e in expression[1:]]
+    if kind == "not":
         return ~args[0]
-    if isinstance(expr, sympy.And):
-        return np.logical_and.reduce(args)
-    if isinstance(expr, sympy.Or):
-        return np.logical_or.reduce(args)
-    if isinstance(expr, sympy.Xor):
-        return np.logical_xor.reduce(args)
-    raise LibraryError(f"unsupported operator {type(expr).__name__} in boolean function")
+    return {"and": np.logical_and, "or": np.logical_or, "xor": np.logical_xor}[kind].reduce(args)
 
 
 def table_mask(k: int) -> int:

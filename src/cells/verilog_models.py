@@ -9,14 +9,10 @@ physical-only cells have no model; a comment names each one skipped.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from cells.errors import LibraryError
-from cells.functions import parse_function
+from cells.functions import Expression, parse_function
 from cells.model import Cell, Library
-
-if TYPE_CHECKING:
-    from sympy.logic import boolalg
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
@@ -55,22 +51,14 @@ def verilog_name(name: str) -> str:
     return name if _IDENTIFIER.fullmatch(name) else f"\\{name} "
 
 
-def verilog_expression(expr: boolalg.Boolean) -> str:
-    """A Verilog expression for a sympy boolean expression (as parsed from Liberty)."""
-    import sympy  # about half a second; only writing models needs it
-    from sympy.logic import boolalg
-
-    operators = {sympy.And: " & ", sympy.Or: " | ", sympy.Xor: " ^ "}
-    if isinstance(expr, sympy.Symbol):
-        return verilog_name(expr.name)
-    if isinstance(expr, boolalg.BooleanTrue):
-        return "1'b1"
-    if isinstance(expr, boolalg.BooleanFalse):
-        return "1'b0"
-    if isinstance(expr, sympy.Not):
-        return "~" + verilog_expression(expr.args[0])
-    for kind, operator in operators.items():
-        if isinstance(expr, kind):
-            return "(" + operator.join(verilog_expression(a) for a in expr.args) + ")"
-    raise LibraryError(f"unsupported operator {type(expr).__name__} in boolean function")
-
+def verilog_expression(expression: Expression) -> str:
+    """A Verilog expression for a parsed Liberty function."""
+    kind = expression[0]
+    if kind == "name":
+        return verilog_name(expression[1])
+    if kind == "const":
+        return f"1'b{expression[1]}"
+    if kind == "not":
+        return "~" + verilog_expression(expression[1])
+    operator = {"and": " & ", "or": " | ", "xor": " ^ "}[kind]
+    return "(" + operator.join(verilog_expression(e) for e in expression[1:]) + ")"

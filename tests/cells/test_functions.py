@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from itertools import product
 
 import pytest
@@ -125,3 +127,53 @@ def test_depends_on_sees_an_unused_input():
     table = brute_table(lambda a, b, c: a and c, 3)
     assert [depends_on(table, 3, j) for j in range(3)] == [True, False, True]
     assert variable_table(1, 3) == brute_table(lambda a, b, c: b, 3)
+
+
+
+def _functions(library) -> list[tuple[str, tuple[str, ...], dict[str, str]]]:
+    """Every distinct function and `when` condition of the library's combinational cells, with the cell's pins."""
+    texts = {}
+    for cell in library.cells.values():
+        if not cell.combinational:
+            continue
+        outputs = {out: cell.functions[out] for out in cell.outputs if out in cell.functions}
+        conditions = [a.when for a in cell.power if a.when] + [s.when for s in cell.leakage_states if s.when]
+        for text in {*outputs.values(), *conditions}:
+            texts[text, cell.inputs, tuple(outputs.items())] = (text, cell.inputs, outputs)
+    return list(texts.values())
+
+
+def test_truth_tables_equal_liberty_parsers_reading_of_every_library_function(library):
+    """Our parser against liberty-parser's (sympy) on every function and condition of the default library."""
+    import sympy
+    from liberty.boolean_functions import parse_boolean_function
+
+    checked = 0
+    for text, inputs, outputs in _functions(library):
+        symbols = {name: sympy.Symbol(name) for name in inputs}
+        expression = parse_boolean_function(text).xreplace(
+            {sympy.Symbol(out): parse_boolean_function(f) for out, f in outputs.items() if out not in inputs})
+        evaluate = sympy.lambdify([symbols[n] for n in inputs], expression)
+        reference = sum(1 << i for i in range(1 << len(inputs)) if evaluate(*((i >> j) & 1 for j in range(len(inputs)))))
+        assert truth_table(text, inputs, outputs) == reference, text
+        assert function_variables(text) == {s.name for s in parse_boolean_function(text).free_symbols}
+        checked += 1
+    assert checked > 100
+
+
+@pytest.mark.parametrize("text", ["A &", "(A | B", "A + + B", "A # B", ")", ""])
+def test_malformed_functions_are_one_line_errors(text):
+    with pytest.raises(LibraryError, match=r"cannot parse boolean function"):
+        truth_table(text, ("A", "B"))
+
+
+def test_an_unknown_name_is_named():
+    with pytest.raises(LibraryError, match=r"names 'C', which is no input pin"):
+        truth_table("A & C", ("A", "B"))
+
+
+def test_truth_tables_need_no_symbolic_algebra():
+    code = "import sys; from cells.functions import truth_table; truth_table(\"(A B + C)'\", ('A', 'B', 'C'))\n" \
+           "print('sympy' in sys.modules, 'liberty' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["False", "False"]
