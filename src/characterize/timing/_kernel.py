@@ -522,3 +522,15 @@ def run_path_transitions(
         last_event[i] = last_any
         weighted[i] = energy
     return toggles, settled_changes, last_output_event, last_event, weighted, events, matrix, log, logged
+
+
+@njit(cache=True, nogil=True)
+def row_dot(matrix, weights):
+    """matrix @ weights for an integer matrix, without numpy's float copy of the whole matrix."""
+    out = np.zeros(matrix.shape[0], np.float64)
+    for i in range(matrix.shape[0]):
+        total = 0.0
+        for j in range(matrix.shape[1]):
+            total += matrix[i, j] * weights[j]
+        out[i] = total
+    return out

@@ -4,10 +4,19 @@ The compiled loop (`characterize.timing._kernel`) takes plain arrays, as numba
 needs; this module builds them once from a `TimedGates` (`KernelCircuit`), keeps
 the mutable simulation state apart (`CircuitState`), and hands results back as a
 `KernelRun`. The wrappers only pass arrays on, so a call costs what the loop costs.
+
+Transitions are independent once each starts from its first vector's settled
+state, which the loop reaches by a jump (zero-delay settling) wherever a
+transition does not follow the one before. So `run_transitions` may cut the
+transitions into consecutive chunks and run them on several threads at once
+(the loop releases the GIL), each chunk from its own copy of the state: every
+count, delay and energy equals the serial run's, transition for transition.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +26,17 @@ from characterize.timing._kernel import run_path_transitions as _run_path_transi
 from characterize.timing._kernel import run_transitions as _run_transitions
 from characterize.timing._kernel import settle_state as _settle_state
 from characterize.timing.delays import TimedGates
+
+CHUNKS_PER_THREAD = 4  # more chunks than threads, so that a thread slowed by other work delays the run less
+MIN_CHUNK = 2_000  # transitions per chunk at least: below, a thread's setup costs more than it saves
+
+
+def available_threads() -> int:
+    """Threads the kernel uses by default: NUMBA_NUM_THREADS when set, else the cores this process may run on."""
+    setting = os.environ.get("NUMBA_NUM_THREADS", "").strip()
+    if setting.isdigit() and int(setting) > 0:
+        return int(setting)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,20 +140,54 @@ def run_transitions(
     fall_weight: np.ndarray | None = None,
     per_transition: bool = False,
     record: bool = False,
+    threads: int = 1,
 ) -> KernelRun:
     """Simulate transitions vectors[first[k]] -> vectors[second[k]] from `state`, which is updated in place.
 
     A transition that does not start where the one before ended first jumps to
     the settled state of its first vector. Each stands for `multiplicity[k]` equal
     ones (default 1); `rise_weight` and `fall_weight` (per net) give each rising
-    and falling change its weight in `weighted_toggles`.
+    and falling change its weight in `weighted_toggles`. With `threads` > 1 the
+    transitions run in chunks on that many threads, with the serial run's results
+    (a recorded log keeps one thread: its jumps are those of the serial order).
     """
     count = len(first)
-    if multiplicity is None:
-        multiplicity = np.ones(count, dtype=np.int64)
+    multiplicity = np.ones(count, dtype=np.int64) if multiplicity is None else multiplicity
     zero = None if rise_weight is not None and fall_weight is not None else np.zeros(circuit.timed.net_count)
     rise_weight = zero if rise_weight is None else rise_weight
     fall_weight = zero if fall_weight is None else fall_weight
+    chunks = min(threads * CHUNKS_PER_THREAD, count // MIN_CHUNK)
+    if record or threads <= 1 or chunks < 2:
+        return _run(circuit, state, vectors, first, second, multiplicity, rise_weight, fall_weight, per_transition,
+                    record)
+    bounds = np.linspace(0, count, chunks + 1).astype(np.int64)
+    states = [state.copy() for _ in range(chunks)]
+
+    def run_chunk(c: int) -> KernelRun:
+        part = slice(bounds[c], bounds[c + 1])
+        return _run(circuit, states[c], vectors, first[part], second[part], multiplicity[part], rise_weight,
+                    fall_weight, per_transition, False)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        runs = list(pool.map(run_chunk, range(chunks)))
+    state.values[:], state.gate_index[:] = states[-1].values, states[-1].gate_index
+    return KernelRun(
+        toggles=np.sum([run.toggles for run in runs], axis=0),
+        settled_changes=np.sum([run.settled_changes for run in runs], axis=0),
+        last_output_event_steps=np.concatenate([run.last_output_event_steps for run in runs]),
+        last_event_steps=np.concatenate([run.last_event_steps for run in runs]),
+        weighted_toggles=np.concatenate([run.weighted_toggles for run in runs]),
+        events=sum(run.events for run in runs),
+        toggles_per_transition=np.concatenate([run.toggles_per_transition for run in runs]) if per_transition else None,
+        log=None,
+    )
+
+
+def _run(circuit: KernelCircuit, state: CircuitState, vectors: np.ndarray, first: np.ndarray, second: np.ndarray,
+         multiplicity: np.ndarray, rise_weight: np.ndarray, fall_weight: np.ndarray, per_transition: bool,
+         record: bool) -> KernelRun:
+    """One call of the compiled loop (retried with a larger log when the recorded one overflowed)."""
+    count = len(first)
     capacity = circuit.timed.net_count * count if record else 0
     start = state.copy() if record else None
     timed = circuit.timed

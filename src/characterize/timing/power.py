@@ -252,26 +252,25 @@ def simulate_energy(
     inputs: Mapping[str, Iterable[int]],
     slew_s: float | np.ndarray | None = None,
     matrix_limit: int = MATRIX_LIMIT,
+    threads: int = 1,
 ) -> EnergyRun:
     """Simulate the transitions of `inputs` and price them (`slew_s` as in `energy_model`; default each net's
-    slew from the delay calculation where `timed` has it, else the timed input slew).
+    slew from the delay calculation where `timed` has it, else the timed input slew); `threads` as in `simulate`.
 
     The model needs the run's toggles before it can price a transition, so the toggles
-    of every net in every transition are kept and priced afterwards; when there are
-    more than `matrix_limit` of them, the transitions are simulated twice instead
-    (toggles, then energies), with the same result.
+    of every net in every distinct transition are kept and priced afterwards; when
+    there are more than `matrix_limit` of them, the transitions are simulated twice
+    instead (toggles, then energies), with the same result.
     """
     if slew_s is None:
         slew_s = timed.input_slew_s if timed.net_slew_s is None else timed.net_slew_s
-    transitions = len(np.asarray(next(iter(inputs.values())))) - 1
-    keep = transitions * timed.net_count <= matrix_limit
-    result = simulate(timed, inputs, per_transition=keep)
+    result = simulate(timed, inputs, per_transition=True, threads=threads, matrix_limit=matrix_limit)
     activity = measure_activity(timed.netlist, inputs, result.toggles)
     model = energy_model(timed.netlist, activity, slew_s, timed.external_load_f)
-    if keep:
-        dynamic = result.toggles_per_transition @ model.toggle_energy_j
+    if result.run_toggles is not None:
+        dynamic = result.priced(model.toggle_energy_j)
     else:
-        dynamic = simulate(timed, inputs, net_weights=model.toggle_energy_j).weighted_toggles
+        dynamic = simulate(timed, inputs, net_weights=model.toggle_energy_j, threads=threads).weighted_toggles
     return EnergyRun(result, activity, model, dynamic)
 
 

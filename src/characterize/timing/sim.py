@@ -23,7 +23,7 @@ from cells.files import atomic_path
 from characterize.errors import SimulationError
 from characterize.netlist.ir import CONST_NAMES, Port
 from characterize.netlist.logic import net_values, port_bits
-from characterize.timing._kernel import chain_order
+from characterize.timing._kernel import chain_order, row_dot
 from characterize.timing.delays import TimedGates, timescale_unit
 from characterize.timing.kernel import KernelCircuit, run_transitions
 
@@ -40,8 +40,10 @@ class SimResult:
     changed. `sensitized_delay_steps` is per transition the time of the last event
     on an output-port net (0 when no output changes) and `settle_steps` that of the
     last event on any net, both in steps of `resolution_s`. `events` counts gate
-    output changes. `toggles_per_transition` (N × nets) and `weighted_toggles`
-    (per transition, Σ toggles × net weight) are present when asked for.
+    output changes. `weighted_toggles` (per transition, Σ toggles × net weight) is
+    present when asked for, and so are the toggles of every net in every
+    transition: `toggles_per_transition` (N × nets) gives them, `run_toggles`
+    holds them once per distinct transition (row `run_position[k]` for transition k).
     """
 
     toggles: np.ndarray
@@ -50,8 +52,9 @@ class SimResult:
     settle_steps: np.ndarray
     events: int
     resolution_s: float
-    toggles_per_transition: np.ndarray | None = None
     weighted_toggles: np.ndarray | None = None
+    run_toggles: np.ndarray | None = None
+    run_position: np.ndarray | None = None
 
     @property
     def transitions(self) -> int:
@@ -65,6 +68,16 @@ class SimResult:
     @property
     def sensitized_delay_s(self) -> np.ndarray:
         return self.sensitized_delay_steps * self.resolution_s
+
+    @property
+    def toggles_per_transition(self) -> np.ndarray | None:
+        return None if self.run_toggles is None else self.run_toggles[self.run_position]
+
+    def priced(self, net_energy: np.ndarray) -> np.ndarray:
+        """Per transition Σ_net toggles × `net_energy` (per net), from the kept toggles of every transition."""
+        if self.run_toggles is None:
+            raise SimulationError("pricing transitions needs the simulation's per_transition toggles")
+        return row_dot(self.run_toggles, np.asarray(net_energy, dtype=np.float64))[self.run_position]
 
 
 def input_bit_matrix(timed: TimedGates, inputs: Mapping[str, Iterable[int]]) -> np.ndarray:
@@ -128,17 +141,24 @@ def simulate(
     inputs: Mapping[str, Iterable[int]],
     per_transition: bool = False,
     net_weights: np.ndarray | None = None,
+    threads: int = 1,
+    matrix_limit: int | None = None,
 ) -> SimResult:
     """Simulate the N transitions between N + 1 input vectors (integers per input port, two's complement bits).
 
-    `per_transition` adds the toggles of every net in every transition (N × nets,
-    int32). `net_weights` (nets, or 2 × nets for rising and falling changes) adds
+    `per_transition` adds the toggles of every net in every transition (int32),
+    kept once per distinct transition, unless their count exceeds `matrix_limit`.
+    `net_weights` (nets, or 2 × nets for rising and falling changes) adds
     per transition Σ_net toggles × weight, e.g. the energy of each transition.
+    `threads` > 1 runs chunks of the transitions on that many threads, with the
+    same results.
     """
     bits = input_bit_matrix(timed, inputs)
     rise_weight, fall_weight = _weights(timed, net_weights)
     vectors, ids = _distinct_rows(bits)
     first, second, multiplicity, position = _plan(ids, len(vectors))
+    if matrix_limit is not None and len(first) * timed.net_count > matrix_limit:
+        per_transition = False
     circuit = KernelCircuit.from_timed(timed)
     run = run_transitions(
         circuit,
@@ -150,6 +170,7 @@ def simulate(
         rise_weight=rise_weight,
         fall_weight=fall_weight,
         per_transition=per_transition,
+        threads=threads,
     )
     return SimResult(
         toggles=run.toggles,
@@ -158,8 +179,9 @@ def simulate(
         settle_steps=run.last_event_steps[position],
         events=run.events,
         resolution_s=timed.resolution_s,
-        toggles_per_transition=run.toggles_per_transition[position] if per_transition else None,
         weighted_toggles=run.weighted_toggles[position] if net_weights is not None else None,
+        run_toggles=run.toggles_per_transition,
+        run_position=position if per_transition else None,
     )
 
 

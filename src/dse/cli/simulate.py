@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dse.cli.options import add_library_option
+from dse.cli.options import add_library_option, positive_int
 
 
 def register(commands) -> None:
@@ -37,6 +37,9 @@ def register(commands) -> None:
                         "module per gate")
     parser.add_argument("--sdf", type=Path, metavar="FILE.sdf",
                         help="arc and interconnect delays from this SDF instead of the library's tables")
+    parser.add_argument("--jobs", type=positive_int, metavar="J",
+                        help="threads that simulate chunks of the transitions at once, with the results of one "
+                        "(default: NUMBA_NUM_THREADS when set, else every core this process may use)")
     parser.set_defaults(run=run)
 
 
@@ -62,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS, UW_PER_W
     from characterize.errors import SimulationError
     from characterize.netlist.verilog import read_verilog
+    from characterize.timing.kernel import available_threads
     from characterize.timing.timed_verilog import module_name
     from characterize.timing.vectors import (
         simulate_vectors,
@@ -87,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
 
         return simulate_clocked_netlist(args, netlist)
     period_s = args.period_ps * S_PER_PS if args.period_ps else None
-    simulation = simulate_vectors(netlist, args.inputs, period_s=period_s, sdf_path=args.sdf)
+    simulation = simulate_vectors(netlist, args.inputs, period_s=period_s, sdf_path=args.sdf,
+                                  threads=args.jobs or available_threads())
     timed, result = simulation.timed, simulation.result
     write_toggles(simulation, args.toggles)
     delays_ps = result.sensitized_delay_s * PS_PER_S
