@@ -61,19 +61,35 @@ class Activity:
 
 
 def measure_activity(netlist: Netlist, inputs: Mapping[str, Iterable[int]], toggles: np.ndarray) -> Activity:
-    """The Activity of the transitions between the N + 1 `inputs` vectors, given their simulated `toggles` per net."""
-    columns = {name: np.asarray(values) for name, values in inputs.items()}
-    values = net_values(netlist, columns)[:, 1:]
-    transitions = values.shape[1]
+    """The Activity of the transitions between the N + 1 `inputs` vectors, given their simulated `toggles` per net.
+
+    State shares are counted over the distinct settled vectors, each weighted by how often it occurs.
+    """
+    columns = {name: np.asarray(values)[1:] for name, values in inputs.items()}
+    transitions = len(next(iter(columns.values())))
     if transitions < 1:
         raise NetlistError("activity needs at least two vectors (one transition)")
+    columns, counts = _distinct_vectors(columns)
+    values = net_values(netlist, columns)
     shares = []
     for inst in netlist.instances:
-        state = np.zeros(transitions, dtype=np.int64)
+        state = np.zeros(len(counts), dtype=np.int64)
         for pin, net in enumerate(inst.inputs):
             state |= values[net].astype(np.int64) << pin
-        shares.append(np.bincount(state, minlength=1 << len(inst.inputs)) / transitions)
+        shares.append(np.bincount(state, weights=counts, minlength=1 << len(inst.inputs)) / transitions)
     return Activity(np.asarray(toggles, dtype=np.float64), transitions, tuple(shares))
+
+
+def _distinct_vectors(columns: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The distinct vectors of integer columns and how often each occurs (columns of Python ints stay as they are)."""
+    names = list(columns)
+    if any(columns[name].dtype == object for name in names):
+        return columns, np.ones(len(columns[names[0]]))
+    rows = np.ascontiguousarray(np.stack([columns[name].astype(np.int64) for name in names], axis=1))
+    keys = rows.view(np.dtype((np.void, rows.shape[1] * rows.itemsize))).ravel()  # one sortable key per vector
+    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    distinct = rows[first].T
+    return dict(zip(names, distinct)), counts.astype(np.float64)
 
 
 @dataclass(frozen=True, eq=False)

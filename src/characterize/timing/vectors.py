@@ -9,16 +9,17 @@ clock period, average power and the transitions that settle too late.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from cells.default import load_library
 from cells.files import atomic_path, write_text
 from characterize.csvfile import read_csv
 from characterize.errors import SimulationError
+from characterize.integer_csv import read_integer_csv
 from characterize.netlist.ir import Netlist, Port
 from characterize.netlist.logic import WIDE_BITS
 from characterize.netlist.verilog import read_verilog
@@ -60,10 +61,15 @@ def read_vectors(path: str | Path, ports: list[Port] | tuple[Port, ...]) -> dict
 
     An escaped port name may be written without its backslash (`B[0]` for `\\B[0]`), as the
     toggles file writes it. Values are decimal (signed or unsigned) or hex (`0x...`) of any
-    width; a port wider than 62 bits gets an object array of Python ints. pandas' C reader
-    parses the file; a column it reads as 64-bit integers that fit the port is taken as it
-    is, any other is checked row by row (hex, wide values, and the first bad cell's message).
+    width; a port wider than 62 bits gets an object array of Python ints. A file of plain
+    decimal integers that fit their ports is read by a compiled loop (`integer_csv`); any
+    other by pandas' C reader, where a column it reads as 64-bit integers that fit the port is
+    taken as it is, any other is checked row by row (hex, wide values, and the first bad
+    cell's message).
     """
+    fast = _read_plain_vectors(path, ports)
+    if fast is not None:
+        return fast
     frame = read_csv(path, SimulationError, "vectors file", skipinitialspace=True)
     by_name = {p.name.lstrip("\\"): p for p in ports}
     header = [str(c).strip() for c in frame.columns]
@@ -92,6 +98,23 @@ def read_vectors(path: str | Path, ports: list[Port] | tuple[Port, ...]) -> dict
         columns[port.name] = np.array(values, dtype=object if port.width > WIDE_BITS else np.int64)
     if len(frame) < 2:
         raise SimulationError(f"{path}: at least two vectors (one transition) are needed, got {len(frame)}")
+    return columns
+
+
+def _read_plain_vectors(path: str | Path, ports: list[Port] | tuple[Port, ...]) -> dict[str, np.ndarray] | None:
+    """The columns of a vectors file of decimal integers that fit their ports, or None for any other file."""
+    read = read_integer_csv(path)
+    by_name = {p.name.lstrip("\\"): p for p in ports}
+    if read is None or sorted(h.lstrip("\\") for h in read[0]) != sorted(by_name) or len(read[1]) < 2:
+        return None
+    header, values = read
+    columns = {}
+    for name, column in zip(header, values.T):
+        port = by_name[name.lstrip("\\")]
+        low, high = port_range(port)
+        if port.width > WIDE_BITS or column.min() < low or column.max() > high:
+            return None
+        columns[port.name] = np.ascontiguousarray(column)
     return columns
 
 
@@ -129,11 +152,12 @@ def simulate_vectors(netlist: Netlist | str | Path, vectors_path: str | Path, li
 def write_toggles(simulation: VectorSimulation, path: str | Path) -> Path:
     """net, toggles, glitches per net (the two constant nets left out) as CSV."""
     netlist, result = simulation.timed.netlist, simulation.result
-    nets = range(2, len(netlist.nets))
-    frame = pd.DataFrame({"net": [netlist.nets[n].lstrip("\\") for n in nets],
-                          "toggles": result.toggles[2:], "glitches": result.glitches[2:]})
-    with atomic_path(path) as partial:
-        frame.to_csv(partial, index=False)
+    rows = zip((name.lstrip("\\") for name in netlist.nets[2:]), result.toggles[2:].tolist(),
+               result.glitches[2:].tolist())
+    with atomic_path(path) as partial, partial.open("w", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("net", "toggles", "glitches"))
+        writer.writerows(rows)
     return Path(path)
 
 
