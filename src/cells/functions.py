@@ -8,7 +8,7 @@ make function matching, cofactoring and simulation plain integer arithmetic.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import permutations
 
 import numpy as np
@@ -21,7 +21,7 @@ Expression = tuple
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|([01])|([!'^*&+|()]))")
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse_function(text: str) -> Expression:
     """Parse a Liberty `function` string; raises LibraryError on bad syntax.
 
