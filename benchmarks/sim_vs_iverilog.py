@@ -11,9 +11,12 @@ its way of reporting toggles, reading that VCD not counted against it; and,
 slower, with toggle counters in the testbench); the ratios, events per second,
 and the same semantics as numpy vectorized over transitions, step by step.
 Then the same work with per-arc delays from the delay calculation (the
-path-delay loop) against Icarus with `specify` paths.
+path-delay loop) against Icarus with `specify` paths. Last, the kernel on 1, 2, ...
+threads (`--threads`): events per second of wall time and per core (wall time ×
+threads), and per second of process CPU time, which a machine shared with other
+work inflates less than wall time.
 
-    .venv/bin/python benchmarks/sim_vs_iverilog.py [--transitions N] [--weight W]
+    .venv/bin/python benchmarks/sim_vs_iverilog.py [--transitions N] [--weight W] [--threads 1,2]
 """
 
 from __future__ import annotations
@@ -87,6 +90,19 @@ def kernel_without_merging(timed, bits: np.ndarray) -> float:
     return time.perf_counter() - start
 
 
+def kernel_on_threads(timed, bits: np.ndarray, threads: int) -> tuple[int, float, float]:
+    """(events, best wall s, its process CPU s) of the kernel running every transition on `threads` threads."""
+    circuit = KernelCircuit.from_timed(timed)
+    count = len(bits) - 1
+    best = (float("inf"), 0.0)
+    for _ in range(3):
+        wall, cpu = time.perf_counter(), time.process_time()
+        run = run_transitions(circuit, circuit.initial_state(), bits, np.arange(count), np.arange(1, count + 1),
+                              per_transition=True, threads=threads)
+        best = min(best, (time.perf_counter() - wall, time.process_time() - cpu))
+    return run.events, *best
+
+
 def numpy_simulate(timed, inputs) -> np.ndarray:
     """Toggles per net with the same inertial semantics, vectorized over transitions: at each time step
     the events of every transition are applied and the gates they reach evaluated with array operations."""
@@ -148,6 +164,7 @@ def main() -> None:
     parser.add_argument("--transitions", type=int, default=100_000)
     parser.add_argument("--weight", type=int, default=57)
     parser.add_argument("--numpy-transitions", type=int, default=20_000, help="numpy runs on this many, scaled up")
+    parser.add_argument("--threads", default="1,2", help="thread counts for the kernel's parallel runs")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -234,6 +251,17 @@ def main() -> None:
         f"~{scaled:.1f} s scaled to {args.transitions}; the numba kernel on every transition is "
         f"{scaled / every_s:.0f}x faster, so sim uses numba"
     )
+
+    print(f"kernel on threads, every transition, toggles per transition kept (load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
+    for label, delays in (("gate delays", timed), ("arc delays", arcs)):
+        single = None
+        for threads in (int(t) for t in args.threads.split(",")):
+            events, wall_s, cpu_s = kernel_on_threads(delays, bits, threads)
+            single = single or wall_s
+            print(f"  {label}, {threads} thread(s): {wall_s:.3f} s, {events / wall_s / 1e6:.1f} M events/s, "
+                  f"{events / wall_s / threads / 1e6:.1f} M per core; {events / cpu_s / 1e6:.1f} M per CPU second; "
+                  f"speed-up {single / wall_s:.2f}x")
 
 
 if __name__ == "__main__":

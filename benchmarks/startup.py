@@ -76,7 +76,8 @@ def main() -> None:
         results = {name: function(src) for name, src in trees.items()}
         row(label, results["after"], results.get("before"))
 
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; best of {args.repeat}")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
+          f"best of {args.repeat}")
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
         cache = work / "cache"
@@ -164,6 +165,7 @@ def main() -> None:
                   + f"; iverilog + vvp ({how}) {icarus_s:.2f} s; toggles equal")
             print(f"  ratio iverilog / dse simulate: {icarus_s / ours['after']:.1f}x"
                   + (f" (before {icarus_s / ours['before']:.1f}x)" if "before" in ours else ""))
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
