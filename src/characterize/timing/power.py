@@ -33,7 +33,7 @@ from characterize.errors import NetlistError
 from characterize.netlist.ir import CONST_NAMES, UNCONNECTED, Netlist
 from characterize.netlist.logic import net_values
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, default_external_load
-from characterize.timing.sim import SimResult, simulate
+from characterize.timing.sim import SimResult, distinct_vectors, simulate
 from characterize.timing.sta import unateness
 
 # Alpha-power-law defaults for sky130 hd at its 1.8 V typical corner.
@@ -69,7 +69,8 @@ def measure_activity(netlist: Netlist, inputs: Mapping[str, Iterable[int]], togg
     transitions = len(next(iter(columns.values())))
     if transitions < 1:
         raise NetlistError("activity needs at least two vectors (one transition)")
-    columns, counts = _distinct_vectors(columns)
+    columns, ids = distinct_vectors(columns)
+    counts = np.bincount(ids).astype(np.float64)
     values = net_values(netlist, columns)
     shares = []
     for inst in netlist.instances:
@@ -78,18 +79,6 @@ def measure_activity(netlist: Netlist, inputs: Mapping[str, Iterable[int]], togg
             state |= values[net].astype(np.int64) << pin
         shares.append(np.bincount(state, weights=counts, minlength=1 << len(inst.inputs)) / transitions)
     return Activity(np.asarray(toggles, dtype=np.float64), transitions, tuple(shares))
-
-
-def _distinct_vectors(columns: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The distinct vectors of integer columns and how often each occurs (columns of Python ints stay as they are)."""
-    names = list(columns)
-    if any(columns[name].dtype == object for name in names):
-        return columns, np.ones(len(columns[names[0]]))
-    rows = np.ascontiguousarray(np.stack([columns[name].astype(np.int64) for name in names], axis=1))
-    keys = rows.view(np.dtype((np.void, rows.shape[1] * rows.itemsize))).ravel()  # one sortable key per vector
-    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
-    distinct = rows[first].T
-    return dict(zip(names, distinct)), counts.astype(np.float64)
 
 
 @dataclass(frozen=True, eq=False)

@@ -22,7 +22,7 @@ import numpy as np
 from cells.files import atomic_path
 from characterize.errors import SimulationError
 from characterize.netlist.ir import CONST_NAMES, Port
-from characterize.netlist.logic import net_values, port_bits
+from characterize.netlist.logic import WIDE_BITS, net_values, port_bits
 from characterize.timing._kernel import chain_order, row_dot
 from characterize.timing.delays import TimedGates, timescale_unit
 from characterize.timing.kernel import KernelCircuit, run_transitions
@@ -82,6 +82,11 @@ class SimResult:
 
 def input_bit_matrix(timed: TimedGates, inputs: Mapping[str, Iterable[int]]) -> np.ndarray:
     """Input-port bits per vector (vectors × `timed.input_nets`), checked against the netlist's input ports."""
+    return port_bit_matrix(timed, checked_inputs(timed, inputs))
+
+
+def checked_inputs(timed: TimedGates, inputs: Mapping[str, Iterable[int]]) -> dict[str, np.ndarray]:
+    """The values of every input port as arrays, checked: exactly the ports, one length (at least 2), in range."""
     ports = timed.netlist.inputs
     if not ports:
         raise SimulationError(f"netlist {timed.netlist.name} has no input ports to drive")
@@ -99,7 +104,52 @@ def input_bit_matrix(timed: TimedGates, inputs: Mapping[str, Iterable[int]]) -> 
     if len(lengths) != 1 or min(lengths) < 2 or not integral:
         raise SimulationError("inputs must be 1-D integer arrays of one length, at least 2 vectors (1 transition)")
     check_input_range(ports, columns)
+    return columns
+
+
+def port_bit_matrix(timed: TimedGates, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Bits per vector (vectors × `timed.input_nets`) of checked input values."""
+    ports = timed.netlist.inputs
     return np.ascontiguousarray(np.concatenate([port_bits(p, columns[p.name]).T for p in ports], axis=1))
+
+
+def distinct_vectors(columns: Mapping[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The distinct vectors of integer columns (each a non-empty array, one per port) and, per vector, the index
+    of its distinct one; vectors are compared by value (columns of Python ints as they are)."""
+    names = list(columns)
+    arrays = [np.asarray(columns[name]) for name in names]
+    count = len(arrays[0])
+    if any(a.dtype == object for a in arrays):
+        index: dict[tuple, int] = {}
+        ids = np.array([index.setdefault(row, len(index)) for row in zip(*(a.tolist() for a in arrays))],
+                       dtype=np.int64)
+    else:
+        key, span = np.zeros(count, dtype=np.int64), 1
+        for values in arrays:
+            low = int(values.min())
+            width = int(values.max()) - low + 1
+            if span * width >= 1 << 62:  # renumber the keys so far, which then span at most `count`
+                _, key, _ = unique_keys(key, span)
+                span = int(key.max()) + 1
+            key = key * width + (values.astype(np.int64) - low)
+            span *= width
+        _, ids, _ = unique_keys(key, span)
+    first = np.empty(int(ids.max()) + 1, dtype=np.int64)
+    first[ids] = np.arange(count)  # any occurrence of a vector will do: they are equal
+    return {name: a[first] for name, a in zip(names, arrays)}, ids
+
+
+def unique_keys(keys: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`np.unique(keys, return_inverse=True, return_counts=True)` of int64 keys in [0, span), by counting (one
+    pass, no sort) when the span is small."""
+    if span <= max(4 * len(keys), 1 << 16):
+        counts = np.bincount(keys, minlength=span)
+        unique = np.flatnonzero(counts)
+        rank = np.zeros(span, dtype=np.int64)
+        rank[unique] = np.arange(len(unique))
+        return unique, rank[keys], counts[unique]
+    unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    return unique, inverse.reshape(-1), counts
 
 
 def _python_ints(values: np.ndarray) -> bool:
@@ -153,9 +203,10 @@ def simulate(
     `threads` > 1 runs chunks of the transitions on that many threads, with the
     same results.
     """
-    bits = input_bit_matrix(timed, inputs)
+    columns = checked_inputs(timed, inputs)
     rise_weight, fall_weight = _weights(timed, net_weights)
-    vectors, ids = _distinct_rows(bits)
+    distinct, ids = distinct_vectors({p.name: _unsigned(p, columns[p.name]) for p in timed.netlist.inputs})
+    vectors = port_bit_matrix(timed, distinct)
     first, second, multiplicity, position = _plan(ids, len(vectors))
     if matrix_limit is not None and len(first) * timed.net_count > matrix_limit:
         per_transition = False
@@ -185,15 +236,11 @@ def simulate(
     )
 
 
-def _distinct_rows(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct input vectors and, per vector, the index of its distinct one."""
-    packed = np.packbits(bits, axis=1)
-    width = -(-packed.shape[1] // 8) * 8
-    padded = np.zeros((len(bits), width), dtype=np.uint8)
-    padded[:, : packed.shape[1]] = packed
-    keys = padded.view(np.uint64)[:, 0] if width == 8 else padded.view(np.dtype((np.void, width)))[:, 0]
-    _, index, ids = np.unique(keys, return_index=True, return_inverse=True)
-    return np.ascontiguousarray(bits[index]), ids.reshape(-1).astype(np.int64)
+def _unsigned(port: Port, values: np.ndarray) -> np.ndarray:
+    """Values as the unsigned integers of their bits, so that vectors with equal bits compare equal."""
+    if values.dtype == object or port.width > WIDE_BITS:
+        return values
+    return values.astype(np.int64) & ((1 << port.width) - 1)
 
 
 def _plan(ids: np.ndarray, vectors: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -204,14 +251,14 @@ def _plan(ids: np.ndarray, vectors: int) -> tuple[np.ndarray, np.ndarray, np.nda
     """
     count = len(ids) - 1
     pairs = ids[:-1] * vectors + ids[1:]
-    unique, inverse, multiplicity = np.unique(pairs, return_inverse=True, return_counts=True)
+    unique, inverse, multiplicity = unique_keys(pairs, vectors * vectors)
     if len(unique) > MERGE_FRACTION * count:
         return ids[:-1], ids[1:], np.ones(count, dtype=np.int64), np.arange(count)
     first, second = unique // vectors, unique % vectors
     order = chain_order(first, second, vectors)
     rank = np.empty(len(unique), dtype=np.int64)
     rank[order] = np.arange(len(unique))
-    return first[order], second[order], multiplicity[order].astype(np.int64), rank[inverse.reshape(-1)]
+    return first[order], second[order], multiplicity[order].astype(np.int64), rank[inverse]
 
 
 def _weights(timed: TimedGates, net_weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
