@@ -135,6 +135,8 @@ def _limit_axes(ax, summary: ParetoSummary, x: str, y: str, baseline: bool) -> N
     for name in (x, y):
         kept = list(summary.front[name]) + ([summary.baseline[name]] if baseline else [])
         limits.append(_axis_range(np.asarray(kept, dtype=float), others[name].to_numpy(dtype=float)))
+    if None in limits:  # no finite value to frame: matplotlib's own limits
+        return
     (x_low, x_high), (y_low, y_high) = limits
     ax.set_xlim(x_low, x_high)
     ax.set_ylim(y_low, y_high)
@@ -146,10 +148,12 @@ def _limit_axes(ax, summary: ParetoSummary, x: str, y: str, baseline: bool) -> N
                      fontsize="small", color="0.35")
 
 
-def _axis_range(kept: np.ndarray, others: np.ndarray) -> tuple[float, float]:
+def _axis_range(kept: np.ndarray, others: np.ndarray) -> tuple[float, float] | None:
     """From the lowest to the highest of `kept` and of the `others` within the far-out fences, plus a margin."""
     kept, others = kept[np.isfinite(kept)], others[np.isfinite(others)]
     pool = np.concatenate([kept, others])
+    if not len(pool):
+        return None
     q1, q3 = np.percentile(pool, [25, 75])
     width = max(q3 - q1, np.ptp(kept) if len(kept) else 0.0, FLOOR * np.ptp(pool))
     inside = others[(others >= q1 - FAR_OUT * width) & (others <= q3 + FAR_OUT * width)]
