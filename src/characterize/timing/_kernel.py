@@ -348,7 +348,6 @@ def run_path_transitions(
     n_nets = values.shape[0]
     n_inputs = input_nets.shape[0]
     n_transitions = first.shape[0]
-    width = arc_rise.shape[1]
     mask = wheel_size - 1
 
     head = np.full(wheel_size, -1, np.int32)
@@ -457,12 +456,13 @@ def run_path_transitions(
                 internal[g] = new
                 delay = np.int64(-1)
                 index = gate_index[g]
-                for j in range(width):
-                    if (pins >> j) & 1:
-                        edge = 1 - ((index >> j) & 1)
-                        d = arc_rise[g, j, edge] if new else arc_fall[g, j, edge]
-                        if delay < 0 or d < delay:
-                            delay = d
+                while pins:
+                    j = np.int64(_trailing_zeros(np.uint64(pins)))
+                    pins &= pins - 1
+                    edge = 1 - ((index >> j) & 1)
+                    d = arc_rise[g, j, edge] if new else arc_fall[g, j, edge]
+                    if delay < 0 or d < delay:
+                        delay = d
                 if free >= 0:
                     node = free
                     free = node_next[node]
