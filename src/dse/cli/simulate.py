@@ -39,7 +39,8 @@ def register(commands) -> None:
                         help="arc and interconnect delays from this SDF instead of the library's tables")
     parser.add_argument("--jobs", type=positive_int, metavar="J",
                         help="threads that simulate chunks of the transitions at once, with the results of one "
-                        "(default: NUMBA_NUM_THREADS when set, else every core this process may use)")
+                        "(combinational netlists; default: NUMBA_NUM_THREADS when set, else every core this process "
+                        "may use)")
     parser.set_defaults(run=run)
 
 
