@@ -137,3 +137,17 @@ def test_simulate_vectors_figures_at_a_period(booth4, tmp_path):
     leakage_j = loose.energy.model.leakage_power_w * 1e-6
     assert leakage_j > 0
     assert loose.average_power_w == pytest.approx(average_power(loose.energy_per_transition_j + leakage_j, 1e-6), rel=1e-12, abs=0)
+
+
+def test_jobs_split_the_transitions_with_the_results_of_one(booth4, tmp_path, capsys):
+    """--jobs 3 runs chunks of 6,000 transitions on threads: the same toggles file and the same report as --jobs 1."""
+    rows = np.random.default_rng(8).integers(-8, 8, (6001, 2))
+    vectors = tmp_path / "vectors.csv"
+    write_vectors(vectors, rows)
+    outputs = {}
+    for jobs in ("1", "3"):
+        toggles = tmp_path / f"toggles{jobs}.csv"
+        assert main(["simulate", str(booth4), "--inputs", str(vectors), "--toggles", str(toggles), "--jobs", jobs]) == 0
+        outputs[jobs] = (toggles.read_text(), capsys.readouterr().out.replace(toggles.name, "toggles.csv"))
+    assert outputs["1"] == outputs["3"]
+    assert "glitches" in outputs["1"][1] and int(pd.read_csv(tmp_path / "toggles1.csv")["glitches"].sum()) > 0
