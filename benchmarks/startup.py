@@ -12,7 +12,8 @@ also measured on that code in the same run, and the ratio printed. Measured:
 - reading a vectors CSV of 1,000,000 rows;
 - `dse simulate` of the 8-bit signed Booth multiplier (weight held at -77)
   over 100,000 and 1,000,000 random transitions, against iverilog + vvp on
-  the same timed netlist (compile + run; toggles asserted equal).
+  the same timed netlist, per-arc delays as `dse simulate` computes them
+  (`iverilog -gspecify`: compile + run; toggles asserted equal for each tree).
 
     .venv/bin/python benchmarks/startup.py [--before /path/to/other/src] [--transitions 100000,1000000]
 """
@@ -126,10 +127,13 @@ def main() -> None:
             pd.DataFrame({"a": activations, "w": np.full(count + 1, WEIGHT)}).to_csv(path, index=False)
             vectors[count] = path
         largest = vectors[max(counts)]
+        small = work / "vectors_small.csv"
+        small.write_text("a,w\n1,-77\n2,-77\n")
         read_code = (  # the ports from the generator, before the clock starts
             "import time; from pathlib import Path\n"
             "from characterize.generators import multiplier; ports = multiplier(8, True, 'booth').inputs\n"
             "from characterize.timing.vectors import read_vectors\n"
+            f"read_vectors(Path({str(small)!r}), ports)  # the reader loaded (numba or pandas), as dse simulate has it\n"
             f"start = time.perf_counter(); read_vectors(Path({str(largest)!r}), ports)\n"
             "print(time.perf_counter() - start)\n"
         )
@@ -143,26 +147,32 @@ def main() -> None:
 
         from cells.default import load_library
         from characterize.netlist.verilog import read_verilog
-        from characterize.timing.delays import annotate_delays
+        from characterize.timing.delaycalc import calculate_delays
+        from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, annotate_arc_delays, default_external_load
         from characterize.timing.timed_verilog import run_iverilog
 
-        timed = annotate_delays(read_verilog(netlist, load_library()))
+        library = load_library()
+        design = read_verilog(netlist, library)  # timed as dse simulate times it: per-arc delays at the default slew
+        timed = annotate_arc_delays(calculate_delays(design, DEFAULT_INPUT_SLEW_S, default_external_load(library)))
         for count in counts:
-            toggles_csv = work / f"toggles_{count}.csv"
-            simulate = ["-m", "dse.cli", "simulate", str(netlist), "--inputs", str(vectors[count]),
-                        "--toggles", str(toggles_csv)]
-            ours = {name: timed_process(simulate, src, cache, args.repeat) for name, src in trees.items()}
+            ours = {}
+            for name, src in trees.items():
+                toggles_csv = work / f"toggles_{name}_{count}.csv"
+                simulate = ["-m", "dse.cli", "simulate", str(netlist), "--inputs", str(vectors[count]),
+                            "--toggles", str(toggles_csv)]
+                ours[name] = timed_process(simulate, src, cache, args.repeat)
             frame = pd.read_csv(vectors[count])
             inputs = {"a": frame["a"].to_numpy(), "w": frame["w"].to_numpy()}
             with tempfile.TemporaryDirectory() as icarus_dir:
                 reference = run_iverilog(timed, inputs, icarus_dir, vcd=count <= 200_000)
             icarus_s = reference.compile_s + reference.run_s
-            ours_toggles = pd.read_csv(toggles_csv)["toggles"].to_numpy()
-            assert np.array_equal(ours_toggles, reference.toggles[2:]), "toggles differ from Icarus Verilog"
+            for name in trees:
+                ours_toggles = pd.read_csv(work / f"toggles_{name}_{count}.csv")["toggles"].to_numpy()
+                assert np.array_equal(ours_toggles, reference.toggles[2:]), f"{name}: toggles differ from Icarus Verilog"
             how = "VCD of every net" if count <= 200_000 else "toggles counted in the testbench"
             print(f"dse simulate, {count:,} transitions: {ours['after']:.2f} s whole process"
                   + (f" (before {ours['before']:.2f} s)" if "before" in ours else "")
-                  + f"; iverilog + vvp ({how}) {icarus_s:.2f} s; toggles equal")
+                  + f"; iverilog -gspecify + vvp ({how}) {icarus_s:.2f} s; toggles equal")
             print(f"  ratio iverilog / dse simulate: {icarus_s / ours['after']:.1f}x"
                   + (f" (before {icarus_s / ours['before']:.1f}x)" if "before" in ours else ""))
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")
