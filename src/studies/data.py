@@ -71,16 +71,22 @@ Split = tuple[torch.Tensor, torch.Tensor]
 @dataclass(frozen=True)
 class Dataset:
     """Train, validation and test parts as (features float32, labels int64), the shape of one input, the class
-    names, and `digest`, a hash of the content that caches of trained networks are keyed on (empty for a set
-    built in memory)."""
+    labels as the source gives them (label i of a part is `classes[i]`), and `digest`, a hash of the content that
+    caches of trained networks are keyed on (empty for a set built in memory).
+
+    `mean` and `std` (float32, shaped like one input) are the standardization the parts went through,
+    (raw - mean) / std; None when the data is not standardized.
+    """
 
     train: Split
     val: Split
     test: Split
     n_classes: int
     input_shape: tuple[int, ...]
-    classes: tuple[str, ...]
+    classes: tuple[int | float | str, ...]
     digest: str = ""
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
 
 
 def load_dataset(config: dict, seed: int) -> Dataset:
@@ -105,13 +111,13 @@ def load_dataset(config: dict, seed: int) -> Dataset:
     position[order] = np.arange(len(order))
     source.fill(x, position)
     y = y[order].astype(np.int64)
-    if settings["standardize"]:
-        standardize(x, len(parts[0]))
+    mean, std = standardize(x, len(parts[0])) if settings["standardize"] else (None, None)
     ends = np.cumsum([len(part) for part in parts])
     splits = tuple((torch.from_numpy(x[end - len(part):end]), torch.from_numpy(y[end - len(part):end]))
                    for part, end in zip(parts, ends, strict=True))
     return Dataset(*splits, n_classes=len(classes), input_shape=source.sample_shape,
-                   classes=tuple(str(c) for c in classes), digest=content_digest(x, y, classes))
+                   classes=tuple(c.item() for c in classes), digest=content_digest(x, y, classes), mean=mean,
+                   std=std)
 
 
 def content_digest(x: np.ndarray, y: np.ndarray, classes: np.ndarray) -> str:
@@ -169,9 +175,10 @@ def split_indices(y: np.ndarray, val_fraction: float, test_fraction: float, seed
     return np.sort(train), np.sort(val), np.sort(test)
 
 
-def standardize(x: np.ndarray, n_train: int) -> None:
+def standardize(x: np.ndarray, n_train: int) -> tuple[np.ndarray, np.ndarray]:
     """In place: zero mean, unit variance per feature, with statistics of the first `n_train` rows (the training
-    part) only, accumulated in float64 a chunk at a time."""
+    part) only, accumulated in float64 a chunk at a time. Returns the mean and standard deviation used (float32,
+    shaped like one row; a constant feature keeps a deviation of 1)."""
     rows = max(1, CHUNK_BYTES // max(2 * x[0].nbytes, 1))  # a float64 copy of a chunk takes CHUNK_BYTES
     chunks = [slice(start, min(start + rows, n_train)) for start in range(0, n_train, rows)]
     mean = sum(x[c].sum(axis=0, dtype=np.float64) for c in chunks) / n_train
@@ -188,3 +195,4 @@ def standardize(x: np.ndarray, n_train: int) -> None:
         block = x[start:start + rows]
         block -= mean
         block /= std
+    return mean, std

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from characterize.lut.table import Lut
     from dse.kinds import StudyContext
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: layers named by role (conv1, fc1, …), not by position
 STATS_BATCH = 512
 
 

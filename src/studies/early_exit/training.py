@@ -87,9 +87,9 @@ class ExitSession:
         self.exclusion_heads, self.confidence_heads = self._heads()
 
     def exit_label(self, k: int) -> str:
-        """The backbone layer candidate exit k (0-based) follows, as "index:Type", e.g. "3:Conv2d"."""
+        """The name of the backbone layer candidate exit k (0-based) follows, e.g. "conv2"."""
         index = max(i for i in range(self.positions[k]) if has_macs(self.backbone[i]))
-        return f"{index}:{type(self.backbone[index]).__name__.removeprefix('Quant')}"
+        return [name for name, _ in self.backbone.named_children()][index]
 
     def _digest(self) -> str:
         key = {"version": CACHE_VERSION, "backbone": self.quant.cache_path.stem, "heads": self.settings}

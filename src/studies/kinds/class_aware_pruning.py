@@ -197,8 +197,7 @@ class ClassAwarePruning(StudyKind):
         out = Path(out)
         report = write_report(out, plan, result, instance.baseline_figures(), instance.figures(result.model),
                               counts_before, counts_after, dataset.n_classes)
-        save_pruned(out / "pruned_model.pt", result, session.settings, dataset.input_shape, dataset.n_classes,
-                    session.bits)
+        save_pruned(out / "pruned_model.pt", result, session.settings, dataset, session.bits)
         return report
 
 
