@@ -147,7 +147,7 @@ def test_compensation_overhead_is_counted(study_kind):
 
 
 def test_trial_records_objectives_and_curves(study_kind):
-    trial = optuna.trial.FixedTrial({"k": 0.8, "beta": 0.1, "width_1": 2, "width_3": 0})
+    trial = optuna.trial.FixedTrial({"k": 0.8, "beta": 0.1, "width_fc1": 2, "width_classifier": 0})
     metrics = study_kind.evaluate(trial)
     attrs = trial.user_attrs
     assert set(metrics) >= {"accuracy_variation", "overhead_macs_pct", "accuracy_nominal", "accuracy_variation_p5",
@@ -182,8 +182,8 @@ def test_k_of_one_or_more_warns():
 
 
 def test_unknown_layer_names_are_rejected(workdir):
-    with pytest.raises(ConfigError, match=r"space.layers: the network has no layer 'conv9' \(its MAC layers: 1, 3\)"):
-        VariationKind(VariationKind.validate({**SPACE, "layers": ["1", "conv9"]}, "space"),
+    with pytest.raises(ConfigError, match=r"space.layers: the network has no layer 'conv9' \(its MAC layers: fc1, classifier\)"):
+        VariationKind(VariationKind.validate({**SPACE, "layers": ["fc1", "conv9"]}, "space"),
                       StudyContext(LUT, {}, dict(MODEL), 0, "cpu", workdir))
 
 

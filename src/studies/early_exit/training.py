@@ -79,6 +79,7 @@ class ExitSession:
         self.seed = context.seed
         self.backbone = self.quant.baseline_model()
         self.positions = exit_positions(self.backbone)
+        self.children = [name for name, _ in self.backbone.named_children()]
         self.n_classes = self.quant.dataset.n_classes
         self.cache_path = self.quant.cache_path.parent / f"exit-heads-{self._digest()}.pt"
         self._lock = threading.RLock()
@@ -89,7 +90,7 @@ class ExitSession:
     def exit_label(self, k: int) -> str:
         """The name of the backbone layer candidate exit k (0-based) follows, e.g. "conv2"."""
         index = max(i for i in range(self.positions[k]) if has_macs(self.backbone[i]))
-        return [name for name, _ in self.backbone.named_children()][index]
+        return self.children[index]
 
     def _digest(self) -> str:
         key = {"version": CACHE_VERSION, "backbone": self.quant.cache_path.stem, "heads": self.settings}
@@ -165,7 +166,7 @@ class ExitSession:
             confidence.append(layer_stats(conf, batches((f, labels), STATS_BATCH), self.device))
         tables = {}
         for unit, measure in (("macs", macs), ("energy_J", partial(energy_per_inference, self.lut))):
-            backbone = backbone_costs(stats, self.positions, measure)
+            backbone = backbone_costs(stats, self.positions, measure, self.children)
             tables[f"exclusion_{unit}"] = exclusion_table(backbone, exclusion, measure)
             tables[f"confidence_{unit}"] = confidence_table(backbone, confidence, self.n_classes, measure)
         return ExitCosts(**tables)
