@@ -116,7 +116,7 @@ def load_dataset(config: dict, seed: int) -> Dataset:
     splits = tuple((torch.from_numpy(x[end - len(part):end]), torch.from_numpy(y[end - len(part):end]))
                    for part, end in zip(parts, ends, strict=True))
     return Dataset(*splits, n_classes=len(classes), input_shape=source.sample_shape,
-                   classes=tuple(c.item() for c in classes), digest=content_digest(x, y, classes), mean=mean,
+                   classes=tuple(classes.tolist()), digest=content_digest(x, y, classes), mean=mean,
                    std=std)
 
 

@@ -43,6 +43,10 @@ def add_storage_option(parser: argparse.ArgumentParser) -> None:
                         help=f"{STORAGE_URLS} (default: {DEFAULT_STORAGE} in the current folder)")
 
 
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or per-trial lines")
+
+
 def add_study_argument(parser: argparse.ArgumentParser) -> None:
     """The stored study to read: a name with --storage, or a study file, whose name and storage are used."""
     parser.add_argument("study", metavar="NAME|STUDY.toml",

@@ -129,10 +129,11 @@ class ExitSession:
         else:
             training = self.quant.settings
             for k, (f, ex, conf) in enumerate(zip(features, exclusion, confidence)):
-                for head, loss in ((ex, ExclusionLoss()), (conf, None)):
+                for head, loss, what in ((ex, ExclusionLoss(), "exclusion"), (conf, None, "softmax")):
                     train(head, (f.cpu(), labels), self.settings["head_epochs"], training["lr"],
                           training["batch_size"], self.seed + 1 + k, training["weight_decay"], self.device,
-                          loss_fn=loss)
+                          loss_fn=loss, progress=self.quant.progress,
+                          label=f"exit {k + 1}/{len(features)} {what} heads")
             self._save({**{f"exclusion.{k}": m.state_dict() for k, m in enumerate(exclusion)},
                         **{f"confidence.{k}": m.state_dict() for k, m in enumerate(confidence)}})
         return [m.eval() for m in exclusion], [m.eval() for m in confidence]
