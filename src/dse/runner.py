@@ -145,8 +145,9 @@ def build_sampler(config: SamplerConfig, seed: int) -> optuna.samplers.BaseSampl
         return optuna.samplers.GridSampler(config.grid, seed=seed)
 
 
-def load_lut(source: LutSource) -> Lut:
-    """The study's LUT: read from its CSV, or characterized inline (cached by the sweep, so reruns are instant)."""
+def load_lut(source: LutSource, progress: bool = False) -> Lut:
+    """The study's LUT: read from its CSV, or characterized inline (cached by the sweep, so reruns are instant;
+    `progress` shows the sweep's progress bar)."""
     if source.path is not None:
         return replace(Lut.load(source.path), missing=source.missing)
     inline = source.inline
@@ -160,7 +161,7 @@ def load_lut(source: LutSource) -> Lut:
         seed=inline["seed"],
         library=None if library is None else str(library.resolve()),
     )
-    return replace(run_sweep(sweep, jobs=inline["jobs"]), missing=source.missing)
+    return replace(run_sweep(sweep, jobs=inline["jobs"], progress=progress), missing=source.missing)
 
 
 def workdir(config: StudyConfig, url: str) -> Path:
@@ -184,7 +185,7 @@ def study_context(config: StudyConfig, url: str, progress: bool = False,
     whether it shows progress and the event that stops it."""
     folder = workdir(config, url)
     folder.mkdir(parents=True, exist_ok=True)
-    return StudyContext(load_lut(config.lut), config.data, config.model, config.seed, config.device, folder,
+    return StudyContext(load_lut(config.lut, progress), config.data, config.model, config.seed, config.device, folder,
                         cache_folder(config, url), progress, stop)
 
 
