@@ -11,7 +11,6 @@ import optuna
 from dse.cli.options import (
     STORAGE_URLS,
     add_quiet_option,
-    add_storage_option,
     add_study_argument,
     positive_int,
     study_and_storage,
@@ -47,8 +46,11 @@ def register(commands) -> None:
     run.set_defaults(run=run_run)
     listing = sub.add_parser("list", help="list the studies in a storage",
                              description="List the studies in a storage with their kind, trial counts and "
-                             "objectives.")
-    add_storage_option(listing)
+                             "objectives: the storage --storage names, else the one a study file names.")
+    listing.add_argument("study_file", nargs="?", type=Path, metavar="STUDY.toml",
+                         help="study file whose storage to list")
+    listing.add_argument("--storage", metavar="URL", help=f"{STORAGE_URLS} (default: the study file's storage, "
+                         f"else {DEFAULT_STORAGE} in the current folder)")
     listing.set_defaults(run=run_list)
     show = sub.add_parser("show", help="describe a study: trials, baseline, Pareto front, knee, hypervolume",
                           description="Describe a stored study: kind, objectives, constraints, trial states, "
@@ -88,9 +90,11 @@ def run_run(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    listings = list_studies(args.storage)
+    stored = load_study_config(args.study_file).storage if args.study_file else None
+    url = args.storage or stored or DEFAULT_STORAGE
+    listings = list_studies(url)
     if not listings:
-        print(f"no studies in {args.storage}")
+        print(f"no studies in {url}")
         return 0
     print(f"{'study':<28} {'kind':<16} {'complete':>8} {'total':>6}  objectives")
     for s in listings:
