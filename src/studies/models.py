@@ -149,8 +149,8 @@ def small_cnn(input_shape: tuple[int, ...], channels: list[int], n_classes: int,
 def _dense(n_inputs: int, widths: list[int], n_classes: int) -> list[tuple[str, nn.Module]]:
     """Linear + ReLU per width (fc1, fc1_relu, …), then the Linear classifier."""
     layers: list[tuple[str, nn.Module]] = []
-    for number, width in enumerate(widths, 1):
-        layers += [(f"fc{number}", nn.Linear(n_inputs, width)), (f"fc{number}_relu", nn.ReLU())]
+    for index, width in enumerate(widths, 1):
+        layers += [(f"fc{index}", nn.Linear(n_inputs, width)), (f"fc{index}_relu", nn.ReLU())]
         n_inputs = width
     return [*layers, ("classifier", nn.Linear(n_inputs, n_classes))]
 

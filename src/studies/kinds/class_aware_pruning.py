@@ -194,8 +194,8 @@ class ClassAwarePruning(StudyKind):
         dataset = session.dataset
         counts_before, counts_after = (
             class_counts(class_importance(model, result.units, dataset.train, dataset.n_classes, plan.tau,
-                                          session.device))
-            for model in (result.start, result.model))
+                                          session.device, session.progress, f"class counts {when}"))
+            for model, when in ((result.start, "before"), (result.model, "after")))
         out = Path(out)
         report = write_report(out, plan, result, instance.baseline_figures(), instance.figures(result.model),
                               counts_before, counts_after, dataset.n_classes)

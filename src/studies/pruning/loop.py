@@ -150,7 +150,8 @@ def ranking_keys(plan: PruningPlan, model: nn.Module, units: list[PrunableUnit],
                  training: Training, iteration: int) -> Keys:
     """The plan's criterion evaluated on the current network (class scores on the training part)."""
     if plan.method == "class-aware":
-        return class_aware_keys(model, units, dataset.train, dataset.n_classes, plan.tau, training.device)
+        return class_aware_keys(model, units, dataset.train, dataset.n_classes, plan.tau, training.device,
+                                training.progress, f"pruning round {iteration}/{plan.iterations}: class scores")
     if plan.method == "magnitude":
         return magnitude_keys(model, units)
     if plan.method == "random":

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
-from torch import nn
 
 from cells.files import atomic_path, write_text
 from cells.units import reduction_pct
