@@ -113,7 +113,9 @@ def test_dse_prune_writes_the_pruned_network_and_a_report(study_file, storage, t
             "--set", "lambda1=1e-5", "--set", "ratio=0.5",
             "--set", "iterations=2", "--set", 'scope="layer"']
     assert main(args) == 0
-    assert "MACs" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "MACs" in captured.out
+    assert "regularize" in captured.err and "pruning round 2/2: fine-tune" in captured.err  # progress bars
     report = json.loads((out / "report.json").read_text())
     assert [(row["layer"], row["filters"], row["kept"], row["pruned"]) for row in report["layers"]] == \
         [("fc1", 16, 8, 8), ("fc2", 12, 6, 6)]
@@ -133,7 +135,7 @@ def test_dse_prune_writes_the_pruned_network_and_a_report(study_file, storage, t
                                                                      "classifier"]
 
 
-def test_a_pruned_network_classifies_raw_inputs_with_the_original_labels(tmp_path):
+def test_a_pruned_network_classifies_raw_inputs_with_the_original_labels(tmp_path, capsys):
     digits = load_digits()
     chosen = np.isin(digits.target, [3, 7, 9])
     x, y = digits.images[chosen][:, None].astype(np.float32), digits.target[chosen]
@@ -144,7 +146,8 @@ def test_a_pruned_network_classifies_raw_inputs_with_the_original_labels(tmp_pat
                           .replace("epochs = 4", "epochs = 40"))
     out = tmp_path / "out"
     assert main(["prune", str(study_file), "-o", str(out), "--storage", f"sqlite:///{tmp_path}/s.db",
-                 "--set", "lambda1=1e-5", "--set", "ratio=0.5", "--set", "iterations=1"]) == 0
+                 "--set", "lambda1=1e-5", "--set", "ratio=0.5", "--set", "iterations=1", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
     report = json.loads((out / "report.json").read_text())
     model = load_pruned(out / "pruned_model.pt")
     assert model.classes == (3, 7, 9)
