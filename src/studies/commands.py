@@ -9,11 +9,14 @@ when a command runs, so that `dse --help` does not load them.
 from __future__ import annotations
 
 import argparse
+import sys
 import tomllib
 from pathlib import Path
 
+from dse.cli.options import add_quiet_option
+from dse.cli.stopping import first_interrupt_stops
 from dse.cli.trial_report import add_trial_report_command
-from dse.errors import ConfigError
+from dse.errors import ConfigError, Stopped
 from dse.storage_urls import DEFAULT_STORAGE
 
 PRUNING_KIND = "class-aware-pruning"
@@ -27,7 +30,8 @@ def add_prune(commands: argparse._SubParsersAction) -> None:
         description=f"Run the one setting of a {PRUNING_KIND} study file (every [space] key a single value, "
         "or fixed with --set) and write into OUTDIR: pruned_model.pt, report.json, report.txt (kept and pruned "
         "filters per layer, accuracy, parameters, MACs, LUT energy), class_counts.csv and class_counts.png "
-        "(filters' class counts before and after pruning).",
+        "(filters' class counts before and after pruning). Progress bars (training with epoch, loss and accuracy) "
+        "go to stderr; a first Ctrl-C stops training at its next batch and writes nothing, a second aborts at once.",
     )
     prune.add_argument("study_file", type=Path, metavar="STUDY.toml", help="study file (TOML)")
     prune.add_argument("-o", "--out", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
@@ -36,6 +40,7 @@ def add_prune(commands: argparse._SubParsersAction) -> None:
     prune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                        help="fix a [space] key to a TOML value, a bare word being a string (e.g. --set ratio=0.5 "
                        "--set method=magnitude); repeatable")
+    add_quiet_option(prune)
     prune.set_defaults(run=run_prune)
 
 
@@ -59,7 +64,13 @@ def run_prune(args: argparse.Namespace) -> int:
     if config.kind != ClassAwarePruning.name:
         raise ConfigError(f"{config.path}: study.kind: dse prune runs one setting of a pruning kind, "
                           f"not of {config.kind!r}")
-    ClassAwarePruning.run_once(config, args.out, dict(parse_override(text) for text in args.overrides), args.storage)
+    overrides = dict(parse_override(text) for text in args.overrides)
+    try:
+        with first_interrupt_stops("stopping: training stops at its next batch") as stop:
+            ClassAwarePruning.run_once(config, args.out, overrides, args.storage, progress=not args.quiet, stop=stop)
+    except Stopped:
+        print("stopped on request; nothing was written", file=sys.stderr)
+        return 130
     print((args.out / "report.txt").read_text(), end="")
     print(f"wrote the pruned network and the report to {args.out}")
     return 0
