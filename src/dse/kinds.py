@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import abc
 import argparse
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -45,7 +45,9 @@ class Objective:
 @dataclass(frozen=True)
 class StudyContext:
     """What a kind gets besides its own settings: the LUT, the data and model tables, seed, device, a work folder
-    of the study's own, and a cache folder that studies share (default: the work folder)."""
+    of the study's own, a cache folder that studies share (default: the work folder), the [cost] table
+    (zero-skipping), and, when energy is priced per layer ([lut] activations = "per-layer"), the function that
+    characterizes the study's multiplier with a given activation sequence (None otherwise)."""
 
     lut: Lut
     data: dict
@@ -54,6 +56,8 @@ class StudyContext:
     device: str
     workdir: Path
     cache: Path | None = None
+    cost: dict = field(default_factory=dict)
+    characterize_with: Callable[[Sequence[int]], Lut] | None = None
 
 
 class StudyKind(abc.ABC):

@@ -56,7 +56,10 @@ def timed_kind(workdir):
 
 def test_weight_subset_baseline_in_plausible_units(timed_kind):
     base = timed_kind.baseline()
-    assert set(base) == {o.name for o in WeightSubset.objectives} | {"test_accuracy"}
+    assert {k for k in base if not k.startswith("layer:")} == {o.name for o in WeightSubset.objectives} | {"test_accuracy"}
+    assert {k for k in base if k.startswith("layer:")} == {f"layer:{name}:{figure}" for name in ("1", "3") for figure in
+                                                           ("macs", "energy_nJ", "worst_delay_ps", "distinct_weights",
+                                                            "area_um2")}
     assert 60.0 < base["accuracy"] <= 100.0 and 60.0 < base["test_accuracy"] <= 100.0
     assert N_WEIGHTS * 1.0e-6 <= base["energy_per_inference_nJ"] <= N_WEIGHTS * 9.5e-6
     assert 1.0 / 200 * 1e3 <= base["power_scaled_uW"] <= 9.5 / 200 * 1e3

@@ -80,14 +80,14 @@ class WeightSubset(StudyKind):
         if period <= 0:
             raise StudiesError("the LUT gives the unrestricted network no positive sensitized delay; "
                                "voltage scaling needs one")
-        return cost_report(self.lut, stats, period_s=period)
+        return cost_report(self.session.cost_model(), stats, period_s=period)
 
     def baseline(self) -> dict[str, float]:
         figures = self._baseline_cost.figures()
         reference = self.session.reference()
         return {"accuracy": reference.accuracy, "test_accuracy": reference.test_accuracy,
                 "energy_per_inference_nJ": figures["energy_per_inference_nJ"],
-                "power_scaled_uW": figures["power_scaled_uW"]}
+                "power_scaled_uW": figures["power_scaled_uW"], **self._baseline_cost.layer_figures()}
 
     def _suggest_weights(self, trial: optuna.Trial) -> np.ndarray:
         rankings = self.settings["ranking"]
@@ -119,7 +119,7 @@ class WeightSubset(StudyKind):
         activations = self._suggest_activations(trial, weights, base.period_s)
         model = self.session.finetune(weights, activations, seed=self.session.seed + 1 + trial.number)
         accuracy = self.session.accuracy(model)
-        report = cost_report(self.lut, self.session.stats(model), period_s=base.period_s,
+        report = cost_report(self.session.cost_model(), self.session.stats(model), period_s=base.period_s,
                              allowed_activations=activations)
         figures = report.figures()
         trial.set_user_attr("n_weight_values", len(weights))
@@ -136,4 +136,4 @@ class WeightSubset(StudyKind):
         return {"accuracy": accuracy,
                 "energy_per_inference_nJ": figures["energy_per_inference_nJ"],
                 "power_scaled_uW": figures["power_scaled_uW"],
-                "accuracy_drop": reference.accuracy - accuracy}
+                "accuracy_drop": reference.accuracy - accuracy, **report.layer_figures()}

@@ -1,0 +1,139 @@
+"""Energy priced per layer: each layer's recorded activation stream characterizes the multiplier for that layer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from dse.config import load_study_config
+from dse.costmodel import energy_per_inference
+from dse.frames import trials_frame
+from dse.runner import run_study, study_context
+from studies.quant import QuantConv2d, QuantLinear
+from studies.session import QuantSession
+from studies.streams import SEGMENT, characterization_sequence, layer_streams
+
+STUDY = """
+[study]
+name = "per-layer"
+kind = "weight-subset"
+trials = 2
+storage = "sqlite:///studies.db"
+
+[sampler]
+name = "random"
+
+[lut]
+bits = 4
+vectors = 60
+activations = "per-layer"
+
+[data]
+source = "digits"
+
+[model]
+arch = "mlp"
+hidden = [8]
+epochs = 2
+finetune_epochs = 0
+
+[space]
+n_values = [4, 16]
+"""
+
+
+def calibrated(layer: nn.Module, x: torch.Tensor) -> nn.Module:
+    layer.train()
+    layer(x)
+    return layer.eval()
+
+
+def test_a_linear_layers_stream_row_is_one_input_feature_image_after_image():
+    torch.manual_seed(0)
+    x = torch.randn(5, 3)
+    layer = calibrated(QuantLinear(3, 2, True, bits=4), x)
+    stream = layer_streams(nn.Sequential(layer), x)["0"]
+    assert stream.shape == (3, 5)
+    assert (stream == layer.integer_inputs(x).T.numpy()).all()
+
+
+def test_a_convolutions_stream_row_is_one_channel_and_kernel_offset_position_after_position():
+    torch.manual_seed(0)
+    x = torch.relu(torch.randn(2, 2, 4, 4))
+    layer = calibrated(QuantConv2d(nn.Conv2d(2, 3, 3, padding=1), bits=4), x)
+    stream = layer_streams(nn.Sequential(layer), x)["0"]
+    levels = np.pad(layer.integer_inputs(x).numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    assert stream.shape == (2 * 3 * 3, 2 * 16)
+    # row (channel 1, kernel offset (0, 2)): the input at (h + 0, w + 2) for each output (h, w), row-major, per image
+    row = stream[1 * 9 + 0 * 3 + 2]
+    expected = [levels[n, 1, h, w + 2] for n in range(2) for h in range(4) for w in range(4)]
+    assert row.tolist() == expected
+
+
+def test_a_characterization_sequence_strings_together_consecutive_pieces_of_rows():
+    stream = np.arange(3 * 500).reshape(3, 500)
+    sequence = characterization_sequence(stream, 350, seed=1)
+    assert len(sequence) == 350
+    for start in range(0, 350, SEGMENT):
+        piece = sequence[start:start + SEGMENT]
+        assert (np.diff(piece) == 1).all()  # consecutive values of one row
+    assert (characterization_sequence(stream, 350, seed=1) == sequence).all()
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("per-layer")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GATEDSE_CACHE_DIR", str(folder / "cache"))
+        yield _study(folder)
+
+
+def _study(folder):
+    path = folder / "study.toml"
+    path.write_text(STUDY)
+    return load_study_config(path)
+
+
+@pytest.fixture(scope="module")
+def session(study):
+    url = "sqlite:///" + str(study.path.parent / "studies.db")
+    return QuantSession(study_context(study, url))
+
+
+def test_each_layer_is_priced_with_its_own_recorded_sequence(session):
+    model = session.cost_model()
+    sequences = session.layer_sequences(61)
+    assert set(model.layer_luts) == set(sequences) == {"1", "3"}
+    for name, lut in model.layer_luts.items():
+        digest = hashlib.sha256(json.dumps(sequences[name].tolist()).encode()).hexdigest()
+        assert lut.meta["activation_sequence_sha256"] == digest
+        assert set(lut.activations["activation"]) == set(sequences[name][1:].tolist())
+    # The hidden layer sees ReLU outputs (never negative), the first layer standardized pixels: other statistics.
+    assert (sequences["3"] >= 0).all()
+    assert np.bincount(sequences["1"] + 8, minlength=16).tolist() != np.bincount(sequences["3"] + 8, minlength=16).tolist()
+    first, hidden = (model.layer_luts[name].weights["energy_per_op_fJ"] for name in ("1", "3"))
+    assert (first - hidden).abs().max() > 0.05 * first.abs().max()
+    # Energy per inference sums the layers, each at its own LUT.
+    stats = session.reference().stats
+    per_layer = energy_per_inference(model, stats)
+    expected = sum(energy_per_inference(model.layer_luts[layer.name], [layer]) for layer in stats)
+    assert per_layer == pytest.approx(expected)
+    assert per_layer != pytest.approx(energy_per_inference(session.lut, stats), rel=1e-3)
+
+
+def test_a_per_layer_study_records_the_breakdown_of_every_trial(study, session):
+    run = run_study(study, progress=False)
+    frame = trials_frame(run)
+    complete = frame[frame["state"] == "COMPLETE"]
+    assert len(complete) == 2
+    energy_columns = ["layer:1:energy_nJ", "layer:3:energy_nJ"]
+    assert complete[energy_columns].sum(axis=1).to_numpy() == pytest.approx(
+        complete["energy_per_inference_nJ"].to_numpy())
+    assert (complete["layer:1:macs"] == 64 * 8).all() and (complete["layer:3:macs"] == 8 * 10).all()
+    assert (complete["layer:3:distinct_weights"] <= 16).all()
+    assert "baseline:layer:1:energy_nJ" in frame.columns
