@@ -97,6 +97,12 @@ def test_negative_trials_message(tmp_path):
         (("[lut]\npath = \"lut.csv\"", "[lut]\nbits = 3\nweights = [1, 9]"),
          r"^lut\.weights\[1\]: expected an integer from -4 to 3"),
         (("[lut]\npath = \"lut.csv\"", "[lut]\npath = \"lut.csv\"\nbits = 4"), r"^lut\.bits: give either path or"),
+        (("[lut]\npath = \"lut.csv\"", "[lut]\nbits = 4\nactivations = \"layer\""),
+         r"^lut\.activations: expected one of uniform, per-layer, got 'layer'"),
+        (("[lut]\npath = \"lut.csv\"", "[lut]\npath = \"lut.csv\"\nactivations = \"per-layer\""),
+         r"^lut\.activations: 'per-layer' characterizes the multiplier again .* needs an inline characterization"),
+        (("", "[cost]\nzero_skip = 1"), r"^cost\.zero_skip: expected true or false"),
+        (("", "[cost]\ngated_energy_fJ = -1"), r"^cost\.gated_energy_fJ: expected a non-negative number, got -1$"),
         (("trials = 5", 'trials = 5\ndevice = "gpu"'),
          r"^study\.device: expected cpu, cuda, cuda:N, mps or auto, got 'gpu'$"),
     ],
@@ -122,6 +128,13 @@ def test_inline_characterization_is_validated_with_defaults(tmp_path):
     assert config.lut.inline["weights"] == tuple(range(-4, 4))
     inline = config.lut.inline
     assert (inline["mode"], inline["arch"], inline["vectors"]) == ("stationary", "array", 50)
+    assert inline["activations"] == "uniform"
+    assert config.cost == {"zero_skip": False, "gated_energy_fJ": 0.0}
+
+
+def test_cost_table_sets_zero_skipping(tmp_path):
+    config = load_study_config(write(tmp_path, BASE + "[cost]\nzero_skip = true\ngated_energy_fJ = 12.5\n"))
+    assert config.cost == {"zero_skip": True, "gated_energy_fJ": 12.5}
 
 
 def test_missing_file_and_bad_toml(tmp_path):

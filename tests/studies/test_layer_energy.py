@@ -6,10 +6,13 @@ import hashlib
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
+from characterize.lut.activations import read_histogram
+from dse.cli import main
 from dse.config import load_study_config
 from dse.costmodel import energy_per_inference
 from dse.frames import trials_frame
@@ -137,3 +140,40 @@ def test_a_per_layer_study_records_the_breakdown_of_every_trial(study, session):
     assert (complete["layer:1:macs"] == 64 * 8).all() and (complete["layer:3:macs"] == 8 * 10).all()
     assert (complete["layer:3:distinct_weights"] <= 16).all()
     assert "baseline:layer:1:energy_nJ" in frame.columns
+
+
+def test_zero_skipping_from_the_cost_table_lowers_the_energy(study, session):
+    path = study.path.parent / "skip.toml"
+    path.write_text(STUDY.replace('name = "per-layer"', 'name = "skip"') + "\n[cost]\nzero_skip = true\n")
+    skipping = QuantSession(study_context(load_study_config(path), "sqlite:///" + str(path.parent / "studies.db")))
+    model = skipping.cost_model()
+    assert model.zero_skip and model.gated_energy_fJ == 0.0 and set(model.layer_luts) == {"1", "3"}
+    stats = skipping.reference().stats
+    assert energy_per_inference(model, stats) < energy_per_inference(session.cost_model(), stats)
+
+
+def test_histograms_command_writes_each_layers_histograms_and_sequence(study, session, tmp_path, capsys):
+    out = tmp_path / "hist"
+    assert main(["histograms", str(study.path), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "zero inputs" in printed and f"wrote {out / 'layer_3_sequence.csv'}" in printed
+    sequences = session.layer_sequences(61)
+    stats = {layer.name: layer for layer in session.reference().stats}
+    images = len(session.dataset.train[1])
+    for name, fan_in in (("1", 64), ("3", 8)):
+        assert pd.read_csv(out / f"layer_{name}_sequence.csv")["activation"].tolist() == sequences[name].tolist()
+        activations = pd.read_csv(out / f"layer_{name}_activations.csv")
+        assert activations["count"].sum() == images * fan_in
+        weights = pd.read_csv(out / f"layer_{name}_weights.csv")
+        assert weights["count"].sum() == stats[name].weights.size
+        assert read_histogram(out / f"layer_{name}_activations.csv", -8, 7)
+    network = pd.read_csv(out / "activations.csv")
+    assert network["count"].sum() == images * (64 + 8)
+
+
+def test_histograms_command_refuses_other_kinds(tmp_path, capsys):
+    path = tmp_path / "v.toml"
+    path.write_text('[study]\nname = "v"\nkind = "variation"\n[lut]\nbits = 4\n')
+    assert main(["histograms", str(path), "-o", str(tmp_path / "out")]) == 2
+    assert "dse histograms reads the quantized baseline of weight-subset" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -12,6 +12,7 @@ sees; the test accuracy is kept as the trial attribute `test_accuracy`.
 
 from __future__ import annotations
 
+import argparse
 from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
@@ -24,6 +25,7 @@ from dse.kinds import Objective, StudyKind
 from dse.schema import Field, Section, choices, float_range, int_range
 from studies.data import DATA_SETTINGS
 from studies.errors import StudiesError
+from studies.histograms_command import add_histograms_command
 from studies.kinds._ranking import allowed_activations, n_values_range, rank_weights
 from studies.models import MODEL_SETTINGS
 from studies.quant import signed_levels
@@ -52,6 +54,11 @@ class WeightSubset(StudyKind):
     """`ranking`: energy | delay | free, or a list searched over; `n_values`: [low, high] values kept by a ranking
     (default 1 to all); `activation_delay_fraction`: threshold over the clock period, [low, high]."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
+
+    @classmethod
+    def add_commands(cls, commands: argparse._SubParsersAction) -> None:
+        """`dse histograms`, for the studies of every kind that trains a QAT baseline."""
+        add_histograms_command(commands)
 
     @classmethod
     def grid_space(cls, settings: dict) -> dict[str, list] | None:
