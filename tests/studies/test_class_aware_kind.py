@@ -99,6 +99,10 @@ def test_a_short_study_runs_end_to_end(storage):
         pruned = 1 - sum(kept.values()) / sum(HIDDEN)
         assert pruned == pytest.approx(round(trial.params["ratio"] * sum(HIDDEN)) / sum(HIDDEN))
         assert trial.user_attrs["macs"] == mlp_macs(kept["1"], kept["3"]) < base_macs
+        assert trial.user_attrs["layer:1:macs"] + trial.user_attrs["layer:3:macs"] + \
+            trial.user_attrs["layer:5:macs"] == trial.user_attrs["macs"]
+        assert trial.user_attrs["layer:1:energy_nJ"] + trial.user_attrs["layer:3:energy_nJ"] + \
+            trial.user_attrs["layer:5:energy_nJ"] == pytest.approx(trial.user_attrs["energy_per_inference_nJ"])
         assert trial.values[1] == pytest.approx(trial.user_attrs["macs"] * 1e-6)
         assert 10.0 < trial.values[0] <= 100.0
 
@@ -110,8 +114,17 @@ def test_dse_prune_writes_the_pruned_network_and_a_report(study_file, storage, t
             "--set", "lambda1=1e-5", "--set", "ratio=0.5",
             "--set", "iterations=2", "--set", 'scope="layer"']
     assert main(args) == 0
-    assert "MACs" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "MACs" in printed
     report = json.loads((out / "report.json").read_text())
+    for part in ("baseline", "pruned"):
+        layers = report[part]["layers"]
+        assert list(layers) == ["1", "3", "5"]
+        assert sum(layer["macs"] for layer in layers.values()) == report[part]["macs"]
+        assert sum(layer["energy_nJ"] for layer in layers.values()) == pytest.approx(
+            report[part]["energy_per_inference_nJ"])
+    assert report["pruned"]["layers"]["3"]["macs"] == 8 * 6
+    assert f"{'3':<12} {16 * 12:>9} -> {8 * 6:<9}" in printed
     assert [(row["layer"], row["filters"], row["kept"], row["pruned"]) for row in report["layers"]] == \
         [("1", 16, 8, 8), ("3", 12, 6, 6)]
     assert report["pruned"]["macs"] == mlp_macs(8, 6)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, ClassVar
 import optuna
 
 from cells.units import NJ_PER_J, reduction_pct
-from dse.costmodel import energy_per_inference, macs
+from dse.costmodel import layer_costs, layer_figures
 from dse.errors import ConfigError
 from dse.kinds import Objective, StudyContext, StudyKind
 from dse.runner import study_context
@@ -107,9 +107,10 @@ class ClassAwarePruning(StudyKind):
 
     def figures(self, model: nn.Module) -> Figures:
         """Accuracy, parameters, MACs and LUT energy per inference of a (pruned) quantized network."""
-        stats = self.session.stats(model)
+        breakdown = layer_costs(self.session.cost_model(), self.session.stats(model))
         return Figures(self.session.accuracy(model), self.session.accuracy(model, "test"), parameter_count(model),
-                       macs(stats), energy_per_inference(self.lut, stats) * NJ_PER_J)
+                       sum(layer.macs for layer in breakdown),
+                       sum(layer.energy_J for layer in breakdown) * NJ_PER_J, breakdown)
 
     def baseline_figures(self) -> Figures:
         """Figures of the unpruned baseline network, computed once."""
@@ -120,7 +121,7 @@ class ClassAwarePruning(StudyKind):
     def baseline(self) -> dict[str, float]:
         base = self.baseline_figures()
         return {"accuracy": base.accuracy, "test_accuracy": base.test_accuracy, "energy_per_inference_nJ": base.energy_per_inference_nJ,
-                "macs": float(base.macs), "params": float(base.params)}
+                "macs": float(base.macs), "params": float(base.params), **layer_figures(base.layers)}
 
     def plan(self, trial: optuna.Trial) -> PruningPlan:
         """The pruning setting of a trial: fixed values as given, ranges and lists suggested on `trial`."""
@@ -170,7 +171,7 @@ class ClassAwarePruning(StudyKind):
         return {"accuracy": after.accuracy, "energy_per_inference_nJ": after.energy_per_inference_nJ,
                 "macs": float(after.macs), "params": float(after.params),
                 "pruned_filters_pct": 100.0 * result.pruned_fraction,
-                "accuracy_drop": base.accuracy - after.accuracy}
+                "accuracy_drop": base.accuracy - after.accuracy, **layer_figures(after.layers)}
 
     @classmethod
     def run_once(cls, config: StudyConfig, out: Path, overrides: dict | None = None,
