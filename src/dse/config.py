@@ -286,6 +286,13 @@ def load_study_config(path: str | Path) -> StudyConfig:
         else:
             tables[name] = {}
     space = kind_cls.validate(document["space"], f"{path}: space")
+    lut = _lut(document["lut"], f"{path}: lut", base)
+    if not kind_cls.layer_costs:
+        if document["cost"]:
+            raise ConfigError(f"{path}: cost: kind {kind_cls.name!r} reads no [cost] table")
+        if lut.inline is not None and lut.inline["activations"] != "uniform":
+            raise ConfigError(f"{path}: lut.activations: kind {kind_cls.name!r} prices every layer with the "
+                              "study's LUT; per-layer activations do not apply to it")
     return StudyConfig(
         path=path,
         name=study["name"],
@@ -299,7 +306,7 @@ def load_study_config(path: str | Path) -> StudyConfig:
         objectives=_objectives(document["objectives"], f"{path}: objectives", kind_cls),
         constraints=tuple(_constraint(entry, f"{path}: constraints[{i}]")
                           for i, entry in enumerate(document["constraints"])),
-        lut=_lut(document["lut"], f"{path}: lut", base),
+        lut=lut,
         cost=COST.validate(document["cost"], f"{path}: cost"),
         data=tables["data"],
         model=tables["model"],

@@ -78,6 +78,9 @@ class StudyKind(abc.ABC):
     """Schema of the [space] table."""
     tables: ClassVar[Mapping[str, Section]] = {}
     """Schemas of the other tables the kind reads ("data", "model"); a table not named here must stay empty."""
+    layer_costs: ClassVar[bool] = False
+    """Whether the kind prices its networks with the study's cost model (`StudyContext.cost`, per-layer LUTs), so
+    that a [cost] table and [lut] activations = "per-layer" apply to it."""
 
     @classmethod
     def validate(cls, settings: dict, where: str) -> dict:

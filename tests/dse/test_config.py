@@ -6,9 +6,18 @@ import re
 
 import pytest
 
-import tests.dse.toykind  # noqa: F401  (registers the "toy" kind)
 from dse.config import ConfigError, load_study_config
+from dse.kinds import register
 from dse.storage import resolve_storage_url
+from tests.dse.toykind import Toy
+
+
+@register
+class PricedToy(Toy):
+    """The toy kind, declaring that it prices networks with the study's cost model."""
+
+    name = "priced-toy"
+    layer_costs = True
 
 BASE = """
 [study]
@@ -18,6 +27,9 @@ trials = 5
 [lut]
 path = "lut.csv"
 """
+
+
+PRICED = 'kind = "toy"\ntrials = 5\n[lut]\npath = "lut.csv"'
 
 
 def write(tmp_path, text: str):
@@ -101,8 +113,13 @@ def test_negative_trials_message(tmp_path):
          r"^lut\.activations: expected one of uniform, per-layer, got 'layer'"),
         (("[lut]\npath = \"lut.csv\"", "[lut]\npath = \"lut.csv\"\nactivations = \"per-layer\""),
          r"^lut\.activations: 'per-layer' characterizes the multiplier again .* needs an inline characterization"),
-        (("", "[cost]\nzero_skip = 1"), r"^cost\.zero_skip: expected true or false"),
-        (("", "[cost]\ngated_energy_fJ = -1"), r"^cost\.gated_energy_fJ: expected a non-negative number, got -1$"),
+        ((PRICED, PRICED.replace('"toy"', '"priced-toy"') + "\n[cost]\nzero_skip = 1"),
+         r"^cost\.zero_skip: expected true or false"),
+        ((PRICED, PRICED.replace('"toy"', '"priced-toy"') + "\n[cost]\ngated_energy_fJ = -1"),
+         r"^cost\.gated_energy_fJ: expected a non-negative number, got -1$"),
+        (("", "[cost]\nzero_skip = true"), r"^cost: kind 'toy' reads no \[cost\] table$"),
+        (("[lut]\npath = \"lut.csv\"", "[lut]\nbits = 4\nactivations = \"per-layer\""),
+         r"^lut\.activations: kind 'toy' prices every layer with the study's LUT"),
         (("trials = 5", 'trials = 5\ndevice = "gpu"'),
          r"^study\.device: expected cpu, cuda, cuda:N, mps or auto, got 'gpu'$"),
     ],
@@ -133,7 +150,8 @@ def test_inline_characterization_is_validated_with_defaults(tmp_path):
 
 
 def test_cost_table_sets_zero_skipping(tmp_path):
-    config = load_study_config(write(tmp_path, BASE + "[cost]\nzero_skip = true\ngated_energy_fJ = 12.5\n"))
+    text = BASE.replace('kind = "toy"', 'kind = "priced-toy"') + "[cost]\nzero_skip = true\ngated_energy_fJ = 12.5\n"
+    config = load_study_config(write(tmp_path, text))
     assert config.cost == {"zero_skip": True, "gated_energy_fJ": 12.5}
 
 

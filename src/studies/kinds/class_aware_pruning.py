@@ -85,6 +85,7 @@ class ClassAwarePruning(StudyKind):
     `regularize_epochs`: training under the pruning loss before the first round; `tolerance_points`: stop before
     accuracy falls more than this below the baseline (no floor when absent)."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
+    layer_costs: ClassVar[bool] = True
 
     @classmethod
     def add_commands(cls, commands: argparse._SubParsersAction) -> None:

@@ -49,6 +49,7 @@ class LogicArea(StudyKind):
     accuracy loss below the baseline (percentage points), a number or a [low, high] range searched; `add_step`:
     values added per round; `max_rounds`: most rounds of adding."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
+    layer_costs: ClassVar[bool] = True
 
     @classmethod
     def grid_space(cls, settings: dict) -> dict[str, list] | None:

@@ -69,6 +69,7 @@ class WeightSubset(StudyKind):
     the clock period, [low, high]; `prune_fraction`: share of each layer's weights pruned by magnitude before
     k-means sharing, [low, high] (default 0: sharing only)."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
+    layer_costs: ClassVar[bool] = True
 
     @classmethod
     def add_commands(cls, commands: argparse._SubParsersAction) -> None:
