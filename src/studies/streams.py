@@ -4,14 +4,16 @@ In a weight-stationary array the weight at fan-in position k of a layer (an
 input feature of a Linear layer; an input channel and kernel offset of a
 convolution) stays in its multiplier while the activations of that position
 stream past it: image after image, and within an image output position after
-output position (row-major). A layer's stream is thus a (K, T) matrix: row k
-is what the weights at position k see, in order. A characterization sequence
+output position (row-major). A layer's stream thus has one row per fan-in
+position k: what the weights held there see, in order. A characterization sequence
 strings together segments of `SEGMENT` consecutive values of rows and starting
 points drawn at random (seeded), so that it keeps the real transitions
 between consecutive activations and mixes the layer's positions.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -23,15 +25,61 @@ from studies.quant import QuantLayer, quant_layers
 SEGMENT = 100  # consecutive activations per piece of a characterization sequence
 
 
+@dataclass(frozen=True)
+class LayerStream:
+    """One layer's integer inputs as a weight-stationary array feeds them: `rows` fan-in positions, each a
+    stream of `steps` activations in time order (`row(k)`), taken from the inputs without unfolding them all.
+
+    `levels` holds a Linear layer's inputs as (N, K), or a convolution's as (N, C, H, W) with its zero padding.
+    """
+
+    levels: torch.Tensor
+    kernel: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+    dilation: tuple[int, int] = (1, 1)
+    convolution: bool = False
+
+    @property
+    def rows(self) -> int:
+        if not self.convolution:
+            return self.levels.shape[1]
+        return self.levels.shape[1] * self.kernel[0] * self.kernel[1]
+
+    @property
+    def outputs(self) -> tuple[int, int]:
+        """Output map size (H_out, W_out) of a convolution."""
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        height, width = self.levels.shape[2:]
+        return (height - dh * (kh - 1) - 1) // sh + 1, (width - dw * (kw - 1) - 1) // sw + 1
+
+    @property
+    def steps(self) -> int:
+        if not self.convolution:
+            return self.levels.shape[0]
+        h_out, w_out = self.outputs
+        return self.levels.shape[0] * h_out * w_out
+
+    def row(self, k: int) -> np.ndarray:
+        """What the weights at fan-in position k see, in order: image after image (and output position after
+        output position, row-major, for a convolution: input channel c and kernel offset (i, j) of k)."""
+        if not self.convolution:
+            return self.levels[:, k].numpy().astype(np.int64)
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        h_out, w_out = self.outputs
+        channel, offset = divmod(k, kh * kw)
+        i, j = divmod(offset, kw)
+        window = self.levels[:, channel, i * dh:i * dh + sh * (h_out - 1) + 1:sh, j * dw:j * dw + sw * (w_out - 1) + 1:sw]
+        return window.reshape(-1).numpy().astype(np.int64)
+
+
 @torch.no_grad()
-def layer_streams(model: nn.Module, x: torch.Tensor, device: str = "cpu") -> dict[str, np.ndarray]:
-    """Per quantized layer (by module name), its integer input activations for the images `x` as a (K, T) stream."""
-    streams: dict[str, np.ndarray] = {}
+def layer_streams(model: nn.Module, x: torch.Tensor, device: str = "cpu") -> dict[str, LayerStream]:
+    """Per quantized layer (by module name), its integer input activations for the images `x` as a stream."""
+    streams: dict[str, LayerStream] = {}
 
     def observer(name: str, layer: QuantLayer):
         def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-            levels = layer.integer_inputs(inputs[0])
-            streams[name] = _stream(layer, levels).cpu().numpy()
+            streams[name] = _stream(layer, layer.integer_inputs(inputs[0]).to(torch.int16).cpu())
         return hook
 
     layers = quant_layers(model)
@@ -47,24 +95,22 @@ def layer_streams(model: nn.Module, x: torch.Tensor, device: str = "cpu") -> dic
     return {name: streams[name] for name, _ in layers if name in streams}
 
 
-def _stream(layer: QuantLayer, levels: torch.Tensor) -> torch.Tensor:
-    """(K, T) integer stream of one layer's input levels: rows are fan-in positions, columns time."""
+def _stream(layer: QuantLayer, levels: torch.Tensor) -> LayerStream:
     if isinstance(layer, nn.Conv2d):
-        # unfold pads with zeros, as the hardware streams zeros at the borders
-        columns = F.unfold(levels.to(torch.float64), layer.kernel_size, layer.dilation, layer.padding, layer.stride)
-        return columns.permute(1, 0, 2).reshape(columns.shape[1], -1).round().to(torch.int64)
-    return levels.reshape(-1, levels.shape[-1]).T
+        pad_h, pad_w = layer.padding  # the hardware streams zeros at the borders
+        padded = F.pad(levels, (pad_w, pad_w, pad_h, pad_h))
+        return LayerStream(padded, layer.kernel_size, layer.stride, layer.dilation, convolution=True)
+    return LayerStream(levels.reshape(-1, levels.shape[-1]))
 
 
-def characterization_sequence(stream: np.ndarray, length: int, seed: int) -> np.ndarray:
-    """`length` activations from a (K, T) stream: segments of SEGMENT consecutive values (fewer when T is shorter)
-    from seeded random rows and starting points, joined in the order drawn."""
-    rows, steps = stream.shape
-    segment = min(SEGMENT, steps)
+def characterization_sequence(stream: LayerStream, length: int, seed: int) -> np.ndarray:
+    """`length` activations of a stream: segments of SEGMENT consecutive values (fewer when the rows are
+    shorter) from seeded random rows and starting points, joined in the order drawn."""
+    segment = min(SEGMENT, stream.steps)
     rng = np.random.default_rng(seed)
     pieces, total = [], 0
     while total < length:
-        row, start = rng.integers(rows), rng.integers(steps - segment + 1)
-        pieces.append(stream[row, start:start + segment])
+        row, start = int(rng.integers(stream.rows)), int(rng.integers(stream.steps - segment + 1))
+        pieces.append(stream.row(row)[start:start + segment])
         total += segment
-    return np.concatenate(pieces)[:length].astype(np.int64)
+    return np.concatenate(pieces)[:length]

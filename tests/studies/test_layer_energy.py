@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from characterize.lut.activations import read_histogram
@@ -19,7 +20,7 @@ from dse.frames import trials_frame
 from dse.runner import run_study, study_context
 from studies.quant import QuantConv2d, QuantLinear
 from studies.session import QuantSession
-from studies.streams import SEGMENT, characterization_sequence, layer_streams
+from studies.streams import SEGMENT, LayerStream, characterization_sequence, layer_streams
 
 STUDY = """
 [study]
@@ -61,8 +62,9 @@ def test_a_linear_layers_stream_row_is_one_input_feature_image_after_image():
     x = torch.randn(5, 3)
     layer = calibrated(QuantLinear(3, 2, True, bits=4), x)
     stream = layer_streams(nn.Sequential(layer), x)["0"]
-    assert stream.shape == (3, 5)
-    assert (stream == layer.integer_inputs(x).T.numpy()).all()
+    assert (stream.rows, stream.steps) == (3, 5)
+    for k in range(3):
+        assert stream.row(k).tolist() == layer.integer_inputs(x)[:, k].tolist()
 
 
 def test_a_convolutions_stream_row_is_one_channel_and_kernel_offset_position_after_position():
@@ -70,16 +72,32 @@ def test_a_convolutions_stream_row_is_one_channel_and_kernel_offset_position_aft
     x = torch.relu(torch.randn(2, 2, 4, 4))
     layer = calibrated(QuantConv2d(nn.Conv2d(2, 3, 3, padding=1), bits=4), x)
     stream = layer_streams(nn.Sequential(layer), x)["0"]
-    levels = np.pad(layer.integer_inputs(x).numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)))
-    assert stream.shape == (2 * 3 * 3, 2 * 16)
-    # row (channel 1, kernel offset (0, 2)): the input at (h + 0, w + 2) for each output (h, w), row-major, per image
-    row = stream[1 * 9 + 0 * 3 + 2]
-    expected = [levels[n, 1, h, w + 2] for n in range(2) for h in range(4) for w in range(4)]
-    assert row.tolist() == expected
+    levels = layer.integer_inputs(x)
+    assert (stream.rows, stream.steps) == (2 * 3 * 3, 2 * 16)
+    # Every row is the matching row of the unfolded input (zero padding included), image after image.
+    unfolded = F.unfold(levels.to(torch.float64), 3, padding=1).permute(1, 0, 2).reshape(18, -1)
+    for k in range(18):
+        assert stream.row(k).tolist() == unfolded[k].to(torch.int64).tolist()
+    # row (channel 1, kernel offset (0, 2)): the input at (h - 1, w + 1) for each output (h, w), row-major, per image
+    padded = np.pad(levels.numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    expected = [padded[n, 1, h, w + 2] for n in range(2) for h in range(4) for w in range(4)]
+    assert stream.row(1 * 9 + 0 * 3 + 2).tolist() == expected
+
+
+def test_a_strided_convolutions_rows_follow_its_output_positions():
+    torch.manual_seed(1)
+    x = torch.relu(torch.randn(3, 2, 7, 6))
+    layer = calibrated(QuantConv2d(nn.Conv2d(2, 4, (3, 2), stride=2, padding=(1, 0), dilation=(1, 2)), bits=4), x)
+    stream = layer_streams(nn.Sequential(layer), x)["0"]
+    unfolded = F.unfold(layer.integer_inputs(x).to(torch.float64), (3, 2), dilation=(1, 2), padding=(1, 0),
+                        stride=2).permute(1, 0, 2).reshape(12, -1)
+    assert (stream.rows, stream.steps) == (12, unfolded.shape[1])
+    for k in range(12):
+        assert stream.row(k).tolist() == unfolded[k].to(torch.int64).tolist()
 
 
 def test_a_characterization_sequence_strings_together_consecutive_pieces_of_rows():
-    stream = np.arange(3 * 500).reshape(3, 500)
+    stream = LayerStream(torch.arange(3 * 500).reshape(3, 500).T)  # row k: 500k, 500k + 1, ...
     sequence = characterization_sequence(stream, 350, seed=1)
     assert len(sequence) == 350
     for start in range(0, 350, SEGMENT):
