@@ -22,7 +22,7 @@ from torch import nn
 
 from studies.quant import QuantLayer, quant_layers
 
-SEGMENT = 100  # consecutive activations per piece of a characterization sequence
+SEGMENT = 25  # consecutive activations per piece of a characterization sequence (1 seam in 25 transitions)
 
 
 @dataclass(frozen=True)
