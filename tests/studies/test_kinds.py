@@ -311,3 +311,12 @@ n_values = [2, 6]
         if trial.params["ranking"] == "kmeans":
             k = trial.params["n_values"]
             assert trial.user_attrs["layer:1:distinct_weights"] <= k and trial.user_attrs["layer:3:distinct_weights"] <= k
+
+
+def test_logic_area_trials_break_the_area_down_by_layer(workdir):
+    lut = tiny_lut(ENERGY, AREA, RISING_DELAY)
+    space = LogicArea.validate({"n_values": 3, "tolerance_points": 100.0}, "space")
+    trial = optuna.trial.FixedTrial({"n_values": 3})
+    metrics = LogicArea(space, context(workdir, lut)).evaluate(trial)
+    assert metrics["layer:1:area_um2"] + metrics["layer:3:area_um2"] == pytest.approx(1e6 * metrics["logic_area_mm2"])
+    assert metrics["layer:1:distinct_weights"] <= 3 and metrics["layer:3:distinct_weights"] <= 3
