@@ -10,9 +10,11 @@ or MNIST (`make bench-deps`) and prices it with four cost models of the same
 stationary array multiplier: its LUT characterized with uniform random
 activations; with activations drawn from the network's one activation
 histogram (all layers together); per layer, with that layer's recorded
-weight-stationary stream (`[lut] activations = "per-layer"`); and per layer
-with zero-skipping (a MAC with a zero operand costs nothing). It prints each
-layer's energy and the total under each model, as a ratio to uniform.
+weight-stationary stream (`[lut] activations = "per-layer"`), and again with
+another draw of the stream's segments (the spread between the two is the
+characterization's sampling noise); and per layer with zero-skipping (a MAC
+with a zero operand costs nothing). It prints each layer's energy and the
+total under each model, as a ratio to uniform.
 
 Then the fronts: the baseline restricted to the n lowest-energy weight values
 (ranked on the uniform LUT, as the study does) and Deep Compression's k-means
@@ -45,7 +47,8 @@ from studies.session import QuantSession
 from studies.sharing import deep_compression
 
 LENET5 = {"arch": "cnn", "channels": [6, 16], "kernel": 5, "padding": ["same", "valid"], "pool": 2, "fc": [120, 84]}
-MODELS = ("uniform", "one histogram", "per layer", "per layer + zero skip")
+MODELS = ("uniform", "one histogram", "per layer", "per layer, other draw", "per layer + zero skip")
+OTHER_DRAW = 1000  # added to the seed for a second draw of the per-layer sequences: the characterization's noise
 SUBSET_SIZES = (2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
 SHARED_VALUES = (2, 4, 8, 16)
 TOLERANCE_POINTS = 1.0
@@ -65,7 +68,7 @@ def study_text(args: argparse.Namespace, seed: int, data: dict) -> str:
 
 
 def cost_models(session: QuantSession, config, seed: int) -> dict[str, CostModel]:
-    """The four cost models of one baseline."""
+    """The cost models of one baseline."""
     stats = session.reference().stats
     histogram = activation_histogram(stats)
     total = float(histogram["count"].sum())
@@ -74,8 +77,12 @@ def cost_models(session: QuantSession, config, seed: int) -> dict[str, CostModel
     drawn = activation_sequence(int(session.lut.meta["vectors"]) + 1, -high - 1, high, seed, pairs)
     one = characterize_sequence(config.lut, drawn)
     per_layer = session.cost_model()
+    length = int(session.lut.meta["vectors"]) + 1
+    other = {name: characterize_sequence(config.lut, sequence)
+             for name, sequence in session.layer_sequences(length, seed + OTHER_DRAW).items()}
     return {"uniform": CostModel(session.lut), "one histogram": CostModel(session.lut, {s.name: one for s in stats}),
-            "per layer": per_layer, "per layer + zero skip": replace(per_layer, zero_skip=True)}
+            "per layer": per_layer, "per layer, other draw": CostModel(session.lut, other),
+            "per layer + zero skip": replace(per_layer, zero_skip=True)}
 
 
 def run_seed(args: argparse.Namespace, seed: int, workdir: Path, data: dict) -> dict:
@@ -90,13 +97,13 @@ def run_seed(args: argparse.Namespace, seed: int, workdir: Path, data: dict) -> 
     layers = {name: {layer.name: layer.energy_J * 1e9 for layer in layer_costs(model, reference.stats)}
               for name, model in models.items()}
     print(f"seed {seed}: baseline validation {reference.accuracy:.2f} %, test {reference.test_accuracy:.2f} %")
-    print(f"  {'layer':<12}" + "".join(f"{name:>24}" for name in MODELS))
+    print(f"  {'layer':<12}" + "".join(f"{name:>25}" for name in MODELS))
     for layer in reference.stats:
         uniform = layers["uniform"][layer.name]
         print(f"  {layer.name:<12}" + "".join(
-            f"{layers[m][layer.name]:>12.4g} nJ ×{layers[m][layer.name] / uniform:5.3f}" for m in MODELS))
+            f"{layers[m][layer.name]:>13.4g} nJ ×{layers[m][layer.name] / uniform:5.3f}" for m in MODELS))
     totals = {m: sum(values.values()) for m, values in layers.items()}
-    print(f"  {'total':<12}" + "".join(f"{totals[m]:>12.4g} nJ ×{totals[m] / totals['uniform']:5.3f}" for m in MODELS))
+    print(f"  {'total':<12}" + "".join(f"{totals[m]:>13.4g} nJ ×{totals[m] / totals['uniform']:5.3f}" for m in MODELS))
 
     order = rank_weights(session.lut, session.candidates, "energy")
     networks = {}
@@ -154,6 +161,11 @@ def main() -> None:
     for m in MODELS:
         ratios = np.array([r["totals"][m] for r in results]) / uniform
         print(f"  total energy, {m:<22} ×{ratios.mean():.3f} ± {ratios.std():.3f} of uniform")
+    for layer in results[0]["layers"]["uniform"]:
+        base = np.array([r["layers"]["uniform"][layer] for r in results])
+        print(f"  layer {layer:<12} {base.mean():.4g} ± {base.std():.2g} nJ uniform; " + ", ".join(
+            f"{m} ×{(np.array([r['layers'][m][layer] for r in results]) / base).mean():.3f} ± "
+            f"{(np.array([r['layers'][m][layer] for r in results]) / base).std():.3f}" for m in MODELS[1:]))
     for method in results[0]["best"]:
         print(f"  {method:<22} lowest energy within {TOLERANCE_POINTS:g} point (% of its baseline): " + ", ".join(
             f"{m} {np.nanmean([r['best'][method][m] for r in results]):.1f} ± "

@@ -134,11 +134,13 @@ class QuantSession:
                 self._cost_model = CostModel(self.lut, layer_luts, **self.cost)
             return self._cost_model
 
-    def layer_sequences(self, length: int) -> dict[str, np.ndarray]:
+    def layer_sequences(self, length: int, seed: int | None = None) -> dict[str, np.ndarray]:
         """Per layer, `length` activations of its weight-stationary stream (`studies.streams`), recorded from the
-        baseline network on the first STATS_BATCH training images."""
+        baseline network on the first STATS_BATCH training images; segments drawn with `seed` (default: the
+        study's)."""
         streams = layer_streams(self.baseline_model(), self.dataset.train[0][:STATS_BATCH], self.device)
-        return {name: characterization_sequence(stream, length, self.seed) for name, stream in streams.items()}
+        seed = self.seed if seed is None else seed
+        return {name: characterization_sequence(stream, length, seed) for name, stream in streams.items()}
 
     def _save(self, model: nn.Module) -> None:
         """Write the cache atomically, so concurrent workers never read a half-written file."""
