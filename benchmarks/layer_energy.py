@@ -77,9 +77,8 @@ def cost_models(session: QuantSession, config, seed: int) -> dict[str, CostModel
     drawn = activation_sequence(int(session.lut.meta["vectors"]) + 1, -high - 1, high, seed, pairs)
     one = characterize_sequence(config.lut, drawn)
     per_layer = session.cost_model()
-    length = int(session.lut.meta["vectors"]) + 1
     other = {name: characterize_sequence(config.lut, sequence)
-             for name, sequence in session.layer_sequences(length, seed + OTHER_DRAW).items()}
+             for name, sequence in session.layer_sequences(seed + OTHER_DRAW).items()}
     return {"uniform": CostModel(session.lut), "one histogram": CostModel(session.lut, {s.name: one for s in stats}),
             "per layer": per_layer, "per layer, other draw": CostModel(session.lut, other),
             "per layer + zero skip": replace(per_layer, zero_skip=True)}

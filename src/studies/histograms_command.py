@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from dse.config import load_study_config
+from dse.costmodel import layer_macs
 from dse.errors import ConfigError
 from dse.runner import study_context
 from dse.storage import DEFAULT_STORAGE
@@ -44,13 +45,13 @@ def run_histograms(args: argparse.Namespace) -> int:
                           f"{', '.join(KINDS)} studies, not of {config.kind!r}")
     session = QuantSession(study_context(config, args.storage or config.storage or DEFAULT_STORAGE))
     stats = session.reference().stats
-    sequences = session.layer_sequences(int(session.lut.meta.get("vectors", 0)) + 1)
+    sequences = session.layer_sequences()
     print(f"{'layer':<12} {'MACs':>10} {'weights':>8} {'zero inputs':>11} {'mean input':>10}")
     for layer in stats:
         counts = layer.activations
         values = np.arange(len(counts)) + layer.activation_min
         mean = float((counts * values).sum() / counts.sum()) if counts.sum() else 0.0
-        print(f"{layer.name:<12} {layer.weights.size * layer.macs_per_weight:>10} "
+        print(f"{layer.name:<12} {layer_macs(layer):>10} "
               f"{len(layer.weight_counts()[0]):>8} {100 * layer.zero_activation_share():>10.1f}% {mean:>10.2f}")
     for path in export_network(stats, sequences, args.out):
         print(f"wrote {path}")

@@ -128,17 +128,17 @@ class QuantSession:
             if self._cost_model is None:
                 layer_luts = {}
                 if self.characterize_with is not None:
-                    length = int(self.lut.meta.get("vectors", 0)) + 1
                     layer_luts = {name: self.characterize_with(sequence)
-                                  for name, sequence in self.layer_sequences(length).items()}
+                                  for name, sequence in self.layer_sequences().items()}
                 self._cost_model = CostModel(self.lut, layer_luts, **self.cost)
             return self._cost_model
 
-    def layer_sequences(self, length: int, seed: int | None = None) -> dict[str, np.ndarray]:
-        """Per layer, `length` activations of its weight-stationary stream (`studies.streams`), recorded from the
-        baseline network on the first STATS_BATCH training images; segments drawn with `seed` (default: the
-        study's)."""
+    def layer_sequences(self, seed: int | None = None) -> dict[str, np.ndarray]:
+        """Per layer, as many activations of its weight-stationary stream (`studies.streams`) as the LUT's sweep
+        simulated (its transitions + 1), recorded from the baseline network on the first STATS_BATCH training
+        images; segments drawn with `seed` (default: the study's)."""
         streams = layer_streams(self.baseline_model(), self.dataset.train[0][:STATS_BATCH], self.device)
+        length = int(self.lut.meta["vectors"]) + 1
         seed = self.seed if seed is None else seed
         return {name: characterization_sequence(stream, length, seed) for name, stream in streams.items()}
 

@@ -5,10 +5,11 @@ input feature of a Linear layer; an input channel and kernel offset of a
 convolution) stays in its multiplier while the activations of that position
 stream past it: image after image, and within an image output position after
 output position (row-major). A layer's stream thus has one row per fan-in
-position k: what the weights held there see, in order. A characterization sequence
-strings together segments of `SEGMENT` consecutive values of rows and starting
-points drawn at random (seeded), so that it keeps the real transitions
-between consecutive activations and mixes the layer's positions.
+position k: what the weights held there see, in order. A characterization
+sequence strings together segments of `SEGMENT` consecutive values from the
+rows in a seeded random order, each from a random starting point, so that it
+keeps the real transitions between consecutive activations and spreads over
+the layer's positions.
 """
 
 from __future__ import annotations
@@ -105,12 +106,12 @@ def _stream(layer: QuantLayer, levels: torch.Tensor) -> LayerStream:
 
 def characterization_sequence(stream: LayerStream, length: int, seed: int) -> np.ndarray:
     """`length` activations of a stream: segments of SEGMENT consecutive values (fewer when the rows are
-    shorter) from seeded random rows and starting points, joined in the order drawn."""
+    shorter), each from a random starting point of the next row of a seeded random order of all rows (every row
+    once before any repeats, so the segments spread over the layer's positions), joined in that order."""
     segment = min(SEGMENT, stream.steps)
+    count = -(-length // segment)
     rng = np.random.default_rng(seed)
-    pieces, total = [], 0
-    while total < length:
-        row, start = int(rng.integers(stream.rows)), int(rng.integers(stream.steps - segment + 1))
-        pieces.append(stream.row(row)[start:start + segment])
-        total += segment
+    rows = np.concatenate([rng.permutation(stream.rows) for _ in range(-(-count // stream.rows))])[:count]
+    starts = rng.integers(stream.steps - segment + 1, size=count)
+    pieces = [stream.row(int(row))[start:start + segment] for row, start in zip(rows, starts)]
     return np.concatenate(pieces)[:length]

@@ -128,7 +128,7 @@ def session(study):
 
 def test_each_layer_is_priced_with_its_own_recorded_sequence(session):
     model = session.cost_model()
-    sequences = session.layer_sequences(61)
+    sequences = session.layer_sequences()
     assert set(model.layer_luts) == set(sequences) == {"1", "3"}
     for name, lut in model.layer_luts.items():
         digest = hashlib.sha256(json.dumps(sequences[name].tolist()).encode()).hexdigest()
@@ -175,7 +175,7 @@ def test_histograms_command_writes_each_layers_histograms_and_sequence(study, se
     assert main(["histograms", str(study.path), "-o", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "zero inputs" in printed and f"wrote {out / 'layer_3_sequence.csv'}" in printed
-    sequences = session.layer_sequences(61)
+    sequences = session.layer_sequences()
     stats = {layer.name: layer for layer in session.reference().stats}
     images = len(session.dataset.train[1])
     for name, fan_in in (("1", 64), ("3", 8)):
@@ -195,3 +195,10 @@ def test_histograms_command_refuses_other_kinds(tmp_path, capsys):
     assert main(["histograms", str(path), "-o", str(tmp_path / "out")]) == 2
     assert "dse histograms reads the quantized baseline of weight-subset" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_characterization_sequence_visits_every_row_before_repeating_one():
+    stream = LayerStream(torch.arange(4 * 300).reshape(4, 300).T)
+    sequence = characterization_sequence(stream, 6 * SEGMENT, seed=2)
+    rows = [int(sequence[start]) // 300 for start in range(0, 6 * SEGMENT, SEGMENT)]
+    assert sorted(rows[:4]) == [0, 1, 2, 3] and len(set(rows[4:])) == 2
