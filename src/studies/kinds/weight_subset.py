@@ -34,7 +34,7 @@ from studies.errors import StudiesError
 from studies.histograms_command import add_histograms_command
 from studies.kinds._ranking import allowed_activations, n_values_range, rank_weights
 from studies.models import MODEL_SETTINGS
-from studies.quant import signed_levels
+from studies.quant import quant_layers, signed_levels
 from studies.session import QuantSession
 from studies.sharing import deep_compression
 
@@ -89,16 +89,16 @@ class WeightSubset(StudyKind):
             space["ranking"] = list(settings["ranking"])
         return space
 
-    def __init__(self, settings: dict, context: StudyContext) -> None:
+    def __init__(self, settings: dict, context: StudyContext, session: QuantSession | None = None) -> None:
         self.settings = settings
         self.lut = context.lut
-        self.session = QuantSession(context)
+        self.session = session or QuantSession(context)
         candidates = self.session.candidates
         self.n_values = n_values_range(settings["n_values"], len(candidates))
         self.orders = {by: rank_weights(self.lut, candidates, by) for by in ("energy", "delay")}
 
     @cached_property
-    def _baseline_cost(self) -> CostReport:
+    def baseline_cost(self) -> CostReport:
         """Cost of the unrestricted network; its worst sensitized delay is the clock period and delay budget."""
         stats = self.session.reference().stats
         period = worst_delay(self.lut, stats)
@@ -108,17 +108,26 @@ class WeightSubset(StudyKind):
         return cost_report(self.session.cost_model(), stats, period_s=period)
 
     def baseline(self) -> dict[str, float]:
-        figures = self._baseline_cost.figures()
+        figures = self.baseline_cost.figures()
         reference = self.session.reference()
         return {"accuracy": reference.accuracy, "test_accuracy": reference.test_accuracy,
                 "energy_per_inference_nJ": figures["energy_per_inference_nJ"],
-                "power_scaled_uW": figures["power_scaled_uW"], **self._baseline_cost.layer_figures()}
+                "power_scaled_uW": figures["power_scaled_uW"], **self.baseline_cost.layer_figures()}
 
-    def _suggest_ranking(self, trial: optuna.Trial) -> str:
+    def cost(self, model: nn.Module, activations: np.ndarray | None) -> CostReport:
+        """Hardware figures of a (restricted, fine-tuned) network at the unrestricted network's clock period."""
+        return cost_report(self.session.cost_model(), self.session.stats(model),
+                           period_s=self.baseline_cost.period_s, allowed_activations=activations)
+
+    def suggest_ranking(self, trial: optuna.Trial) -> str:
         rankings = self.settings["ranking"]
         return rankings[0] if len(rankings) == 1 else trial.suggest_categorical("ranking", rankings)
 
-    def _suggest_weights(self, trial: optuna.Trial, ranking: str) -> np.ndarray:
+    def suggest_weights(self, trial: optuna.Trial, ranking: str | None = None) -> np.ndarray:
+        """The allowed weight values of a LUT ranking or a free choice (`ranking`, or suggested on `trial`)."""
+        ranking = ranking or self.suggest_ranking(trial)
+        if ranking == "kmeans":
+            raise StudiesError('ranking "kmeans" shares weights per layer and gives no one allowed weight set')
         if ranking == "free":
             candidates = self.session.candidates
             chosen = [int(v) for v in candidates if trial.suggest_categorical(f"w{int(v)}", [True, False])]
@@ -128,7 +137,7 @@ class WeightSubset(StudyKind):
         count = trial.suggest_int("n_values", *self.n_values)
         return np.sort(self.orders[ranking][:count])
 
-    def _suggest_activations(self, trial: optuna.Trial, weights: np.ndarray, period_s: float) -> np.ndarray | None:
+    def suggest_activations(self, trial: optuna.Trial, weights: np.ndarray, period_s: float) -> np.ndarray | None:
         if self.lut.activations is None:
             return None
         low, high = self.settings["activation_delay_fraction"]
@@ -143,27 +152,25 @@ class WeightSubset(StudyKind):
                                                                             np.ndarray | None]:
         """The trial's fine-tuned network, its allowed weights (None after k-means: whatever the layers share) and
         allowed activations (None: all)."""
-        ranking = self._suggest_ranking(trial)
+        ranking = self.suggest_ranking(trial)
         seed = self.session.seed + 1 + trial.number
         if ranking == "kmeans":
             low, high = self.settings["prune_fraction"]
             pruned = low if low == high else trial.suggest_float("prune_fraction", low, high)
             k = trial.suggest_int("n_values", *self.n_values)
             return deep_compression(self.session, k, pruned, None, seed), None, None
-        weights = self._suggest_weights(trial, ranking)
-        activations = self._suggest_activations(trial, weights, period_s)
+        weights = self.suggest_weights(trial, ranking)
+        activations = self.suggest_activations(trial, weights, period_s)
         return self.session.finetune(weights, activations, seed=seed), weights, activations
 
     def evaluate(self, trial: optuna.Trial) -> dict[str, float]:
         reference = self.session.reference()
-        base = self._baseline_cost
+        base = self.baseline_cost
         model, weights, activations = self._trial_network(trial, base.period_s)
         accuracy = self.session.accuracy(model)
-        stats = self.session.stats(model)
         if weights is None:
-            weights = np.unique(np.concatenate([layer.weights.ravel() for layer in stats]))
-        report = cost_report(self.session.cost_model(), stats, period_s=base.period_s,
-                             allowed_activations=activations)
+            weights = np.unique(np.concatenate([layer.integer_weights().ravel() for _, layer in quant_layers(model)]))
+        report = self.cost(model, activations)
         figures = report.figures()
         trial.set_user_attr("n_weight_values", len(weights))
         trial.set_user_attr("allowed_weights", [int(w) for w in weights])
