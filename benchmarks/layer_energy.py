@@ -54,6 +54,16 @@ SHARED_VALUES = (2, 4, 8, 16)
 TOLERANCE_POINTS = 1.0
 
 
+def spread(percentages: list[float]) -> str:
+    """Mean ± standard deviation of the seeds that have a network within the tolerance, or "none"."""
+    found = np.array([p for p in percentages if not np.isnan(p)])
+    if not len(found):
+        return "none"
+    tail = f" ± {found.std():.1f}" if len(percentages) > 1 else ""
+    missing = f" ({len(percentages) - len(found)} seeds without)" if len(found) < len(percentages) else ""
+    return f"{found.mean():.1f}{tail} %{missing}"
+
+
 def study_text(args: argparse.Namespace, seed: int, data: dict) -> str:
     """A weight-subset study file with an inline per-layer LUT."""
     network = LENET5 if args.arch == "lenet5" else {"arch": "cnn", "channels": [16, 32]} if args.arch == "cnn" \
@@ -123,7 +133,7 @@ def run_seed(args: argparse.Namespace, seed: int, workdir: Path, data: dict) -> 
         near = [p for p in points if p["method"] == method and p["accuracy"] >= reference.accuracy - TOLERANCE_POINTS]
         best[method] = {m: min((p["energy_pct"][m] for p in near), default=float("nan")) for m in MODELS}
         print(f"  {method:<22} lowest energy within {TOLERANCE_POINTS:g} point: " + ", ".join(
-            f"{m} {best[method][m]:.1f} %" for m in MODELS))
+            f"{m} {spread([best[method][m]])}" for m in MODELS))
     return {"seed": seed, "baseline_accuracy": reference.accuracy, "layers": layers, "totals": totals,
             "points": points, "best": best}
 
@@ -167,8 +177,7 @@ def main() -> None:
             f"{(np.array([r['layers'][m][layer] for r in results]) / base).std():.3f}" for m in MODELS[1:]))
     for method in results[0]["best"]:
         print(f"  {method:<22} lowest energy within {TOLERANCE_POINTS:g} point (% of its baseline): " + ", ".join(
-            f"{m} {np.nanmean([r['best'][method][m] for r in results]):.1f} ± "
-            f"{np.nanstd([r['best'][method][m] for r in results]):.1f}" for m in MODELS))
+            f"{m} {spread([r['best'][method][m] for r in results])}" for m in MODELS))
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))
 
