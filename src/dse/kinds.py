@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import argparse
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -47,7 +48,11 @@ class StudyContext:
     """What a kind gets besides its own settings: the LUT, the data and model tables, seed, device, a work folder
     of the study's own, a cache folder that studies share (default: the work folder), the [cost] table
     (zero-skipping), and, when energy is priced per layer ([lut] activations = "per-layer"), the function that
-    characterizes the study's multiplier with a given activation sequence (None otherwise)."""
+    characterizes the study's multiplier with a given activation sequence (None otherwise).
+
+    `progress`: whether long work (training) shows progress bars on stderr. `stop`: an event set to end the run
+    early; long work checks it (training at every batch) and then raises `dse.errors.Stopped`.
+    """
 
     lut: Lut
     data: dict
@@ -58,6 +63,8 @@ class StudyContext:
     cache: Path | None = None
     cost: dict = field(default_factory=dict)
     characterize_with: Callable[[Sequence[int]], Lut] | None = None
+    progress: bool = False
+    stop: threading.Event | None = None
 
 
 class StudyKind(abc.ABC):

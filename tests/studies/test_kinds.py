@@ -60,7 +60,7 @@ def timed_kind(workdir):
 def test_weight_subset_baseline_in_plausible_units(timed_kind):
     base = timed_kind.baseline()
     assert {k for k in base if not k.startswith("layer:")} == {o.name for o in WeightSubset.objectives} | {"test_accuracy"}
-    assert {k for k in base if k.startswith("layer:")} == {f"layer:{name}:{figure}" for name in ("1", "3") for figure in
+    assert {k for k in base if k.startswith("layer:")} == {f"layer:{name}:{figure}" for name in ("fc1", "classifier") for figure in
                                                            ("macs", "energy_nJ", "worst_delay_ps", "distinct_weights",
                                                             "area_um2")}
     assert 60.0 < base["accuracy"] <= 100.0 and 60.0 < base["test_accuracy"] <= 100.0
@@ -258,7 +258,7 @@ def test_kmeans_sharing_leaves_at_most_k_integer_values_per_layer(workdir):
     assert session.accuracy(model) > 50.0
     trial = optuna.trial.FixedTrial({"n_values": 3})
     metrics = study_kind.evaluate(trial)
-    assert metrics["layer:1:distinct_weights"] <= 3 and metrics["layer:3:distinct_weights"] <= 3
+    assert metrics["layer:fc1:distinct_weights"] <= 3 and metrics["layer:classifier:distinct_weights"] <= 3
     assert trial.user_attrs["n_weight_values"] == len(trial.user_attrs["allowed_weights"]) <= 6
 
 
@@ -310,7 +310,7 @@ n_values = [2, 6]
     for trial in trials:
         if trial.params["ranking"] == "kmeans":
             k = trial.params["n_values"]
-            assert trial.user_attrs["layer:1:distinct_weights"] <= k and trial.user_attrs["layer:3:distinct_weights"] <= k
+            assert trial.user_attrs["layer:fc1:distinct_weights"] <= k and trial.user_attrs["layer:classifier:distinct_weights"] <= k
 
 
 def test_logic_area_trials_break_the_area_down_by_layer(workdir):
@@ -318,5 +318,5 @@ def test_logic_area_trials_break_the_area_down_by_layer(workdir):
     space = LogicArea.validate({"n_values": 3, "tolerance_points": 100.0}, "space")
     trial = optuna.trial.FixedTrial({"n_values": 3})
     metrics = LogicArea(space, context(workdir, lut)).evaluate(trial)
-    assert metrics["layer:1:area_um2"] + metrics["layer:3:area_um2"] == pytest.approx(1e6 * metrics["logic_area_mm2"])
-    assert metrics["layer:1:distinct_weights"] <= 3 and metrics["layer:3:distinct_weights"] <= 3
+    assert metrics["layer:fc1:area_um2"] + metrics["layer:classifier:area_um2"] == pytest.approx(1e6 * metrics["logic_area_mm2"])
+    assert metrics["layer:fc1:distinct_weights"] <= 3 and metrics["layer:classifier:distinct_weights"] <= 3

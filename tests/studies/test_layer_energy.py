@@ -129,15 +129,15 @@ def session(study):
 def test_each_layer_is_priced_with_its_own_recorded_sequence(session):
     model = session.cost_model()
     sequences = session.layer_sequences()
-    assert set(model.layer_luts) == set(sequences) == {"1", "3"}
+    assert set(model.layer_luts) == set(sequences) == {"fc1", "classifier"}
     for name, lut in model.layer_luts.items():
         digest = hashlib.sha256(json.dumps(sequences[name].tolist()).encode()).hexdigest()
         assert lut.meta["activation_sequence_sha256"] == digest
         assert set(lut.activations["activation"]) == set(sequences[name][1:].tolist())
     # The hidden layer sees ReLU outputs (never negative), the first layer standardized pixels: other statistics.
-    assert (sequences["3"] >= 0).all()
-    assert np.bincount(sequences["1"] + 8, minlength=16).tolist() != np.bincount(sequences["3"] + 8, minlength=16).tolist()
-    first, hidden = (model.layer_luts[name].weights["energy_per_op_fJ"] for name in ("1", "3"))
+    assert (sequences["classifier"] >= 0).all()
+    assert np.bincount(sequences["fc1"] + 8, minlength=16).tolist() != np.bincount(sequences["classifier"] + 8, minlength=16).tolist()
+    first, hidden = (model.layer_luts[name].weights["energy_per_op_fJ"] for name in ("fc1", "classifier"))
     assert (first - hidden).abs().max() > 0.05 * first.abs().max()
     # Energy per inference sums the layers, each at its own LUT.
     stats = session.reference().stats
@@ -152,12 +152,12 @@ def test_a_per_layer_study_records_the_breakdown_of_every_trial(study, session):
     frame = trials_frame(run)
     complete = frame[frame["state"] == "COMPLETE"]
     assert len(complete) == 2
-    energy_columns = ["layer:1:energy_nJ", "layer:3:energy_nJ"]
+    energy_columns = ["layer:fc1:energy_nJ", "layer:classifier:energy_nJ"]
     assert complete[energy_columns].sum(axis=1).to_numpy() == pytest.approx(
         complete["energy_per_inference_nJ"].to_numpy())
-    assert (complete["layer:1:macs"] == 64 * 8).all() and (complete["layer:3:macs"] == 8 * 10).all()
-    assert (complete["layer:3:distinct_weights"] <= 16).all()
-    assert "baseline:layer:1:energy_nJ" in frame.columns
+    assert (complete["layer:fc1:macs"] == 64 * 8).all() and (complete["layer:classifier:macs"] == 8 * 10).all()
+    assert (complete["layer:classifier:distinct_weights"] <= 16).all()
+    assert "baseline:layer:fc1:energy_nJ" in frame.columns
 
 
 def test_zero_skipping_from_the_cost_table_lowers_the_energy(study, session):
@@ -165,7 +165,7 @@ def test_zero_skipping_from_the_cost_table_lowers_the_energy(study, session):
     path.write_text(STUDY.replace('name = "per-layer"', 'name = "skip"') + "\n[cost]\nzero_skip = true\n")
     skipping = QuantSession(study_context(load_study_config(path), "sqlite:///" + str(path.parent / "studies.db")))
     model = skipping.cost_model()
-    assert model.zero_skip and model.gated_energy_fJ == 0.0 and set(model.layer_luts) == {"1", "3"}
+    assert model.zero_skip and model.gated_energy_fJ == 0.0 and set(model.layer_luts) == {"fc1", "classifier"}
     stats = skipping.reference().stats
     assert energy_per_inference(model, stats) < energy_per_inference(session.cost_model(), stats)
 
@@ -174,11 +174,11 @@ def test_histograms_command_writes_each_layers_histograms_and_sequence(study, se
     out = tmp_path / "hist"
     assert main(["histograms", str(study.path), "-o", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "zero inputs" in printed and f"wrote {out / 'layer_3_sequence.csv'}" in printed
+    assert "zero inputs" in printed and f"wrote {out / 'layer_classifier_sequence.csv'}" in printed
     sequences = session.layer_sequences()
     stats = {layer.name: layer for layer in session.reference().stats}
     images = len(session.dataset.train[1])
-    for name, fan_in in (("1", 64), ("3", 8)):
+    for name, fan_in in (("fc1", 64), ("classifier", 8)):
         assert pd.read_csv(out / f"layer_{name}_sequence.csv")["activation"].tolist() == sequences[name].tolist()
         activations = pd.read_csv(out / f"layer_{name}_activations.csv")
         assert activations["count"].sum() == images * fan_in
