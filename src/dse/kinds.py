@@ -61,10 +61,10 @@ class StudyContext:
     device: str
     workdir: Path
     cache: Path | None = None
-    cost: dict = field(default_factory=dict)
-    characterize_with: Callable[[Sequence[int]], Lut] | None = None
     progress: bool = False
     stop: threading.Event | None = None
+    cost: dict = field(default_factory=dict)
+    characterize_with: Callable[[Sequence[int]], Lut] | None = None
 
 
 class StudyKind(abc.ABC):
