@@ -7,17 +7,8 @@ import re
 import pytest
 
 from dse.config import ConfigError, load_study_config
-from dse.kinds import register
 from dse.storage import resolve_storage_url
 from tests.dse.toykind import Toy
-
-
-@register
-class PricedToy(Toy):
-    """The toy kind, declaring that it prices networks with the study's cost model."""
-
-    name = "priced-toy"
-    layer_costs = True
 
 BASE = """
 [study]
@@ -27,9 +18,6 @@ trials = 5
 [lut]
 path = "lut.csv"
 """
-
-
-PRICED = 'kind = "toy"\ntrials = 5\n[lut]\npath = "lut.csv"'
 
 
 def write(tmp_path, text: str):
@@ -113,10 +101,6 @@ def test_negative_trials_message(tmp_path):
          r"^lut\.activations: expected one of uniform, per-layer, got 'layer'"),
         (("[lut]\npath = \"lut.csv\"", "[lut]\npath = \"lut.csv\"\nactivations = \"per-layer\""),
          r"^lut\.activations: 'per-layer' characterizes the multiplier again .* needs an inline characterization"),
-        ((PRICED, PRICED.replace('"toy"', '"priced-toy"') + "\n[cost]\nzero_skip = 1"),
-         r"^cost\.zero_skip: expected true or false"),
-        ((PRICED, PRICED.replace('"toy"', '"priced-toy"') + "\n[cost]\ngated_energy_fJ = -1"),
-         r"^cost\.gated_energy_fJ: expected a non-negative number, got -1$"),
         (("", "[cost]\nzero_skip = true"), r"^cost: kind 'toy' reads no \[cost\] table$"),
         (("[lut]\npath = \"lut.csv\"", "[lut]\nbits = 4\nactivations = \"per-layer\""),
          r"^lut\.activations: kind 'toy' prices every layer with the study's LUT"),
@@ -149,9 +133,18 @@ def test_inline_characterization_is_validated_with_defaults(tmp_path):
     assert config.cost == {"zero_skip": False, "gated_energy_fJ": 0.0}
 
 
-def test_cost_table_sets_zero_skipping(tmp_path):
-    text = BASE.replace('kind = "toy"', 'kind = "priced-toy"') + "[cost]\nzero_skip = true\ngated_energy_fJ = 12.5\n"
-    config = load_study_config(write(tmp_path, text))
+@pytest.mark.parametrize("cost, expected", [
+    ("zero_skip = 1", r"^cost\.zero_skip: expected true or false"),
+    ("gated_energy_fJ = -1", r"^cost\.gated_energy_fJ: expected a non-negative number, got -1$"),
+])
+def test_cost_table_errors_in_a_kind_that_reads_it(tmp_path, monkeypatch, cost, expected):
+    monkeypatch.setattr(Toy, "layer_costs", True)
+    assert re.search(expected, error_of(tmp_path, BASE + f"[cost]\n{cost}\n"))
+
+
+def test_cost_table_sets_zero_skipping(tmp_path, monkeypatch):
+    monkeypatch.setattr(Toy, "layer_costs", True)
+    config = load_study_config(write(tmp_path, BASE + "[cost]\nzero_skip = true\ngated_energy_fJ = 12.5\n"))
     assert config.cost == {"zero_skip": True, "gated_energy_fJ": 12.5}
 
 
