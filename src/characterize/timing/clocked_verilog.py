@@ -4,7 +4,9 @@ The combinational gates are written by `timed_verilog.write_timed_verilog`. Each
 register becomes a `reg` state that starts at 0, an `always` block on the rising
 edge of its clock function (and of its clear and preset functions, which win in
 that order), and one delayed assignment per output pin with its clock-to-output
-delays: what `clocked.simulate_clocked` computes, so the two agree net for net.
+delays. A latch's `always` block runs on every change of its inputs and takes the
+data while its enable function is 1. This is what `clocked.simulate_clocked`
+computes, so the two agree net for net.
 """
 
 from __future__ import annotations
@@ -33,8 +35,13 @@ def _table(bits: int, width: int) -> str:
     return f"{1 << width}'b{format(bits & ((1 << (1 << width)) - 1), f'0{1 << width}b')}"
 
 
+def _bit(table: int, k: int, sources: str) -> str:
+    """A function of a register's k inputs (`sources`, a concatenation) as a one-bit Verilog expression."""
+    return f"(({_table(table, k)} >> {sources}) & 1'b1)"
+
+
 def write_clocked_verilog(clocked: ClockedGates) -> str:
-    """The timed combinational netlist plus one behavioural register per flip-flop."""
+    """The timed combinational netlist plus one behavioural register per flip-flop or latch."""
     netlist = clocked.netlist
     text = write_timed_verilog(clocked.timed)
     lines = [text[: text.rindex("endmodule")].rstrip("\n")]
@@ -46,6 +53,19 @@ def write_clocked_verilog(clocked: ClockedGates) -> str:
         state = state_name(clocked, r)
         base = state.rstrip()[:-len("$state")]
         lines += [f"  reg {state};", f"  initial {state} = 1'b0;"]
+        data = 0
+        for index in range(1 << k):
+            for q in (0, 1):
+                if (int(clocked.reg_data_table[r]) >> (index | (q << width))) & 1:
+                    data |= 1 << (index | (q << k))
+        update = f"{state} <= {_table(data, k + 1)} >> {{{state}, {sources[1:-1]}}};"
+        if clocked.reg_latch[r]:
+            update = f"if ({_bit(int(clocked.reg_clock_table[r]), k, sources)}) {update}"
+            for table, value in ((int(clocked.reg_preset_table[r]), "1'b1"), (int(clocked.reg_clear_table[r]), "1'b0")):
+                if table:
+                    update = f"if ({_bit(table, k, sources)}) {state} <= {value}; else {update}"
+            lines.append(f"  always @({sources}) {update}")
+            continue
         events = []
         for kind, table in (("clock", clocked.reg_clock_table[r]), ("clear", clocked.reg_clear_table[r]),
                             ("preset", clocked.reg_preset_table[r])):
@@ -53,12 +73,6 @@ def write_clocked_verilog(clocked: ClockedGates) -> str:
                 continue
             lines.append(f"  wire {base}${kind} = {_table(int(table), k)} >> {sources};")
             events.append(f"posedge {base}${kind} ")
-        data = 0
-        for index in range(1 << k):
-            for q in (0, 1):
-                if (int(clocked.reg_data_table[r]) >> (index | (q << width))) & 1:
-                    data |= 1 << (index | (q << k))
-        update = f"{state} <= {_table(data, k + 1)} >> {{{state}, {sources[1:-1]}}};"
         if clocked.reg_preset_table[r]:
             update = f"if ({base}$preset ) {state} <= 1'b1; else {update}"
         if clocked.reg_clear_table[r]:
