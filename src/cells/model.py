@@ -115,6 +115,16 @@ class Cell:
         return not self.sequential and bool(self.outputs) and all(o in self.functions for o in self.outputs)
 
     @property
+    def unsupported(self) -> str | None:
+        """Why the cell can be neither simulated nor timed, as words after its name; None if it can be."""
+        if self.combinational or self.register is not None or self.physical_only:
+            return None
+        if self.sequential:
+            return "has a memory, state table or register bank group rather than one ff or latch group"
+        missing = next(o for o in self.outputs if o not in self.functions)
+        return f"has no function for output pin {missing} (a macro)"
+
+    @property
     def physical_only(self) -> bool:
         """A cell without logic outputs (tap, fill, decap, antenna diode): it takes area, never switches."""
         return not self.outputs

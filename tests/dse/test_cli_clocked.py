@@ -63,3 +63,59 @@ def test_simulate_clock_reports_energy_parts_and_period(tmp_path, capsys):
     assert report["setup_slack_ps"] == pytest.approx(2000 - report["min_period_ps"])
     assert report["critical"]["endpoint"] == "fy2/D" and report["critical"]["path"][-1] == "s[2] fall"
     assert abs(sum(report["switching_energy_share"].values()) - 1) < 1e-9 and report["cycles"] == 59
+
+
+MACRO = """
+    cell ("sram_macro") {
+        area : 1000.0;
+        %s
+        pin ("clk0") { direction : "input"; capacitance : 0.002; clock : "true"; }
+        pin ("din0") { direction : "input"; capacitance : 0.002; }
+        pin ("dout0") { direction : "output"; }
+    }
+"""
+
+
+@pytest.mark.parametrize("group,problem", [
+    ("memory () { type : ram; address_width : 1; word_width : 1; }",
+     "has a memory, state table or register bank group rather than one ff or latch group"),
+    ("", "has no function for output pin dout0 (a macro)")])
+@pytest.mark.parametrize("command", ["simulate", "timing"])
+def test_a_macro_in_the_library_is_refused_where_used(tmp_path, capsys, group, problem, command):
+    """A library with a memory macro or a cell without a function still loads; a netlist using it gets one line."""
+    from cells.default import default_library_path
+
+    text = default_library_path().read_text()
+    end = text.rindex("}")
+    library = tmp_path / "macro.lib"
+    library.write_text(text[:end] + MACRO % group + text[end:])
+    path = tmp_path / "m.v"
+    path.write_text(HEADER + "  sram_macro mem (.clk0(clk), .din0(a), .dout0(y));\nendmodule\n")
+    (tmp_path / "v.csv").write_text("a\n0\n1\n")
+    out = tmp_path / "t.csv"
+    extra = ["--inputs", str(tmp_path / "v.csv"), "--toggles", str(out), "--period-ps", "1000"] if command == "simulate" else []
+    assert main([command, str(path), "--library", str(library), "--clock", "clk", *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"dse: error: {path}:6: instance mem: cell sram_macro {problem}, so it can be neither simulated nor timed"
+    assert not out.exists()
+
+
+def test_latches_simulate_but_are_not_timed(tmp_path, capsys):
+    """`dse simulate --clock` runs a latch design and says its STA is not done; `dse timing --clock` refuses it."""
+    from tests.characterize.test_clocked import LATCHES
+    from tests.conftest import shared_file
+
+    library = shared_file("sky130hd_tt.lib.gz")
+    path = tmp_path / "latches.v"
+    path.write_text(LATCHES)
+    vectors = tmp_path / "v.csv"
+    vectors.write_text("a,b\n" + "".join(f"{i % 8},{(3 * i) % 8}\n" for i in range(30)))
+    toggles = tmp_path / "t.csv"
+    assert main(["simulate", str(path), "--library", str(library), "--inputs", str(vectors), "--toggles", str(toggles),
+                 "--clock", "clk", "--period-ps", "2000", "--json", str(tmp_path / "t.json")]) == 0
+    assert "minimum period (STA): not timed, the sequential STA does not time latches" in capsys.readouterr().out
+    assert json.loads((tmp_path / "t.json").read_text())["min_period_ps"] is None and toggles.exists()
+    assert main(["timing", str(path), "--library", str(library), "--clock", "clk"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"dse: error: {path}:18: instance ly0: cell sky130_fd_sc_hd__dlrtp_1 is a latch, which the "
+                   "sequential STA does not time")

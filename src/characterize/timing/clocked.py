@@ -27,6 +27,7 @@ from characterize.errors import NetlistError, SimulationError
 from characterize.netlist.ir import CONST1, UNCONNECTED, Netlist
 from characterize.netlist.logic import port_bits
 from characterize.timing._clocked_kernel import run_clocked
+from characterize.timing.delaycalc import not_timed
 from characterize.timing.delays import (
     DEFAULT_INPUT_SLEW_S,
     DEFAULT_RESOLUTION_S,
@@ -128,8 +129,7 @@ def annotate_registers(
         where = f"{netlist.source}:{inst.line}: " if netlist.source and inst.line else ""
         register = cell.register
         if register is None:
-            raise NetlistError(f"{where}instance {inst.name}: cell {cell.name} is a state table or register bank, "
-                               "which is not simulated")
+            raise NetlistError(not_timed(netlist, index))
         if len(inst.inputs) > MAX_REGISTER_INPUTS:
             raise NetlistError(f"{where}instance {inst.name}: cell {cell.name} has more than {MAX_REGISTER_INPUTS} inputs")
         reg_inputs[r, : len(inst.inputs)] = inst.inputs

@@ -192,7 +192,7 @@ def calculate_delays(netlist: Netlist, input_slew_s: float, output_load_f: float
     for index in order:
         inst, cell = netlist.instances[index], cells[index]
         if not cell.combinational and cell.register is None:
-            raise NetlistError(f"instance {inst.name}: cell {cell.name} is not combinational and cannot be timed")
+            raise NetlistError(not_timed(netlist, index))
         pin_slew = {cell.inputs[pin]: sink_slew[(index, pin)] for pin in range(len(inst.inputs))}
         for out_pin, net in zip(cell.outputs, inst.outputs):
             if net == UNCONNECTED or not inst.inputs:
@@ -234,6 +234,16 @@ def calculate_delays(netlist: Netlist, input_slew_s: float, output_load_f: float
         sink_slew_s=sink_slew,
         order=order,
     )
+
+
+def not_timed(netlist: Netlist, index: int) -> str:
+    """The one-line reason why instance `index` has no place among combinational gates."""
+    inst = netlist.instances[index]
+    cell = netlist.library.cells[inst.cell]
+    where = f"{netlist.source}:{inst.line}: " if netlist.source and inst.line else ""
+    if cell.unsupported:
+        return f"{where}instance {inst.name}: cell {cell.name} {cell.unsupported}, so it can be neither simulated nor timed"
+    return f"{where}instance {inst.name}: cell {cell.name} is not combinational and cannot be timed"
 
 
 def library_thresholds(library: Library) -> Thresholds:
