@@ -147,6 +147,13 @@ class Cell:
         return tuple(a for a in self.timing if a.pin == pin and a.timing_type.startswith(kind + "_"))
 
     @cached_property
+    def data_pins(self) -> tuple[str, ...]:
+        """The inputs in a register's next-state (ff) or data (latch) function; none for other cells."""
+        if self.register is None:
+            return ()
+        return tuple(p for p in self.inputs if p in function_variables(self.register.data))
+
+    @cached_property
     def clock_pins(self) -> tuple[str, ...]:
         """The inputs in a register's clock (ff) or enable (latch) function; none for other cells."""
         if self.register is None:

@@ -100,8 +100,8 @@ def test_a_macro_in_the_library_is_refused_where_used(tmp_path, capsys, group, p
     assert not out.exists()
 
 
-def test_latches_simulate_but_are_not_timed(tmp_path, capsys):
-    """`dse simulate --clock` runs a latch design and says its STA is not done; `dse timing --clock` refuses it."""
+def test_latches_simulate_and_time(tmp_path, capsys):
+    """`dse simulate --clock` and `dse timing --clock` on a latch design: the positive latch ly2 is critical."""
     from tests.characterize.test_clocked import LATCHES
     from tests.conftest import shared_file
 
@@ -112,10 +112,8 @@ def test_latches_simulate_but_are_not_timed(tmp_path, capsys):
     vectors.write_text("a,b\n" + "".join(f"{i % 8},{(3 * i) % 8}\n" for i in range(30)))
     toggles = tmp_path / "t.csv"
     assert main(["simulate", str(path), "--library", str(library), "--inputs", str(vectors), "--toggles", str(toggles),
-                 "--clock", "clk", "--period-ps", "2000", "--json", str(tmp_path / "t.json")]) == 0
-    assert "minimum period (STA): not timed, the sequential STA does not time latches" in capsys.readouterr().out
-    assert json.loads((tmp_path / "t.json").read_text())["min_period_ps"] is None and toggles.exists()
-    assert main(["timing", str(path), "--library", str(library), "--clock", "clk"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err == (f"dse: error: {path}:18: instance ly0: cell sky130_fd_sc_hd__dlrtp_1 is a latch, which the "
-                   "sequential STA does not time")
+                 "--clock", "clk", "--period-ps", "4000", "--json", str(tmp_path / "t.json")]) == 0
+    assert "(register-to-register to ly2/D)" in capsys.readouterr().out
+    assert json.loads((tmp_path / "t.json").read_text())["setup_slack_ps"] > 0 and toggles.exists()
+    assert main(["timing", str(path), "--library", str(library), "--clock", "clk"]) == 0
+    assert "(register-to-register to ly2/D)" in capsys.readouterr().out

@@ -85,75 +85,109 @@ def sequential_timing(clocked: ClockedGates, input_arrival: float = 0.5) -> Sequ
 
 def register_timing(calc: DelayCalculation, clock_port: str, in_clock: np.ndarray,
                     input_arrival: float = 0.5) -> SequentialTiming:
-    """Sequential timing over `calc`'s delays; `in_clock` marks the nets of the clock tree (see the module docstring)."""
+    """Sequential timing over `calc`'s delays; `in_clock` marks the nets of the clock tree (see the module docstring).
+
+    Every time is a phase of the period plus a delay: a launch at phase a with path
+    delay d reaches a check whose edge comes at phase c with latency l and limit s
+    in time when a·P + d + s <= c·P + l, so the period must be at least
+    (d + s - l) / (c - a).
+    """
     if not 0 <= input_arrival < 1:
         raise SimulationError(f"input_arrival must be in [0, 1), got {input_arrival}")
     netlist = calc.netlist
     cells = netlist.library.cells
     clock_net = netlist.port(clock_port).nets[0]
     nets = len(netlist.nets)
-    paths = {}
-    for kind, latest in (("late", True), ("early", False)):
-        bound = -np.inf if latest else np.inf
-        from_inputs, from_registers = np.full((nets, 2), bound), np.full((nets, 2), bound)
-        data = [n for p in netlist.inputs if p.name != clock_port for n in p.nets]
-        from_inputs[data] = 0.0
-        from_registers[clock_net, RISE] = 0.0
-        paths[kind] = {"input": (from_inputs, propagate(calc, from_inputs, latest)),
-                       "register": (from_registers, propagate(calc, from_registers, latest))}
-    clock_arrival = paths["late"]["register"][0]
+    data = [n for p in netlist.inputs if p.name != clock_port for n in p.nets]
+    # launch groups: (phase, name, launch (net, edge)s); the clock port's rise at phase 0, its fall at 1/2
+    groups = ((input_arrival, "input", [(n, e) for n in data for e in (RISE, FALL)]),
+              (0.0, "register", [(clock_net, RISE)]), (0.5, "register", [(clock_net, FALL)]))
+    paths = {}  # (latest, group) -> (arrival, source)
+    for latest in (True, False):
+        for group, (_phase, _kind, launches) in enumerate(groups):
+            arrival = np.full((nets, 2), -np.inf if latest else np.inf)
+            for net, edge in launches:
+                arrival[net, edge] = 0.0
+            paths[(latest, group)] = (arrival, propagate(calc, arrival, latest))
+    clock = {phase: paths[(True, group)][0] for group, (phase, kind, _) in enumerate(groups) if kind == "register"}
     checks: list[tuple[float, str, str, tuple]] = []  # (required period, kind, endpoint, (source, net, edge))
-    holds: dict[str, list[float]] = {"input": [], "register": []}  # slack (s), inputs counted from their change
+    holds: list[tuple[float, float]] = []  # (slack at period 0, slack per period)
     for index, inst in enumerate(netlist.instances):
         cell = cells[inst.cell]
         if cell.register is None:
             continue
         where = f"{netlist.source}:{inst.line}: " if netlist.source and inst.line else ""
-        if cell.register.kind != "ff":
-            raise NetlistError(f"{where}instance {inst.name}: cell {cell.name} is a latch, which the sequential STA "
-                               "does not time")
         for pin, net in enumerate(inst.inputs):
             for check in cell.checks(cell.inputs[pin], "setup") + cell.checks(cell.inputs[pin], "hold"):
                 clock_pin = cell.inputs.index(check.related_pin)
                 clock_edge = RISE if check.timing_type.endswith("rising") else FALL
-                clock_at = clock_arrival[inst.inputs[clock_pin], clock_edge]
-                if not np.isfinite(clock_at):
-                    raise NetlistError(f"{where}instance {inst.name}: the rising edge of clock {clock_port} does not "
-                                       f"reach {check.related_pin} as the {EDGE_NAMES[clock_edge]} it samples on")
-                clock_at += calc.sink_delay_s[(index, clock_pin)][clock_edge]
+                edge_phase, latency = _clock_edge(clock, inst.inputs[clock_pin], clock_edge, where + f"instance {inst.name}",
+                                                  clock_port, check.related_pin)
+                latency += calc.sink_delay_s[(index, clock_pin)][clock_edge]
                 clock_slew = calc.sink_slew_s[(index, clock_pin)][clock_edge]
+                opening = _opening_phase(clock, cell, inst, clock_pin, clock_edge)
                 for edge in (RISE, FALL):
                     table = check.rise_constraint if edge == RISE else check.fall_constraint
                     limit = table.constraint(clock_slew, calc.sink_slew_s[(index, pin)][edge]) if table else 0.0
                     wire = calc.sink_delay_s[(index, pin)][edge]
-                    for source_kind, scale in (("input", 1 - input_arrival), ("register", 1.0)):
-                        if check.timing_type.startswith("setup"):
-                            arrival, source = paths["late"][source_kind]
-                            if np.isfinite(arrival[net, edge]):
-                                need = (arrival[net, edge] + wire + limit - clock_at) / scale
-                                checks.append((need, f"{source_kind}-to-register", f"{inst.name}/{cell.inputs[pin]}",
-                                               (source, net, edge)))
+                    setup = check.timing_type.startswith("setup")
+                    for group, (phase, kind, _launches) in enumerate(groups):
+                        arrival, source = paths[(setup, group)]
+                        if not np.isfinite(arrival[net, edge]):
+                            continue
+                        if setup:
+                            capture = _capture_phase(edge_phase, phase, opening)
+                            need = (arrival[net, edge] + wire + limit - latency) / (capture - phase)
+                            checks.append((need, f"{kind}-to-register", f"{inst.name}/{cell.inputs[pin]}",
+                                           (source, net, edge)))
                         else:
-                            arrival, _source = paths["early"][source_kind]
-                            if np.isfinite(arrival[net, edge]):
-                                holds[source_kind].append(arrival[net, edge] + wire - clock_at - limit)
+                            held = edge_phase + np.floor(phase - edge_phase)  # the last such edge at or before the launch
+                            holds.append((arrival[net, edge] + wire - latency - limit, phase - held))
     for port in netlist.outputs:
         for net in port.nets:
             for edge in (RISE, FALL):
-                for source_kind, scale in (("input", 1 - input_arrival), ("register", 1.0)):
-                    arrival, source = paths["late"][source_kind]
+                for group, (phase, kind, _launches) in enumerate(groups):
+                    arrival, source = paths[(True, group)]
                     if np.isfinite(arrival[net, edge]) and not in_clock[net]:
-                        need = (arrival[net, edge] + calc.port_delay_s[net][edge]) / scale
-                        checks.append((need, f"{source_kind}-to-output", netlist.nets[net].lstrip(chr(92)),
+                        need = (arrival[net, edge] + calc.port_delay_s[net][edge]) / (np.floor(phase) + 1 - phase)
+                        checks.append((need, f"{kind}-to-output", netlist.nets[net].lstrip(chr(92)),
                                        (source, net, edge)))
     if not checks:
-        slacks = holds["register"] + holds["input"]
-        return SequentialTiming(0.0, min(slacks) if slacks else None, None)
+        return SequentialTiming(0.0, min((h for h, _ in holds), default=None), None)
     period, kind, name, (source, net, edge) = max(checks, key=lambda c: c[0])
-    period = max(period, 0.0)
-    slacks = holds["register"] + [h + input_arrival * period for h in holds["input"]]
-    hold_slack = float(min(slacks)) if slacks else None
-    return SequentialTiming(float(period), hold_slack, Endpoint(kind, name, float(period), _trace(calc, source, net, edge)))
+    period = max(float(period), 0.0)
+    hold_slack = float(min(h + per * period for h, per in holds)) if holds else None
+    return SequentialTiming(period, hold_slack, Endpoint(kind, name, period, _trace(calc, source, net, edge)))
+
+
+def _clock_edge(clock, net: int, edge: int, where: str, clock_port: str, pin: str) -> tuple[float, float]:
+    """(phase, latency) of the clock edge that reaches `net` as `edge`: from the port's rise (phase 0) or fall (1/2).
+
+    `clock` holds the latest arrivals from the port's rise and from its fall, by phase."""
+    found = [(phase, clock[phase][net, edge]) for phase in (0.0, 0.5)]
+    found = [(phase, float(t)) for phase, t in found if np.isfinite(t)]
+    if len(found) != 1:
+        reached = "both edges of" if found else "no edge of"
+        raise NetlistError(f"{where}: {pin} sees its {EDGE_NAMES[edge]} from {reached} clock {clock_port}, "
+                           "which the sequential STA does not time")
+    return found[0]
+
+
+def _opening_phase(clock, cell, inst, clock_pin: int, closing_edge: int) -> float | None:
+    """Phase of a latch's opening edge (the other edge of its enable pin); None for a flip-flop."""
+    if cell.register.kind != "latch":
+        return None
+    net, opening = inst.inputs[clock_pin], 1 - closing_edge
+    return next((phase for phase in (0.0, 0.5) if np.isfinite(clock[phase][net, opening])), None)
+
+
+def _capture_phase(edge_phase: float, launch: float, opening: float | None) -> float:
+    """The phase of the edge that captures a launch: a flip-flop's next active edge after it; a latch's closing
+    edge that ends the first transparent phase opening at or after it (the latch timed as a register)."""
+    if opening is None:
+        return edge_phase + np.floor(launch - edge_phase) + 1
+    opened = opening + np.ceil(launch - opening)
+    return edge_phase + np.floor(opened - edge_phase) + 1
 
 
 def _trace(calc: DelayCalculation, source: dict, net: int, edge: int) -> tuple[str, ...]:

@@ -165,6 +165,8 @@ def propagate(calc: DelayCalculation, arrival: np.ndarray, latest: bool = True) 
 
     Unset entries are -inf (latest) or +inf (earliest arrival, `latest=False`).
     Returns, per (net, edge) an arc set, the (instance, input pin index, arc) that set it.
+    A latch's data-to-output arcs carry no path: static timing treats a latch as a
+    register, launching at its enable and capturing at its data pin.
     """
     netlist = calc.netlist
     sign = 1.0 if latest else -1.0
@@ -174,7 +176,10 @@ def propagate(calc: DelayCalculation, arrival: np.ndarray, latest: bool = True) 
         cell = netlist.library.cells[inst.cell]
         pins = {name: k for k, name in enumerate(cell.inputs)}
         outputs = dict(zip(cell.outputs, inst.outputs))
+        latch_data = cell.data_pins if cell.register is not None and cell.register.kind == "latch" else ()
         for arc in calc.arcs_by_instance.get(index, ()):
+            if arc.from_pin in latch_data:
+                continue
             pin = pins[arc.from_pin]
             start = arrival[inst.inputs[pin], arc.from_edge]
             if not np.isfinite(start):

@@ -40,15 +40,11 @@ def simulate_clocked_netlist(args: argparse.Namespace, netlist: Netlist) -> int:
           f"{result.events} events")
     print(f"energy per cycle: {result.energy_per_cycle_j.mean() * FJ_PER_J:.2f} fJ (leakage included); switching: "
           + ", ".join(f"{name} {100 * value / total:.1f} %" for name, value in parts.items()))
-    timing = None if clocked.reg_latch.any() else sequential_timing(clocked)
-    if timing is None:
-        print("minimum period (STA): not timed, the sequential STA does not time latches")
-    else:
-        slack = timing.setup_slack_ps(args.period_ps)
-        hold = "" if timing.hold_slack_ps is None else f", worst hold slack {timing.hold_slack_ps:.0f} ps"
-        where = f" ({timing.critical.kind} to {timing.critical.endpoint})" if timing.critical else ""
-        print(f"minimum period (STA) {timing.min_period_ps:.0f} ps{where}, setup slack {slack:.0f} ps at "
-              f"{args.period_ps:g} ps{hold}")
+    timing = sequential_timing(clocked)
+    slack = timing.setup_slack_ps(args.period_ps)
+    hold = "" if timing.hold_slack_ps is None else f", worst hold slack {timing.hold_slack_ps:.0f} ps"
+    where = f" ({timing.critical.kind} to {timing.critical.endpoint})" if timing.critical else ""
+    print(f"minimum period (STA) {timing.min_period_ps:.0f} ps{where}, setup slack {slack:.0f} ps at {args.period_ps:g} ps{hold}")
     if result.races:
         print(f"warning: {result.races} register samples saw their data change at the clock edge (period too short)")
     with atomic_path(args.toggles) as partial:
@@ -56,9 +52,7 @@ def simulate_clocked_netlist(args: argparse.Namespace, netlist: Netlist) -> int:
     print(f"wrote {args.toggles}")
     if args.json:
         report = {
-            **(timing.record(args.period_ps) if timing else {"period_ps": args.period_ps, "min_period_ps": None,
-                                                               "setup_slack_ps": None, "hold_slack_ps": None,
-                                                               "critical": None}),
+            **timing.record(args.period_ps),
             "energy_per_cycle_fJ": float(result.energy_per_cycle_j.mean() * FJ_PER_J),
             "switching_energy_share": {name: value / total for name, value in parts.items()},
             "cycles": cycles,
