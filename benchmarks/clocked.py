@@ -44,7 +44,8 @@ def compare(name: str, netlist_path: Path, liberty: Path, top: str, clocked, inp
     icarus_s = time.perf_counter() - start
     sta_period, sta_hold = opensta_period_ps(liberty, netlist_path, top, clocked, workdir)
     print(f"{name}: {len(clocked.state_nets)} registers, {len(inputs[next(iter(inputs))])} cycles at {period} ps: "
-          f"{int((ours.toggles != reference).sum())} nets differ from Icarus, {ours.races} races; "
+          f"{int((ours.toggles != reference.toggles).sum())} nets and "
+          f"{int((ours.last_output_event_steps != reference.last_output_event_steps).sum())} output event times differ from Icarus, {ours.races} races; "
           f"time {ours_s:.2f} s vs Icarus {icarus_s:.2f} s (x{icarus_s / ours_s:.1f}); "
           f"min period {timing.min_period_ps:.0f} ps vs OpenSTA {sta_period:.0f} ps (x{timing.min_period_ps / sta_period:.4f}), "
           f"hold slack {timing.hold_slack_ps:.1f} vs {sta_hold:.1f} ps")

@@ -59,7 +59,8 @@ def test_pipeline_agrees_with_iverilog(pipeline, tmp_path, period):
     inputs = {"a": rng.integers(0, 8, 200), "b": rng.integers(0, 8, 200)}
     ours = simulate_clocked(pipeline, inputs, period)
     reference = run_iverilog_clocked(pipeline, inputs, period, tmp_path)
-    np.testing.assert_array_equal(ours.toggles, reference)
+    np.testing.assert_array_equal(ours.toggles, reference.toggles)
+    np.testing.assert_array_equal(ours.last_output_event_steps, reference.last_output_event_steps)
     nets = pipeline.netlist.nets
     assert ours.glitches[nets.index("y[2]")] == 0 and ours.glitches.sum() > 0 and (ours.glitches >= 0).all()
     assert ours.toggles[nets.index("s[2]")] > ours.toggles[nets.index("y[2]")]  # the sum glitches, its register not
@@ -140,7 +141,9 @@ def test_gcd_clocked_agrees_with_iverilog_and_opensta(sky130_full, tmp_path):
     require_tool("iverilog")
     for period in (int(timing.min_period_ps) + 200, 1500):
         ours = simulate_clocked(clocked, inputs, period)
-        np.testing.assert_array_equal(ours.toggles, run_iverilog_clocked(clocked, inputs, period, tmp_path / str(period)))
+        reference = run_iverilog_clocked(clocked, inputs, period, tmp_path / str(period))
+        np.testing.assert_array_equal(ours.toggles, reference.toggles)
+        np.testing.assert_array_equal(ours.last_output_event_steps, reference.last_output_event_steps)
         assert ours.toggles.sum() > 10_000
     require_tool("sta")
     period, hold = opensta_period_ps(shared_file("sky130hd_tt.lib.gz"), path, "gcd", clocked, tmp_path)
@@ -186,9 +189,12 @@ def test_latches_agree_with_iverilog(sky130_full, tmp_path, period):
     rng = np.random.default_rng(period)
     inputs = {"a": rng.integers(0, 8, 200), "b": rng.integers(0, 8, 200)}
     ours = simulate_clocked(clocked, inputs, period)
-    np.testing.assert_array_equal(ours.toggles, run_iverilog_clocked(clocked, inputs, period, tmp_path))
+    reference = run_iverilog_clocked(clocked, inputs, period, tmp_path)
+    np.testing.assert_array_equal(ours.toggles, reference.toggles)
+    np.testing.assert_array_equal(ours.last_output_event_steps, reference.last_output_event_steps)
     nets = clocked.netlist.nets
     assert ours.glitches[nets.index("y[2]")] > 0  # open while the sum settles, the latch passes its glitches
+    assert (ours.last_output_event_steps > period // 2).sum() > 10  # outputs still moving after the rising edge
 
 
 def test_latch_period_is_where_opensta_borrows_all_it_may(sky130_full, tmp_path):

@@ -52,6 +52,7 @@ def run_clocked(
     wheel_size,
     rise_weight,
     fall_weight,
+    is_output,
 ):
     """Run rows[i] applied at i·period with the clock falling then, rising at i·period + half.
 
@@ -62,7 +63,8 @@ def run_clocked(
     per net over the counted changes, the changes of each net's value from one cycle
     boundary to the next from `count_from` on (settled changes: toggles less these are
     glitches), how many of those boundaries found each net at 1, the number of gate output
-    events and of races.
+    events and of races, and per cycle the time after its start of the last change of a net
+    with `is_output` set (-1 if none, or before `count_from`).
     """
     n_gates = gate_output.shape[0]
     n_nets = values.shape[0]
@@ -82,6 +84,7 @@ def run_clocked(
     changed_at = np.full(n_nets, -1, np.int64)
     toggles = np.zeros(n_nets, np.int64)
     energy = np.zeros(n_rows, np.float64)
+    last_output = np.full(n_rows, -1, np.int64)
     net_energy = np.zeros(n_nets, np.float64)
     settled = np.zeros(n_nets, np.int64)
     ones = np.zeros(n_nets, np.int64)
@@ -200,6 +203,8 @@ def run_clocked(
             if t >= count_from:
                 toggles[net] += 1
                 net_energy[net] += spent
+                if is_output[net]:
+                    last_output[cycle] = t - cycle * period
             for f in range(fanout_start[net], fanout_start[net + 1]):
                 g = fanout_gate[f]
                 if eval_stamp[g] != stamp:
@@ -239,7 +244,7 @@ def run_clocked(
                 head[b] = g
                 due[g] = when
                 pending += 1
-    return toggles, energy, net_energy, settled, ones, events, races
+    return toggles, energy, net_energy, settled, ones, events, races, last_output
 
 
 @njit(cache=True, nogil=True)

@@ -237,8 +237,9 @@ def _check_clock(clocked: ClockedGates) -> None:
 @dataclass(frozen=True, eq=False)
 class ClockedResult:
     """Activity of a clocked run: toggles, settled changes (value at one cycle start against the next)
-    and switching energy (J) per netlist net from time P on, energy per cycle from the second cycle
-    on (J, leakage included), gate events and races."""
+    and switching energy (J) per netlist net from time P on; from the second cycle on, energy per
+    cycle (J, leakage included) and the time (steps after the cycle's start) of the last change of
+    an output-port bit, -1 in a cycle without one; gate events and races."""
 
     toggles: np.ndarray
     settled_changes: np.ndarray
@@ -247,6 +248,7 @@ class ClockedResult:
     events: int
     races: int
     period_steps: int
+    last_output_event_steps: np.ndarray
 
     @property
     def glitches(self) -> np.ndarray:
@@ -283,7 +285,7 @@ def simulate_clocked(clocked: ClockedGates, inputs: Mapping[str, np.ndarray], pe
         raise SimulationError(f"the clock period must be at least 2 steps, got {period_steps}")
     netlist = clocked.netlist
     zero = np.zeros(clocked.net_count)
-    toggles, _cycle, _net, _settled_changes, ones, _events, _races = _run(clocked, rows, period_steps, zero, zero)
+    toggles, _cycle, _net, _settled_changes, ones, _events, _races, _last = _run(clocked, rows, period_steps, zero, zero)
     boundaries = max(len(rows) - 1, 1)
     share_one = ones[: len(netlist.nets)] / boundaries
     share_one[clock_network(clocked)] = 0.5
@@ -291,11 +293,11 @@ def simulate_clocked(clocked: ClockedGates, inputs: Mapping[str, np.ndarray], pe
     model = energy_model(netlist, activity, clocked.timed.input_slew_s, clocked.timed.external_load_f)
     weights = np.zeros(clocked.net_count)
     weights[: len(netlist.nets)] = model.toggle_energy_j
-    toggles, per_cycle, net_energy, settled, _ones, events, races = _run(clocked, rows, period_steps, weights, weights)
+    toggles, per_cycle, net_energy, settled, _ones, events, races, last = _run(clocked, rows, period_steps, weights, weights)
     leakage = model.leakage_power_w * period_steps * clocked.timed.resolution_s
     nets = len(netlist.nets)
     return ClockedResult(toggles[:nets], settled[:nets], per_cycle[1:] + leakage, net_energy[:nets], int(events),
-                         int(races), int(period_steps))
+                         int(races), int(period_steps), last[1:])
 
 
 def _run(clocked: ClockedGates, rows: np.ndarray, period_steps: int, rise_weight: np.ndarray, fall_weight: np.ndarray):
@@ -304,12 +306,14 @@ def _run(clocked: ClockedGates, rows: np.ndarray, period_steps: int, rise_weight
     fanout = _fanout(gate_inputs, clocked.net_count)
     reg_fanout = _fanout(clocked.reg_inputs, clocked.net_count)
     largest = int(max(rise.max(initial=1), fall.max(initial=1)))
+    is_output = np.zeros(clocked.net_count, dtype=np.uint8)
+    is_output[[n for p in clocked.netlist.outputs for n in p.nets]] = 1
     return run_clocked(
         gate_inputs, gate_table, gate_output, rise, fall, *fanout,
         clocked.reg_inputs, clocked.reg_clock_table, clocked.reg_data_table, clocked.reg_clear_table,
         clocked.reg_preset_table, clocked.state_nets, clocked.reg_clock_pins, clocked.reg_latch, *reg_fanout,
         values, clocked.data_nets, rows, clocked.clock_net, int(period_steps), int(period_steps) // 2,
-        int(period_steps), 1 << (largest + 1).bit_length(), rise_weight, fall_weight,
+        int(period_steps), 1 << (largest + 1).bit_length(), rise_weight, fall_weight, is_output,
     )
 
 
