@@ -166,6 +166,8 @@ def test_loop_through_a_register_is_legal(library, tmp_path):
     clocked = annotate_registers(read_verilog(path, library), "clk")
     result = simulate_clocked(clocked, {"e": np.ones(40, dtype=np.int64)}, 1000)
     assert result.toggles[clocked.netlist.nets.index("y")] == 39
+    timing = sequential_timing(clocked, input_arrival=0.0)  # the loop is a register-to-register path
+    assert timing.critical.endpoint == "r/D" and timing.critical.path[1:] == ("y rise", "n fall")
 
 
 # The pipeline's registered adder, its sum caught by latches: transparent while the clock is high (dlxtp, dlrtp

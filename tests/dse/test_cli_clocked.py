@@ -100,6 +100,14 @@ def test_a_macro_in_the_library_is_refused_where_used(tmp_path, capsys, group, p
     assert not out.exists()
 
 
+def test_a_clock_gated_by_its_own_register_is_refused(tmp_path, capsys):
+    path = tmp_path / "m.v"
+    path.write_text(HEADER + "  sky130_fd_sc_hd__and2_1 g (.A(clk), .B(y), .X(n));\n"
+                    f"  {DFF} r (.CLK(n), .D(a), .Q(y));\nendmodule\n")
+    assert main(["timing", str(path), "--clock", "clk"]) == 2
+    assert capsys.readouterr().err.strip() == f"dse: error: {path}:7: instance r: its clock depends on a register it clocks"
+
+
 def test_latches_simulate_and_time(tmp_path, capsys):
     """`dse simulate --clock` and `dse timing --clock` on a latch design: the positive latch ly2 is critical."""
     from tests.characterize.test_clocked import LATCHES

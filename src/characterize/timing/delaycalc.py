@@ -132,7 +132,8 @@ def timing_order(netlist: Netlist) -> np.ndarray:
             if pending[sink] == 0:
                 ready.append(sink)
     if len(order) != len(netlist.instances):
-        inst = netlist.instances[int(np.flatnonzero(pending > 0)[0])]
+        stuck = [int(i) for i in np.flatnonzero(pending > 0)]
+        inst = netlist.instances[next((i for i in stuck if cells[i].register is not None), stuck[0])]
         where = f"{netlist.source}:{inst.line}: " if netlist.source and inst.line else ""
         raise NetlistError(f"{where}instance {inst.name}: its clock depends on a register it clocks")
     return np.array(order, dtype=np.int64)
