@@ -19,18 +19,27 @@ def batches(split: Split, batch_size: int, generator: torch.Generator | None = N
         yield x[index], y[index]
 
 
+OPTIMIZERS = ("adam", "sgd")
+SGD_MOMENTUM = 0.9
+
+
 def train(model: nn.Module, split: Split, epochs: int, lr: float, batch_size: int, seed: int,
-          weight_decay: float = 0.0, device: str = "cpu", loss_fn: nn.Module | None = None) -> nn.Module:
-    """Adam on `loss_fn` (default cross-entropy) for `epochs` passes over `split`; batch order follows `seed`."""
+          weight_decay: float = 0.0, device: str = "cpu", loss_fn: nn.Module | None = None,
+          optimizer: str = "adam") -> nn.Module:
+    """Adam (or SGD with momentum 0.9) on `loss_fn` (default cross-entropy) for `epochs` passes over `split`;
+    batch order follows `seed`."""
     model.to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    if optimizer == "sgd":
+        solver = torch.optim.SGD(model.parameters(), lr=lr, momentum=SGD_MOMENTUM, weight_decay=weight_decay)
+    else:
+        solver = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
         for x, y in batches(split, batch_size, generator):
-            optimizer.zero_grad()
+            solver.zero_grad()
             loss_fn(model(x.to(device)), y.to(device)).backward()
-            optimizer.step()
+            solver.step()
     return model.eval()
 
 
