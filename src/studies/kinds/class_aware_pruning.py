@@ -171,17 +171,20 @@ class ClassAwarePruning(StudyKind):
             min_accuracy=None if tolerance is None else self.baseline_figures().accuracy - tolerance,
         )
 
-    def prune(self, plan: PruningPlan, seed: int) -> PruneResult:
-        """Run the pruning loop on the baseline network."""
+    def training(self, seed: int) -> Training:
+        """The optimizer settings of the pruning loop: [space] `optimizer` and `lr`, the rest from [model]."""
         model_settings = self.session.settings
-        training = Training(self.settings["lr"] or model_settings["lr"], model_settings["batch_size"], seed,
-                            model_settings["weight_decay"], self.session.device, self.settings["optimizer"])
+        return Training(self.settings["lr"] or model_settings["lr"], model_settings["batch_size"], seed,
+                        model_settings["weight_decay"], self.session.device, self.settings["optimizer"])
+
+    def prune(self, plan: PruningPlan, training: Training) -> PruneResult:
+        """Run the pruning loop on the baseline network."""
         return prune_iteratively(self.session.baseline_model(), self.session.dataset, plan, training,
                                  self.session.accuracy)
 
     def evaluate(self, trial: optuna.Trial) -> dict[str, float]:
         plan = self.plan(trial)
-        result = self.prune(plan, seed=self.session.seed + 1 + trial.number)
+        result = self.prune(plan, self.training(self.session.seed + 1 + trial.number))
         base, after = self.baseline_figures(), self.figures(result.model)
         trial.set_user_attr("method", plan.method)
         trial.set_user_attr("kept_per_layer", {name: len(kept) for name, kept in result.kept.items()})
@@ -211,7 +214,7 @@ class ClassAwarePruning(StudyKind):
                               f"(in the file or as --set {ranged[0]}=VALUE), got {settings[ranged[0]]!r}")
         instance = cls(settings, study_context(config, storage or config.storage or DEFAULT_STORAGE))
         plan = instance.plan(optuna.trial.FixedTrial({}))
-        result = instance.prune(plan, seed=config.seed + 1)
+        result = instance.prune(plan, instance.training(config.seed + 1))
         session = instance.session
         dataset = session.dataset
         counts_before, counts_after = (
