@@ -218,15 +218,17 @@ def main() -> None:
             "seed", kind="stable")
     base = rows[rows["method"] == "baseline"]
     model = {**MODELS[args.data], **({"epochs": args.baseline_epochs} if args.baseline_epochs else {})}
+    data = f"{args.data}{f' (first {args.mnist_images} images)' if args.mnist_images else ''}"
+    setting = (f"floor {args.tolerance} points below the baseline (val), step {args.step}, at most "
+               f"{args.max_rounds} rounds, lambda1 {args.lambda1:g} (all parameters), lambda2 {args.lambda2:g} "
+               f"(conv form), {args.optimizer} lr {args.lr:g}, {args.regularize_epochs} + {args.finetune_epochs} "
+               "per round epochs")
     lines = [
-        f"{args.data}{f' (first {args.mnist_images} images)' if args.mnist_images else ''}, seeds "
-        f"{sorted(set(rows['seed']))}, {model}",
-        f"baseline: val {base['val'].mean():.2f} ± {base['val'].std():.2f} %, test {base['test'].mean():.2f} "
-        f"± {base['test'].std():.2f} %, {int(base['params'].mean())} parameters, {int(base['macs'].mean())} MACs",
-        f"floor {args.tolerance} points below the baseline (val), step {args.step}, at most {args.max_rounds} rounds, "
-        f"lambda1 {args.lambda1:g} (all parameters), lambda2 {args.lambda2:g} (conv form), {args.optimizer} lr "
-        f"{args.lr:g}, {args.regularize_epochs} + {args.finetune_epochs} per round epochs",
-        "", summary(rows).to_string(), "", "paired by seed, test accuracy in points:", paired(rows).to_string(),
+        f"{data}, seeds {sorted(set(rows['seed']))}, {model}",
+        (f"baseline: val {base['val'].mean():.2f} ± {base['val'].std():.2f} %, test {base['test'].mean():.2f} "
+         f"± {base['test'].std():.2f} %, {int(base['params'].mean())} parameters, {int(base['macs'].mean())} MACs"),
+        setting, "", summary(rows).to_string(), "", "paired by seed, test accuracy in points:",
+        paired(rows).to_string(),
     ]
     text = "\n".join(lines)
     print("\n" + text)

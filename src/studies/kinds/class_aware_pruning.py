@@ -6,8 +6,9 @@ Each trial fine-tunes the cached quantized baseline under the pruning loss
 neurons) round by round, removing those important for the fewest classes
 (Taylor threshold τ; scored as the authors score by default, see
 `studies.pruning.scores`) and fine-tuning after each round, until the target
-ratio (`schedule` "ratio") or the accuracy floor (`schedule` "floor"). The layers shrink physically, so MACs and the LUT
-energy per inference fall with them. Accuracy is measured on the validation
+ratio (`schedule` "ratio") or the accuracy floor (`schedule` "floor"). The
+layers shrink physically, so MACs and the LUT energy per inference fall with
+them. Accuracy is measured on the validation
 part; the test accuracy is kept as the trial attribute `test_accuracy`.
 `run_once` runs one fixed setting and writes the pruned network and a report
 (`dse prune`).
@@ -161,7 +162,8 @@ class ClassAwarePruning(StudyKind):
             layer_ratios=layer_ratios,
             iterations=low if low == high else trial.suggest_int("iterations", low, high),
             score=_categorical(trial, "score", s["score"]),
-            tau=PruningPlan.tau if searched_tau and method != "class-aware" else _float(trial, "tau", s["tau"], log=True),
+            tau=(PruningPlan.tau if searched_tau and method != "class-aware"
+                 else _float(trial, "tau", s["tau"], log=True)),
             images_per_class=s["images_per_class"],
             lambda1=_float(trial, "lambda1", s["lambda1"], log=True),
             lambda2=_float(trial, "lambda2", s["lambda2"], log=True),

@@ -37,7 +37,7 @@ def l1_penalty(model: nn.Module, scope: str = "weights") -> torch.Tensor:
 
 
 def orthogonality_penalty(layers: Sequence[nn.Module], form: str = "kernel") -> torch.Tensor:
-    """Σ over `layers` of ‖conv(K, K) − δ·I‖_F (`form` "conv", convolutions) or ‖K·Kᵀ − I‖_F ("kernel")."""
+    """Σ over `layers` of ‖conv(K, K) − δ·I‖_F (`form` "conv", for convolutions) or ‖K·Kᵀ − I‖_F."""
     terms = []
     for layer in layers:
         if form == "conv" and isinstance(layer, nn.Conv2d):
