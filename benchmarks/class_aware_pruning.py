@@ -1,7 +1,7 @@
 """Class-aware against magnitude (L1-norm) and random filter pruning of a batch-norm CNN, at equal size, over seeds.
 
 Usage: python benchmarks/class_aware_pruning.py [--data digits|mnist] [--seeds 0,1,2,3,4] [--device cpu]
-       [--out DIR] [--tolerance 1.0] [--step 0.1] [--max-rounds 6] [--finetune-epochs 2] [--workers 1] ...
+       [--out DIR] [--tolerance 1.0] [--step 0.15] [--max-rounds 8] [--finetune-epochs 2] [--workers 1] ...
 
 Per seed (which also draws the data split) the 8-bit quantization-aware CNN
 with batch norm is trained once. Class-aware pruning then runs the authors'
@@ -184,8 +184,8 @@ def main() -> None:
                         help=f"replayed at class-aware's widths, comma-separated from {', '.join(REPLAYED)}")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     parser.add_argument("--tolerance", type=float, default=1.0, help="floor: points below the baseline (val)")
-    parser.add_argument("--step", type=float, default=0.1, help="share of the filters left removed per round")
-    parser.add_argument("--max-rounds", type=int, default=6)
+    parser.add_argument("--step", type=float, default=0.15, help="share of the filters left removed per round")
+    parser.add_argument("--max-rounds", type=int, default=8)
     parser.add_argument("--lambda1", type=float, default=1e-4)
     parser.add_argument("--lambda2", type=float, default=1e-2)
     parser.add_argument("--tau-max-sum", type=float, default=1e-5)
