@@ -50,26 +50,32 @@ def compensation_grid(names: list[str]) -> list[dict[str, int]]:
 
 
 def run_seed(args: argparse.Namespace, lut, seed: int, workdir: str) -> dict[str, tuple[float, float, float]]:
-    """Per network: (test accuracy %, Monte Carlo standard error, MAC overhead %) at the study's σ."""
+    """Per network: (test accuracy %, Monte Carlo standard error, MAC overhead %) at the study's σ, each printed
+    as soon as it is measured."""
     network = LENET5 if args.arch == "lenet5" else {"hidden": args.hidden}
     model = {**network, "epochs": args.epochs, "finetune_epochs": args.finetune_epochs}
     session = VariationSession(StudyContext(lut, args.data_table, model, seed, args.device, workdir), args.mapping,
                                None, args.samples, args.compensation_epochs)
     sigma = args.sigma
+    rows: dict[str, tuple[float, float, float]] = {}
+    started = time.perf_counter()
+
+    def record(name: str, model, overhead_pct: float = 0.0) -> None:
+        result = session.accuracy(model, 0.0 if name == "variation-free" else sigma, "test")
+        rows[name] = (result.mean, result.standard_error, overhead_pct)
+        share = 100 * result.mean / rows["variation-free"][0]
+        print(f"  seed {seed} {name:28s} {result.mean:6.2f} ± {result.standard_error:4.2f} %  "
+              f"({share:5.1f} % of variation-free)  MACs +{overhead_pct:.1f} %  "
+              f"[{time.perf_counter() - started:.0f} s]", flush=True)
+
     plain = session.quant.baseline_model()
-    rows = {"variation-free": (session.accuracy(plain, 0.0, "test").mean, 0.0, 0.0)}
-
-    def test(model) -> tuple[float, float]:
-        result = session.accuracy(model, sigma, "test")
-        return result.mean, result.standard_error
-
-    rows["plain"] = (*test(plain), 0.0)
-    noise = session.run(Plan("noise-injection", (sigma,)), seed + 1).trained
-    rows["noise injection"] = (*test(noise), 0.0)
-    rows["fine-tuned, β = 0"] = (*test(session.run(Plan("correctnet", (sigma,), K, 0.0), seed + 1).trained), 0.0)
+    record("variation-free", plain)
+    record("plain", plain)
+    record("noise injection", session.run(Plan("noise-injection", (sigma,)), seed + 1).trained)
+    record("fine-tuned, β = 0", session.run(Plan("correctnet", (sigma,), K, 0.0), seed + 1).trained)
     suppressed = max((session.run(Plan("correctnet", (sigma,), K, beta), seed + 1).trained for beta in BETAS),
                      key=lambda m: session.accuracy(m, sigma).mean)
-    rows["suppression"] = (*test(suppressed), 0.0)
+    record("suppression", suppressed)
     names = session.layer_names()
     best = None
     for widths in compensation_grid(names):
@@ -80,8 +86,8 @@ def run_seed(args: argparse.Namespace, lut, seed: int, workdir: str) -> dict[str
         if best is None or score > best[0]:
             best = (score, compensated, overhead.macs_pct, widths)
     _, compensated, overhead_pct, widths = best
-    rows["suppression + compensation"] = (*test(compensated), overhead_pct)
     print(f"  seed {seed}: compensation {widths}")
+    record("suppression + compensation", compensated, overhead_pct)
     return rows
 
 
@@ -118,13 +124,7 @@ def main() -> None:
         else:
             args.data_table = validate_data_settings({})
         for seed in (int(s) for s in args.seeds.split(",")):
-            start = time.perf_counter()
             rows = run_seed(args, lut, seed, workdir)
-            free = rows["variation-free"][0]
-            for name, (mean, se, overhead) in rows.items():
-                print(f"  {name:28s} {mean:6.2f} ± {se:4.2f} %  ({100 * mean / free:5.1f} % of variation-free)"
-                      f"  MACs +{overhead:.1f} %")
-            print(f"  ({time.perf_counter() - start:.0f} s)")
             results.append(rows)
     print(f"mean over {len(results)} seeds (± standard error over seeds; mean Monte Carlo standard error):")
     for name in results[0]:

@@ -33,7 +33,7 @@ from studies.pruning.baselines import Keys, magnitude_keys, random_keys
 from studies.pruning.regularizers import RegularizedLoss
 from studies.pruning.scores import AUTHORS_IMAGES_PER_CLASS, AUTHORS_TAU, class_aware_keys
 from studies.pruning.surgery import PrunableUnit, prunable_units, remove_outputs, widths
-from studies.training import train
+from studies.training import QUIET, Progress, train
 
 METHODS = ("class-aware", "magnitude", "random")
 SCOPES = ("global", "layer")
@@ -85,7 +85,7 @@ class PruningPlan:
 @dataclass(frozen=True)
 class Training:
     """Optimizer ("adam" or "sgd", see `studies.training.train`) and its settings, seed and device of every
-    training call in the loop."""
+    training call in the loop, and how training reports and stops."""
 
     lr: float
     batch_size: int
@@ -93,6 +93,7 @@ class Training:
     weight_decay: float = 0.0
     device: str = "cpu"
     optimizer: str = "adam"
+    progress: Progress = QUIET
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ def prune_iteratively(model: nn.Module, dataset: Dataset, plan: PruningPlan, tra
         if given is not None and len(given) != len(units):
             raise StudiesError(f"{len(given)} {what} for {len(units)} prunable layers "
                                f"({', '.join(u.name for u in units)})")
-    model = _fit(copy.deepcopy(model), units, dataset, plan, training, plan.regularize_epochs, training.seed)
+    model = _fit(copy.deepcopy(model), units, dataset, plan, training, plan.regularize_epochs, training.seed,
+                 "regularize")
     start = copy.deepcopy(model)
     original = widths(model, units)
     kept = {name: np.arange(width) for name, width in original.items()}
@@ -154,7 +156,8 @@ def prune_iteratively(model: nn.Module, dataset: Dataset, plan: PruningPlan, tra
         if not keep_now:
             continue
         candidate = remove_outputs(model, units, keep_now)
-        candidate = _fit(candidate, units, dataset, plan, training, plan.finetune_epochs, training.seed + iteration)
+        candidate = _fit(candidate, units, dataset, plan, training, plan.finetune_epochs, training.seed + iteration,
+                         f"pruning round {iteration}/{plan.rounds}: fine-tune")
         candidate_accuracy = evaluate(candidate)
         if plan.min_accuracy is not None and candidate_accuracy < plan.min_accuracy:
             stopped_by = "accuracy floor"
@@ -166,12 +169,13 @@ def prune_iteratively(model: nn.Module, dataset: Dataset, plan: PruningPlan, tra
 
 
 def _fit(model: nn.Module, units: list[PrunableUnit], dataset: Dataset, plan: PruningPlan, training: Training,
-         epochs: int, seed: int) -> nn.Module:
+         epochs: int, seed: int, label: str) -> nn.Module:
     if epochs == 0:
         return model
     loss = RegularizedLoss(model, units, plan.lambda1, plan.lambda2, plan.l1_scope, plan.orthogonality)
     return train(model, dataset.train, epochs, training.lr, training.batch_size, seed, training.weight_decay,
-                 training.device, loss_fn=loss, optimizer=training.optimizer)
+                 training.device, loss_fn=loss, progress=training.progress, label=label,
+                 optimizer=training.optimizer)
 
 
 def ranking_keys(plan: PruningPlan, model: nn.Module, units: list[PrunableUnit], dataset: Dataset,
@@ -179,7 +183,8 @@ def ranking_keys(plan: PruningPlan, model: nn.Module, units: list[PrunableUnit],
     """The plan's criterion evaluated on the current network (class scores on the training part)."""
     if plan.method == "class-aware":
         return class_aware_keys(model, units, dataset.train, dataset.n_classes, plan.score, plan.tau,
-                                plan.images_per_class, training.device)
+                                plan.images_per_class, training.device, training.progress,
+                                f"pruning round {iteration}/{plan.rounds}: class scores")
     if plan.method == "magnitude":
         return magnitude_keys(model, units)
     if plan.method == "random":

@@ -23,6 +23,7 @@ averaging the losses of a batch).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,7 +34,7 @@ from torch import nn
 from studies.data import Split
 from studies.pruning.baselines import relative_magnitude
 from studies.pruning.surgery import PrunableUnit
-from studies.training import batches
+from studies.training import QUIET, Progress, batches
 
 SCORE_BATCH = 256
 SCORES = ("sum-max", "max-sum")
@@ -78,26 +79,34 @@ def scoring_images(labels: torch.Tensor, n_classes: int, images_per_class: int) 
 
 
 def hit_rates(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, tau: float,
-              images_per_class: int = 0, before_norm: bool = False, device: str = "cpu") -> dict[str, torch.Tensor]:
-    """Per unit, a float64 tensor (classes × outputs × positions): the share of each class's images with Θ' > τ."""
+              images_per_class: int = 0, before_norm: bool = False, device: str = "cpu", progress: Progress = QUIET,
+              label: str = "class scores") -> dict[str, torch.Tensor]:
+    """Per unit, a float64 tensor (classes × outputs × positions): the share of each class's images with Θ' > τ.
+
+    `progress` shows a bar named `label` and stops the work (Stopped) before the next batch when asked."""
     x, y = split
     chosen = scoring_images(y, n_classes, images_per_class)
     x, y = x[chosen], y[chosen]
     hits: dict[str, torch.Tensor] = {}
     images = torch.bincount(y, minlength=n_classes).double().clamp_min(1)
-    for xb, yb in batches((x, y), SCORE_BATCH):
-        yb = yb.to(device)
-        for name, value in taylor_values(model, units, xb.to(device), yb, before_norm).items():
-            hit = (value > tau).reshape(len(value), value.shape[1], -1).double()
-            total = hits.setdefault(name, torch.zeros(n_classes, *hit.shape[1:], dtype=torch.float64, device=device))
-            total.index_add_(0, yb, hit)
+    with progress.bar(label, math.ceil(len(y) / SCORE_BATCH)) as bar:
+        for xb, yb in batches((x, y), SCORE_BATCH):
+            progress.check()
+            yb = yb.to(device)
+            for name, value in taylor_values(model, units, xb.to(device), yb, before_norm).items():
+                hit = (value > tau).reshape(len(value), value.shape[1], -1).double()
+                total = hits.setdefault(name, torch.zeros(n_classes, *hit.shape[1:], dtype=torch.float64,
+                                                          device=device))
+                total.index_add_(0, yb, hit)
+            bar.update()
     return {name: (total / images.to(total.device).view(-1, 1, 1)).cpu() for name, total in hits.items()}
 
 
 def class_importance(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, tau: float,
-                     device: str = "cpu") -> dict[str, np.ndarray]:
+                     device: str = "cpu", progress: Progress = QUIET,
+                     label: str = "class scores") -> dict[str, np.ndarray]:
     """Per unit, an array (classes × outputs): each filter's largest hit rate over its positions, in [0, 1]."""
-    rates = hit_rates(model, units, split, n_classes, tau, device=device)
+    rates = hit_rates(model, units, split, n_classes, tau, device=device, progress=progress, label=label)
     return {name: rate.amax(dim=2).numpy() for name, rate in rates.items()}
 
 
@@ -107,18 +116,20 @@ def class_counts(importance: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def class_scores(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, score: str,
-                 tau: float, images_per_class: int, device: str = "cpu") -> dict[str, np.ndarray]:
+                 tau: float, images_per_class: int, device: str = "cpu", progress: Progress = QUIET,
+                 label: str = "class scores") -> dict[str, np.ndarray]:
     """Per unit, each output's score in classes (0..n_classes) as `score` ("sum-max" or "max-sum") computes it."""
+    rates = hit_rates(model, units, split, n_classes, tau, images_per_class, before_norm=score == "sum-max",
+                      device=device, progress=progress, label=label)
     if score == "max-sum":
-        rates = hit_rates(model, units, split, n_classes, tau, images_per_class, device=device)
         return {name: rate.amax(dim=2).sum(dim=0).numpy() for name, rate in rates.items()}
-    rates = hit_rates(model, units, split, n_classes, tau, images_per_class, before_norm=True, device=device)
     return {name: rate.sum(dim=0).amax(dim=1).numpy() for name, rate in rates.items()}
 
 
 def class_aware_keys(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, score: str,
-                     tau: float, images_per_class: int, device: str = "cpu") -> dict[str, np.ndarray]:
+                     tau: float, images_per_class: int, device: str = "cpu", progress: Progress = QUIET,
+                     label: str = "class scores") -> dict[str, np.ndarray]:
     """Pruning keys: lowest score first, ties broken by the smaller relative filter magnitude."""
-    scores = class_scores(model, units, split, n_classes, score, tau, images_per_class, device)
+    scores = class_scores(model, units, split, n_classes, score, tau, images_per_class, device, progress, label)
     magnitude = relative_magnitude(model, units)
     return {name: np.stack([scores[name], magnitude[name]], axis=1) for name in scores}
