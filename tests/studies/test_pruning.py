@@ -10,7 +10,7 @@ from torch import nn
 from studies.data import Dataset
 from studies.errors import StudiesError
 from studies.models import build_model
-from studies.pruning.loop import PruningPlan, Training, choose_removals, prune_iteratively
+from studies.pruning.loop import PruningPlan, Training, choose_removals, cumulative_target, prune_iteratively
 from studies.pruning.regularizers import RegularizedLoss, l1_penalty, orthogonality_penalty
 from studies.pruning.report import load_pruned, save_pruned
 from studies.pruning.scores import class_counts, class_importance, class_scores, taylor_values
@@ -348,3 +348,12 @@ def test_replayed_layer_widths_are_reached_round_by_round():
     result = prune_iteratively(model, data, plan, Training(lr=1e-3, batch_size=4, seed=0), lambda m: 50.0)
     assert [step.widths for step in result.steps] == [{"0": 6, "2": 5}, {"0": 3, "2": 2}]
     assert result.stopped_by == "rounds"
+
+
+def test_floor_schedule_targets_a_step_of_what_is_left():
+    original, current = {"a": 8, "b": 4}, {"a": 6, "b": 4}
+    per_layer = PruningPlan(schedule="floor", step=0.5, scope="layer")
+    assert cumulative_target(per_layer, original, current, 2) == {"a": 2 + 3, "b": 0 + 2}
+    assert cumulative_target(PruningPlan(schedule="floor", step=0.5), original, current, 2) == 2 + 5
+    replay = PruningPlan(layer_widths=((7, 4), (5, 3)))
+    assert cumulative_target(replay, original, current, 2) == {"a": 3, "b": 1}
