@@ -83,6 +83,10 @@ def storage(study_file):
     ({"iterations": [3, 1]}, "space.iterations"),
     ({"tolerance_points": -1}, "space.tolerance_points"),
     ({"lamda1": 1e-5}, "space.lamda1"),
+    ({"schedule": "floor", "ratio": 0.5}, "space.ratio"),
+    ({"step": 0.2}, "space.step"),
+    ({"score": "sum"}, "space.score"),
+    ({"optimizer": "rmsprop"}, "space.optimizer"),
 ])
 def test_bad_space_names_the_key(space, key):
     with pytest.raises(ConfigError, match=key):
@@ -191,3 +195,18 @@ def test_per_layer_ratios_and_lut_energy(study_file, storage):
     assert metrics["params"] == (64 + 1) * 8 + (8 + 1) * 9 + (9 + 1) * 10
     with pytest.raises(ConfigError, match="space.layer_ratios: the network has 2 prunable layers"):
         ClassAwarePruning(ClassAwarePruning.validate({"layer_ratios": [0.5]}, "space"), context)
+
+
+def test_floor_schedule_removes_a_step_of_what_is_left_per_round(study_file, storage):
+    context = StudyContext(UNIT_ENERGY_LUT, {}, {"arch": "mlp", "hidden": list(HIDDEN), "epochs": 4,
+                                                 "finetune_epochs": 1}, 0, "cpu", study_file.parent / "cap")
+    space = ClassAwarePruning.validate({"schedule": "floor", "step": 0.25, "iterations": 2, "tolerance_points": 100,
+                                        "regularize_epochs": 0, "lambda1": 1e-4, "lambda2": 1e-2,
+                                        "optimizer": "sgd", "lr": 0.01}, "space")
+    trial = optuna.trial.FixedTrial({})
+    study_kind = ClassAwarePruning(space, context)
+    metrics = study_kind.evaluate(trial)
+    # 28 neurons: round 1 removes ceil(0.25 * 28) = 7, round 2 ceil(0.25 * 21) = 6
+    assert sum(trial.user_attrs["kept_per_layer"].values()) == 15
+    assert trial.user_attrs["stopped_by"] == "rounds" and trial.user_attrs["rounds_done"] == 2
+    assert metrics["pruned_filters_pct"] == pytest.approx(100 * 13 / 28)

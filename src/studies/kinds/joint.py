@@ -105,7 +105,7 @@ class Joint(StudyKind):
         seed = self.session.seed + 1 + trial.number
         pruning_trial = PrefixedTrial(trial, "pruning")
         plan = self.pruning.plan(pruning_trial)
-        pruned = self.pruning.prune(plan, seed)
+        pruned = self.pruning.prune(plan, self.pruning.training(seed))
         weights_trial = PrefixedTrial(trial, "weights")
         base = self.weights.baseline_cost
         weights = self.weights.suggest_weights(weights_trial)
