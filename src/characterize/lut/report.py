@@ -45,6 +45,10 @@ def summarize(lut: Lut) -> str:
     lines.append(f"max sensitized delay: {delay.min():.0f} ps (w={delay.idxmin()}) to {delay.max():.0f} ps (w={delay.idxmax()})")
     area = rows["area_um2"]
     lines.append(f"area: {area.min():.1f} um2 (w={area.idxmin()}) to {area.max():.1f} um2 (w={area.idxmax()}), mean {area.mean():.1f}")
+    if "upsized_cells" in rows:
+        upsized = rows["upsized_cells"]
+        lines.append(f"sized for delay: {upsized.min():.0f} (w={upsized.idxmin()}) to {upsized.max():.0f} "
+                     f"(w={upsized.idxmax()}) upsized cells per weight, mean {upsized.mean():.1f}")
     lines.append(f"glitches: {rows['glitches_per_op'].sum() / max(rows['toggles_per_op'].sum(), 1e-12) * 100:.1f} % of all toggles")
     return "\n".join(lines)
 

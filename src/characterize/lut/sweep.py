@@ -37,7 +37,7 @@ from cells.cache import cache_root, package_version, source_digest
 from cells.default import default_library_path, load_library
 from cells.files import file_lock, write_text
 from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS
-from characterize.choices import MODES
+from characterize.choices import MODES, SIZE_FOR
 from characterize.errors import SimulationError
 from characterize.lut.activations import activation_sequence
 from characterize.lut.clocked_measure import CLOCK_PORT, PE_COLUMNS, measure_clocked, min_period_ps
@@ -56,6 +56,7 @@ from characterize.passes.designs import (
     verify_product,
 )
 from characterize.passes.netlist_design import NetlistDesign
+from characterize.passes.sizing import size_cells, upsized_cells
 from characterize.timing.delaycalc import DelayCalculation, calculate_delays
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_arc_delays, default_external_load
 from characterize.timing.power import simulate_energy
@@ -63,6 +64,7 @@ from characterize.timing.sdf import read_sdf
 from characterize.timing.sta import static_timing
 
 REFERENCE = "reference"
+SIZE_COLUMNS = ("upsized_cells",)  # with size_for = delay: instances larger than their function's smallest cell
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class SweepConfig:
     period_ps: float | None = None
     strategy: str = "simplify"
     dont_use: tuple[str, ...] = DEFAULT_DONT_USE
+    size_for: str = "area"
     sdf: str | None = None
     weight_sample: int | None = None  # the weights are sample_weights(spec.weights, N); not part of cache keys
 
@@ -91,6 +94,14 @@ class SweepConfig:
             raise SimulationError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.strategy not in STRATEGIES:
             raise SimulationError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        if self.size_for not in SIZE_FOR:
+            raise SimulationError(f"size_for must be one of {', '.join(SIZE_FOR)}, got {self.size_for!r}")
+        clocked = self.spec.clock is not None if isinstance(self.spec, NetlistDesign) else self.spec.pe
+        if self.size_for == "delay" and self.sdf is not None:
+            raise SimulationError("an SDF times the netlist as mapped, not one sized for delay: size for area with an SDF")
+        if self.size_for == "delay" and clocked:
+            raise SimulationError("sizing for delay times combinational designs only; characterize a clocked design "
+                                  "sized for area")
         if self.vectors < 1:
             raise SimulationError(f"vectors must be at least 1, got {self.vectors}")
         for weight in self.weights:
@@ -127,24 +138,29 @@ def default_cache_dir() -> Path:
 
 
 class _Characterizer:
-    """Per-process state of a sweep: library, reference design, activations, period."""
+    """Per-process state of a sweep: library, reference design, activations, period.
+
+    `mapped` is the reference design as built or read, which weights are embedded into and checked against;
+    `reference` is what is measured for the reference row and in stationary mode: `mapped` sized by `size_for`.
+    """
 
     def __init__(self, config: SweepConfig):
         self.config = config
         self.library = load_library(config.library)
         self.matcher = CellMatcher(self.library, config.dont_use)
+        self.external_load = default_external_load(self.library)
+        self.input_slew = config.input_slew_ps * S_PER_PS
         spec = config.spec
         if isinstance(spec, NetlistDesign):
-            self.reference = spec.read(self.library)
+            self.mapped = spec.read(self.library)
             values = spec.activations
         else:
-            self.reference = reference_design(spec, self.library, self.matcher)
+            self.mapped = reference_design(spec, self.library, self.matcher)
             values = spec.weights
+        self.reference = self._sized(self.mapped)
         self.activations = activation_sequence(
             config.vectors + 1, values.start, values.stop - 1, config.seed, config.histogram
         )
-        self.external_load = default_external_load(self.library)
-        self.input_slew = config.input_slew_ps * S_PER_PS
         self._reference_timed = None
         self.period_s = self._clock_period()
 
@@ -168,6 +184,9 @@ class _Characterizer:
             return float(np.ceil(min_period_ps(self.reference, self.clock, self.input_slew, self.external_load))) * S_PER_PS
         timed = self._timed(self.reference)
         return float(np.ceil(static_timing(timed).critical_delay_s * PS_PER_S)) * S_PER_PS
+
+    def _sized(self, design: Netlist) -> Netlist:
+        return size_cells(design, self.matcher, self.config.size_for, self.input_slew, self.external_load)
 
     def _timed(self, design: Netlist) -> TimedGates:
         """`design` with its arc delays; the reference's, shared by every stationary weight, are computed once."""
@@ -200,11 +219,12 @@ class _Characterizer:
             inputs[weight_port] = np.full(len(self.activations), item, dtype=np.int64)
             launch = np.array([n for p in design.inputs if p.name != weight_port for n in p.nets], dtype=np.int64)
         elif user:
-            design = spec.embedded(self.reference, int(item), self.config.strategy, self.matcher)
+            design = spec.embedded(self.mapped, int(item), self.config.strategy, self.matcher, self._sized)
         elif self.clocked:
             design = pe_design(spec, self.library, self.matcher, int(item), self.config.strategy)
         else:
-            design = smallest(embedded_designs(self.reference, spec, int(item), self.config.strategy, self.matcher))
+            design = self._sized(smallest(embedded_designs(self.mapped, spec, int(item), self.config.strategy,
+                                                           self.matcher)))
             verify_product(design, spec, weight=int(item))
         if self.clocked:
             return self._measure_clocked(design, {k: v for k, v in inputs.items() if k in _port_names(design)}, item)
@@ -258,6 +278,8 @@ class _Characterizer:
             "glitches_per_op": float(result.glitches.sum() / result.transitions),
             "leakage_nW": run.model.leakage_power_w * NW_PER_W,
         }
+        if self.config.size_for == "delay":
+            row["upsized_cells"] = upsized_cells(design, self.matcher)
         targets = self.activations[1:]
         frame = pd.DataFrame({"activation": targets, "delay": delays_ps, "energy": energy_fj})
         grouped = frame.groupby("activation").agg(
@@ -391,7 +413,8 @@ def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None,
 def _assemble(config: SweepConfig, results: dict) -> Lut:
     rows = [results[REFERENCE]["row"]] + [results[w]["row"] for w in config.weights]
     pe = isinstance(config.spec, MultiplierSpec) and config.spec.pe
-    table = pd.DataFrame(rows, columns=list(LUT_COLUMNS) + (list(PE_COLUMNS) if pe else []))
+    extra = list(PE_COLUMNS) if pe else list(SIZE_COLUMNS) if config.size_for == "delay" else []
+    table = pd.DataFrame(rows, columns=list(LUT_COLUMNS) + extra)
     table["weight"] = table["weight"].astype("Int64")
     tables = []
     for weight in config.weights:
@@ -412,6 +435,7 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
         "library_sha256": library_sha256(config),
         **results[REFERENCE]["corner"],
         "dont_use": list(config.dont_use),
+        "size_for": config.size_for,
         "generator": generator,
         "mode": config.mode,
         "strategy": config.strategy,

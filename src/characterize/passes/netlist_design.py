@@ -12,6 +12,7 @@ vectors (the LUT's provenance says which).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,8 +69,10 @@ class NetlistDesign:
     def read(self, library: Library) -> Netlist:
         return read_verilog(self.path, library, top=self.top)
 
-    def embedded(self, reference: Netlist, weight: int, strategy: str, matcher: CellMatcher) -> Netlist:
-        """The netlist with the weight tied and simplified (smallest over the strategy's routes), checked."""
+    def embedded(self, reference: Netlist, weight: int, strategy: str, matcher: CellMatcher,
+                 sized: Callable[[Netlist], Netlist] | None = None) -> Netlist:
+        """The netlist with the weight tied and simplified (smallest over the strategy's routes), then `sized`
+        (cells resized, e.g. for delay), checked."""
         self.check_weight(weight)
         if self.clock is not None:
             raise NetlistError(f"{self.path}: embedded mode simplifies combinational netlists only; this one has "
@@ -83,6 +86,8 @@ class NetlistDesign:
 
             designs.append(resynthesize(ours, reference.library))
         design = min(designs, key=lambda d: d.area)
+        if sized is not None:
+            design = sized(design)
         check_embedding(reference, design, self.weight_port, weight)
         return design
 
