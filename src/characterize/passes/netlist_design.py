@@ -6,7 +6,8 @@ port; `embedded` ties the port to the constant and simplifies with our passes
 (or yosys/ABC), then checks the result against the unembedded netlist with the
 same weight on its port: on every combination of the remaining input bits when
 there are at most `EXHAUSTIVE_BITS`, else on `SAMPLE_VECTORS` seeded random
-vectors (the LUT's provenance says which).
+vectors plus a formal proof with yosys where it is installed (the LUT's
+provenance says which).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from characterize.netlist.logic import net_values
 from characterize.netlist.techmap import CellMatcher
 from characterize.netlist.verilog import read_verilog
 from characterize.passes.embed import embed_constant
+from characterize.passes.equivalence import prove_embedding
+from characterize.passes.resynthesis import resynthesize, yosys_available
 
 EXHAUSTIVE_BITS = 16
 SAMPLE_VECTORS = 4096
@@ -82,8 +85,6 @@ class NetlistDesign:
         if strategy != "yosys":
             designs.append(ours)
         if strategy != "simplify":
-            from characterize.passes.resynthesis import resynthesize
-
             designs.append(resynthesize(ours, reference.library))
         design = min(designs, key=lambda d: d.area)
         if sized is not None:
@@ -133,13 +134,16 @@ def open_design(path: str | Path, library: Library, weight_port: str, activation
 
 
 def equivalence_method(bits: int) -> str:
+    """How `check_embedding` checks a design with `bits` input bits besides the weight, as the LUT records it."""
     if bits <= EXHAUSTIVE_BITS:
         return f"exhaustive over {bits} input bits"
-    return f"{SAMPLE_VECTORS} random vectors (seed 0) over {bits} input bits"
+    proof = "+ yosys SAT proof" if yosys_available() else "(yosys not found)"
+    return f"{SAMPLE_VECTORS} random vectors (seed 0) over {bits} input bits {proof}"
 
 
 def check_embedding(reference: Netlist, embedded: Netlist, weight_port: str, weight: int) -> None:
-    """Raise NetlistError unless `embedded` equals `reference` with `weight_port` = `weight` on every checked vector."""
+    """Raise NetlistError unless `embedded` equals `reference` with `weight_port` = `weight` on every checked vector,
+    and, beyond `EXHAUSTIVE_BITS` and where yosys is installed, by a formal proof (`equivalence.prove_embedding`)."""
     inputs = [p for p in reference.inputs if p.name != weight_port]
     bits = sum(p.width for p in inputs)
     if bits <= EXHAUSTIVE_BITS:
@@ -167,3 +171,5 @@ def check_embedding(reference: Netlist, embedded: Netlist, weight_port: str, wei
                 f"{embedded.name}: output {port.name} differs from {reference.name} with {weight_port} = {weight} "
                 f"on {len(wrong)} of {count} vectors ({equivalence_method(bits)})"
             )
+    if codes is None and yosys_available():
+        prove_embedding(reference, embedded, weight_port, weight)
