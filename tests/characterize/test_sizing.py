@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from characterize.errors import NetlistError, SimulationError
+from characterize.lut.report import summarize
 from characterize.lut.sweep import SweepConfig, run_sweep
 from characterize.netlist.techmap import DEFAULT_DONT_USE, CellMatcher
 from characterize.passes.designs import MultiplierSpec, embedded_design, reference_design, verify_product
@@ -83,6 +86,9 @@ def test_sweep_reports_upsized_cells_per_weight(tmp_path):
     assert (fast["critical_delay_ps"] < small["critical_delay_ps"]).all()
     assert (fast["area_um2"] > small["area_um2"]).all()
     assert luts["delay"].reference["upsized_cells"] > 0
+    assert re.search(r"sized for delay: \d+ \(w=-?\d+\) to \d+ \(w=-?\d+\) upsized cells per weight|"
+                     r"sized for delay: \d+ upsized cells for every weight", summarize(luts["delay"]))
+    assert "sized for" not in summarize(luts["area"])
 
 
 def test_sizing_for_delay_is_refused_where_it_cannot_apply():
