@@ -44,7 +44,8 @@ def upsized_cells(netlist: Netlist, matcher: CellMatcher) -> int:
     count = 0
     for inst in netlist.instances:
         sizes = _sizes(netlist, matcher, inst.cell)
-        count += bool(sizes) and (sizes[0].area, sizes[0].cell) < (netlist.library.cells[inst.cell].area, inst.cell)
+        if sizes and (sizes[0].area, sizes[0].cell) < (netlist.library.cells[inst.cell].area, inst.cell):
+            count += 1
     return count
 
 
