@@ -96,3 +96,12 @@ def test_sizing_for_delay_is_refused_where_it_cannot_apply():
         SweepConfig(MultiplierSpec(2, True, "array", mac_bits=5, pe=True), "embedded", (1,), size_for="delay")
     with pytest.raises(SimulationError, match="size_for must be one of area, delay"):
         SweepConfig(MultiplierSpec(2), "embedded", (1,), size_for="speed")
+
+
+def test_sizes_are_the_usable_cells_of_one_function_by_area(sky130_full):
+    matcher = CellMatcher(sky130_full, DEFAULT_DONT_USE + ("*nand2_8",))
+    names = [m.cell.removeprefix("sky130_fd_sc_hd__") for m in matcher.sizes("sky130_fd_sc_hd__nand2_1")]
+    assert names == ["nand2_1", "nand2_2", "nand2_4"]
+    inverters = [m.cell for m in matcher.sizes("sky130_fd_sc_hd__inv_1")]
+    assert "sky130_fd_sc_hd__inv_16" in inverters and not any(matcher.excluded(c) for c in inverters)
+    assert matcher.sizes("sky130_fd_sc_hd__dfxtp_1") == ()

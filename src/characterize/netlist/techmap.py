@@ -127,8 +127,11 @@ class CellMatcher:
     def sizes(self, cell_name: str) -> tuple[Match, ...]:
         """Every usable cell computing what `cell_name` computes, its inputs and outputs in that cell's pin order,
         by area: the drive strengths of one function (sky130's nand2_1, nand2_2, ...). The cell itself is among
-        them unless a dont-use pattern excludes it; empty for a cell the index leaves out (over 4 inputs)."""
+        them unless a dont-use pattern excludes it; empty for a cell the index leaves out (sequential, over 4
+        inputs or 2 outputs) and for tie cells."""
         cell = self.library.cells[cell_name]
+        if not cell.combinational or not cell.inputs or len(cell.inputs) > MAX_MATCH_INPUTS or len(cell.outputs) > 2:
+            return ()
         matches = self._all.get((len(cell.inputs), tuple(cell.truth_tables)), {}).values()
         fits = (m for m in matches if len(self.library.cells[m.cell].outputs) == len(cell.outputs))
         return tuple(sorted(fits, key=lambda m: (m.area, m.cell)))

@@ -43,15 +43,10 @@ def upsized_cells(netlist: Netlist, matcher: CellMatcher) -> int:
     """Instances whose cell is larger than the smallest usable cell of its function (what sizing for delay added)."""
     count = 0
     for inst in netlist.instances:
-        sizes = _sizes(netlist, matcher, inst.cell)
+        sizes = matcher.sizes(inst.cell)
         if sizes and (sizes[0].area, sizes[0].cell) < (netlist.library.cells[inst.cell].area, inst.cell):
             count += 1
     return count
-
-
-def _sizes(netlist: Netlist, matcher: CellMatcher, cell_name: str) -> tuple[Match, ...]:
-    cell = netlist.library.cells[cell_name]
-    return matcher.sizes(cell_name) if cell.combinational and cell.inputs else ()
 
 
 class _Resizer:
@@ -64,7 +59,7 @@ class _Resizer:
         self.index = {inst.name: k for k, inst in enumerate(netlist.instances)}
         area = {k: netlist.library.cells[inst.cell].area for k, inst in enumerate(netlist.instances)}
         self.candidates = {
-            k: [m for m in _sizes(netlist, matcher, inst.cell) if m.cell != inst.cell and m.area >= area[k]]
+            k: [m for m in matcher.sizes(inst.cell) if m.cell != inst.cell and m.area >= area[k]]
             for k, inst in enumerate(netlist.instances)
         }
         self.instances = list(netlist.instances)
