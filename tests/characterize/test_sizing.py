@@ -10,7 +10,9 @@ from characterize.errors import NetlistError, SimulationError
 from characterize.lut.report import summarize
 from characterize.lut.sweep import SweepConfig, run_sweep
 from characterize.netlist.techmap import DEFAULT_DONT_USE, CellMatcher
-from characterize.passes.designs import MultiplierSpec, embedded_design, reference_design, verify_product
+from characterize.lut.clocked_measure import min_period_ps
+from characterize.passes.designs import MultiplierSpec, embedded_design, pe_design, reference_design, verify_product
+from characterize.passes.netlist_design import NetlistDesign
 from characterize.passes.sizing import size_cells, upsized_cells
 from characterize.timing.delaycalc import calculate_delays
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, default_external_load
@@ -66,8 +68,6 @@ def test_delay_sizing_uses_only_cells_the_dont_use_patterns_allow(booth8, sky130
 
 
 def test_delay_sizing_refuses_a_netlist_with_flip_flops(library):
-    from characterize.passes.designs import pe_design
-
     pe = pe_design(MultiplierSpec(2, True, "array", mac_bits=5, pe=True), library)
     with pytest.raises(NetlistError, match="combinational netlists only; this one has .* flip-flops"):
         sized(pe, CellMatcher(library))
@@ -91,9 +91,20 @@ def test_sweep_reports_upsized_cells_per_weight(tmp_path):
     assert "sized for" not in summarize(luts["area"])
 
 
+def test_processing_element_gets_its_mac_sized(booth8, sky130_full):
+    matcher = booth8[0]
+    spec = MultiplierSpec(4, True, "booth", mac_bits=12, pe=True)
+    load = default_external_load(sky130_full)
+    small = pe_design(spec, sky130_full, matcher, 3)
+    fast = pe_design(spec, sky130_full, matcher, 3, sized=lambda mac: sized(mac, matcher))  # MAC checked after sizing
+    assert fast.register_count == small.register_count and upsized_cells(fast, matcher) > 0
+    assert min_period_ps(fast, "clk", DEFAULT_INPUT_SLEW_S, load) < min_period_ps(small, "clk", DEFAULT_INPUT_SLEW_S, load)
+
+
 def test_sizing_for_delay_is_refused_where_it_cannot_apply():
-    with pytest.raises(SimulationError, match="combinational designs only"):
-        SweepConfig(MultiplierSpec(2, True, "array", mac_bits=5, pe=True), "embedded", (1,), size_for="delay")
+    clocked = NetlistDesign("pipeline.v", "w", "a", weight_bits=2, activation_bits=2, clock="clk")
+    with pytest.raises(SimulationError, match="resizes combinational netlists .* only"):
+        SweepConfig(clocked, "stationary", (1,), size_for="delay")
     with pytest.raises(SimulationError, match="size_for must be one of area, delay"):
         SweepConfig(MultiplierSpec(2), "embedded", (1,), size_for="speed")
 

@@ -66,7 +66,6 @@ def test_netlist_command_reports_cells_area_and_reference(tmp_path, capsys):
         (["netlist", "--bits", "17", "-o", "x.v"], "bits"),
         (["netlist", "--bits", "8", "--mac", "9", "-o", "x.v"], "mac"),
         (["netlist", "--bits", "4", "--library", "missing.lib", "-o", "x.v"], "missing.lib"),
-        (["netlist", "--pe", "--bits", "2", "--size-for", "delay", "-o", "x.v"], "combinational netlists only"),
     ],
 )
 def test_bad_netlist_requests_exit_2_with_one_line(argv, message, tmp_path, capsys, monkeypatch):

@@ -96,12 +96,11 @@ class SweepConfig:
             raise SimulationError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
         if self.size_for not in SIZE_FOR:
             raise SimulationError(f"size_for must be one of {', '.join(SIZE_FOR)}, got {self.size_for!r}")
-        clocked = self.spec.clock is not None if isinstance(self.spec, NetlistDesign) else self.spec.pe
         if self.size_for == "delay" and self.sdf is not None:
             raise SimulationError("an SDF times the netlist as mapped, not one sized for delay: size for area with an SDF")
-        if self.size_for == "delay" and clocked:
-            raise SimulationError("sizing for delay times combinational designs only; characterize a clocked design "
-                                  "sized for area")
+        if self.size_for == "delay" and isinstance(self.spec, NetlistDesign) and self.spec.clock is not None:
+            raise SimulationError("sizing for delay resizes combinational netlists (and the processing element's MAC) "
+                                  "only; characterize a netlist with flip-flops sized for area")
         if self.vectors < 1:
             raise SimulationError(f"vectors must be at least 1, got {self.vectors}")
         for weight in self.weights:
@@ -141,7 +140,8 @@ class _Characterizer:
     """Per-process state of a sweep: library, reference design, activations, period.
 
     `mapped` is the reference design as built or read, which weights are embedded into and checked against;
-    `reference` is what is measured for the reference row and in stationary mode: `mapped` sized by `size_for`.
+    `reference` is what is measured for the reference row and in stationary mode: `mapped` sized by `size_for`
+    (the processing element is built with its MAC sized, so both are that).
     """
 
     def __init__(self, config: SweepConfig):
@@ -153,11 +153,15 @@ class _Characterizer:
         spec = config.spec
         if isinstance(spec, NetlistDesign):
             self.mapped = spec.read(self.library)
+            self.reference = self._sized(self.mapped)
             values = spec.activations
+        elif spec.pe:
+            self.mapped = self.reference = pe_design(spec, self.library, self.matcher, sized=self._sized_mac)
+            values = spec.weights
         else:
             self.mapped = reference_design(spec, self.library, self.matcher)
+            self.reference = self._sized(self.mapped)
             values = spec.weights
-        self.reference = self._sized(self.mapped)
         self.activations = activation_sequence(
             config.vectors + 1, values.start, values.stop - 1, config.seed, config.histogram
         )
@@ -187,6 +191,11 @@ class _Characterizer:
 
     def _sized(self, design: Netlist) -> Netlist:
         return size_cells(design, self.matcher, self.config.size_for, self.input_slew, self.external_load)
+
+    @property
+    def _sized_mac(self):
+        """What resizes the processing element's MAC: `_sized`, or None when sizing for area."""
+        return self._sized if self.config.size_for != "area" else None
 
     def _timed(self, design: Netlist) -> TimedGates:
         """`design` with its arc delays; the reference's, shared by every stationary weight, are computed once."""
@@ -221,7 +230,7 @@ class _Characterizer:
         elif user:
             design = spec.embedded(self.mapped, int(item), self.config.strategy, self.matcher, self._sized)
         elif self.clocked:
-            design = pe_design(spec, self.library, self.matcher, int(item), self.config.strategy)
+            design = pe_design(spec, self.library, self.matcher, int(item), self.config.strategy, self._sized_mac)
         else:
             design = self._sized(smallest(embedded_designs(self.mapped, spec, int(item), self.config.strategy,
                                                            self.matcher)))
@@ -235,6 +244,8 @@ class _Characterizer:
         spec = self.config.spec
         row = {"weight": None if item == REFERENCE else int(item), "mode": self.config.mode, "arch": spec.arch,
                "bits": spec.bits, "signed": spec.signed, **fields}
+        if self.config.size_for == "delay":
+            row["upsized_cells"] = upsized_cells(design, self.matcher)
         frame = pd.DataFrame({"activation": self.activations[1:], "energy": per_cycle * 1e15})
         grouped = frame.groupby("activation").agg(transitions=("energy", "size"), mean_energy_fJ=("energy", "mean"))
         grouped.insert(1, "max_sensitized_delay_ps", fields["critical_delay_ps"])
@@ -413,7 +424,7 @@ def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None,
 def _assemble(config: SweepConfig, results: dict) -> Lut:
     rows = [results[REFERENCE]["row"]] + [results[w]["row"] for w in config.weights]
     pe = isinstance(config.spec, MultiplierSpec) and config.spec.pe
-    extra = list(PE_COLUMNS) if pe else list(SIZE_COLUMNS) if config.size_for == "delay" else []
+    extra = (list(PE_COLUMNS) if pe else []) + (list(SIZE_COLUMNS) if config.size_for == "delay" else [])
     table = pd.DataFrame(rows, columns=list(LUT_COLUMNS) + extra)
     table["weight"] = table["weight"].astype("Int64")
     tables = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
 from cells.default import load_library
@@ -71,26 +72,33 @@ def run(args: argparse.Namespace) -> int:
     library = load_library(args.library)
     matcher = CellMatcher(library, dont_use_from_args(args))
     spec = spec_from_args(args)
-    reference = reference_design(spec, library, matcher)
-    design = reference
-    if args.weight is not None and spec.pe:
-        spec.check_weight(args.weight)
-        design = pe_design(spec, library, matcher, args.weight, args.strategy)
-    elif args.weight is not None:
-        designs = embedded_designs(reference, spec, args.weight, args.strategy, matcher)
-        if len(designs) > 1:
-            print("; ".join(f"{name}: {describe(d)}" for name, d in designs.items()))
-        design = smallest(designs)
+    sized = None
     if args.size_for != "area":
-        mapped = design
-        design = size_cells(mapped, matcher, args.size_for, DEFAULT_INPUT_SLEW_S, default_external_load(library))
-    if args.weight is not None and not spec.pe:
-        verify_product(design, spec, weight=args.weight)
+        sized = partial(size_cells, matcher=matcher, size_for=args.size_for, input_slew_s=DEFAULT_INPUT_SLEW_S,
+                        output_load_f=default_external_load(library))
+    reference = reference_design(spec, library, matcher)
+    design = mapped = reference
+    if spec.pe:
+        if args.weight is not None:
+            spec.check_weight(args.weight)
+        if args.weight is not None or sized:
+            design = pe_design(spec, library, matcher, args.weight, args.strategy, sized)
+    else:
+        if args.weight is not None:
+            designs = embedded_designs(reference, spec, args.weight, args.strategy, matcher)
+            if len(designs) > 1:
+                print("; ".join(f"{name}: {describe(d)}" for name, d in designs.items()))
+            design = mapped = smallest(designs)
+        if sized:
+            design = sized(mapped)
+        if args.weight is not None:
+            verify_product(design, spec, weight=args.weight)
     write_text(args.output, write_verilog(design))
     print(f"{design.name}: {describe(design)}")
-    if args.size_for != "area":
-        print(f"sized for {args.size_for}: {upsized_cells(design, matcher)} upsized cells, critical "
-              f"{critical_delay_ps(design):.0f} ps (sized for area: {critical_delay_ps(mapped):.0f} ps)")
+    if sized:
+        timing = "" if spec.pe else (f", critical {critical_delay_ps(design):.0f} ps "
+                                     f"(sized for area: {critical_delay_ps(mapped):.0f} ps)")
+        print(f"sized for {args.size_for}: {upsized_cells(design, matcher)} upsized cells{timing}")
     if design is not reference:
         change_pct = -reduction_pct(design.area, reference.area)
         print(f"reference (no embedded weight): {describe(reference)}; area change {change_pct:+.1f} %")
