@@ -118,7 +118,8 @@ def test_confidence_cost_is_fixed_per_exit_reached():
 def test_backbone_prefix_costs_follow_the_top_level_children():
     stats = [LayerStats("0", np.ones((4, 3)), 1), LayerStats("2", np.ones(5), 10), LayerStats("4.conv1", np.ones(2), 3),
              LayerStats("4.conv2", np.ones(2), 1), LayerStats("6", np.ones(1), 1)]
-    assert backbone_costs(stats, [2, 4, 6], macs).tolist() == [12, 62, 70, 71]
+    children = [str(k) for k in range(7)]
+    assert backbone_costs(stats, [2, 4, 6], macs, children).tolist() == [12, 62, 70, 71]
 
 
 def test_exclusion_energy_per_class_from_the_lut():

@@ -79,6 +79,7 @@ class ExitSession:
         self.seed = context.seed
         self.backbone = self.quant.baseline_model()
         self.positions = exit_positions(self.backbone)
+        self.children = [name for name, _ in self.backbone.named_children()]
         self.n_classes = self.quant.dataset.n_classes
         self.cache_path = self.quant.cache_path.parent / f"exit-heads-{self._digest()}.pt"
         self._lock = threading.RLock()
@@ -87,9 +88,9 @@ class ExitSession:
         self.exclusion_heads, self.confidence_heads = self._heads()
 
     def exit_label(self, k: int) -> str:
-        """The backbone layer candidate exit k (0-based) follows, as "index:Type", e.g. "3:Conv2d"."""
+        """The name of the backbone layer candidate exit k (0-based) follows, e.g. "conv2"."""
         index = max(i for i in range(self.positions[k]) if has_macs(self.backbone[i]))
-        return f"{index}:{type(self.backbone[index]).__name__.removeprefix('Quant')}"
+        return self.children[index]
 
     def _digest(self) -> str:
         key = {"version": CACHE_VERSION, "backbone": self.quant.cache_path.stem, "heads": self.settings}
@@ -128,10 +129,11 @@ class ExitSession:
         else:
             training = self.quant.settings
             for k, (f, ex, conf) in enumerate(zip(features, exclusion, confidence)):
-                for head, loss in ((ex, ExclusionLoss()), (conf, None)):
+                for head, loss, what in ((ex, ExclusionLoss(), "exclusion"), (conf, None, "softmax")):
                     train(head, (f.cpu(), labels), self.settings["head_epochs"], training["lr"],
                           training["batch_size"], self.seed + 1 + k, training["weight_decay"], self.device,
-                          loss_fn=loss)
+                          loss_fn=loss, progress=self.quant.progress,
+                          label=f"exit {k + 1}/{len(features)} {what} heads")
             self._save({**{f"exclusion.{k}": m.state_dict() for k, m in enumerate(exclusion)},
                         **{f"confidence.{k}": m.state_dict() for k, m in enumerate(confidence)}})
         return [m.eval() for m in exclusion], [m.eval() for m in confidence]
@@ -165,7 +167,7 @@ class ExitSession:
             confidence.append(layer_stats(conf, batches((f, labels), STATS_BATCH), self.device))
         tables = {}
         for unit, measure in (("macs", macs), ("energy_J", partial(energy_per_inference, self.lut))):
-            backbone = backbone_costs(stats, self.positions, measure)
+            backbone = backbone_costs(stats, self.positions, measure, self.children)
             tables[f"exclusion_{unit}"] = exclusion_table(backbone, exclusion, measure)
             tables[f"confidence_{unit}"] = confidence_table(backbone, confidence, self.n_classes, measure)
         return ExitCosts(**tables)
