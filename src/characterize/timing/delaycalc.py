@@ -139,8 +139,13 @@ def timing_order(netlist: Netlist) -> np.ndarray:
     return np.array(order, dtype=np.int64)
 
 
-def calculate_delays(netlist: Netlist, input_slew_s: float, output_load_f: float) -> DelayCalculation:
-    """Arc delays and slews of every instance, interconnect delays of every sink (see the module docstring)."""
+def calculate_delays(netlist: Netlist, input_slew_s: float, output_load_f: float,
+                     drivers: dict | None = None) -> DelayCalculation:
+    """Arc delays and slews of every instance, interconnect delays of every sink (see the module docstring).
+
+    `drivers` keeps the solved driver waveforms, by arc tables, input slew and load, across calls on netlists of
+    one library (a resizer timing many variants of one netlist solves each driver once); by default per call.
+    """
     if not input_slew_s >= 0 or not output_load_f >= 0:
         raise NetlistError(f"input slew and output load must be >= 0, got {input_slew_s!r} s and {output_load_f!r} F")
     library = netlist.library
@@ -188,7 +193,7 @@ def calculate_delays(netlist: Netlist, input_slew_s: float, output_load_f: float
                 port_delay[net] = (port_elmore[net],) * 2
     thresholds = library_thresholds(library)
     arcs = []
-    drivers: dict[tuple, Driver] = {}
+    drivers = {} if drivers is None else drivers
     order = timing_order(netlist)
     for index in order:
         inst, cell = netlist.instances[index], cells[index]

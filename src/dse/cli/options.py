@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from characterize.choices import SIZE_FOR
 from characterize.errors import GeneratorError
 from characterize.generators import ADDERS, ARCHITECTURES
 from characterize.netlist.techmap import DEFAULT_DONT_USE
@@ -79,6 +80,9 @@ def add_multiplier_options(parser: argparse.ArgumentParser, bits_required: bool 
     parser.add_argument("--dont-use", action="append", default=[], metavar="PATTERN",
                         help="never map to cells whose name matches this shell pattern (repeatable); added to the "
                         "defaults, which exclude physical-only, low-power (lpflow), clock, delay and probe cells")
+    parser.add_argument("--size-for", choices=SIZE_FOR, default="area",
+                        help="cell sizes: each function's smallest cell (area), or larger drive strengths of the same "
+                        "function on the critical path wherever they shorten it (delay; combinational designs)")
 
 
 def dont_use_from_args(args: argparse.Namespace) -> tuple[str, ...]:
