@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -12,6 +13,7 @@ from characterize.netlist.verilog import read_verilog
 from characterize.passes.embed import embed_constant
 from characterize.passes.netlist_design import check_embedding, open_design
 from dse.cli import main
+from tests.conftest import require_tool
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +61,21 @@ def test_wide_inputs_are_checked_on_a_stated_sample(tmp_path, library):
     assert main(["netlist", "--bits", "4", "--mac", "16", "-o", str(path)]) == 0
     design, netlist = open_design(path, library, "w", "a")
     assert design.other_input_bits == 20
-    assert design.provenance()["equivalence"] == "4096 random vectors (seed 0) over 20 input bits"
+    proof = "+ yosys SAT proof" if shutil.which("yosys") else "(yosys not found)"
+    assert design.provenance()["equivalence"] == f"4096 random vectors (seed 0) over 20 input bits {proof}"
     check_embedding(netlist, embed_constant(netlist, "w", -5), "w", -5)
+
+
+def test_wide_user_netlist_is_proven_per_weight_and_the_lut_says_so(tmp_path):
+    require_tool("yosys")
+    path = tmp_path / "mac.v"
+    assert main(["netlist", "--bits", "4", "--mac", "16", "-o", str(path)]) == 0
+    out = tmp_path / "lut.csv"
+    assert main(["characterize", "--netlist", str(path), "--mode", "embedded", "--weights=-5,3", "--vectors", "50",
+                 "--cache", str(tmp_path / "cache"), "-o", str(out)]) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["generator"]["equivalence"] == "4096 random vectors (seed 0) over 20 input bits + yosys SAT proof"
+    assert len(pd.read_csv(out)) == 3
 
 
 @pytest.mark.parametrize(

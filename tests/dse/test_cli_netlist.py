@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from importlib.metadata import version
 
@@ -12,7 +13,7 @@ from characterize.netlist.logic import evaluate
 from characterize.netlist.verilog import read_verilog
 from characterize.passes.designs import MultiplierSpec, expected_output
 from dse.cli import main
-from tests.conftest import require_tool
+from tests.conftest import require_tool, shared_file
 
 
 def run_iverilog(netlist_v, cells_v, tmp_path, a_values, width, out_width, signed):
@@ -116,3 +117,25 @@ def test_version_names_the_installed_package(capsys):
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"dse {version('gatedse')}"
+
+
+def test_size_for_delay_reports_upsized_cells_and_a_shorter_critical_delay(tmp_path, capsys):
+    library = str(shared_file("sky130hd_tt.lib.gz"))
+    fast, small = tmp_path / "fast.v", tmp_path / "small.v"
+    assert main(["netlist", "--bits", "8", "--arch", "booth", "--weight", "-3", "--library", library,
+                 "--size-for", "delay", "-o", str(fast)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("sized for delay"))
+    upsized, sized_ps, area_ps = (float(x) for x in re.findall(r"(\d+) upsized cells, critical (\d+) ps "
+                                                               r"\(sized for area: (\d+) ps\)", line)[0])
+    assert upsized > 0 and sized_ps < area_ps
+    assert main(["netlist", "--bits", "8", "--arch", "booth", "--weight", "-3", "--library", library,
+                 "-o", str(small)]) == 0
+    assert "sized for" not in capsys.readouterr().out
+    assert fast.read_text() != small.read_text()
+
+
+def test_size_for_area_is_the_default(tmp_path):
+    default, area = tmp_path / "default.v", tmp_path / "area.v"
+    assert main(["netlist", "--bits", "4", "--weight", "5", "-o", str(default)]) == 0
+    assert main(["netlist", "--bits", "4", "--weight", "5", "--size-for", "area", "-o", str(area)]) == 0
+    assert default.read_bytes() == area.read_bytes()

@@ -23,7 +23,7 @@ def _commands() -> argparse._SubParsersAction:
 def test_our_kinds_commands_are_entry_points_each_with_something_to_run():
     commands = _commands()
     add_plugin_commands(commands)
-    assert {"prune", "early-exit", "variation"} <= set(commands.choices)
+    assert {"prune", "histograms", "early-exit", "variation"} <= set(commands.choices)
     for command in commands.choices.values():
         runs = [command.get_default("run")] + [sub.get_default("run") for action in command._actions
                                                  if isinstance(action, argparse._SubParsersAction)

@@ -50,6 +50,13 @@ def summarize(lut: Lut) -> str:
     else:
         lines.append(f"area: {area.min():.1f} um2 (w={area.idxmin()}) to {area.max():.1f} um2 (w={area.idxmax()}), "
                      f"mean {area.mean():.1f}")
+    if "upsized_cells" in rows:
+        upsized = rows["upsized_cells"]
+        if upsized.min() == upsized.max():
+            lines.append(f"sized for delay: {upsized.min():.0f} upsized cells for every weight")
+        else:
+            lines.append(f"sized for delay: {upsized.min():.0f} (w={upsized.idxmin()}) to {upsized.max():.0f} "
+                         f"(w={upsized.idxmax()}) upsized cells per weight, mean {upsized.mean():.1f}")
     lines.append(f"glitches: {rows['glitches_per_op'].sum() / max(rows['toggles_per_op'].sum(), 1e-12) * 100:.1f} % of all toggles")
     return "\n".join(lines)
 

@@ -3,7 +3,8 @@
 Per weight: build the design (the generic multiplier with the weight held at
 its port — `stationary`, as in a weight-stationary systolic array — or the
 multiplier with the weight embedded and simplified — `embedded`), simulate the
-same seeded activation transitions, and measure area, static and sensitized
+same activation transitions (seeded uniform, drawn from a histogram, or a given
+sequence such as a network layer's recorded stream), and measure area, static and sensitized
 delay (the simulation runs on per-arc delays from the NLDM delay calculation,
 or from `sdf` for the generic multiplier; the static timing is that of the
 simulated arc delays), switching energy, toggles and glitches. Each weight's result is stored
@@ -37,7 +38,7 @@ from cells.cache import cache_root, package_version, source_digest
 from cells.default import default_library_path, load_library
 from cells.files import file_lock, write_text
 from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS
-from characterize.choices import MODES
+from characterize.choices import MODES, SIZE_FOR
 from characterize.errors import SimulationError
 from characterize.lut.activations import activation_sequence
 from characterize.lut.clocked_measure import CLOCK_PORT, PE_COLUMNS, measure_clocked, min_period_ps
@@ -56,6 +57,7 @@ from characterize.passes.designs import (
     verify_product,
 )
 from characterize.passes.netlist_design import NetlistDesign
+from characterize.passes.sizing import size_cells, upsized_cells
 from characterize.timing.delaycalc import DelayCalculation, calculate_delays
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_arc_delays, default_external_load
 from characterize.timing.power import simulate_energy
@@ -63,6 +65,7 @@ from characterize.timing.sdf import read_sdf
 from characterize.timing.sta import static_timing
 
 REFERENCE = "reference"
+SIZE_COLUMNS = ("upsized_cells",)  # with size_for = delay: instances larger than their function's smallest cell
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,23 @@ class SweepConfig:
     period_ps: float | None = None
     strategy: str = "simplify"
     dont_use: tuple[str, ...] = DEFAULT_DONT_USE
+    size_for: str = "area"
     sdf: str | None = None
     weight_sample: int | None = None  # the weights are sample_weights(spec.weights, N); not part of cache keys
+    sequence: tuple[int, ...] | None = None  # the activations in order (vectors + 1), e.g. a layer's recorded stream
 
     def __post_init__(self):
+        if self.sequence is not None:
+            if self.histogram is not None:
+                raise SimulationError("give an activation sequence or a histogram to draw from, not both")
+            if len(self.sequence) != self.vectors + 1:
+                raise SimulationError(f"an activation sequence for {self.vectors} transitions needs "
+                                      f"{self.vectors + 1} values, got {len(self.sequence)}")
+            values = self.spec.activations if isinstance(self.spec, NetlistDesign) else self.spec.weights
+            outside = [a for a in self.sequence if a not in values]
+            if outside:
+                raise SimulationError(f"activation {outside[0]} of the sequence is outside "
+                                      f"{values.start}..{values.stop - 1}")
         if self.sdf is not None and self.mode != "stationary":
             raise SimulationError("an SDF times one netlist: it applies to stationary mode (the generic multiplier), "
                                   "not to embedded mode, which builds one netlist per weight")
@@ -91,6 +107,13 @@ class SweepConfig:
             raise SimulationError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.strategy not in STRATEGIES:
             raise SimulationError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        if self.size_for not in SIZE_FOR:
+            raise SimulationError(f"size_for must be one of {', '.join(SIZE_FOR)}, got {self.size_for!r}")
+        if self.size_for == "delay" and self.sdf is not None:
+            raise SimulationError("an SDF times the netlist as mapped, not one sized for delay: size for area with an SDF")
+        if self.size_for == "delay" and isinstance(self.spec, NetlistDesign) and self.spec.clock is not None:
+            raise SimulationError("sizing for delay resizes combinational netlists (and the processing element's MAC) "
+                                  "only; characterize a netlist with flip-flops sized for area")
         if self.vectors < 1:
             raise SimulationError(f"vectors must be at least 1, got {self.vectors}")
         for weight in self.weights:
@@ -127,24 +150,37 @@ def default_cache_dir() -> Path:
 
 
 class _Characterizer:
-    """Per-process state of a sweep: library, reference design, activations, period."""
+    """Per-process state of a sweep: library, reference design, activations, period.
+
+    `mapped` is the reference design as built or read, which weights are embedded into and checked against;
+    `reference` is what is measured for the reference row and in stationary mode: `mapped` sized by `size_for`
+    (the processing element is built with its MAC sized, so both are that).
+    """
 
     def __init__(self, config: SweepConfig):
         self.config = config
         self.library = load_library(config.library)
         self.matcher = CellMatcher(self.library, config.dont_use)
-        spec = config.spec
-        if isinstance(spec, NetlistDesign):
-            self.reference = spec.read(self.library)
-            values = spec.activations
-        else:
-            self.reference = reference_design(spec, self.library, self.matcher)
-            values = spec.weights
-        self.activations = activation_sequence(
-            config.vectors + 1, values.start, values.stop - 1, config.seed, config.histogram
-        )
         self.external_load = default_external_load(self.library)
         self.input_slew = config.input_slew_ps * S_PER_PS
+        spec = config.spec
+        if isinstance(spec, NetlistDesign):
+            self.mapped = spec.read(self.library)
+            self.reference = self._sized(self.mapped)
+            values = spec.activations
+        elif spec.pe:
+            self.mapped = self.reference = pe_design(spec, self.library, self.matcher, sized=self._sized_mac)
+            values = spec.weights
+        else:
+            self.mapped = reference_design(spec, self.library, self.matcher)
+            self.reference = self._sized(self.mapped)
+            values = spec.weights
+        if config.sequence is not None:
+            self.activations = np.array(config.sequence, dtype=np.int64)
+        else:
+            self.activations = activation_sequence(
+                config.vectors + 1, values.start, values.stop - 1, config.seed, config.histogram
+            )
         self._reference_timed = None
         self.period_s = self._clock_period()
 
@@ -168,6 +204,14 @@ class _Characterizer:
             return float(np.ceil(min_period_ps(self.reference, self.clock, self.input_slew, self.external_load))) * S_PER_PS
         timed = self._timed(self.reference)
         return float(np.ceil(static_timing(timed).critical_delay_s * PS_PER_S)) * S_PER_PS
+
+    def _sized(self, design: Netlist) -> Netlist:
+        return size_cells(design, self.matcher, self.config.size_for, self.input_slew, self.external_load)
+
+    @property
+    def _sized_mac(self):
+        """What resizes the processing element's MAC: `_sized`, or None when sizing for area."""
+        return self._sized if self.config.size_for != "area" else None
 
     def _timed(self, design: Netlist) -> TimedGates:
         """`design` with its arc delays; the reference's, shared by every stationary weight, are computed once."""
@@ -200,11 +244,12 @@ class _Characterizer:
             inputs[weight_port] = np.full(len(self.activations), item, dtype=np.int64)
             launch = np.array([n for p in design.inputs if p.name != weight_port for n in p.nets], dtype=np.int64)
         elif user:
-            design = spec.embedded(self.reference, int(item), self.config.strategy, self.matcher)
+            design = spec.embedded(self.mapped, int(item), self.config.strategy, self.matcher, self._sized)
         elif self.clocked:
-            design = pe_design(spec, self.library, self.matcher, int(item), self.config.strategy)
+            design = pe_design(spec, self.library, self.matcher, int(item), self.config.strategy, self._sized_mac)
         else:
-            design = smallest(embedded_designs(self.reference, spec, int(item), self.config.strategy, self.matcher))
+            design = self._sized(smallest(embedded_designs(self.mapped, spec, int(item), self.config.strategy,
+                                                           self.matcher)))
             verify_product(design, spec, weight=int(item))
         if self.clocked:
             return self._measure_clocked(design, {k: v for k, v in inputs.items() if k in _port_names(design)}, item)
@@ -215,6 +260,8 @@ class _Characterizer:
         spec = self.config.spec
         row = {"weight": None if item == REFERENCE else int(item), "mode": self.config.mode, "arch": spec.arch,
                "bits": spec.bits, "signed": spec.signed, **fields}
+        if self.config.size_for == "delay":
+            row["upsized_cells"] = upsized_cells(design, self.matcher)
         frame = pd.DataFrame({"activation": self.activations[1:], "energy": per_cycle * 1e15})
         grouped = frame.groupby("activation").agg(transitions=("energy", "size"), mean_energy_fJ=("energy", "mean"))
         grouped.insert(1, "max_sensitized_delay_ps", fields["critical_delay_ps"])
@@ -258,6 +305,8 @@ class _Characterizer:
             "glitches_per_op": float(result.glitches.sum() / result.transitions),
             "leakage_nW": run.model.leakage_power_w * NW_PER_W,
         }
+        if self.config.size_for == "delay":
+            row["upsized_cells"] = upsized_cells(design, self.matcher)
         targets = self.activations[1:]
         frame = pd.DataFrame({"activation": targets, "delay": delays_ps, "energy": energy_fj})
         grouped = frame.groupby("activation").agg(
@@ -391,7 +440,8 @@ def run_sweep(config: SweepConfig, jobs: int = 1, cache_dir: Path | None = None,
 def _assemble(config: SweepConfig, results: dict) -> Lut:
     rows = [results[REFERENCE]["row"]] + [results[w]["row"] for w in config.weights]
     pe = isinstance(config.spec, MultiplierSpec) and config.spec.pe
-    table = pd.DataFrame(rows, columns=list(LUT_COLUMNS) + (list(PE_COLUMNS) if pe else []))
+    extra = (list(PE_COLUMNS) if pe else []) + (list(SIZE_COLUMNS) if config.size_for == "delay" else [])
+    table = pd.DataFrame(rows, columns=list(LUT_COLUMNS) + extra)
     table["weight"] = table["weight"].astype("Int64")
     tables = []
     for weight in config.weights:
@@ -412,12 +462,13 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
         "library_sha256": library_sha256(config),
         **results[REFERENCE]["corner"],
         "dont_use": list(config.dont_use),
+        "size_for": config.size_for,
         "generator": generator,
         "mode": config.mode,
         "strategy": config.strategy,
         "vectors": config.vectors,
         "seed": config.seed,
-        "activations": "histogram" if config.histogram else "uniform",
+        "activations": "sequence" if config.sequence else "histogram" if config.histogram else "uniform",
         "input_slew_ps": config.input_slew_ps,
         "sdf": config.sdf,
         "period_ps": results[REFERENCE]["period_ps"],
@@ -426,6 +477,8 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
         "signed": spec.signed,
         "arch": spec.arch,
     }
+    if config.sequence:
+        meta["activation_sequence_sha256"] = hashlib.sha256(json.dumps(list(config.sequence)).encode()).hexdigest()
     if config.weight_sample:
         meta["weight_sample"] = {"n": config.weight_sample, "seed": config.seed, "weights": list(config.weights)}
     return Lut(table, activations, meta)

@@ -91,6 +91,7 @@ class CellMatcher:
         self.library = library
         self.dont_use = tuple(dont_use)
         self._index: dict[tuple[int, tuple[int, ...]], Match] = {}
+        self._all: dict[tuple[int, tuple[int, ...]], dict[str, Match]] = {}  # every cell per key, first way found
         self._roles: dict[str, Match] = {}
         for cell in library.cells.values():
             if not cell.combinational or len(cell.inputs) > MAX_MATCH_INPUTS or len(cell.outputs) > 2:
@@ -110,6 +111,7 @@ class CellMatcher:
                     self._offer((k, (permuted[o],)), Match(cell.name, sources, (o,), cell.area))
 
     def _offer(self, key, match: Match) -> None:
+        self._all.setdefault(key, {}).setdefault(match.cell, match)
         best = self._index.get(key)
         if best is None or (match.area, match.cell) < (best.area, best.cell):
             self._index[key] = match
@@ -121,6 +123,18 @@ class CellMatcher:
     def find(self, k: int, tables: tuple[int, ...]) -> Match | None:
         """The smallest cell computing `tables` (one per output) of k ordered inputs, or None."""
         return self._index.get((k, tuple(tables)))
+
+    def sizes(self, cell_name: str) -> tuple[Match, ...]:
+        """Every usable cell computing what `cell_name` computes, its inputs and outputs in that cell's pin order,
+        by area: the drive strengths of one function (sky130's nand2_1, nand2_2, ...). The cell itself is among
+        them unless a dont-use pattern excludes it; empty for a cell the index leaves out (sequential, over 4
+        inputs or 2 outputs) and for tie cells."""
+        cell = self.library.cells[cell_name]
+        if not cell.combinational or not cell.inputs or len(cell.inputs) > MAX_MATCH_INPUTS or len(cell.outputs) > 2:
+            return ()
+        matches = self._all.get((len(cell.inputs), tuple(cell.truth_tables)), {}).values()
+        fits = (m for m in matches if len(self.library.cells[m.cell].outputs) == len(cell.outputs))
+        return tuple(sorted(fits, key=lambda m: (m.area, m.cell)))
 
     def role(self, name: str) -> Match:
         """The smallest cell for a generator role; LibraryError names what the library lacks."""

@@ -8,6 +8,7 @@ are compared on equal terms. `verify_product` proves a design computes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -70,15 +71,19 @@ def reference_design(spec: MultiplierSpec, library: Library, matcher: CellMatche
 
 
 def pe_design(spec: MultiplierSpec, library: Library, matcher: CellMatcher | None = None, weight: int | None = None,
-              strategy: str = "simplify") -> Netlist:
-    """The processing element of `spec`, with the weight embedded into its MAC (checked) when `weight` is given."""
+              strategy: str = "simplify", sized: Callable[[Netlist], Netlist] | None = None) -> Netlist:
+    """The processing element of `spec`, with the weight embedded into its MAC (checked) when `weight` is given;
+    `sized` resizes the MAC's cells (for delay) before the registers are placed around it."""
     mac_spec = replace(spec, pe=False)
     mac = reference_design(mac_spec, library, matcher)
     name = f"pe{spec.bits}{'s' if spec.signed else 'u'}_{spec.arch}_{spec.adder}_acc{spec.mac_bits}"
     if weight is not None:
         mac = smallest(embedded_designs(mac, mac_spec, weight, strategy, matcher))
-        verify_product(mac, mac_spec, weight=weight)
         name += f"_w{weight}".replace("-", "m")
+    if sized is not None:
+        mac = sized(mac)
+    if weight is not None:
+        verify_product(mac, mac_spec, weight=weight)
     return processing_element(mac, spec.bits, spec.mac_bits, name)
 
 

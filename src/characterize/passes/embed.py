@@ -34,6 +34,12 @@ permute = functions.permute
 
 def embed_constant(netlist: Netlist, port: str, value: int, matcher: CellMatcher | None = None) -> Netlist:
     """`netlist` with input `port` tied to the integer `value` (two's complement) and simplified."""
+    return simplify(tie_constant(netlist, port, value), matcher)
+
+
+def tie_constant(netlist: Netlist, port: str, value: int) -> Netlist:
+    """`netlist` with input `port` removed and its nets tied to the bits of `value` (two's complement), gates as
+    they were: what `embed_constant` simplifies, and what an embedded design is proven equal to."""
     target = netlist.port(port)
     if target.direction != "input":
         raise NetlistError(f"port {port} of {netlist.name} is not an input")
@@ -48,8 +54,8 @@ def embed_constant(netlist: Netlist, port: str, value: int, matcher: CellMatcher
         Instance(i.name, i.cell, tuple(constant.get(n, n) for n in i.inputs), i.outputs, i.line) for i in netlist.instances
     ]
     outputs = [Port(p.name, p.direction, tuple(constant.get(n, n) for n in p.nets), p.msb, p.lsb) for p in ports]
-    embedded = Netlist(f"{netlist.name}_{port}{value}".replace("-", "m"), netlist.library, netlist.nets, outputs, instances, netlist.vectors)
-    return simplify(embedded, matcher)
+    return Netlist(f"{netlist.name}_{port}{value}".replace("-", "m"), netlist.library, netlist.nets, outputs, instances,
+                   netlist.vectors)
 
 
 def simplify(netlist: Netlist, matcher: CellMatcher | None = None) -> Netlist:

@@ -6,12 +6,14 @@ port; `embedded` ties the port to the constant and simplifies with our passes
 (or yosys/ABC), then checks the result against the unembedded netlist with the
 same weight on its port: on every combination of the remaining input bits when
 there are at most `EXHAUSTIVE_BITS`, else on `SAMPLE_VECTORS` seeded random
-vectors (the LUT's provenance says which).
+vectors plus a formal proof with yosys where it is installed (the LUT's
+provenance says which).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from characterize.netlist.logic import net_values
 from characterize.netlist.techmap import CellMatcher
 from characterize.netlist.verilog import read_verilog
 from characterize.passes.embed import embed_constant
+from characterize.passes.equivalence import prove_embedding
+from characterize.passes.resynthesis import resynthesize, yosys_available
 
 EXHAUSTIVE_BITS = 16
 SAMPLE_VECTORS = 4096
@@ -68,8 +72,10 @@ class NetlistDesign:
     def read(self, library: Library) -> Netlist:
         return read_verilog(self.path, library, top=self.top)
 
-    def embedded(self, reference: Netlist, weight: int, strategy: str, matcher: CellMatcher) -> Netlist:
-        """The netlist with the weight tied and simplified (smallest over the strategy's routes), checked."""
+    def embedded(self, reference: Netlist, weight: int, strategy: str, matcher: CellMatcher,
+                 sized: Callable[[Netlist], Netlist] | None = None) -> Netlist:
+        """The netlist with the weight tied and simplified (smallest over the strategy's routes), then `sized`
+        (cells resized, e.g. for delay), checked."""
         self.check_weight(weight)
         if self.clock is not None:
             raise NetlistError(f"{self.path}: embedded mode simplifies combinational netlists only; this one has "
@@ -79,10 +85,10 @@ class NetlistDesign:
         if strategy != "yosys":
             designs.append(ours)
         if strategy != "simplify":
-            from characterize.passes.resynthesis import resynthesize
-
             designs.append(resynthesize(ours, reference.library))
         design = min(designs, key=lambda d: d.area)
+        if sized is not None:
+            design = sized(design)
         check_embedding(reference, design, self.weight_port, weight)
         return design
 
@@ -128,13 +134,16 @@ def open_design(path: str | Path, library: Library, weight_port: str, activation
 
 
 def equivalence_method(bits: int) -> str:
+    """How `check_embedding` checks a design with `bits` input bits besides the weight, as the LUT records it."""
     if bits <= EXHAUSTIVE_BITS:
         return f"exhaustive over {bits} input bits"
-    return f"{SAMPLE_VECTORS} random vectors (seed 0) over {bits} input bits"
+    proof = "+ yosys SAT proof" if yosys_available() else "(yosys not found)"
+    return f"{SAMPLE_VECTORS} random vectors (seed 0) over {bits} input bits {proof}"
 
 
 def check_embedding(reference: Netlist, embedded: Netlist, weight_port: str, weight: int) -> None:
-    """Raise NetlistError unless `embedded` equals `reference` with `weight_port` = `weight` on every checked vector."""
+    """Raise NetlistError unless `embedded` equals `reference` with `weight_port` = `weight` on every checked vector,
+    and, beyond `EXHAUSTIVE_BITS` and where yosys is installed, by a formal proof (`equivalence.prove_embedding`)."""
     inputs = [p for p in reference.inputs if p.name != weight_port]
     bits = sum(p.width for p in inputs)
     if bits <= EXHAUSTIVE_BITS:
@@ -162,3 +171,5 @@ def check_embedding(reference: Netlist, embedded: Netlist, weight_port: str, wei
                 f"{embedded.name}: output {port.name} differs from {reference.name} with {weight_port} = {weight} "
                 f"on {len(wrong)} of {count} vectors ({equivalence_method(bits)})"
             )
+    if codes is None and yosys_available():
+        prove_embedding(reference, embedded, weight_port, weight)

@@ -1,4 +1,4 @@
-"""Resynthesis of a netlist through yosys/ABC onto the same Liberty library.
+"""Resynthesis of a netlist through yosys/ABC onto the same Liberty library, and the one place yosys is run.
 
 A second simplification strategy besides our own passes: yosys imports the
 cell functions from the Liberty file, flattens the netlist into logic, and
@@ -29,10 +29,22 @@ def resynthesize(netlist: Netlist, library: Library) -> Netlist:
     return synthesize(write_verilog(netlist), netlist.name, library)
 
 
-def synthesize(verilog: str, top: str, library: Library) -> Netlist:
-    """Any synthesizable Verilog text mapped by yosys (synth + abc -liberty) onto `library`'s cells and read back."""
+def run_yosys(script: str, top: str, quiet: bool = True) -> subprocess.CompletedProcess:
+    """Run a yosys script (its log captured; `quiet` keeps only warnings and errors); NetlistError when yosys is
+    missing or runs past YOSYS_TIMEOUT_S (`top` names the design in the message)."""
     yosys = shutil.which("yosys")
     if yosys is None:
+        raise NetlistError("yosys is not installed (apt-get install yosys)")
+    try:
+        return subprocess.run([yosys, *(["-q"] if quiet else []), "-p", script], capture_output=True, text=True,
+                              timeout=YOSYS_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        raise NetlistError(f"yosys did not finish within {YOSYS_TIMEOUT_S} s on {top}") from None
+
+
+def synthesize(verilog: str, top: str, library: Library) -> Netlist:
+    """Any synthesizable Verilog text mapped by yosys (synth + abc -liberty) onto `library`'s cells and read back."""
+    if not yosys_available():
         raise NetlistError("yosys is not installed (apt-get install yosys); use the 'simplify' strategy instead")
     liberty = Path(library.source)
     if not liberty.is_file():
@@ -46,12 +58,7 @@ def synthesize(verilog: str, top: str, library: Library) -> Netlist:
             f"flatten; synth -flatten -top {top}; abc -liberty {liberty}; opt_clean -purge; "
             f"write_verilog -noattr {result}"
         )
-        try:
-            run = subprocess.run(
-                [yosys, "-q", "-p", script], capture_output=True, text=True, timeout=YOSYS_TIMEOUT_S, check=False
-            )
-        except subprocess.TimeoutExpired:
-            raise NetlistError(f"yosys did not finish within {YOSYS_TIMEOUT_S} s on {top}") from None
+        run = run_yosys(script, top)
         if run.returncode != 0:
             message = (run.stderr or run.stdout).strip().splitlines()
             raise NetlistError(f"yosys failed on {top}: {message[-1] if message else 'no message'}")

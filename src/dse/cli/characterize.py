@@ -119,6 +119,7 @@ def run_characterize(args: argparse.Namespace) -> int:
         strategy=args.strategy,
         sdf=str(args.sdf.resolve()) if args.sdf else None,
         dont_use=dont_use_from_args(args),
+        size_for=args.size_for,
     )
     lut = run_sweep(config, jobs=args.jobs, cache_dir=args.cache,
                     dask=DaskExecutor(args.dask, args.jobs) if args.dask else None)

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from characterize.choices import ADDERS, ARCHITECTURES
+from characterize.choices import ADDERS, ARCHITECTURES, SIZE_FOR
 from dse.storage_urls import DEFAULT_STORAGE
 
 if TYPE_CHECKING:
@@ -85,6 +85,9 @@ def add_multiplier_options(parser: argparse.ArgumentParser, bits_required: bool 
     parser.add_argument("--dont-use", action="append", default=[], metavar="PATTERN",
                         help="never map to cells whose name matches this shell pattern (repeatable); added to the "
                         "defaults, which exclude physical-only, low-power (lpflow), clock, delay and probe cells")
+    parser.add_argument("--size-for", choices=SIZE_FOR, default="area",
+                        help="cell sizes: each function's smallest cell (area), or larger drive strengths of the same "
+                        "function on the critical path wherever they shorten it (delay; combinational designs)")
 
 
 def dont_use_from_args(args: argparse.Namespace) -> tuple[str, ...]:
