@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/early_exit.py [--data digits|mnist] [--seeds 5] [--trials 1000] [--device cuda]
        [--out results.json] [--training joint|frozen] [--beta-reference all|possible] [--final-decision
-       unmasked|masked] [--hybrid-heads exclusion|confidence] [--channels 16,32,64] [--epochs N]
+       unmasked|masked] [--hybrid-heads confidence|exclusion] [--channels 16,32,64] [--epochs N]
 
 Characterizes the 8-bit signed array multiplier (cached after the first run).
 Per seed (which also draws the data split), trains the quantized CNN without
@@ -121,10 +121,12 @@ def run_seed(args: argparse.Namespace, lut, data: dict, model: dict, seed: int, 
             "seconds_ready": ready, "seconds_search": time.perf_counter() - start,
         }
         m = result["methods"][method]
-        print(f"  seed {seed} {method:<10} network {network_accuracy:6.2f} %; chosen{'' if within else ' (none within 1 point)'}: test "
-              f"{m['chosen_test_accuracy']:6.2f} %, {m['chosen_energy_reduction_pct']:5.1f} % less energy, "
-              f"exits {m['chosen_exits']} {json.dumps({p: np.round(v, 3).tolist() for p, v in m['chosen_parameters'].items()})}; "
-              f"HV {m['hypervolume']:.3f} ({ready:.0f} s ready, {m['seconds_search']:.0f} s search)", flush=True)
+        parameters = {p: np.round(v, 3).tolist() for p, v in m["chosen_parameters"].items()}
+        print(f"  seed {seed} {method:<10} network {network_accuracy:6.2f} %; chosen"
+              f"{'' if within else ' (none within 1 point)'}: test {m['chosen_test_accuracy']:6.2f} %, "
+              f"{m['chosen_energy_reduction_pct']:5.1f} % less energy, exits {m['chosen_exits']} "
+              f"{json.dumps(parameters)}; HV {m['hypervolume']:.3f} ({ready:.0f} s ready, "
+              f"{m['seconds_search']:.0f} s search)", flush=True)
     print(f"  seed {seed} full network: val {result['full_val_accuracy']:.2f} %, test "
           f"{result['full_test_accuracy']:.2f} %, {result['full_energy_nJ']:.2f} nJ", flush=True)
     return result
@@ -165,7 +167,8 @@ def print_summary(summary: dict) -> None:
           "larger, p-values")
     for name, test in summary["paired"].items():
         print(f"  {name:<50} {test['mean_difference']:+8.3f} ± {test['std_difference']:6.3f}  "
-              f"{test['wins']}/{test['seeds']}  t-test p = {test['t_test_p']:.3g}, Wilcoxon p = {test['wilcoxon_p']:.3g}")
+              f"{test['wins']}/{test['seeds']}  t-test p = {test['t_test_p']:.3g}, "
+              f"Wilcoxon p = {test['wilcoxon_p']:.3g}")
 
 
 def main() -> None:
@@ -178,7 +181,7 @@ def main() -> None:
     parser.add_argument("--training", choices=("joint", "frozen"), default="joint")
     parser.add_argument("--beta-reference", choices=("all", "possible"), default="all")
     parser.add_argument("--final-decision", choices=("unmasked", "masked"), default="unmasked")
-    parser.add_argument("--hybrid-heads", choices=("exclusion", "confidence"), default="exclusion")
+    parser.add_argument("--hybrid-heads", choices=("exclusion", "confidence"), default="confidence")
     parser.add_argument("--channels", help="CNN widths per stage (default per data set)")
     parser.add_argument("--epochs", type=int, help="training epochs of every network (default per data set)")
     parser.add_argument("--head-pool", type=int, default=2)

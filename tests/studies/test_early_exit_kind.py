@@ -87,7 +87,7 @@ def test_confidence_baseline_in_the_same_harness(study_kind):
                                      "threshold1": 1.0, "threshold2": 1.0})
     assert never["accuracy"] == study_kind.baseline()["accuracy"]
     assert never["macs_per_inference"] == BACKBONE_MACS + sum(CONFIDENCE_MACS)
-    eager, attrs = evaluate(study_kind, {"method": "confidence", "exit1": True, "exit2": False,
+    _, attrs = evaluate(study_kind, {"method": "confidence", "exit1": True, "exit2": False,
                                          "threshold1": 0.5, "threshold2": 0.5})
     leaving = attrs["exit_fraction"][0]
     assert 0.0 < leaving < 1.0 and attrs["threshold"] == [0.5]
@@ -126,20 +126,20 @@ def test_linear_heads_run_whole_under_the_authors_beta_rule(joint_kind):
 
 
 def test_hybrid_spans_exclusion_and_confidence(joint_kind, workdir):
-    on_confidence = EarlyExit(EarlyExit.validate({**JOINT, "hybrid_heads": "confidence"}, "space"),
-                              StudyContext(LUT, {}, dict(MODEL), 0, "cpu", workdir))  # the cached networks
+    on_exclusion = EarlyExit(EarlyExit.validate({**JOINT, "hybrid_heads": "exclusion"}, "space"),
+                             StudyContext(LUT, {}, dict(MODEL), 0, "cpu", workdir))  # the cached networks
     for split in ("val", "test"):
-        # on the exclusion heads (the default) threshold 1 leaves the exclusion rule alone
-        exclusion, figures = joint_kind.run("exclusion", [0, 1], {"beta": [0.6, 0.4]}, split)
-        hybrid, hybrid_figures = joint_kind.run("hybrid", [0, 1], {"beta": [0.6, 0.4], "threshold": [1.0, 1.0]},
+        # on the softmax heads (the default) β = 0 is the confidence rule
+        confidence, figures = joint_kind.run("confidence", [0, 1], {"threshold": [0.6, 0.8]}, split)
+        hybrid, hybrid_figures = joint_kind.run("hybrid", [0, 1], {"beta": [0.0, 0.0], "threshold": [0.6, 0.8]},
                                                 split)
-        assert np.array_equal(hybrid.prediction, exclusion.prediction) and hybrid_figures == figures
-        # on the softmax heads β = 0 is the confidence rule
-        confidence, figures = on_confidence.run("confidence", [0, 1], {"threshold": [0.6, 0.8]}, split)
-        hybrid, hybrid_figures = on_confidence.run("hybrid", [0, 1], {"beta": [0.0, 0.0], "threshold": [0.6, 0.8]},
-                                                   split)
         assert np.array_equal(hybrid.prediction, confidence.prediction) and hybrid_figures == figures
-    metrics, attrs = evaluate(joint_kind, {"method": "hybrid", "exit1": True, "exit2": True, "beta1": 0.5,
+        # on the exclusion heads threshold 1 leaves the exclusion rule alone
+        exclusion, figures = on_exclusion.run("exclusion", [0, 1], {"beta": [0.6, 0.4]}, split)
+        hybrid, hybrid_figures = on_exclusion.run("hybrid", [0, 1], {"beta": [0.6, 0.4], "threshold": [1.0, 1.0]},
+                                                  split)
+        assert np.array_equal(hybrid.prediction, exclusion.prediction) and hybrid_figures == figures
+    _, attrs = evaluate(joint_kind, {"method": "hybrid", "exit1": True, "exit2": True, "beta1": 0.5,
                                            "beta2": 0.5, "threshold1": 0.9, "threshold2": 0.9})
     assert attrs["beta"] == [0.5, 0.5] and attrs["threshold"] == [0.9, 0.9] and attrs["method"] == "hybrid"
     assert sum(attrs["exit_fraction"]) == pytest.approx(1.0) and attrs["excluded_mean"][0] > 0

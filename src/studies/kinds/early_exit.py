@@ -67,7 +67,7 @@ class EarlyExit(StudyKind):
         "training": Field(one_of(TRAININGS), "joint"),
         "beta_reference": Field(one_of(REFERENCES), "all"),
         "final_decision": Field(one_of(FINAL_DECISIONS), "unmasked"),
-        "hybrid_heads": Field(one_of(HEAD_KINDS), "exclusion"),
+        "hybrid_heads": Field(one_of(HEAD_KINDS), "confidence"),
         "exits": Field(list_of(integer(1), "exit numbers (1, 2, ...)"), None),
         "beta": Field(float_range(0.0, 1.0), [0.0, 1.0]),
         "threshold": Field(float_range(0.0, 1.0), [0.5, 1.0]),
@@ -81,7 +81,7 @@ class EarlyExit(StudyKind):
     and heads together, the authors') | frozen (heads on the QAT backbone); `beta_reference`: all (β relative to the
     largest of all classes, its class re-admitted, the authors') | possible (relative to the classes still possible,
     exclusions final); `final_decision`: unmasked (the authors') | masked (among the classes left); `hybrid_heads`:
-    the heads the hybrid rule reads, exclusion | confidence; `exits`: exit numbers the search may use (1 = after the
+    the heads the hybrid rule reads, confidence (softmax) | exclusion (sigmoid); `exits`: exit numbers the search may use (1 = after the
     first MAC layer; default all); `beta`, `threshold`: number or [low, high] in [0, 1]; heads: `hidden` (units per
     class network, 0 = one linear layer), `confidence_hidden` (units of the baseline's classifier, 0 = linear),
     `head_pool` (conv maps averaged to at most this size), `head_epochs` (frozen training), `pos_weight` (weight of
