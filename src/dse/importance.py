@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 from optuna.importance import FanovaImportanceEvaluator, get_param_importances
 from optuna.trial import TrialState
 
-from cells.files import atomic_path, check_figure_path
+from cells.figures import fit_title, save_figure
+from cells.files import check_figure_path
 from dse.errors import DseError
 from dse.frames import study_objectives
 
@@ -51,7 +52,6 @@ def plot_importance(study: optuna.Study, path: str | Path, seed: int = 0) -> dic
         ax.set_xlim(0, 1)
         ax.set_xlabel("importance (fANOVA)")
         ax.set_title(labels[name], fontsize=10)
-    figure.suptitle(f"{study.study_name}: parameter importance per objective")
-    with atomic_path(path) as partial:
-        figure.savefig(partial, dpi=150)
+    fit_title(figure, f"{study.study_name}: parameter importance per objective")
+    save_figure(figure, path)
     return importances

@@ -170,21 +170,29 @@ def split_indices(y: np.ndarray, val_fraction: float, test_fraction: float, seed
 
 
 def standardize(x: np.ndarray, n_train: int) -> None:
-    """In place: zero mean, unit variance per feature, with statistics of the first `n_train` rows (the training
-    part) only, accumulated in float64 a chunk at a time."""
+    """In place: zero mean, unit variance per feature of a table, per channel of images (N, C, H, W), with
+    statistics of the first `n_train` rows (the training part) only, accumulated in float64 a chunk at a time.
+
+    Images are standardized per channel, as image pipelines do: per pixel, a
+    border pixel that is almost always blank gets a tiny deviation, and the
+    rare image with ink there a value in the hundreds, which then sets the
+    first layer's input quantization range and rounds every other pixel to 0.
+    """
+    grouped = x.reshape(len(x), x.shape[1], -1) if x.ndim > 2 else x.reshape(len(x), -1, 1)
     rows = max(1, CHUNK_BYTES // max(2 * x[0].nbytes, 1))  # a float64 copy of a chunk takes CHUNK_BYTES
     chunks = [slice(start, min(start + rows, n_train)) for start in range(0, n_train, rows)]
-    mean = sum(x[c].sum(axis=0, dtype=np.float64) for c in chunks) / n_train
+    count = n_train * grouped.shape[2]
+    mean = sum(grouped[c].sum(axis=(0, 2), dtype=np.float64) for c in chunks)[:, None] / count
     variance = np.zeros_like(mean)
     for c in chunks:
-        deviation = x[c].astype(np.float64)
+        deviation = grouped[c].astype(np.float64)
         deviation -= mean
         deviation *= deviation
-        variance += deviation.sum(axis=0)
-    std = np.sqrt(variance / n_train)
+        variance += deviation.sum(axis=(0, 2))[:, None]
+    std = np.sqrt(variance / count)
     std[std < 1e-8] = 1.0
     mean, std = mean.astype(np.float32), std.astype(np.float32)
     for start in range(0, len(x), rows):
-        block = x[start:start + rows]
+        block = grouped[start:start + rows]
         block -= mean
         block /= std

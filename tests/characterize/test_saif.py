@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -10,8 +11,10 @@ import pytest
 from characterize.netlist.ir import CONST_NAMES
 from characterize.passes.designs import MultiplierSpec, reference_design
 from characterize.timing.delays import annotate_delays
-from characterize.timing.sim import simulate, timeline, write_vcd
+from characterize.timing.sim import simulate, timeline
+from characterize.timing.vcd import write_vcd
 from dse.cli import main
+from tests.characterize.test_vcd import net_reference, read_dump
 
 
 @pytest.fixture(scope="module")
@@ -21,23 +24,13 @@ def booth_run(library):
     return timed, {"a": rng.integers(-8, 8, 120), "w": rng.integers(-8, 8, 120)}
 
 
-def vcd_high_steps(path, nets: int, end: int) -> np.ndarray:
-    """Steps at 1 of every net in a VCD written by `write_vcd` (identifier codes in net order), up to `end`."""
-    text = path.read_text()
-    codes = re.findall(r"\$var wire 1 (\S+) ", text)
-    index = {code: n for n, code in zip(range(len(CONST_NAMES), nets), codes)}
-    value, since, high, now = {}, {}, np.zeros(nets, dtype=np.int64), 0
-    for line in text[text.index("$enddefinitions"):].splitlines()[1:]:
-        if line.startswith("#"):
-            now = int(line[1:])
-        elif line[:1] in "01" and line[1:] in index:
-            net = index[line[1:]]
-            if value.get(net) == 1:
-                high[net] += now - since[net]
-            value[net], since[net] = int(line[0]), now
-    for net, bit in value.items():
-        if bit == 1:
-            high[net] += end - since[net]
+def vcd_high_steps(path, netlist, end: int) -> np.ndarray:
+    """Steps at 1 of every net in a VCD written by `write_vcd`, each net read from its wire, up to `end`."""
+    dump = read_dump(path)
+    high = np.zeros(len(netlist.nets), dtype=np.int64)
+    for net in range(len(CONST_NAMES), len(netlist.nets)):
+        changes = dump.bit_changes(net_reference(netlist, net)) + [(end, "0")]
+        high[net] = sum(later - now for (now, bit), (later, _) in pairwise(changes) if bit == "1")
     return high
 
 
@@ -46,7 +39,7 @@ def test_timeline_matches_the_vcd_and_the_simulator(booth_run, tmp_path):
     activity = timeline(timed, inputs)
     np.testing.assert_array_equal(activity.toggles, simulate(timed, inputs).toggles)
     write_vcd(timed, inputs, tmp_path / "run.vcd")
-    expected = vcd_high_steps(tmp_path / "run.vcd", timed.net_count, activity.duration_steps)
+    expected = vcd_high_steps(tmp_path / "run.vcd", timed.netlist, activity.duration_steps)
     np.testing.assert_array_equal(activity.high_steps[len(CONST_NAMES):], expected[len(CONST_NAMES):])
     assert activity.duration_steps == 120 * (timed.settle_bound_steps + 1)
     assert 0 < activity.high_steps[len(CONST_NAMES):].max() < activity.duration_steps

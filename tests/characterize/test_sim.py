@@ -16,8 +16,9 @@ from characterize.netlist.ir import Netlist
 from characterize.netlist.logic import net_values
 from characterize.netlist.techmap import ROLES
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_delays, default_external_load
-from characterize.timing.sim import simulate, write_vcd
+from characterize.timing.sim import simulate
 from characterize.timing.timed_verilog import run_iverilog, write_timed_verilog
+from characterize.timing.vcd import write_vcd
 from tests.conftest import require_tool
 
 
@@ -320,8 +321,8 @@ def test_vcd_of_chosen_transitions(glitch, tmp_path):
     timed, _ = glitch
     path = write_vcd(timed, X_CHANGES, tmp_path / "glitch.vcd", transitions=[1, 2, 4], period_steps=100)
     text = path.read_text()
-    assert "$timescale 1ps $end" in text and "$enddefinitions $end" in text
-    assert re.search(r"^\$var wire 1 \S+ x \[0\] \$end$", text, re.MULTILINE)
+    assert "$timescale 1 ps $end" in text and "$enddefinitions $end" in text
+    assert re.search(r"^\$var wire 1 \S+ x\[0\] \$end$", text, re.MULTILINE)
     times = [int(line[1:]) for line in text.splitlines() if line.startswith("#")]
     assert times == sorted(times)
     # transition 1 (x 1 -> 0) runs from 200: x at 200, y up at 210 and down at 250, inverters at 220 and 240

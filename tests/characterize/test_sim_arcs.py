@@ -13,9 +13,10 @@ from characterize.netlist.builder import NetlistBuilder
 from characterize.passes.designs import MultiplierSpec, embedded_design, reference_design
 from characterize.timing.delaycalc import calculate_delays
 from characterize.timing.delays import NO_ARC, TimedGates, annotate_arc_delays, annotate_delays
-from characterize.timing.sim import simulate, write_vcd
+from characterize.timing.sim import simulate
 from characterize.timing.sta import critical_path
 from characterize.timing.timed_verilog import run_iverilog, write_timed_verilog
+from characterize.timing.vcd import write_vcd
 from tests.characterize.test_sim import (  # noqa: F401 (fixtures of the hand-made cases)
     X_CHANGES,
     assert_matches_iverilog,

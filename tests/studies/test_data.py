@@ -247,3 +247,22 @@ def test_loading_holds_the_data_about_once(tmp_path, monkeypatch, kind):
     if kind == "csv":  # parsed as float32: the very values written
         rows = np.concatenate([part[0].numpy() for part in (data.train, data.val, data.test)])
         assert np.allclose(np.sort(rows.sum(axis=1)), expected, rtol=1e-5)
+
+
+def test_images_are_standardized_per_channel(tmp_path):
+    """One affine map per channel: the same raw value gives the same input wherever it is. Per pixel, a pixel
+    that is almost always blank would map ink there to a value in the tens or hundreds, which would set the
+    first layer's input quantization range and round every other pixel to zero."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (200, 3, 6, 6)).astype(np.float32) * np.array([1, 10, 100], np.float32)[:, None, None]
+    x[:, :, 0, 0] = x[:, :, 1, 1] = 0
+    inked = [7, 8, 9]
+    x[inked, :, 0, 0] = 1  # a few images with ink in the corner
+    np.savez(tmp_path / "d.npz", x=x, y=np.arange(200) % 4)
+    data = load_dataset({"source": str(tmp_path / "d.npz"), "layout": "nchw"}, 0)
+    train = data.train[0].numpy()
+    assert np.allclose(train.mean(axis=(0, 2, 3)), 0, atol=1e-4)
+    assert np.allclose(train.std(axis=(0, 2, 3)), 1, atol=1e-3)
+    every = np.concatenate([train, data.val[0].numpy(), data.test[0].numpy()])
+    assert np.isclose(every[:, :, 0, 0], every[:, :, 1, 1]).sum() == 3 * (len(every) - len(inked))
+    assert np.abs(every).max() < 10

@@ -33,12 +33,14 @@ MINIMAL = {
     "logic-area": SMALL_MLP + "[space]\nn_values = [2, 4]\nmax_rounds = 0\n",
     "class-aware-pruning": SMALL_MLP + "[space]\nratio = 0.5\niterations = 1\nregularize_epochs = 0\n",
     "early-exit": SMALL_MLP + "[space]\nhead_epochs = 1\n",
+    "joint": SMALL_MLP + "[space.pruning]\nratio = 0.5\niterations = 1\n[space.weights]\nn_values = [2, 4]\n",
     "variation": SMALL_MLP + "[space]\nsamples = 2\ncompensation_epochs = 1\ncurve_sigmas = [0.5]\n",
 }
 
 
 def test_the_built_in_kinds_are_entry_points():
-    assert {"weight-subset", "logic-area", "class-aware-pruning", "early-exit", "variation"} <= set(kind_names())
+    built_in = {"weight-subset", "logic-area", "class-aware-pruning", "early-exit", "variation", "joint"}
+    assert built_in <= set(kind_names())
 
 
 @pytest.mark.parametrize("name", kind_names())

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cells.files import atomic_path, check_figure_path
+from cells.figures import fit_title, save_figure
+from cells.files import check_figure_path
 from characterize.lut.table import Lut, LutError
 
 
@@ -43,43 +44,63 @@ def summarize(lut: Lut) -> str:
         )
     delay = rows["max_sensitized_delay_ps"]
     lines.append(f"max sensitized delay: {delay.min():.0f} ps (w={delay.idxmin()}) to {delay.max():.0f} ps (w={delay.idxmax()})")
-    area = rows["area_um2"]
-    lines.append(f"area: {area.min():.1f} um2 (w={area.idxmin()}) to {area.max():.1f} um2 (w={area.idxmax()}), mean {area.mean():.1f}")
+    area, constant_area = rows["area_um2"], constant_area_um2(rows)
+    if constant_area is not None:
+        lines.append(f"area: {constant_area:.1f} um2 for every weight ({rows['mode'].iloc[0]})")
+    else:
+        lines.append(f"area: {area.min():.1f} um2 (w={area.idxmin()}) to {area.max():.1f} um2 (w={area.idxmax()}), "
+                     f"mean {area.mean():.1f}")
     lines.append(f"glitches: {rows['glitches_per_op'].sum() / max(rows['toggles_per_op'].sum(), 1e-12) * 100:.1f} % of all toggles")
     return "\n".join(lines)
 
 
-def plot(lut: Lut, path: str | Path) -> None:
-    """Energy, delays and area against the weight value, one panel each (PNG, SVG or PDF by extension)."""
+def constant_area_um2(rows) -> float | None:
+    """The area every weight shares (a stationary LUT: the weight is an input, the circuit one), else None."""
+    area = rows["area_um2"]
+    return float(area.iloc[0]) if len(area) and np.allclose(area, area.iloc[0], rtol=1e-9, atol=0.0) else None
+
+
+def lut_figure(lut: Lut):
+    """Energy, delays and area against the weight value, one panel each; no area panel when the area is constant.
+
+    A dashed line in a curve's colour gives the value of the reference circuit
+    (without an embedded weight); each panel's legend sits beside it, off the curves.
+    """
     from matplotlib.figure import Figure  # loaded only when drawing: `summarize` serves every `dse` command
 
-    path = check_figure_path(path, LutError)
     rows = lut.weights
     reference = lut.reference
     weights = rows.index.to_numpy()
-    figure = Figure(figsize=(8, 8.5))
-    axes = figure.subplots(3, 1, sharex=True)
+    constant_area = constant_area_um2(rows)
     panels = [
-        (axes[0], [("energy_per_op_fJ", "energy / op")], "energy per operation (fJ)"),
-        (axes[1], [("max_sensitized_delay_ps", "max sensitized"), ("mean_sensitized_delay_ps", "mean sensitized"),
-                   ("critical_delay_ps", "critical (STA)")], "delay (ps)"),
-        (axes[2], [("area_um2", "area")], "area (um²)"),
+        ([("energy_per_op_fJ", "energy / op")], "energy per operation (fJ)"),
+        ([("max_sensitized_delay_ps", "max sensitized"), ("mean_sensitized_delay_ps", "mean sensitized"),
+          ("critical_delay_ps", "critical (STA)")], "delay (ps)"),
     ]
-    for axis, columns, label in panels:
+    if constant_area is None:
+        panels.append(([("area_um2", "area")], "area (µm²)"))
+    figure = Figure(figsize=(10, 2.9 * len(panels) + 0.6), layout="constrained")
+    axes = figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+    for axis, (columns, label) in zip(axes, panels):
         for column, name in columns:
-            axis.plot(weights, rows[column].to_numpy(), marker=".", markersize=3, linewidth=0.8, label=name)
+            (line,) = axis.plot(weights, rows[column].to_numpy(), marker=".", markersize=3, linewidth=0.8, label=name)
             if reference is not None and np.isfinite(reference[column]):
-                axis.axhline(reference[column], linestyle="--", linewidth=0.8, color="gray")
+                axis.axhline(reference[column], linestyle="--", linewidth=0.9, color=line.get_color(),
+                             label=f"{name}, without embedded weight")
         axis.set_ylabel(label)
         axis.grid(alpha=0.3)
-        if len(columns) > 1:
-            axis.legend(fontsize=8)
+        axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     axes[-1].set_xlabel("weight value")
     first = rows.iloc[0]
-    axes[0].set_title(
-        f"{first['bits']}-bit {'signed' if first['signed'] else 'unsigned'} {first['arch']} multiplier, "
-        f"{first['mode']} (dashed: without embedded weight)"
-    )
-    figure.tight_layout()
-    with atomic_path(path) as partial:
-        figure.savefig(partial)
+    title = (f"{first['bits']}-bit {'signed' if first['signed'] else 'unsigned'} {first['arch']} multiplier, "
+             f"{first['mode']}")
+    if constant_area is not None:
+        title += f"; area {constant_area:.1f} µm² for every weight"
+    fit_title(figure, title)
+    return figure
+
+
+def plot(lut: Lut, path: str | Path) -> None:
+    """Draw `lut_figure` into `path` (PNG, SVG or PDF by extension)."""
+    path = check_figure_path(path, LutError)
+    save_figure(lut_figure(lut), path)

@@ -149,7 +149,7 @@ def read_verilog(
 
 
 # ------------------------------------------------------------------- writing
-def _port_bit(port: Port, i: int) -> tuple[str, str]:
+def port_bit(port: Port, i: int) -> tuple[str, str]:
     """Net name and Verilog reference of bit i (from the LSB) of a port."""
     if port.msb is None:
         return port.name, identifier(port.name)
@@ -191,7 +191,7 @@ def write_verilog(netlist: Netlist) -> str:
     for port in netlist.ports:
         lines.append(f"  {port.direction} {_range(port.msb, port.lsb)}{identifier(port.name)};")
         for i, net in enumerate(port.nets):
-            name, reference = _port_bit(port, i)
+            name, reference = port_bit(port, i)
             port_bits.add(name)
             if netlist.nets[net] != name:
                 left, right = (reference, _reference(netlist, net))

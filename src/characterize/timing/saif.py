@@ -2,7 +2,7 @@
 
 Per net the file gives T0 and T1 (time at 0 and at 1), TX (always 0: every net is
 known from the first vector on) and TC (toggles, glitches included), over the
-timeline of `sim.write_vcd`: vector i applied at i × period, vector 0 settled from
+timeline of `vcd.write_vcd`: vector i applied at i × period, vector 0 settled from
 the start. The top instance is named after the netlist's module; inside it, every
 cell instance repeats the activity of its pins' nets, which is how OpenSTA's
 `read_saif -scope MODULE` finds the pins it prices.
@@ -27,7 +27,7 @@ _PLAIN = re.compile(r"[A-Za-z0-9_$\[\]]")
 def write_saif(
     timed: TimedGates, inputs: Mapping[str, Iterable[int]], path: str | Path, period_steps: int | None = None
 ) -> Path:
-    """Write the SAIF of the transitions of `inputs`; `period_steps` as in `sim.write_vcd`."""
+    """Write the SAIF of the transitions of `inputs`; `period_steps` as in `vcd.write_vcd`."""
     activity = timeline(timed, inputs, period_steps)
     netlist = timed.netlist
     factor, unit = re.fullmatch(r"(\d+)(\w+)", timescale_unit(timed.resolution_s)).groups()

@@ -19,15 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from cells.files import atomic_path
 from characterize.errors import SimulationError
-from characterize.netlist.ir import CONST_NAMES, Port
+from characterize.netlist.ir import Port
 from characterize.netlist.logic import net_values, port_bits
 from characterize.timing._kernel import chain_order
-from characterize.timing.delays import TimedGates, timescale_unit
+from characterize.timing.delays import TimedGates
 from characterize.timing.kernel import KernelCircuit, run_transitions
 
-VCD_CHUNK = 1000  # transitions simulated per logged kernel call when writing a VCD
+VCD_CHUNK = 1000  # transitions simulated per logged kernel call when laying out a VCD or a timeline
 MERGE_FRACTION = 0.9  # equal transitions are merged when at most this share of them is distinct
 
 
@@ -206,53 +205,9 @@ def _weights(timed: TimedGates, net_weights: np.ndarray | None) -> tuple[np.ndar
     )
 
 
-def write_vcd(
-    timed: TimedGates,
-    inputs: Mapping[str, Iterable[int]],
-    path: str | Path,
-    transitions: Iterable[int] | None = None,
-    period_steps: int | None = None,
-) -> Path:
-    """Write a VCD of the chosen transitions (all by default), every net as a 1-bit wire.
-
-    Vector i is applied at time i × `period_steps` (default: the settling bound
-    plus one step), so transition i runs from (i + 1) × period. Where a chosen
-    transition does not follow the one before, the nets jump to its start state at
-    its vector's time, as if that vector had settled instantly.
-    """
-    bits = input_bit_matrix(timed, inputs)
-    count = len(bits) - 1
-    chosen = np.unique(np.fromiter(range(count) if transitions is None else transitions, dtype=np.int64))
-    if len(chosen) == 0 or chosen[0] < 0 or chosen[-1] >= count:
-        raise SimulationError(f"transitions must be a non-empty set of indices from 0 to {count - 1}")
-    period = timed.settle_bound_steps + 1 if period_steps is None else int(period_steps)
-    if period <= timed.settle_bound_steps:
-        raise SimulationError(f"period_steps {period} is not longer than the settling bound {timed.settle_bound_steps}")
-    unit = timescale_unit(timed.resolution_s)
-    circuit = KernelCircuit.from_timed(timed)
-    state = circuit.initial_state()
-    circuit.settle(state, bits[chosen[0]])
-    with atomic_path(path) as partial, partial.open("w") as out:
-        ids = _write_header(out, timed, unit)
-        out.write(f"#{chosen[0] * period}\n$dumpvars\n")
-        out.writelines(f"{state.values[n]}{ids[n]}\n" for n in range(len(CONST_NAMES), timed.net_count))
-        out.write("$end\n")
-        for chunk in np.array_split(chosen, -(-len(chosen) // VCD_CHUNK)):
-            shown, time = state.values.copy(), -1
-            run = run_transitions(circuit, state, bits, chunk, chunk + 1, record=True)
-            for k, step, net in run.log.tolist():
-                moment = int(chunk[k]) * period if step < 0 else (int(chunk[k]) + 1) * period + step
-                if moment != time:
-                    time = moment
-                    out.write(f"#{time}\n")
-                shown[net] ^= 1
-                out.write(f"{shown[net]}{ids[net]}\n")
-    return path
-
-
 @dataclass(frozen=True, eq=False)
 class Timeline:
-    """Activity of every net when vector i is applied at i × `period_steps` (the layout of `write_vcd`).
+    """Activity of every net when vector i is applied at i × `period_steps` (the layout of `vcd.write_vcd`).
 
     Over `duration_steps` = (N + 1) periods, vector 0 settled from the start: `toggles`
     per net, and `high_steps`, the steps each net spends at 1.
@@ -265,7 +220,7 @@ class Timeline:
 
 
 def timeline(timed: TimedGates, inputs: Mapping[str, Iterable[int]], period_steps: int | None = None) -> Timeline:
-    """Toggles and time at 1 of every net over the N transitions laid out one per period (default as `write_vcd`)."""
+    """Toggles and time at 1 of every net over the N transitions laid out one per period (default as `vcd.write_vcd`)."""
     bits = input_bit_matrix(timed, inputs)
     period = timed.settle_bound_steps + 1 if period_steps is None else int(period_steps)
     if period <= timed.settle_bound_steps:
@@ -290,35 +245,3 @@ def timeline(timed: TimedGates, inputs: Mapping[str, Iterable[int]], period_step
         high -= np.bincount(nets, weights=(2 * after - 1) * steps, minlength=timed.net_count).astype(np.int64)
         toggles += counts
     return Timeline(toggles, high, period, (count + 1) * period)
-
-
-def _write_header(out, timed, unit: str) -> list[str]:
-    """VCD header with one wire per net; returns the identifier code of each net."""
-    ids = [_identifier(n) for n in range(timed.net_count)]
-    out.write("$date gatedse $end\n$version gatedse timing simulator $end\n")
-    out.write(f"$timescale {unit} $end\n$scope module {timed.netlist.name} $end\n")
-    for net, name in enumerate(timed.netlist.nets):
-        if name not in CONST_NAMES:
-            out.write(f"$var wire 1 {ids[net]} {_reference(name)} $end\n")
-    out.write("$upscope $end\n$enddefinitions $end\n")
-    return ids
-
-
-def _identifier(index: int) -> str:
-    """Short VCD identifier code from printable ASCII 33..126."""
-    code = ""
-    index += 1
-    while index:
-        index, digit = divmod(index - 1, 94)
-        code += chr(33 + digit)
-    return code
-
-
-def _reference(name: str) -> str:
-    """A net name as a VCD reference: escaped names lose the backslash, bit selects are split off."""
-    if name.startswith("\\"):
-        return name[1:].strip()
-    if name.endswith("]") and "[" in name:
-        base, _, bit = name.partition("[")
-        return f"{base} [{bit}"
-    return name

@@ -27,9 +27,10 @@ from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotat
 from characterize.timing.power import EnergyRun, average_power, simulate_energy
 from characterize.timing.saif import write_saif
 from characterize.timing.sdf import read_sdf
-from characterize.timing.sim import SimResult, out_of_range, port_range, write_vcd
+from characterize.timing.sim import SimResult, out_of_range, port_range
 from characterize.timing.sta import static_timing
 from characterize.timing.timed_verilog import write_timed_verilog
+from characterize.timing.vcd import write_vcd
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,7 +15,8 @@ import optuna
 import pandas as pd
 from matplotlib.figure import Figure
 
-from cells.files import atomic_path, check_figure_path
+from cells.figures import fit_title, save_figure
+from cells.files import check_figure_path
 from studies.errors import StudiesError
 from studies.report_trial import report_trial
 
@@ -67,6 +68,5 @@ def plot_exit_table(table: pd.DataFrame, path: str | Path, title: str) -> None:
     exit_ax.set_ylabel("images leaving here (%)")
     for ax in (excluded_ax, exit_ax):
         ax.grid(True, axis="y", alpha=0.3)
-    figure.suptitle(title)
-    with atomic_path(path) as partial:
-        figure.savefig(partial, dpi=150)
+    fit_title(figure, title)
+    save_figure(figure, path)

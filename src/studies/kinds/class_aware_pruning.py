@@ -91,10 +91,10 @@ class ClassAwarePruning(StudyKind):
         """`dse prune`: one fixed setting through `run_once`."""
         add_prune_command(commands, cls.name, cls.run_once)
 
-    def __init__(self, settings: dict, context: StudyContext) -> None:
+    def __init__(self, settings: dict, context: StudyContext, session: QuantSession | None = None) -> None:
         self.settings = settings
         self.lut = context.lut
-        self.session = QuantSession(context)
+        self.session = session or QuantSession(context)
         self.units = prunable_units(self.session.baseline_model())
         if not self.units:
             raise ConfigError("model: the network has no prunable layer (it needs a hidden layer or two convolutions)")

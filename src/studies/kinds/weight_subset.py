@@ -30,6 +30,8 @@ from studies.quant import signed_levels
 from studies.session import QuantSession
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from dse.kinds import StudyContext
 
 RANKINGS = ("energy", "delay", "free")
@@ -64,16 +66,16 @@ class WeightSubset(StudyKind):
             space["ranking"] = list(settings["ranking"])
         return space
 
-    def __init__(self, settings: dict, context: StudyContext) -> None:
+    def __init__(self, settings: dict, context: StudyContext, session: QuantSession | None = None) -> None:
         self.settings = settings
         self.lut = context.lut
-        self.session = QuantSession(context)
+        self.session = session or QuantSession(context)
         candidates = self.session.candidates
         self.n_values = n_values_range(settings["n_values"], len(candidates))
         self.orders = {by: rank_weights(self.lut, candidates, by) for by in ("energy", "delay")}
 
     @cached_property
-    def _baseline_cost(self) -> CostReport:
+    def baseline_cost(self) -> CostReport:
         """Cost of the unrestricted network; its worst sensitized delay is the clock period and delay budget."""
         stats = self.session.reference().stats
         period = worst_delay(self.lut, stats)
@@ -83,13 +85,18 @@ class WeightSubset(StudyKind):
         return cost_report(self.lut, stats, period_s=period)
 
     def baseline(self) -> dict[str, float]:
-        figures = self._baseline_cost.figures()
+        figures = self.baseline_cost.figures()
         reference = self.session.reference()
         return {"accuracy": reference.accuracy, "test_accuracy": reference.test_accuracy,
                 "energy_per_inference_nJ": figures["energy_per_inference_nJ"],
                 "power_scaled_uW": figures["power_scaled_uW"]}
 
-    def _suggest_weights(self, trial: optuna.Trial) -> np.ndarray:
+    def cost(self, model: nn.Module, activations: np.ndarray | None) -> CostReport:
+        """Hardware figures of a (restricted, fine-tuned) network at the unrestricted network's clock period."""
+        return cost_report(self.lut, self.session.stats(model), period_s=self.baseline_cost.period_s,
+                           allowed_activations=activations)
+
+    def suggest_weights(self, trial: optuna.Trial) -> np.ndarray:
         rankings = self.settings["ranking"]
         ranking = rankings[0] if len(rankings) == 1 else trial.suggest_categorical("ranking", rankings)
         if ranking == "free":
@@ -101,7 +108,7 @@ class WeightSubset(StudyKind):
         count = trial.suggest_int("n_values", *self.n_values)
         return np.sort(self.orders[ranking][:count])
 
-    def _suggest_activations(self, trial: optuna.Trial, weights: np.ndarray, period_s: float) -> np.ndarray | None:
+    def suggest_activations(self, trial: optuna.Trial, weights: np.ndarray, period_s: float) -> np.ndarray | None:
         if self.lut.activations is None:
             return None
         low, high = self.settings["activation_delay_fraction"]
@@ -114,13 +121,12 @@ class WeightSubset(StudyKind):
 
     def evaluate(self, trial: optuna.Trial) -> dict[str, float]:
         reference = self.session.reference()
-        base = self._baseline_cost
-        weights = self._suggest_weights(trial)
-        activations = self._suggest_activations(trial, weights, base.period_s)
+        base = self.baseline_cost
+        weights = self.suggest_weights(trial)
+        activations = self.suggest_activations(trial, weights, base.period_s)
         model = self.session.finetune(weights, activations, seed=self.session.seed + 1 + trial.number)
         accuracy = self.session.accuracy(model)
-        report = cost_report(self.lut, self.session.stats(model), period_s=base.period_s,
-                             allowed_activations=activations)
+        report = self.cost(model, activations)
         figures = report.figures()
         trial.set_user_attr("n_weight_values", len(weights))
         trial.set_user_attr("allowed_weights", [int(w) for w in weights])

@@ -17,6 +17,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from cells.figures import save_figure
 from cells.files import atomic_path, write_text
 from cells.units import reduction_pct
 from studies.models import build_model
@@ -129,5 +130,4 @@ def plot_class_counts(before: dict[str, np.ndarray], after: dict[str, np.ndarray
     ax.set_ylabel("filters")
     ax.grid(True, alpha=0.3)
     ax.legend()
-    with atomic_path(path) as partial:
-        figure.savefig(partial, dpi=150)
+    save_figure(figure, path)

@@ -15,7 +15,8 @@ import optuna
 import pandas as pd
 from matplotlib.figure import Figure
 
-from cells.files import atomic_path, check_figure_path
+from cells.figures import fit_title, save_figure
+from cells.files import check_figure_path
 from studies.errors import StudiesError
 from studies.report_trial import report_trial
 
@@ -58,6 +59,5 @@ def plot_sigma_table(table: pd.DataFrame, path: str | Path, title: str) -> None:
     ax.set_ylabel("accuracy under variation (%)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
-    ax.set_title(title)
-    with atomic_path(path) as partial:
-        figure.savefig(partial, dpi=150)
+    fit_title(ax, title)
+    save_figure(figure, path)

@@ -1,0 +1,133 @@
+"""`joint`: pruning and weight subsets searched together, under one cost model.
+
+A trial prunes the cached quantized baseline as the `[space.pruning]` table
+says (method, ratio overall or per layer, rounds; the `class-aware-pruning`
+kind's settings), then restricts the pruned network to a weight subset and an
+activation delay threshold as `[space.weights]` says (the `weight-subset`
+kind's settings) and fine-tunes it. One cost model prices the result: LUT
+energy per inference of the remaining MACs, the embedded multipliers' area,
+the worst sensitized delay and the power after voltage scaling against the
+unpruned, unrestricted network's clock period. Each sub-table's searched
+values are stored as parameters named `pruning.<key>` and `weights.<key>`, so
+the single-knob studies' fronts and this one compare on the same figures and
+one sees whether the knobs compound. Accuracy is measured on the validation
+part; the test accuracy is kept as the trial attribute `test_accuracy`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from cells.units import UM2_PER_MM2, reduction_pct
+from dse.kinds import Objective, StudyKind
+from dse.schema import Field, Invalid, Section
+from studies.data import DATA_SETTINGS
+from studies.kinds.class_aware_pruning import ClassAwarePruning
+from studies.kinds.weight_subset import WeightSubset
+from studies.models import MODEL_SETTINGS
+from studies.session import QuantSession
+
+if TYPE_CHECKING:
+    import optuna
+
+    from dse.kinds import StudyContext
+
+
+def _sub_table(section: Section, default: dict) -> Field:
+    """A [space.<name>] table checked by another kind's schema; errors name the key below it."""
+
+    def check(value: Any) -> dict:
+        try:
+            return section.check(value)
+        except Invalid as exc:
+            raise Invalid(exc.reason, f".{exc.path}") from None
+
+    return Field(check, section.check(default))
+
+
+class PrefixedTrial:
+    """A trial seen through a prefix: every parameter and attribute a sub-kind sets is named `<prefix>.<name>`."""
+
+    def __init__(self, trial: optuna.Trial, prefix: str):
+        self._trial = trial
+        self._prefix = prefix
+
+    def suggest_int(self, name: str, *args: Any, **kwargs: Any) -> int:
+        return self._trial.suggest_int(f"{self._prefix}.{name}", *args, **kwargs)
+
+    def suggest_float(self, name: str, *args: Any, **kwargs: Any) -> float:
+        return self._trial.suggest_float(f"{self._prefix}.{name}", *args, **kwargs)
+
+    def suggest_categorical(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self._trial.suggest_categorical(f"{self._prefix}.{name}", *args, **kwargs)
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self._trial.set_user_attr(f"{self._prefix}.{key}", value)
+
+    @property
+    def number(self) -> int:
+        return self._trial.number
+
+
+class Joint(StudyKind):
+    """Search pruning and the allowed weight and activation values of one network together."""
+
+    name: ClassVar[str] = "joint"
+    objectives: ClassVar[tuple[Objective, ...]] = (
+        Objective("accuracy", "maximize", "accuracy (%)"),
+        Objective("energy_per_inference_nJ", "minimize", "energy per inference (nJ)"),
+        Objective("power_scaled_uW", "minimize", "power after voltage scaling (µW)"),
+        Objective("logic_area_mm2", "minimize", "logic area (mm²)"),
+    )
+    space: ClassVar[Section] = Section({
+        "pruning": _sub_table(ClassAwarePruning.space, {"method": "magnitude", "ratio": [0.0, 0.7],
+                                                         "iterations": 2, "regularize_epochs": 0}),
+        "weights": _sub_table(WeightSubset.space, {}),
+    })
+    """`[space.pruning]`: the `class-aware-pruning` kind's keys (default: magnitude pruning of 0 to 70 % of the
+    filters in 2 rounds); `[space.weights]`: the `weight-subset` kind's keys (default: 1 to all weight values
+    ranked by energy, activation threshold 0.6 to 1 of the clock period)."""
+    tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
+
+    def __init__(self, settings: dict, context: StudyContext) -> None:
+        self.session = QuantSession(context)
+        self.pruning = ClassAwarePruning(settings["pruning"], context, self.session)
+        self.weights = WeightSubset(settings["weights"], context, self.session)
+        self.lut = context.lut
+
+    def baseline(self) -> dict[str, float]:
+        figures = self.weights.baseline()
+        cost = self.weights.baseline_cost
+        return {**figures, "logic_area_mm2": cost.area_um2 / UM2_PER_MM2, "macs": float(cost.macs)}
+
+    def evaluate(self, trial: optuna.Trial) -> dict[str, float]:
+        seed = self.session.seed + 1 + trial.number
+        pruning_trial = PrefixedTrial(trial, "pruning")
+        plan = self.pruning.plan(pruning_trial)
+        pruned = self.pruning.prune(plan, seed)
+        weights_trial = PrefixedTrial(trial, "weights")
+        base = self.weights.baseline_cost
+        weights = self.weights.suggest_weights(weights_trial)
+        activations = self.weights.suggest_activations(weights_trial, weights, base.period_s)
+        model = self.session.finetune(weights, activations, seed=seed, start=pruned.model)
+        report = self.weights.cost(model, activations)
+        figures = report.figures()
+        accuracy = self.session.accuracy(model)
+        trial.set_user_attr("pruned_filters_pct", 100.0 * pruned.pruned_fraction)
+        trial.set_user_attr("kept_per_layer", {name: len(kept) for name, kept in pruned.kept.items()})
+        trial.set_user_attr("n_weight_values", len(weights))
+        trial.set_user_attr("allowed_weights", [int(w) for w in weights])
+        if activations is not None:
+            trial.set_user_attr("n_activation_values", len(activations))
+        for name in ("macs", "worst_delay_ps", "voltage_V"):
+            trial.set_user_attr(name, figures[name])
+        trial.set_user_attr("timing_met", report.timing_met)
+        trial.set_user_attr("energy_reduction_pct", reduction_pct(report.energy_per_inference_J,
+                                                                  base.energy_per_inference_J))
+        trial.set_user_attr("power_reduction_pct", reduction_pct(report.power_scaled_W, base.power_scaled_W))
+        trial.set_user_attr("test_accuracy", self.session.accuracy(model, "test"))
+        return {"accuracy": accuracy,
+                "energy_per_inference_nJ": figures["energy_per_inference_nJ"],
+                "power_scaled_uW": figures["power_scaled_uW"],
+                "logic_area_mm2": report.area_um2 / UM2_PER_MM2,
+                "accuracy_drop": self.session.reference().accuracy - accuracy}
