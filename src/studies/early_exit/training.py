@@ -25,6 +25,7 @@ import json
 import threading
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -102,7 +103,7 @@ class ExitSession:
         index = max(i for i in range(self.positions[k]) if has_macs(self.backbone[i]))
         return f"{index}:{type(self.backbone[index]).__name__.removeprefix('Quant')}"
 
-    def cache_path(self, kind: str):
+    def cache_path(self, kind: str) -> Path:
         """Where the network with `kind` heads is cached."""
         key = {"version": CACHE_VERSION, "backbone": self.quant.cache_path.stem, "kind": kind,
                "training": self.training, "heads": self.settings}
@@ -165,7 +166,7 @@ class ExitSession:
             train(head, (f.cpu(), labels), self.settings["head_epochs"], model["lr"], model["batch_size"],
                   self.seed + 1 + k, model["weight_decay"], self.device, loss_fn=self._head_loss(kind))
 
-    def _save(self, network: ExitNetwork, path) -> None:
+    def _save(self, network: ExitNetwork, path: Path) -> None:
         """Write the cache atomically, so concurrent workers never read a half-written file."""
         with atomic_path(path) as partial_path:
             torch.save(network.state_dict(), partial_path)

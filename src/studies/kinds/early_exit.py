@@ -108,7 +108,7 @@ class EarlyExit(StudyKind):
         if self.exits[-1] > candidates:
             raise ConfigError(f"space.exits: exit {self.exits[-1]} does not exist; the backbone has "
                               f"{candidates} candidate exits (1 to {candidates})")
-        self.tables = {method: self._tables(method) for method in settings["method"]}
+        self.cost_tables = {method: self._cost_tables(method) for method in settings["method"]}
         stats = self.session.quant.reference().stats
         self.full = {"energy_per_inference_nJ": energy_per_inference(self.session.lut, stats) * NJ_PER_J,
                      "macs_per_inference": float(macs(stats))}
@@ -117,7 +117,7 @@ class EarlyExit(StudyKind):
         """The kind of heads (network) `method` reads: its own, or for the hybrid rule the `hybrid_heads` setting."""
         return self.settings["hybrid_heads"] if method == "hybrid" else method
 
-    def _tables(self, method: str) -> tuple[CostTable, CostTable]:
+    def _cost_tables(self, method: str) -> tuple[CostTable, CostTable]:
         """Energy (J) and MAC tables of `method`: exclusion heads run whole unless β looks at possible classes only."""
         heads = self.heads_of(method)
         costs = self.session.costs(heads)
@@ -160,7 +160,7 @@ class EarlyExit(StudyKind):
         else:
             outcome = run_hybrid(probabilities, [outputs.logits[k] for k in used], values["beta"],
                                  values["threshold"], outputs.final_logits, reference, final)
-        energy, count = self.tables[method]
+        energy, count = self.cost_tables[method]
         return outcome, {
             "accuracy": 100.0 * float(np.mean(outcome.prediction == outputs.labels)),
             "energy_per_inference_nJ": float(energy.select(used).per_image(outcome).mean()) * NJ_PER_J,
