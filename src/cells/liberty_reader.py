@@ -18,7 +18,7 @@ from cells.units import SI_PREFIXES
 if TYPE_CHECKING:
     from liberty.types import Group
 
-SEQUENTIAL_GROUPS = {"ff", "latch", "ff_bank", "latch_bank", "statetable"}
+SEQUENTIAL_GROUPS = {"ff", "latch", "ff_bank", "latch_bank", "statetable", "memory"}
 DELAY_TABLES = ("cell_rise", "cell_fall", "rise_transition", "fall_transition")
 CONSTRAINT_TABLES = ("rise_constraint", "fall_constraint")
 # Arcs the model keeps: delays (combinational, clock to output) and the setup/hold checks of registers.
@@ -220,10 +220,6 @@ class _LibraryBuilder:
                 raise self.fail(name, f"pin {out}: {exc}") from None
             if unknown:
                 raise self.fail(name, f"function of pin {out} names unknown pin(s) {', '.join(sorted(unknown))}")
-        if not sequential:
-            missing = [out for out in outputs if out not in functions and not self._three_state(group, out)]
-            if missing:
-                raise self.fail(name, f"output pin {missing[0]} has no function")
         for arc in timing:
             if arc.related_pin not in inputs and arc.related_pin not in outputs:
                 raise self.fail(name, f"timing arc of pin {arc.pin} names unknown related_pin {arc.related_pin}")
@@ -279,10 +275,6 @@ class _LibraryBuilder:
             g.group_name, names, text(clock), text(data), text("clear"), text("preset"),
             text("clear_preset_var1"), text("clear_preset_var2"),
         )
-
-    def _three_state(self, group: Group, pin_name: str) -> bool:
-        pin = group.get_group("pin", pin_name)
-        return pin is not None and pin.get("three_state") is not None
 
     def _timing(self, cell: str, pin_name: str, pin: Group) -> list[TimingArc]:
         arcs = []

@@ -7,7 +7,7 @@ from functools import cached_property
 from itertools import pairwise
 
 from cells.errors import LibraryError
-from cells.functions import truth_table
+from cells.functions import function_variables, truth_table
 from cells.tables import Table
 
 
@@ -115,6 +115,16 @@ class Cell:
         return not self.sequential and bool(self.outputs) and all(o in self.functions for o in self.outputs)
 
     @property
+    def unsupported(self) -> str | None:
+        """Why the cell can be neither simulated nor timed, as words after its name; None if it can be."""
+        if self.combinational or self.register is not None or self.physical_only:
+            return None
+        if self.sequential:
+            return "has a memory, state table or register bank group rather than one ff or latch group"
+        missing = next(o for o in self.outputs if o not in self.functions)
+        return f"has no function for output pin {missing} (a macro)"
+
+    @property
     def physical_only(self) -> bool:
         """A cell without logic outputs (tap, fill, decap, antenna diode): it takes area, never switches."""
         return not self.outputs
@@ -126,6 +136,29 @@ class Cell:
     def arcs_to(self, pin: str) -> tuple[TimingArc, ...]:
         """The combinational arcs to `pin` (checks and clock-to-output arcs excluded)."""
         return tuple(a for a in self.timing if a.pin == pin and a.timing_type.startswith("combinational"))
+
+    def delay_arcs_to(self, pin: str) -> tuple[TimingArc, ...]:
+        """Every arc with a delay to `pin`: combinational, clock-to-output (`rising_edge`, `falling_edge`) and
+        asynchronous clear or preset; checks (setup, hold, pulse width) have none."""
+        return tuple(a for a in self.timing if a.pin == pin and (a.cell_rise is not None or a.cell_fall is not None))
+
+    def checks(self, pin: str, kind: str) -> tuple[TimingArc, ...]:
+        """The `setup_*` or `hold_*` (`kind`) checks on input `pin`."""
+        return tuple(a for a in self.timing if a.pin == pin and a.timing_type.startswith(kind + "_"))
+
+    @cached_property
+    def data_pins(self) -> tuple[str, ...]:
+        """The inputs in a register's next-state (ff) or data (latch) function; none for other cells."""
+        if self.register is None:
+            return ()
+        return tuple(p for p in self.inputs if p in function_variables(self.register.data))
+
+    @cached_property
+    def clock_pins(self) -> tuple[str, ...]:
+        """The inputs in a register's clock (ff) or enable (latch) function; none for other cells."""
+        if self.register is None:
+            return ()
+        return tuple(p for p in self.inputs if p in function_variables(self.register.clock))
 
     def pin_capacitance(self, pin: str, rising: bool) -> float:
         """Input capacitance (F) of `pin` for a rising or falling transition: Liberty's rise_ or

@@ -31,7 +31,13 @@ class Table:
         Plain Python on the tuples: it runs for every pin of every instance, where
         numpy's per-call overhead would dominate.
         """
-        coordinates = {"slew": slew, "load": load}
+        return self._at({"slew": slew, "load": load, "related": slew, "constrained": slew})
+
+    def constraint(self, related_slew: float, constrained_slew: float) -> float:
+        """A timing check's limit (s) at the related (clock) pin's and the constrained (data) pin's slews (s)."""
+        return self._at({"related": related_slew, "constrained": constrained_slew, "slew": related_slew, "load": 0.0})
+
+    def _at(self, coordinates: dict[str, float]) -> float:
         axes = [_axis_kind(v) for v in self.variables]
         if not axes:
             return float(self.values[0][0])
@@ -49,6 +55,10 @@ class Table:
 def _axis_kind(variable: str) -> str:
     if "capacitance" in variable:
         return "load"
+    if variable.startswith("related_pin"):
+        return "related"
+    if variable.startswith("constrained_pin"):
+        return "constrained"
     return "slew"
 
 

@@ -15,3 +15,7 @@ class ConfigError(DseError):
 
 class StudyError(DseError):
     """A study cannot be found, opened or continued as asked (unknown name, mismatched objectives, bad storage)."""
+
+
+class Stopped(Exception):
+    """Work ended early on request (the run's stop event was set, e.g. by a first Ctrl-C); not an input error."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import argparse
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -45,7 +46,11 @@ class Objective:
 @dataclass(frozen=True)
 class StudyContext:
     """What a kind gets besides its own settings: the LUT, the data and model tables, seed, device, a work folder
-    of the study's own, and a cache folder that studies share (default: the work folder)."""
+    of the study's own, and a cache folder that studies share (default: the work folder).
+
+    `progress`: whether long work (training) shows progress bars on stderr. `stop`: an event set to end the run
+    early; long work checks it (training at every batch) and then raises `dse.errors.Stopped`.
+    """
 
     lut: Lut
     data: dict
@@ -54,6 +59,8 @@ class StudyContext:
     device: str
     workdir: Path
     cache: Path | None = None
+    progress: bool = False
+    stop: threading.Event | None = None
 
 
 class StudyKind(abc.ABC):

@@ -37,7 +37,7 @@ from dse.config import Constraint, LutSource, SamplerConfig, StudyConfig
 from dse.errors import StudyError
 from dse.frames import BASELINE_PREFIX, CONSTRAINTS_ATTR, constraint_names, named_constraints
 from dse.kinds import Objective, StudyContext, StudyKind, kind
-from dse.storage import DEFAULT_STORAGE, open_storage, storage_file
+from dse.storage import DEFAULT_STORAGE, open_storage, storage_file, study_names
 from dse.workers import PerTrialSeedSampler, Workers, fail_stale_trials, trial_counts
 
 SHARED_CACHE = "qat-baselines"
@@ -53,26 +53,29 @@ def run_study(
 ) -> optuna.Study:
     """Create or resume the study and run its missing trials (or exactly `n_trials` more).
 
-    `storage` overrides the study file's storage URL (default: sqlite:///dse-studies.db).
-    Setting `stop` (from a signal handler or another thread) ends the run after the trials in flight.
+    `storage` overrides the study file's storage URL (default: sqlite:///dse-studies.db). `progress` shows
+    progress bars (trials, and the kind's training) on stderr and a line per finished trial.
+    Setting `stop` (from a signal handler or another thread) ends the run: training in flight stops at its next
+    batch and its trial is marked failed (a later run retries it); work that does not train ends with its trial.
+    Stopped before the study's first trial could start (while the baseline trains), it raises
+    `dse.errors.Stopped` and stores nothing. The study is created only once its kind has started (LUT, data and
+    baseline ready), so a failed start leaves no empty study behind.
     """
     url = storage or config.storage or DEFAULT_STORAGE
     kind_cls = kind(config.kind)
     opened = open_storage(url)
-    study = optuna.create_study(
-        study_name=config.name,
-        storage=opened,
-        directions=[o.direction for o in config.objectives],
-        load_if_exists=True,
-    )
-    _check_matches(study, config, url)
-    fail_stale_trials(study)
+    study = _stored_study(opened, config, url)
     target = _target(config)
-    if n_trials is None and trial_counts(study).finished >= target:
+    if study is not None and n_trials is None and trial_counts(study).finished >= target:
         return study
-    instance = kind_cls(config.space, study_context(config, url))
-    if "objectives" not in study.user_attrs:
-        _record_study(study, config, instance)
+    instance = kind_cls(config.space, study_context(config, url, progress, stop))
+    if study is None or "objectives" not in study.user_attrs:
+        baseline = instance.baseline()
+        if study is None:  # created only now that the kind could start: a failed start leaves no empty study
+            study = optuna.create_study(study_name=config.name, storage=opened,
+                                        directions=[o.direction for o in config.objectives], load_if_exists=True)
+            _check_matches(study, config, url)
+        _record_study(study, config, baseline)
     # The grid sampler's seed shuffles the grid's order, which must be one for all trials.
     fixed = config.sampler.name == "grid"
     study.sampler = PerTrialSeedSampler(
@@ -142,8 +145,9 @@ def build_sampler(config: SamplerConfig, seed: int) -> optuna.samplers.BaseSampl
         return optuna.samplers.GridSampler(config.grid, seed=seed)
 
 
-def load_lut(source: LutSource) -> Lut:
-    """The study's LUT: read from its CSV, or characterized inline (cached by the sweep, so reruns are instant)."""
+def load_lut(source: LutSource, progress: bool = False) -> Lut:
+    """The study's LUT: read from its CSV, or characterized inline (cached by the sweep, so reruns are instant;
+    `progress` shows the sweep's progress bar)."""
     if source.path is not None:
         return replace(Lut.load(source.path), missing=source.missing)
     inline = source.inline
@@ -157,7 +161,7 @@ def load_lut(source: LutSource) -> Lut:
         seed=inline["seed"],
         library=None if library is None else str(library.resolve()),
     )
-    return replace(run_sweep(sweep, jobs=inline["jobs"]), missing=source.missing)
+    return replace(run_sweep(sweep, jobs=inline["jobs"], progress=progress), missing=source.missing)
 
 
 def workdir(config: StudyConfig, url: str) -> Path:
@@ -175,12 +179,25 @@ def _storage_folder(config: StudyConfig, url: str) -> Path:
     return config.path.parent if path is None else path.parent
 
 
-def study_context(config: StudyConfig, url: str) -> StudyContext:
-    """The context a kind runs in: the LUT (read, or characterized inline), the tables, its folders (created)."""
+def study_context(config: StudyConfig, url: str, progress: bool = False,
+                  stop: threading.Event | None = None) -> StudyContext:
+    """The context a kind runs in: the LUT (read, or characterized inline), the tables, its folders (created),
+    whether it shows progress and the event that stops it."""
     folder = workdir(config, url)
     folder.mkdir(parents=True, exist_ok=True)
-    return StudyContext(load_lut(config.lut), config.data, config.model, config.seed, config.device, folder,
-                        cache_folder(config, url))
+    return StudyContext(load_lut(config.lut, progress), config.data, config.model, config.seed, config.device, folder,
+                        cache_folder(config, url), progress, stop)
+
+
+def _stored_study(storage: optuna.storages.BaseStorage, config: StudyConfig, url: str) -> optuna.Study | None:
+    """The study of the file's name if the storage holds it (checked to match the file, its dead workers' trials
+    failed), else None."""
+    if config.name not in study_names(storage):
+        return None
+    study = optuna.load_study(study_name=config.name, storage=storage)
+    _check_matches(study, config, url)
+    fail_stale_trials(study)
+    return study
 
 
 def _check_matches(study: optuna.Study, config: StudyConfig, url: str) -> None:
@@ -200,9 +217,9 @@ def _check_matches(study: optuna.Study, config: StudyConfig, url: str) -> None:
         )
 
 
-def _record_study(study: optuna.Study, config: StudyConfig, instance: StudyKind) -> None:
+def _record_study(study: optuna.Study, config: StudyConfig, baseline: dict[str, float]) -> None:
     """Store what the study is (kind, objectives, constraints, file) and the unrestricted baseline."""
-    for name, value in instance.baseline().items():
+    for name, value in baseline.items():
         study.set_user_attr(BASELINE_PREFIX + name, float(value))
     study.set_user_attr("kind", config.kind)
     constraints = [{"metric": c.metric, "max" if c.upper else "min": c.bound} for c in config.constraints]

@@ -36,6 +36,7 @@ import optuna
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
+from dse.errors import Stopped
 from dse.storage import claim_lock, heartbeat
 
 WORKER_ATTR = "gatedse:worker"
@@ -256,6 +257,9 @@ class Workers:
                 values = self.objective(trial)
             except optuna.TrialPruned:
                 frozen = self.study.tell(trial, state=TrialState.PRUNED)
+            except Stopped:  # stopped on request: the trial is failed (a later run retries it), no other claimed
+                self.stop.set()
+                frozen = self.study.tell(trial, state=TrialState.FAIL)
             except BaseException:
                 self.study.tell(trial, state=TrialState.FAIL)
                 raise

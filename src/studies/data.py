@@ -71,16 +71,22 @@ Split = tuple[torch.Tensor, torch.Tensor]
 @dataclass(frozen=True)
 class Dataset:
     """Train, validation and test parts as (features float32, labels int64), the shape of one input, the class
-    names, and `digest`, a hash of the content that caches of trained networks are keyed on (empty for a set
-    built in memory)."""
+    labels as the source gives them (label i of a part is `classes[i]`), and `digest`, a hash of the content that
+    caches of trained networks are keyed on (empty for a set built in memory).
+
+    `mean` and `std` (float32, shaped like one input) are the standardization the parts went through,
+    (raw - mean) / std; None when the data is not standardized.
+    """
 
     train: Split
     val: Split
     test: Split
     n_classes: int
     input_shape: tuple[int, ...]
-    classes: tuple[str, ...]
+    classes: tuple[int | float | str, ...]
     digest: str = ""
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
 
 
 def load_dataset(config: dict, seed: int) -> Dataset:
@@ -105,13 +111,13 @@ def load_dataset(config: dict, seed: int) -> Dataset:
     position[order] = np.arange(len(order))
     source.fill(x, position)
     y = y[order].astype(np.int64)
-    if settings["standardize"]:
-        standardize(x, len(parts[0]))
+    mean, std = standardize(x, len(parts[0])) if settings["standardize"] else (None, None)
     ends = np.cumsum([len(part) for part in parts])
     splits = tuple((torch.from_numpy(x[end - len(part):end]), torch.from_numpy(y[end - len(part):end]))
                    for part, end in zip(parts, ends, strict=True))
     return Dataset(*splits, n_classes=len(classes), input_shape=source.sample_shape,
-                   classes=tuple(str(c) for c in classes), digest=content_digest(x, y, classes))
+                   classes=tuple(classes.tolist()), digest=content_digest(x, y, classes), mean=mean,
+                   std=std)
 
 
 def content_digest(x: np.ndarray, y: np.ndarray, classes: np.ndarray) -> str:
@@ -169,9 +175,11 @@ def split_indices(y: np.ndarray, val_fraction: float, test_fraction: float, seed
     return np.sort(train), np.sort(val), np.sort(test)
 
 
-def standardize(x: np.ndarray, n_train: int) -> None:
+def standardize(x: np.ndarray, n_train: int) -> tuple[np.ndarray, np.ndarray]:
     """In place: zero mean, unit variance per feature of a table, per channel of images (N, C, H, W), with
     statistics of the first `n_train` rows (the training part) only, accumulated in float64 a chunk at a time.
+    Returns the mean and standard deviation used (float32, shaped to broadcast against one sample: (F,) or
+    (C, 1, 1); a constant feature or channel keeps a deviation of 1).
 
     Images are standardized per channel, as image pipelines do: per pixel, a
     border pixel that is almost always blank gets a tiny deviation, and the
@@ -196,3 +204,5 @@ def standardize(x: np.ndarray, n_train: int) -> None:
         block = grouped[start:start + rows]
         block -= mean
         block /= std
+    shape = (x.shape[1], *[1] * (x.ndim - 2))
+    return mean.reshape(shape), std.reshape(shape)

@@ -1,7 +1,11 @@
 """Network definitions: an MLP and a small CNN for digits-sized inputs, VGG- and ResNet-style nets for larger data.
 
 Every net uses only nn.Linear and nn.Conv2d for its multiply-accumulates, so
-`studies.quant` can swap them for quantized layers. Batch normalization stays
+`studies.quant` can swap them for quantized layers. Layers are named by their
+role: `conv1`, `conv1_relu`, `pool1` … (VGG `conv2_1` for stage 2's first
+convolution, with `conv2_1_bn`), `flatten`, `fc1`, `fc1_relu` … for the fully
+connected layers before the classifier, `classifier` for the last Linear,
+ResNet blocks `block1_1` …. Batch normalization stays
 a float per-channel affine step after the MACs, as the requantization stage of
 an accelerator applies it.
 
@@ -17,6 +21,9 @@ images: channels = [6, 16], kernel = 5, padding = ["same", "valid"], fc = [120, 
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
+import numpy as np
 import torch
 from torch import nn
 
@@ -107,9 +114,14 @@ def _flat_size(input_shape: tuple[int, ...]) -> int:
     return size
 
 
+def named(layers: list[tuple[str, nn.Module]]) -> nn.Sequential:
+    """An nn.Sequential whose children carry the given names."""
+    return nn.Sequential(OrderedDict(layers))
+
+
 def mlp(n_inputs: int, hidden: list[int], n_classes: int) -> nn.Sequential:
-    """Flatten, then Linear + ReLU per hidden width, then a Linear classifier."""
-    return nn.Sequential(nn.Flatten(), *_dense(n_inputs, hidden, n_classes))
+    """Flatten, then Linear + ReLU per hidden width (fc1, fc2, …), then a Linear classifier."""
+    return named([("flatten", nn.Flatten()), *_dense(n_inputs, hidden, n_classes)])
 
 
 def small_cnn(input_shape: tuple[int, ...], channels: list[int], n_classes: int, kernels: list[int] | None = None,
@@ -119,43 +131,45 @@ def small_cnn(input_shape: tuple[int, ...], channels: list[int], n_classes: int,
     c, h, w = input_shape
     stages = len(channels)
     kernels, paddings, pools = kernels or [3] * stages, paddings or ["same"] * stages, pools or [2] * stages
-    layers: list[nn.Module] = []
-    for stage, (width, kernel, padding, pool) in enumerate(zip(channels, kernels, paddings, pools, strict=True)):
+    layers: list[tuple[str, nn.Module]] = []
+    for stage, (width, kernel, padding, pool) in enumerate(zip(channels, kernels, paddings, pools, strict=True), 1):
         pad = kernel // 2 if padding == "same" else 0
         h, w = h + 2 * pad - kernel + 1, w + 2 * pad - kernel + 1
         if h < 1 or w < 1:
-            raise ModelError(f"model.kernel: the {kernel}×{kernel} kernel of stage {stage + 1} does not fit its "
+            raise ModelError(f"model.kernel: the {kernel}×{kernel} kernel of stage {stage} does not fit its "
                              f"{h + kernel - 1 - 2 * pad}×{w + kernel - 1 - 2 * pad} input map")
-        layers += [nn.Conv2d(c, width, kernel, padding=pad), nn.ReLU()]
+        layers += [(f"conv{stage}", nn.Conv2d(c, width, kernel, padding=pad)), (f"conv{stage}_relu", nn.ReLU())]
         if pool > 1 and h >= pool and w >= pool:
-            layers.append(nn.MaxPool2d(pool))
+            layers.append((f"pool{stage}", nn.MaxPool2d(pool)))
             h, w = h // pool, w // pool
         c = width
-    return nn.Sequential(*layers, nn.Flatten(), *_dense(c * h * w, fc, n_classes))
+    return named([*layers, ("flatten", nn.Flatten()), *_dense(c * h * w, fc, n_classes)])
 
 
-def _dense(n_inputs: int, widths: list[int], n_classes: int) -> list[nn.Module]:
-    """Linear + ReLU per width, then the Linear classifier."""
-    layers: list[nn.Module] = []
-    for width in widths:
-        layers += [nn.Linear(n_inputs, width), nn.ReLU()]
+def _dense(n_inputs: int, widths: list[int], n_classes: int) -> list[tuple[str, nn.Module]]:
+    """Linear + ReLU per width (fc1, fc1_relu, …), then the Linear classifier."""
+    layers: list[tuple[str, nn.Module]] = []
+    for index, width in enumerate(widths, 1):
+        layers += [(f"fc{index}", nn.Linear(n_inputs, width)), (f"fc{index}_relu", nn.ReLU())]
         n_inputs = width
-    return [*layers, nn.Linear(n_inputs, n_classes)]
+    return [*layers, ("classifier", nn.Linear(n_inputs, n_classes))]
 
 
 def vgg(in_channels: int, channels: list[int], convs_per_stage: int, n_classes: int,
         fc: list[int] = ()) -> nn.Sequential:
     """VGG-style: stages of 3×3 conv + BN + ReLU, max-pool between stages, global average pool, Linear + ReLU per
     `fc` width, Linear classifier."""
-    layers: list[nn.Module] = []
+    layers: list[tuple[str, nn.Module]] = []
     c = in_channels
-    for stage, width in enumerate(channels):
-        if stage:
-            layers.append(nn.MaxPool2d(2, ceil_mode=True))
-        for _ in range(convs_per_stage):
-            layers += [nn.Conv2d(c, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+    for stage, width in enumerate(channels, 1):
+        if stage > 1:
+            layers.append((f"pool{stage - 1}", nn.MaxPool2d(2, ceil_mode=True)))
+        for conv in range(1, convs_per_stage + 1):
+            name = f"conv{stage}_{conv}"
+            layers += [(name, nn.Conv2d(c, width, 3, padding=1, bias=False)), (f"{name}_bn", nn.BatchNorm2d(width)),
+                       (f"{name}_relu", nn.ReLU())]
             c = width
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), *_dense(c, fc, n_classes))
+    return named([*layers, ("avgpool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten()), *_dense(c, fc, n_classes)])
 
 
 class BasicBlock(nn.Module):
@@ -180,11 +194,38 @@ class BasicBlock(nn.Module):
 
 def resnet(in_channels: int, channels: list[int], blocks_per_stage: int, n_classes: int) -> nn.Sequential:
     """ResNet-style: a 3×3 stem, stages of basic blocks (stride 2 from the second stage), average pool, Linear."""
-    layers: list[nn.Module] = [nn.Conv2d(in_channels, channels[0], 3, padding=1, bias=False),
-                               nn.BatchNorm2d(channels[0]), nn.ReLU()]
+    layers: list[tuple[str, nn.Module]] = [("conv1", nn.Conv2d(in_channels, channels[0], 3, padding=1, bias=False)),
+                                           ("conv1_bn", nn.BatchNorm2d(channels[0])), ("conv1_relu", nn.ReLU())]
     c = channels[0]
-    for stage, width in enumerate(channels):
-        for block in range(blocks_per_stage):
-            layers.append(BasicBlock(c, width, 2 if stage and not block else 1))
+    for stage, width in enumerate(channels, 1):
+        for block in range(1, blocks_per_stage + 1):
+            layers.append((f"block{stage}_{block}", BasicBlock(c, width, 2 if stage > 1 and block == 1 else 1)))
             c = width
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, n_classes))
+    return named([*layers, ("avgpool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten()),
+                  ("classifier", nn.Linear(c, n_classes))])
+
+
+class Classifier(nn.Module):
+    """A trained network behind the input standardization of its data, with the class labels of its outputs.
+
+    `forward` takes raw inputs (as the data source holds them) and returns the
+    network's logits; `predict` returns the labels, `classes[argmax]`.
+    """
+
+    def __init__(self, network: nn.Module, classes: list, mean: torch.Tensor | None = None,
+                 std: torch.Tensor | None = None):
+        super().__init__()
+        self.network = network
+        self.classes = tuple(classes)
+        identity = mean is None  # (x - 0) / 1 is x exactly
+        self.register_buffer("mean", torch.zeros(1) if identity else mean.reshape(1, *mean.shape))
+        self.register_buffer("std", torch.ones(1) if identity else std.reshape(1, *std.shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network((x - self.mean) / self.std)
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> np.ndarray:
+        """The class label of every raw input of the batch."""
+        index = self(x.to(self.mean.device)).argmax(dim=1).cpu().numpy()
+        return np.asarray(self.classes)[index]

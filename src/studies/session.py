@@ -30,13 +30,13 @@ from studies.data import Dataset, load_dataset
 from studies.errors import StudiesError
 from studies.models import build_model, validate_model_settings
 from studies.quant import layer_stats, quantize_model, restrict, signed_levels
-from studies.training import accuracy, batches, train
+from studies.training import Progress, accuracy, batches, train
 
 if TYPE_CHECKING:
     from characterize.lut.table import Lut
     from dse.kinds import StudyContext
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: layers named by role (conv1, fc1, …), not by position
 STATS_BATCH = 512
 
 
@@ -70,6 +70,7 @@ class QuantSession:
         self.bits = lut_bits(context.lut)
         self.seed = context.seed
         self.device = context.device
+        self.progress = Progress(context.progress, context.stop)
         self.settings = validate_model_settings(context.model)
         self.dataset: Dataset = load_dataset(context.data, context.seed)
         levels = signed_levels(self.bits)
@@ -103,7 +104,8 @@ class QuantSession:
                     model.load_state_dict(torch.load(self.cache_path, map_location=self.device, weights_only=True))
                 else:
                     train(model, self.dataset.train, self.settings["epochs"], self.settings["lr"],
-                          self.settings["batch_size"], self.seed, self.settings["weight_decay"], self.device)
+                          self.settings["batch_size"], self.seed, self.settings["weight_decay"], self.device,
+                          progress=self.progress, label="baseline")
                     self._save(model)
                 restrict(model, weights=self.unrestricted)
                 self._baseline = model.eval()
@@ -129,7 +131,8 @@ class QuantSession:
         restrict(model, weights=weights, activations=activations)
         if self.settings["finetune_epochs"]:
             train(model, self.dataset.train, self.settings["finetune_epochs"], self.settings["lr"],
-                  self.settings["batch_size"], seed, self.settings["weight_decay"], self.device)
+                  self.settings["batch_size"], seed, self.settings["weight_decay"], self.device,
+                  progress=self.progress, label="fine-tune")
         return model
 
     def accuracy(self, model: nn.Module, split: str = "val") -> float:

@@ -8,11 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cells.default import default_library_path
+from characterize.netlist.verilog import write_verilog
 from characterize.passes.designs import MultiplierSpec, pe_design, reference_design
 from characterize.timing.clocked import annotate_registers, simulate_clocked
 from characterize.timing.clocked_verilog import run_iverilog_clocked
 from characterize.timing.sequential_sta import sequential_timing
 from dse.cli import main
+from tests.characterize.test_clocked import opensta_period_ps
 from tests.conftest import require_tool
 
 SPEC = MultiplierSpec(4, True, "booth", "ripple", 12, pe=True)
@@ -44,8 +47,24 @@ def test_pe_agrees_with_iverilog_at_its_minimum_period(stationary, library, tmp_
     if weight is None:
         inputs["w"] = np.full(150, 5)
     ours = simulate_clocked(clocked, inputs, period)
-    np.testing.assert_array_equal(ours.toggles, run_iverilog_clocked(clocked, inputs, period, tmp_path))
+    reference = run_iverilog_clocked(clocked, inputs, period, tmp_path)
+    np.testing.assert_array_equal(ours.toggles, reference.toggles)
+    np.testing.assert_array_equal(ours.last_output_event_steps, reference.last_output_event_steps)
     assert ours.races == 0  # the STA period leaves no register sampling a changing input
+
+
+@pytest.mark.parametrize("weight", [None, -3])
+def test_pe_period_equals_opensta(stationary, library, tmp_path, weight):
+    """Per-arc delays at propagated slews, clock-to-output and setup tables at the pins' slews: OpenSTA's period."""
+    require_tool("sta")
+    design = stationary if weight is None else pe_design(SPEC, library, weight=weight)
+    path = tmp_path / "pe.v"
+    path.write_text(write_verilog(design))
+    clocked = annotate_registers(design, "clk")
+    period, hold = opensta_period_ps(default_library_path(), path, design.name, clocked, tmp_path)
+    ours = sequential_timing(clocked, input_arrival=0.0)
+    assert abs(ours.min_period_ps / period - 1) < 0.001 and abs(ours.hold_slack_ps - hold) < 5
+    assert ours.critical.path[0] == "clk rise" and ours.critical.endpoint.startswith("psum_reg")
 
 
 def test_characterize_pe_lut(tmp_path):

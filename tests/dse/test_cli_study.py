@@ -132,6 +132,8 @@ def test_show_export_and_pareto_take_the_study_file(tmp_path, monkeypatch, capsy
     monkeypatch.chdir(tmp_path)
     assert main(["study", "show", str(path)]) == 0
     assert "study toy-study (kind toy)" in capsys.readouterr().out
+    assert main(["study", "list", str(path)]) == 0
+    assert [line.split()[:4] for line in capsys.readouterr().out.splitlines()[1:]] == [["toy-study", "toy", "4", "4"]]
     assert main(["study", "export", str(path), "-o", str(tmp_path / "t.csv")]) == 0
     assert len(pd.read_csv(tmp_path / "t.csv")) == 4
     assert main(["pareto", str(path), "-o", str(tmp_path / "front.png"), "--csv", str(tmp_path / "front.csv")]) == 0

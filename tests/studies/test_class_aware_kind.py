@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import optuna
 import pytest
+import torch
+from sklearn.datasets import load_digits
 
 from dse.cli import main
 from dse.errors import ConfigError
 from dse.kinds import StudyContext
 from dse.storage import load_study
-from studies.data import load_dataset
+from studies.data import load_dataset, split_indices
 from studies.kinds.class_aware_pruning import ClassAwarePruning
 from studies.pruning.report import load_pruned
 from studies.training import accuracy
@@ -95,10 +98,10 @@ def test_a_short_study_runs_end_to_end(storage):
     assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 2
     for trial in trials:
         kept = trial.user_attrs["kept_per_layer"]
-        assert set(kept) == {"1", "3"}
+        assert set(kept) == {"fc1", "fc2"}
         pruned = 1 - sum(kept.values()) / sum(HIDDEN)
         assert pruned == pytest.approx(round(trial.params["ratio"] * sum(HIDDEN)) / sum(HIDDEN))
-        assert trial.user_attrs["macs"] == mlp_macs(kept["1"], kept["3"]) < base_macs
+        assert trial.user_attrs["macs"] == mlp_macs(kept["fc1"], kept["fc2"]) < base_macs
         assert trial.values[1] == pytest.approx(trial.user_attrs["macs"] * 1e-6)
         assert 10.0 < trial.values[0] <= 100.0
 
@@ -110,10 +113,12 @@ def test_dse_prune_writes_the_pruned_network_and_a_report(study_file, storage, t
             "--set", "lambda1=1e-5", "--set", "ratio=0.5",
             "--set", "iterations=2", "--set", 'scope="layer"']
     assert main(args) == 0
-    assert "MACs" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "MACs" in captured.out
+    assert "regularize" in captured.err and "pruning round 2/2: fine-tune" in captured.err  # progress bars
     report = json.loads((out / "report.json").read_text())
     assert [(row["layer"], row["filters"], row["kept"], row["pruned"]) for row in report["layers"]] == \
-        [("1", 16, 8, 8), ("3", 12, 6, 6)]
+        [("fc1", 16, 8, 8), ("fc2", 12, 6, 6)]
     assert report["pruned"]["macs"] == mlp_macs(8, 6)
     assert report["baseline"]["macs"] == mlp_macs(*HIDDEN)
     assert report["reduction_pct"]["energy_per_inference_nJ"] == pytest.approx(100 * (1 - mlp_macs(8, 6) /
@@ -125,7 +130,32 @@ def test_dse_prune_writes_the_pruned_network_and_a_report(study_file, storage, t
     assert len((out / "class_counts.csv").read_text().splitlines()) == 1 + 16 + 12
     model = load_pruned(out / "pruned_model.pt")
     test = load_dataset({}, seed=0).test
-    assert accuracy(model, test) == pytest.approx(report["pruned"]["test_accuracy"])
+    assert accuracy(model.network, test) == pytest.approx(report["pruned"]["test_accuracy"])
+    assert [name for name, _ in model.network.named_children()] == ["flatten", "fc1", "fc1_relu", "fc2", "fc2_relu",
+                                                                     "classifier"]
+
+
+def test_a_pruned_network_classifies_raw_inputs_with_the_original_labels(tmp_path, capsys):
+    digits = load_digits()
+    chosen = np.isin(digits.target, [3, 7, 9])
+    x, y = digits.images[chosen][:, None].astype(np.float32), digits.target[chosen]
+    np.savez(tmp_path / "digits379.npz", x=x, y=y)
+    UNIT_ENERGY_LUT.save(tmp_path / "lut.csv")
+    study_file = tmp_path / "cap379.toml"
+    study_file.write_text(STUDY.replace("[lut]", '[data]\nsource = "digits379.npz"\n[lut]')
+                          .replace("epochs = 4", "epochs = 40"))
+    out = tmp_path / "out"
+    assert main(["prune", str(study_file), "-o", str(out), "--storage", f"sqlite:///{tmp_path}/s.db",
+                 "--set", "lambda1=1e-5", "--set", "ratio=0.5", "--set", "iterations=1", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    report = json.loads((out / "report.json").read_text())
+    model = load_pruned(out / "pruned_model.pt")
+    assert model.classes == (3, 7, 9)
+    _, _, test = split_indices(np.unique(y, return_inverse=True)[1], 0.15, 0.2, seed=0)
+    predicted = model.predict(torch.from_numpy(x[test]))  # raw pixel values 0..16, as in the file
+    assert set(predicted.tolist()) == {3, 7, 9}
+    assert 100.0 * np.mean(predicted == y[test]) == pytest.approx(report["pruned"]["test_accuracy"], rel=1e-9)
+    assert report["pruned"]["test_accuracy"] > 60.0  # chance is 33 %
 
 
 def test_dse_prune_refuses_a_range(study_file, tmp_path, capsys, monkeypatch):
@@ -142,7 +172,7 @@ def test_per_layer_ratios_and_lut_energy(study_file, storage):
     study_kind = ClassAwarePruning(space, context)
     trial = optuna.trial.FixedTrial({"ratio_0": 0.5})
     metrics = study_kind.evaluate(trial)
-    assert trial.user_attrs["kept_per_layer"] == {"1": 8, "3": 9}
+    assert trial.user_attrs["kept_per_layer"] == {"fc1": 8, "fc2": 9}
     assert metrics["macs"] == mlp_macs(8, 9)
     assert metrics["energy_per_inference_nJ"] == pytest.approx(mlp_macs(8, 9) * 1e-6)
     assert metrics["params"] == (64 + 1) * 8 + (8 + 1) * 9 + (9 + 1) * 10

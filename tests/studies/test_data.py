@@ -49,6 +49,11 @@ def test_standardization_uses_training_statistics_only(tmp_path):
     assert np.allclose(x.std(axis=0), 1, atol=1e-4)
     held_out = np.concatenate([data.val[0].numpy(), data.test[0].numpy()])
     assert not np.allclose(held_out.mean(axis=0), 0, atol=1e-3)
+    raw = load_dataset({"source": three_class_csv(tmp_path / "d.csv"), "standardize": False}, seed=1)
+    assert raw.mean is None and raw.std is None
+    assert data.mean.shape == data.std.shape == (2,)
+    assert np.allclose(data.mean, raw.train[0].numpy().mean(axis=0), rtol=1e-5)
+    assert np.allclose((raw.test[0].numpy() - data.mean) / data.std, data.test[0].numpy())
 
 
 def test_csv_without_the_label_column_names_file_and_column(tmp_path):

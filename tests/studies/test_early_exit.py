@@ -25,6 +25,7 @@ from studies.early_exit.heads import (
 from studies.early_exit.hybrid import candidate_confidence, run_hybrid
 from studies.errors import StudiesError
 from studies.models import mlp, small_cnn
+from studies.training import Progress, train
 from tests.studies.luts import tiny_lut
 
 ALL = np.ones((1, 4), dtype=bool)
@@ -179,6 +180,15 @@ def test_exclusion_loss_weights_positives_by_pos_weight_times_classes_minus_one(
     assert float(loss) == pytest.approx(np.log(2.0) * (9 + 3) / 4)
 
 
+def test_a_network_with_exits_trains_under_a_progress_bar(capsys):
+    torch.manual_seed(0)
+    network = ExitNetwork(mlp(6, [5], 3), [2], [ExclusionHeads(5, 3, 0)], 1)
+    x, y = torch.randn(20, 6), torch.arange(20) % 3
+    train(network, (x, y), 1, 1e-2, 8, 0, loss_fn=JointExitLoss(ExclusionLoss()), progress=Progress(show=True),
+          label="with exits")
+    assert "with exits" in capsys.readouterr().err
+
+
 def test_exit_network_returns_the_backbone_output_and_linear_heads_on_pooled_features():
     torch.manual_seed(0)
     backbone = small_cnn((1, 8, 8), [4, 8], 10).eval()
@@ -206,7 +216,8 @@ def test_confidence_cost_is_fixed_per_exit_reached():
 def test_backbone_prefix_costs_follow_the_top_level_children():
     stats = [LayerStats("0", np.ones((4, 3)), 1), LayerStats("2", np.ones(5), 10), LayerStats("4.conv1", np.ones(2), 3),
              LayerStats("4.conv2", np.ones(2), 1), LayerStats("6", np.ones(1), 1)]
-    assert backbone_costs(stats, [2, 4, 6], macs).tolist() == [12, 62, 70, 71]
+    children = [str(k) for k in range(7)]
+    assert backbone_costs(stats, [2, 4, 6], macs, children).tolist() == [12, 62, 70, 71]
 
 
 def test_exclusion_energy_per_class_from_the_lut():

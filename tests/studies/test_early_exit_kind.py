@@ -79,7 +79,7 @@ def test_beta_one_at_the_first_exit_lets_every_image_leave_there(study_kind):
     assert attrs["excluded_mean"] == [9.0]
     assert metrics["macs_per_inference"] == 64 * 32 + EXCLUSION_MACS[0]
     assert metrics["energy_per_inference_nJ"] < study_kind.baseline()["energy_per_inference_nJ"]
-    assert attrs["exit_after"] == ["1:Linear"]
+    assert attrs["exit_after"] == ["fc1"]
 
 
 def test_confidence_baseline_in_the_same_harness(study_kind):

@@ -66,7 +66,7 @@ def test_a_trial_prunes_restricts_and_prices_the_result(tmp_path):
         kept = trial.user_attrs["kept_per_layer"]
         pruned = 1 - sum(kept.values()) / sum(HIDDEN)
         assert pruned == pytest.approx(round(trial.params["pruning.ratio"] * sum(HIDDEN)) / sum(HIDDEN))
-        macs = mlp_macs(kept["1"], kept["3"])
+        macs = mlp_macs(kept["fc1"], kept["fc2"])
         assert trial.user_attrs["macs"] == macs < base["macs"]
         assert values["energy_per_inference_nJ"] == pytest.approx(macs * 1e-6)
         allowed = trial.user_attrs["allowed_weights"]

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from studies.data import Dataset
+from studies.errors import StudiesError
 from studies.models import build_model
 from studies.pruning.loop import PruningPlan, Training, choose_removals, prune_iteratively
 from studies.pruning.regularizers import l1_penalty, orthogonality_penalty
@@ -190,10 +191,12 @@ def test_removing_zero_outputs_keeps_the_network_outputs(config, shape, quantize
 def test_expected_units_per_architecture():
     names = {config["arch"]: [(u.name, u.norm, u.consumer) for u in prunable_units(build_model(config, shape, 5))]
              for config, shape in ARCHITECTURES}
-    assert names["mlp"] == [("1", None, "3"), ("3", None, "5")]
-    assert names["cnn"] == [("0", None, "3"), ("3", None, "7")]
-    assert names["vgg"] == [("0", "1", "3"), ("3", "4", "7"), ("7", "8", "10"), ("10", "11", "15")]
-    assert names["resnet"] == [("3.conv1", "3.bn1", "3.conv2"), ("4.conv1", "4.bn1", "4.conv2")]
+    assert names["mlp"] == [("fc1", None, "fc2"), ("fc2", None, "classifier")]
+    assert names["cnn"] == [("conv1", None, "conv2"), ("conv2", None, "classifier")]
+    assert names["vgg"] == [("conv1_1", "conv1_1_bn", "conv1_2"), ("conv1_2", "conv1_2_bn", "conv2_1"),
+                            ("conv2_1", "conv2_1_bn", "conv2_2"), ("conv2_2", "conv2_2_bn", "classifier")]
+    assert names["resnet"] == [("block1_1.conv1", "block1_1.bn1", "block1_1.conv2"),
+                               ("block2_1.conv1", "block2_1.bn1", "block2_1.conv2")]
 
 
 def test_saved_pruned_network_loads_with_the_same_outputs(tmp_path):
@@ -203,12 +206,25 @@ def test_saved_pruned_network_loads_with_the_same_outputs(tmp_path):
     x = torch.randn(10, 1, 8, 8)
     model.train()(x)
     y = torch.arange(10) % 4
-    data = Dataset((x, y), (x, y), (x, y), n_classes=4, input_shape=(1, 8, 8), classes=tuple("abcd"))
+    mean, std = np.full((1, 8, 8), 0.5, np.float32), np.full((1, 8, 8), 2.0, np.float32)
+    data = Dataset((x, y), (x, y), (x, y), n_classes=4, input_shape=(1, 8, 8), classes=(3, 7, 9, 11), mean=mean,
+                   std=std)
     plan = PruningPlan(method="random", ratio=0.5, iterations=2, regularize_epochs=1, finetune_epochs=1,
                        lambda1=1e-4, lambda2=1e-2)
     result = prune_iteratively(model, data, plan, Training(lr=1e-3, batch_size=4, seed=0), lambda m: 100.0)
     assert result.pruned_fraction == pytest.approx(7 / 14)
-    path = save_pruned(tmp_path / "pruned.pt", result, config, (1, 8, 8), 4, bits=6)
+    path = save_pruned(tmp_path / "pruned.pt", result, config, data, bits=6)
     loaded = load_pruned(path)
+    raw = x * 2.0 + 0.5
     with torch.no_grad():
-        assert torch.equal(loaded(x), result.model.eval()(x))
+        logits = result.model.eval()(x)
+        assert torch.equal(loaded(raw), logits)
+    assert loaded.predict(raw).tolist() == [(3, 7, 9, 11)[i] for i in logits.argmax(dim=1).tolist()]
+    assert [name for name, _ in loaded.network.named_children()][:3] == ["conv1", "conv1_relu", "pool1"]
+
+
+def test_a_pruned_network_of_the_first_format_is_refused(tmp_path):
+    path = tmp_path / "old.pt"
+    torch.save({"format": 1, "model": {}, "state_dict": {}}, path)
+    with pytest.raises(StudiesError, match="old.pt: not a pruned network of format 2 .found format 1"):
+        load_pruned(path)

@@ -112,3 +112,32 @@ def test_the_baseline_cache_folder(tmp_path):
     assert cache_folder(default, default.storage) == tmp_path / "qat-baselines"  # beside the storage
     chosen = load_study_config(write(tmp_path, STUDY.replace("trials = 2", 'trials = 2\ncache = "../cache"')))
     assert cache_folder(chosen, chosen.storage) == tmp_path / ".." / "cache"
+
+
+def run_and_list(tmp_path, capsys, path) -> tuple[str, list[str]]:
+    """`dse study run` that must fail with one line; its error and the studies left in the storage."""
+    url = f"sqlite:///{tmp_path}/studies.db"
+    optuna.create_study(study_name="other", storage=url)
+    assert main(["study", "run", str(path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dse: error: ") and err.count("\n") == 1, err
+    return err, study_names(open_storage(url))
+
+
+def test_a_corrupt_data_file_creates_no_study(tmp_path, capsys):
+    weights = range(-8, 8)
+    tiny_lut({w: 1.0 for w in weights}, {w: 1.0 for w in weights}, {w: 1.0 for w in weights}).save(tmp_path / "lut.csv")
+    (tmp_path / "d.npz").write_bytes(b"PK\x03\x04 not really a zip archive")
+    path = write(tmp_path, STUDY.replace('"digits"', '"d.npz"'))
+    err, names = run_and_list(tmp_path, capsys, path)
+    assert "d.npz" in err
+    assert names == ["other"]
+
+
+def test_a_failed_characterization_creates_no_study(tmp_path, capsys):
+    (tmp_path / "broken.lib").write_text("library (broken) {\n  cell (INV) {\n    area : 1.0;\n")
+    inline = '[lut]\nbits = 4\nweights = [1, 2]\nvectors = 16\nlibrary = "broken.lib"'
+    path = write(tmp_path, STUDY.replace('[lut]\npath = "lut.csv"', inline))
+    err, names = run_and_list(tmp_path, capsys, path)
+    assert "broken.lib" in err
+    assert names == ["other"]

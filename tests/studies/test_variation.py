@@ -131,7 +131,7 @@ def test_mc_samples_are_reproducible_and_vary(study_kind):
 
 
 def test_compensation_overhead_is_counted(study_kind):
-    outcome_widths = (("1", 3), ("3", 0))
+    outcome_widths = (("fc1", 3), ("classifier", 0))
     from studies.variation.session import Plan
 
     outcome = study_kind.session.run(Plan("correctnet", (0.5,), 0.8, 0.1, outcome_widths), seed=1)
@@ -147,7 +147,7 @@ def test_compensation_overhead_is_counted(study_kind):
 
 
 def test_trial_records_objectives_and_curves(study_kind):
-    trial = optuna.trial.FixedTrial({"k": 0.8, "beta": 0.1, "width_1": 2, "width_3": 0})
+    trial = optuna.trial.FixedTrial({"k": 0.8, "beta": 0.1, "width_fc1": 2, "width_classifier": 0})
     metrics = study_kind.evaluate(trial)
     attrs = trial.user_attrs
     assert set(metrics) >= {"accuracy_variation", "overhead_macs_pct", "accuracy_nominal", "accuracy_variation_p5",
@@ -182,8 +182,8 @@ def test_k_of_one_or_more_warns():
 
 
 def test_unknown_layer_names_are_rejected(workdir):
-    with pytest.raises(ConfigError, match=r"space.layers: the network has no layer 'conv9' \(its MAC layers: 1, 3\)"):
-        VariationKind(VariationKind.validate({**SPACE, "layers": ["1", "conv9"]}, "space"),
+    with pytest.raises(ConfigError, match=r"space.layers: the network has no layer 'conv9' \(its MAC layers: fc1, classifier\)"):
+        VariationKind(VariationKind.validate({**SPACE, "layers": ["fc1", "conv9"]}, "space"),
                       StudyContext(LUT, {}, dict(MODEL), 0, "cpu", workdir))
 
 
@@ -250,21 +250,21 @@ def test_trained_compensation_brings_the_varied_map_closer_to_the_nominal_one(st
     variation = Variation(0.5)
 
     def map_error(model: Compensated) -> float:
-        """Mean relative squared error of layer 3's map over 10 fixed chips."""
+        """Mean relative squared error of the classifier's map over 10 fixed chips."""
         with torch.no_grad(), model.bypassed():
             model(x)
-            target = model.maps["3"]
+            target = model.maps["classifier"]
         crossbar = Crossbar(model.crossbar_layers(), variation, torch.Generator().manual_seed(7))
         errors = []
         for _ in range(10):
             crossbar.resample()
             with torch.no_grad(), crossbar.active(model):
                 model(x)
-            errors.append(float(((model.maps["3"] - target) ** 2).mean() / (target ** 2).mean()))
+            errors.append(float(((model.maps["classifier"] - target) ** 2).mean() / (target ** 2).mean()))
         return float(np.mean(errors))
 
-    untrained = train_compensation(plain, {"3": 4}, 4, session.quant.dataset.train, variation, Schedule(0, 3e-3, 64, 1))
-    trained = train_compensation(plain, {"3": 4}, 4, session.quant.dataset.train, variation, Schedule(6, 3e-3, 64, 1))
+    untrained = train_compensation(plain, {"classifier": 4}, 4, session.quant.dataset.train, variation, Schedule(0, 3e-3, 64, 1))
+    trained = train_compensation(plain, {"classifier": 4}, 4, session.quant.dataset.train, variation, Schedule(6, 3e-3, 64, 1))
     assert map_error(trained) < 0.9 * map_error(untrained)
 
 

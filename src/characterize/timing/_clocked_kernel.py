@@ -8,7 +8,9 @@ steps: a register whose clock, clear or preset input changed at t is evaluated o
 the values after every change at t; on the active clock edge its state net takes
 the next-state function of the present inputs, a clear (preset) forces 0 (1). A
 state change is one more change at t, so the register's output gate (the clock-to-Q
-delay) is evaluated in the same step. A data pin that changes at the very step of
+delay) is evaluated in the same step. A latch (`reg_latch`) has no edge: while its enable
+function is 1 its state follows the data function of the present inputs, otherwise it
+holds. A data pin that changes at the very step of
 an active edge is a race (a setup violation of zero margin) and is counted.
 
 Pending gates sit in a time wheel as in `_kernel`; a gate keeps at most one pending
@@ -37,6 +39,7 @@ def run_clocked(
     reg_preset_table,
     reg_state,
     reg_clock_pins,
+    reg_latch,
     reg_fanout_start,
     reg_fanout_reg,
     values,
@@ -49,6 +52,7 @@ def run_clocked(
     wheel_size,
     rise_weight,
     fall_weight,
+    is_output,
 ):
     """Run rows[i] applied at i·period with the clock falling then, rising at i·period + half.
 
@@ -59,7 +63,8 @@ def run_clocked(
     per net over the counted changes, the changes of each net's value from one cycle
     boundary to the next from `count_from` on (settled changes: toggles less these are
     glitches), how many of those boundaries found each net at 1, the number of gate output
-    events and of races.
+    events and of races, and per cycle the time after its start of the last change of a net
+    with `is_output` set (-1 if none, or before `count_from`).
     """
     n_gates = gate_output.shape[0]
     n_nets = values.shape[0]
@@ -79,6 +84,7 @@ def run_clocked(
     changed_at = np.full(n_nets, -1, np.int64)
     toggles = np.zeros(n_nets, np.int64)
     energy = np.zeros(n_rows, np.float64)
+    last_output = np.full(n_rows, -1, np.int64)
     net_energy = np.zeros(n_nets, np.float64)
     settled = np.zeros(n_nets, np.int64)
     ones = np.zeros(n_nets, np.int64)
@@ -172,13 +178,16 @@ def run_clocked(
                 new = 0
             elif (reg_preset_table[r] >> index) & 1:
                 new = 1
+            elif reg_latch[r] and level == 1:
+                new = (reg_data_table[r] >> (index | (np.int64(old) << reg_inputs.shape[1]))) & 1
+                if clock_changed(reg_inputs, r, reg_clock_pins, changed_at, t):
+                    races += data_changed(reg_inputs, r, reg_clock_pins, changed_at, t)
+            elif reg_latch[r]:
+                if clock_changed(reg_inputs, r, reg_clock_pins, changed_at, t):
+                    races += data_changed(reg_inputs, r, reg_clock_pins, changed_at, t)
             elif edge:
                 new = (reg_data_table[r] >> (index | (np.int64(old) << reg_inputs.shape[1]))) & 1
-                for j in range(reg_inputs.shape[1]):
-                    net = reg_inputs[r, j]
-                    if net >= 0 and not (reg_clock_pins[r] >> j) & 1 and changed_at[net] == t:
-                        races += 1
-                        break
+                races += data_changed(reg_inputs, r, reg_clock_pins, changed_at, t)
             if new != old:
                 values[state] = new
                 changed[n_state] = state
@@ -194,6 +203,8 @@ def run_clocked(
             if t >= count_from:
                 toggles[net] += 1
                 net_energy[net] += spent
+                if is_output[net]:
+                    last_output[cycle] = t - cycle * period
             for f in range(fanout_start[net], fanout_start[net + 1]):
                 g = fanout_gate[f]
                 if eval_stamp[g] != stamp:
@@ -233,7 +244,7 @@ def run_clocked(
                 head[b] = g
                 due[g] = when
                 pending += 1
-    return toggles, energy, net_energy, settled, ones, events, races
+    return toggles, energy, net_energy, settled, ones, events, races, last_output
 
 
 @njit(cache=True, nogil=True)
@@ -245,3 +256,23 @@ def _index(reg_inputs, r, values):
         if net >= 0:
             index |= np.int64(values[net]) << j
     return index
+
+
+@njit(cache=True, nogil=True)
+def data_changed(reg_inputs, r, reg_clock_pins, changed_at, t):
+    """1 if a data pin (not a clock or enable pin) of register r changed at time t, else 0."""
+    for j in range(reg_inputs.shape[1]):
+        net = reg_inputs[r, j]
+        if net >= 0 and not (reg_clock_pins[r] >> j) & 1 and changed_at[net] == t:
+            return 1
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def clock_changed(reg_inputs, r, reg_clock_pins, changed_at, t):
+    """Whether a clock or enable pin of register r changed at time t."""
+    for j in range(reg_inputs.shape[1]):
+        net = reg_inputs[r, j]
+        if net >= 0 and (reg_clock_pins[r] >> j) & 1 and changed_at[net] == t:
+            return True
+    return False

@@ -1,4 +1,4 @@
-"""Clocked timing simulation of netlists with flip-flops (Liberty `ff` groups).
+"""Clocked timing simulation of netlists with flip-flops and latches (Liberty `ff` and `latch` groups).
 
 Stimulus: row i of the vectors (every input but the clock) is applied at time i·P,
 the clock is 0 at time 0, rises at i·P + P/2 (P/2 rounded down to a step) and falls
@@ -6,7 +6,10 @@ at (i+1)·P. The combinational gates keep the timing semantics of `sim`; each fl
 is a state net, set at its active clock edge to the next-state function of its inputs
 (asynchronous clear and preset act at once), followed by one output gate per output
 pin with the clock-to-output delays of the Liberty `rising_edge`/`falling_edge` arcs at
-the pin's load. Row 0 settles without timing before the first edge (all states 0);
+the pin's load. A latch's state follows its data function while its enable function is
+1 and holds otherwise; its output gate takes the larger of the enable-to-output and
+data-to-output delays. Row 0 settles without timing before the first edge (all states
+0, latches that are transparent then taking their data);
 toggles are counted from time P, energy per clock cycle includes the clock pins'
 internal energy of every register. The event loop is `_clocked_kernel.run_clocked`.
 """
@@ -19,11 +22,12 @@ from functools import cached_property
 
 import numpy as np
 
-from cells.functions import function_variables, truth_table
+from cells.functions import truth_table
 from characterize.errors import NetlistError, SimulationError
 from characterize.netlist.ir import CONST1, UNCONNECTED, Netlist
 from characterize.netlist.logic import port_bits
 from characterize.timing._clocked_kernel import run_clocked
+from characterize.timing.delaycalc import not_timed
 from characterize.timing.delays import (
     DEFAULT_INPUT_SLEW_S,
     DEFAULT_RESOLUTION_S,
@@ -42,8 +46,8 @@ class ClockedGates:
 
     Register r has the state net `state_nets[r]` (numbered after the netlist's nets),
     its input nets `reg_inputs[r]` (cell input pin order, padded with -1) and the truth
-    tables of its clock, next-state (over the inputs and, as bit `reg_inputs.shape[1]`,
-    the state), clear and preset functions. `output_gates` are gates like `timed`'s
+    tables of its clock (enable of a latch, `reg_latch`), next-state (over the inputs and,
+    as bit `reg_inputs.shape[1]`, the state), clear and preset functions. `output_gates` are gates like `timed`'s
     (inputs, table, output net, rise, fall) that drive the register outputs.
     """
 
@@ -58,6 +62,7 @@ class ClockedGates:
     reg_clear_table: np.ndarray
     reg_preset_table: np.ndarray
     reg_clock_pins: np.ndarray
+    reg_latch: np.ndarray
     output_inputs: np.ndarray
     output_table: np.ndarray
     output_net: np.ndarray
@@ -123,9 +128,8 @@ def annotate_registers(
         cell = library.cells[inst.cell]
         where = f"{netlist.source}:{inst.line}: " if netlist.source and inst.line else ""
         register = cell.register
-        if register is None or register.kind != "ff":
-            kind = "a latch" if register is not None else "a state table or register bank"
-            raise NetlistError(f"{where}instance {inst.name}: cell {cell.name} is {kind}, which is not simulated")
+        if register is None:
+            raise NetlistError(not_timed(netlist, index))
         if len(inst.inputs) > MAX_REGISTER_INPUTS:
             raise NetlistError(f"{where}instance {inst.name}: cell {cell.name} has more than {MAX_REGISTER_INPUTS} inputs")
         reg_inputs[r, : len(inst.inputs)] = inst.inputs
@@ -134,13 +138,13 @@ def annotate_registers(
         tables[1, r] = _with_state(truth_table(register.data, cell.inputs + (state, inverse)), len(cell.inputs), width)
         tables[2, r] = truth_table(register.clear, cell.inputs) if register.clear else 0
         tables[3, r] = truth_table(register.preset, cell.inputs) if register.preset else 0
-        clock_pins[r] = sum(1 << j for j, pin in enumerate(cell.inputs) if pin in function_variables(register.clock))
+        clock_pins[r] = sum(1 << j for j, pin in enumerate(cell.inputs) if pin in cell.clock_pins)
         for pin, net in zip(cell.outputs, inst.outputs):
             if net == UNCONNECTED:
                 continue
             table = truth_table(cell.functions[pin], (state, inverse))
             table = ((table >> 0b10) & 1) | (((table >> 0b01) & 1) << 1)  # f(q, !q) for q = 0, 1
-            rise, fall = _clock_to_output(cell, pin, register.clock, input_slew, load[net], where + f"instance {inst.name}")
+            rise, fall = _clock_to_output(cell, pin, input_slew, load[net], where + f"instance {inst.name}")
             outputs.append((base + r, table, net, rise, fall))
     steps = [np.maximum(np.rint(np.array([o[k] for o in outputs], dtype=float) / resolution).astype(np.int64), 1)
              for k in (3, 4)]
@@ -156,6 +160,8 @@ def annotate_registers(
         reg_clear_table=tables[2],
         reg_preset_table=tables[3],
         reg_clock_pins=clock_pins,
+        reg_latch=np.array([library.cells[netlist.instances[i].cell].register.kind == "latch" for i in registers],
+                           dtype=np.uint8),
         output_inputs=np.array([[o[0]] for o in outputs], dtype=np.int32).reshape(-1, 1),
         output_table=np.array([o[1] for o in outputs], dtype=np.int64),
         output_net=np.array([o[2] for o in outputs], dtype=np.int32),
@@ -176,9 +182,10 @@ def _with_state(table: int, k: int, width: int) -> int:
     return result
 
 
-def _clock_to_output(cell, pin: str, clock: str, slew: float, load: float, where: str) -> tuple[float, float]:
-    """Largest rise and fall delay (s) of the clock-to-output arcs of `pin`."""
-    arcs = [a for a in cell.timing if a.pin == pin and a.timing_type in ("rising_edge", "falling_edge")]
+def _clock_to_output(cell, pin: str, slew: float, load: float, where: str) -> tuple[float, float]:
+    """Largest rise and fall delay (s) of the clock-to-output arcs of `pin`, and of a latch's data-to-output arcs."""
+    kinds = ("rising_edge", "falling_edge") + (("combinational",) if cell.register.kind == "latch" else ())
+    arcs = [a for a in cell.timing if a.pin == pin and a.timing_type in kinds]
     rise = [a.cell_rise.lookup(slew, load) for a in arcs if a.cell_rise is not None]
     fall = [a.cell_fall.lookup(slew, load) for a in arcs if a.cell_fall is not None]
     if not rise or not fall:
@@ -230,8 +237,9 @@ def _check_clock(clocked: ClockedGates) -> None:
 @dataclass(frozen=True, eq=False)
 class ClockedResult:
     """Activity of a clocked run: toggles, settled changes (value at one cycle start against the next)
-    and switching energy (J) per netlist net from time P on, energy per cycle from the second cycle
-    on (J, leakage included), gate events and races."""
+    and switching energy (J) per netlist net from time P on; from the second cycle on, energy per
+    cycle (J, leakage included) and the time (steps after the cycle's start) of the last change of
+    an output-port bit, -1 in a cycle without one; gate events and races."""
 
     toggles: np.ndarray
     settled_changes: np.ndarray
@@ -240,6 +248,7 @@ class ClockedResult:
     events: int
     races: int
     period_steps: int
+    last_output_event_steps: np.ndarray
 
     @property
     def glitches(self) -> np.ndarray:
@@ -276,7 +285,7 @@ def simulate_clocked(clocked: ClockedGates, inputs: Mapping[str, np.ndarray], pe
         raise SimulationError(f"the clock period must be at least 2 steps, got {period_steps}")
     netlist = clocked.netlist
     zero = np.zeros(clocked.net_count)
-    toggles, _cycle, _net, _settled_changes, ones, _events, _races = _run(clocked, rows, period_steps, zero, zero)
+    toggles, _cycle, _net, _settled_changes, ones, _events, _races, _last = _run(clocked, rows, period_steps, zero, zero)
     boundaries = max(len(rows) - 1, 1)
     share_one = ones[: len(netlist.nets)] / boundaries
     share_one[clock_network(clocked)] = 0.5
@@ -284,11 +293,11 @@ def simulate_clocked(clocked: ClockedGates, inputs: Mapping[str, np.ndarray], pe
     model = energy_model(netlist, activity, clocked.timed.input_slew_s, clocked.timed.external_load_f)
     weights = np.zeros(clocked.net_count)
     weights[: len(netlist.nets)] = model.toggle_energy_j
-    toggles, per_cycle, net_energy, settled, _ones, events, races = _run(clocked, rows, period_steps, weights, weights)
+    toggles, per_cycle, net_energy, settled, _ones, events, races, last = _run(clocked, rows, period_steps, weights, weights)
     leakage = model.leakage_power_w * period_steps * clocked.timed.resolution_s
     nets = len(netlist.nets)
     return ClockedResult(toggles[:nets], settled[:nets], per_cycle[1:] + leakage, net_energy[:nets], int(events),
-                         int(races), int(period_steps))
+                         int(races), int(period_steps), last[1:])
 
 
 def _run(clocked: ClockedGates, rows: np.ndarray, period_steps: int, rise_weight: np.ndarray, fall_weight: np.ndarray):
@@ -297,12 +306,14 @@ def _run(clocked: ClockedGates, rows: np.ndarray, period_steps: int, rise_weight
     fanout = _fanout(gate_inputs, clocked.net_count)
     reg_fanout = _fanout(clocked.reg_inputs, clocked.net_count)
     largest = int(max(rise.max(initial=1), fall.max(initial=1)))
+    is_output = np.zeros(clocked.net_count, dtype=np.uint8)
+    is_output[[n for p in clocked.netlist.outputs for n in p.nets]] = 1
     return run_clocked(
         gate_inputs, gate_table, gate_output, rise, fall, *fanout,
         clocked.reg_inputs, clocked.reg_clock_table, clocked.reg_data_table, clocked.reg_clear_table,
-        clocked.reg_preset_table, clocked.state_nets, clocked.reg_clock_pins, *reg_fanout,
+        clocked.reg_preset_table, clocked.state_nets, clocked.reg_clock_pins, clocked.reg_latch, *reg_fanout,
         values, clocked.data_nets, rows, clocked.clock_net, int(period_steps), int(period_steps) // 2,
-        int(period_steps), 1 << (largest + 1).bit_length(), rise_weight, fall_weight,
+        int(period_steps), 1 << (largest + 1).bit_length(), rise_weight, fall_weight, is_output,
     )
 
 
@@ -321,14 +332,29 @@ def _independent_states(netlist: Netlist, share_one: np.ndarray) -> tuple[np.nda
 
 
 def _settled(clocked: ClockedGates, row: np.ndarray, gate_inputs, gate_table, gate_output) -> np.ndarray:
-    """Net values of row 0 with the clock low and every register state 0, without timing."""
+    """Net values of row 0 with the clock low, without timing: every flip-flop state 0, a latch transparent
+    then holding its data (repeated until nothing changes), the others 0."""
     values = np.zeros(clocked.net_count, dtype=np.uint8)
     values[CONST1] = 1
     values[clocked.data_nets] = row
-    for g in range(len(gate_output)):
-        index = sum(int(values[n]) << j for j, n in enumerate(gate_inputs[g]) if n >= 0)
-        values[gate_output[g]] = (int(gate_table[g]) >> index) & 1
-    return values
+    width = clocked.reg_inputs.shape[1]
+    for _round in range(len(clocked.state_nets) + 1):
+        for g in range(len(gate_output)):
+            index = sum(int(values[n]) << j for j, n in enumerate(gate_inputs[g]) if n >= 0)
+            values[gate_output[g]] = (int(gate_table[g]) >> index) & 1
+        before = values[clocked.state_nets].copy()
+        for r in np.flatnonzero(clocked.reg_latch):
+            index = sum(int(values[n]) << j for j, n in enumerate(clocked.reg_inputs[r]) if n >= 0)
+            state = clocked.state_nets[r]
+            if (int(clocked.reg_clear_table[r]) >> index) & 1:
+                values[state] = 0
+            elif (int(clocked.reg_preset_table[r]) >> index) & 1:
+                values[state] = 1
+            elif (int(clocked.reg_clock_table[r]) >> index) & 1:
+                values[state] = (int(clocked.reg_data_table[r]) >> (index | (int(values[state]) << width))) & 1
+        if (values[clocked.state_nets] == before).all():
+            return values
+    raise SimulationError("transparent latches do not settle on the first row of the inputs (an oscillating loop)")
 
 
 def _fanout(inputs: np.ndarray, nets: int) -> tuple[np.ndarray, np.ndarray]:

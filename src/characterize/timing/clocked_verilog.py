@@ -4,13 +4,16 @@ The combinational gates are written by `timed_verilog.write_timed_verilog`. Each
 register becomes a `reg` state that starts at 0, an `always` block on the rising
 edge of its clock function (and of its clear and preset functions, which win in
 that order), and one delayed assignment per output pin with its clock-to-output
-delays: what `clocked.simulate_clocked` computes, so the two agree net for net.
+delays. A latch's `always` block runs on every change of its inputs and takes the
+data while its enable function is 1. This is what `clocked.simulate_clocked`
+computes, so the two agree net for net.
 """
 
 from __future__ import annotations
 
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +36,13 @@ def _table(bits: int, width: int) -> str:
     return f"{1 << width}'b{format(bits & ((1 << (1 << width)) - 1), f'0{1 << width}b')}"
 
 
+def _bit(table: int, k: int, sources: str) -> str:
+    """A function of a register's k inputs (`sources`, a concatenation) as a one-bit Verilog expression."""
+    return f"(({_table(table, k)} >> {sources}) & 1'b1)"
+
+
 def write_clocked_verilog(clocked: ClockedGates) -> str:
-    """The timed combinational netlist plus one behavioural register per flip-flop."""
+    """The timed combinational netlist plus one behavioural register per flip-flop or latch."""
     netlist = clocked.netlist
     text = write_timed_verilog(clocked.timed)
     lines = [text[: text.rindex("endmodule")].rstrip("\n")]
@@ -46,6 +54,19 @@ def write_clocked_verilog(clocked: ClockedGates) -> str:
         state = state_name(clocked, r)
         base = state.rstrip()[:-len("$state")]
         lines += [f"  reg {state};", f"  initial {state} = 1'b0;"]
+        data = 0
+        for index in range(1 << k):
+            for q in (0, 1):
+                if (int(clocked.reg_data_table[r]) >> (index | (q << width))) & 1:
+                    data |= 1 << (index | (q << k))
+        update = f"{state} <= {_table(data, k + 1)} >> {{{state}, {sources[1:-1]}}};"
+        if clocked.reg_latch[r]:
+            update = f"if ({_bit(int(clocked.reg_clock_table[r]), k, sources)}) {update}"
+            for table, value in ((int(clocked.reg_preset_table[r]), "1'b1"), (int(clocked.reg_clear_table[r]), "1'b0")):
+                if table:
+                    update = f"if ({_bit(table, k, sources)}) {state} <= {value}; else {update}"
+            lines.append(f"  always @({sources}) {update}")
+            continue
         events = []
         for kind, table in (("clock", clocked.reg_clock_table[r]), ("clear", clocked.reg_clear_table[r]),
                             ("preset", clocked.reg_preset_table[r])):
@@ -53,12 +74,6 @@ def write_clocked_verilog(clocked: ClockedGates) -> str:
                 continue
             lines.append(f"  wire {base}${kind} = {_table(int(table), k)} >> {sources};")
             events.append(f"posedge {base}${kind} ")
-        data = 0
-        for index in range(1 << k):
-            for q in (0, 1):
-                if (int(clocked.reg_data_table[r]) >> (index | (q << width))) & 1:
-                    data |= 1 << (index | (q << k))
-        update = f"{state} <= {_table(data, k + 1)} >> {{{state}, {sources[1:-1]}}};"
         if clocked.reg_preset_table[r]:
             update = f"if ({base}$preset ) {state} <= 1'b1; else {update}"
         if clocked.reg_clear_table[r]:
@@ -85,7 +100,8 @@ def write_clocked_testbench(clocked: ClockedGates, rows: int, period_steps: int,
 
     S is `settle_steps`: row 0 is held with the clock low until every unknown value of
     power-up has resolved, so the timeline starts from the settled state the simulator
-    starts from. The counts are printed at the end.
+    starts from. The counts and, per counted cycle, the time after its start of the last
+    change of an output-port bit are printed at the end.
     """
     netlist = clocked.netlist
     unit = timescale_unit(clocked.timed.resolution_s)
@@ -107,11 +123,17 @@ def write_clocked_testbench(clocked: ClockedGates, rows: int, period_steps: int,
             lines.append(f"  wire {msb}{name};")
             connections.append(f".{name}({name})")
     nets = len(netlist.nets)
+    outputs = {n for p in netlist.outputs for n in p.nets}
     lines += [f"  {module_name(netlist)} dut ({', '.join(connections)});", "  integer i;",
-              f"  integer toggles [0:{nets - 1}];", f"  initial for (i = 0; i < {nets}; i = i + 1) toggles[i] = 0;"]
+              f"  integer toggles [0:{nets - 1}];", f"  initial for (i = 0; i < {nets}; i = i + 1) toggles[i] = 0;",
+              f"  integer last [0:{rows - 1}];", f"  initial for (i = 0; i < {rows}; i = i + 1) last[i] = -1;"]
     for net in range(len(CONST_NAMES), nets):
+        count = f"toggles[{net}] = toggles[{net}] + 1;"
+        if net in outputs:
+            count = (f"begin {count} last[($time - {start}) / {period_steps}] = ($time - {start}) % {period_steps}; "
+                     "end")
         lines.append(f"  always @(dut.{wire_name(netlist, net)}) if ($time >= {start + period_steps} && $time < "
-                     f"{start + rows * period_steps}) toggles[{net}] = toggles[{net}] + 1;")
+                     f"{start + rows * period_steps}) {count}")
     lines += [
         "  initial begin",
         f'    $readmemh("{vectors_file}", memory);',
@@ -126,6 +148,7 @@ def write_clocked_testbench(clocked: ClockedGates, rows: int, period_steps: int,
         f"      #{period_steps - half};",
         "    end",
         f'    for (i = 0; i < {nets}; i = i + 1) $display("toggles %0d %0d", i, toggles[i]);',
+        f'    for (i = 1; i < {rows}; i = i + 1) $display("last %0d %0d", i, last[i]);',
         "    $finish;",
         "  end",
         "endmodule",
@@ -133,9 +156,18 @@ def write_clocked_testbench(clocked: ClockedGates, rows: int, period_steps: int,
     return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True, eq=False)
+class IcarusClocked:
+    """What Icarus Verilog counts on the clocked Verilog: toggles per net and, per cycle from the second, the
+    time (steps after the cycle's start) of the last change of an output-port bit (-1: none)."""
+
+    toggles: np.ndarray
+    last_output_event_steps: np.ndarray
+
+
 def run_iverilog_clocked(clocked: ClockedGates, inputs: Mapping[str, np.ndarray], period_steps: int,
-                         workdir: str | Path) -> np.ndarray:
-    """Toggles per net that Icarus Verilog counts on the clocked Verilog under the same stimulus."""
+                         workdir: str | Path) -> IcarusClocked:
+    """Toggles per net and output event times that Icarus Verilog gives on the clocked Verilog, same stimulus."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     bits = clocked_inputs(clocked, inputs)
@@ -150,4 +182,9 @@ def run_iverilog_clocked(clocked: ClockedGates, inputs: Mapping[str, np.ndarray]
         done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SimulationError(f"{' '.join(command)} failed in {workdir}: {(done.stderr or done.stdout).strip()[-2000:]}")
-    return counted_toggles(done.stdout, len(clocked.netlist.nets))
+    last = np.full(len(bits) - 1, -1, dtype=np.int64)
+    for line in done.stdout.splitlines():
+        if line.startswith("last "):
+            _, cycle, steps = line.split()
+            last[int(cycle) - 1] = int(steps)
+    return IcarusClocked(counted_toggles(done.stdout, len(clocked.netlist.nets)), last)

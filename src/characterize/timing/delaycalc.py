@@ -36,8 +36,12 @@ from characterize.timing._dmp import Driver, Thresholds
 RISE, FALL = 0, 1
 
 
-def edge_pairs(timing_sense: str) -> tuple[tuple[int, int], ...]:
-    """(input edge, output edge) pairs a timing arc of this sense carries."""
+def edge_pairs(timing_sense: str, timing_type: str = "combinational") -> tuple[tuple[int, int], ...]:
+    """(input edge, output edge) pairs a timing arc of this sense and type carries: a clock-to-output arc
+    (`rising_edge`, `falling_edge`) starts only at its clock edge."""
+    if timing_type in ("rising_edge", "falling_edge"):
+        edge = RISE if timing_type == "rising_edge" else FALL
+        return (edge, RISE), (edge, FALL)
     if timing_sense == "positive_unate":
         return (RISE, RISE), (FALL, FALL)
     if timing_sense == "negative_unate":
@@ -80,6 +84,7 @@ class DelayCalculation:
     sink_delay_s: dict[tuple[int, int], tuple[float, float]]
     port_delay_s: dict[int, tuple[float, float]]
     sink_slew_s: dict[tuple[int, int], tuple[float, float]]
+    order: np.ndarray
 
     @cached_property
     def arcs_by_instance(self) -> dict[int, tuple[ArcDelay, ...]]:
@@ -96,6 +101,42 @@ def sink_counts(netlist: Netlist) -> np.ndarray:
         for net in port.nets:
             counts[net] += 1
     return counts
+
+
+def timing_order(netlist: Netlist) -> np.ndarray:
+    """Instances in an order where every pin's driver comes first, except a register's data pins.
+
+    A register (ff or latch) waits for the drivers of its clock or enable pins only,
+    so the clock tree is timed before the registers it clocks and they before the
+    logic they drive: the slew at a clock pin is known when its clock-to-output arcs
+    are timed. A register whose clock depends on its own output is rejected.
+    """
+    cells = [netlist.library.cells[inst.cell] for inst in netlist.instances]
+    waits_for = []
+    for inst, cell in zip(netlist.instances, cells):
+        pins = zip(cell.inputs, inst.inputs)
+        nets = [net for pin, net in pins if cell.register is None or pin in cell.clock_pins]
+        waits_for.append({int(netlist.driver[net]) for net in nets if netlist.driver[net] >= 0})
+    pending = np.array([len(w) for w in waits_for], dtype=np.int64)
+    sinks: dict[int, list[int]] = defaultdict(list)
+    for index, drivers in enumerate(waits_for):
+        for driver in drivers:
+            sinks[driver].append(index)
+    ready = [int(i) for i in netlist.order if pending[i] == 0]
+    order = []
+    while ready:
+        index = ready.pop()
+        order.append(index)
+        for sink in sinks[index]:
+            pending[sink] -= 1
+            if pending[sink] == 0:
+                ready.append(sink)
+    if len(order) != len(netlist.instances):
+        stuck = [int(i) for i in np.flatnonzero(pending > 0)]
+        inst = netlist.instances[next((i for i in stuck if cells[i].register is not None), stuck[0])]
+        where = f"{netlist.source}:{inst.line}: " if netlist.source and inst.line else ""
+        raise NetlistError(f"{where}instance {inst.name}: its clock depends on a register it clocks")
+    return np.array(order, dtype=np.int64)
 
 
 def calculate_delays(netlist: Netlist, input_slew_s: float, output_load_f: float) -> DelayCalculation:
@@ -148,16 +189,17 @@ def calculate_delays(netlist: Netlist, input_slew_s: float, output_load_f: float
     thresholds = library_thresholds(library)
     arcs = []
     drivers: dict[tuple, Driver] = {}
-    for index in netlist.order:
+    order = timing_order(netlist)
+    for index in order:
         inst, cell = netlist.instances[index], cells[index]
-        if not cell.combinational:
-            raise NetlistError(f"instance {inst.name}: cell {cell.name} is not combinational and cannot be timed")
+        if not cell.combinational and cell.register is None:
+            raise NetlistError(not_timed(netlist, index))
         pin_slew = {cell.inputs[pin]: sink_slew[(index, pin)] for pin in range(len(inst.inputs))}
         for out_pin, net in zip(cell.outputs, inst.outputs):
             if net == UNCONNECTED or not inst.inputs:
                 continue
             for arc in _checked_arcs(cell, out_pin):
-                for from_edge, to_edge in edge_pairs(arc.timing_sense):
+                for from_edge, to_edge in edge_pairs(arc.timing_sense, arc.timing_type):
                     delay_table = arc.cell_rise if to_edge == RISE else arc.cell_fall
                     slew_table = arc.rise_transition if to_edge == RISE else arc.fall_transition
                     if delay_table is None:
@@ -191,7 +233,18 @@ def calculate_delays(netlist: Netlist, input_slew_s: float, output_load_f: float
         sink_delay_s=sink_delay,
         port_delay_s=port_delay,
         sink_slew_s=sink_slew,
+        order=order,
     )
+
+
+def not_timed(netlist: Netlist, index: int) -> str:
+    """The one-line reason why instance `index` has no place among combinational gates."""
+    inst = netlist.instances[index]
+    cell = netlist.library.cells[inst.cell]
+    where = f"{netlist.source}:{inst.line}: " if netlist.source and inst.line else ""
+    if cell.unsupported:
+        return f"{where}instance {inst.name}: cell {cell.name} {cell.unsupported}, so it can be neither simulated nor timed"
+    return f"{where}instance {inst.name}: cell {cell.name} is not combinational and cannot be timed"
 
 
 def library_thresholds(library: Library) -> Thresholds:
@@ -220,7 +273,7 @@ def _raised(pair: tuple[float, float], edge: int, value: float) -> tuple[float, 
 
 
 def _checked_arcs(cell: Cell, pin: str):
-    arcs = cell.arcs_to(pin)
+    arcs = cell.arcs_to(pin) if cell.register is None else cell.delay_arcs_to(pin)
     if not any(a.cell_rise is not None for a in arcs) or not any(a.cell_fall is not None for a in arcs):
         raise LibraryError(f"cell {cell.name}: pin {pin} lacks cell_rise or cell_fall timing, so it cannot be timed")
     return arcs

@@ -25,7 +25,7 @@ from cells.units import S_PER_PS, SI_PREFIXES
 from characterize.errors import NetlistError
 from characterize.netlist.ir import UNCONNECTED, Netlist
 from characterize.netlist.techmap import CellMatcher
-from characterize.timing.delaycalc import DelayCalculation
+from characterize.timing.delaycalc import DelayCalculation, not_timed
 
 DEFAULT_INPUT_SLEW_S = 40e-12
 """Nominal input transition for every delay lookup: 40 ps, inside sky130 hd's
@@ -152,7 +152,7 @@ def annotate_delays(
         if skip_registers and cell.register is not None:
             continue
         if not cell.combinational:
-            raise NetlistError(f"instance {inst.name}: cell {cell.name} is not combinational and cannot be timed")
+            raise NetlistError(not_timed(netlist, index))
         if len(inst.inputs) > MAX_GATE_INPUTS:
             raise NetlistError(f"instance {inst.name}: cell {cell.name} has more than {MAX_GATE_INPUTS} inputs")
         for pin, (net, table) in enumerate(zip(inst.outputs, cell.truth_tables)):

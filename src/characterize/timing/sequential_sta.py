@@ -1,16 +1,19 @@
 """Static timing of clocked netlists: register-to-register, input-to-register and register-to-output paths.
 
-The clock rises at the clock port at time 0 and reaches each register's clock pin
-through the clock tree (a propagated clock); a register launches at that arrival
-plus its clock-to-output delay. Input ports change a set fraction of the period
-after the edge (half, as the clocked simulator applies them; 0 is OpenSTA's
-`set_input_delay 0`) and output ports are required at the next edge (an output
-delay of 0). A register's data pin is required one
+The delays are those of the combinational STA (`delaycalc.calculate_delays`: NLDM
+arcs at propagated slews, wire-load interconnect), with the flip-flops' clock-to-output
+arcs timed at the slew and load they see. The clock port rises at time 0 and reaches
+each register's clock pin through the clock tree (a propagated clock, wire delays
+included); a register launches at that arrival plus its clock-to-output delay. Input
+ports change a set fraction of the period after the edge (half, as the clocked
+simulator applies them; 0 is OpenSTA's `set_input_delay 0`) and output ports are
+required at the next ideal edge (an output delay of 0). A data pin is required one
 period after its own clock arrival, less the setup time of the Liberty
-`setup_rising`/`setup_falling` table (looked up at the nominal slew on both axes, rise
-constraint for a rising data edge); the hold check compares the earliest arrival with
-the clock arrival plus the hold time. Gate delays are those of the simulator
-(`TimedGates`), so the minimum period bounds what the clocked simulation produces.
+`setup_rising`/`setup_falling` table at the clock pin's and the data pin's slews
+(rise constraint for a rising data edge); the hold check compares the earliest
+arrival with the clock arrival plus the hold time. Asynchronous clear and preset arcs
+carry paths like any other; their recovery and removal checks are not timed. This is
+what OpenSTA reports with `create_clock`, `set_propagated_clock` and `report_checks`.
 """
 
 from __future__ import annotations
@@ -19,39 +22,37 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from characterize.errors import SimulationError
+from characterize.errors import NetlistError, SimulationError
 from characterize.timing.clocked import ClockedGates, clock_network
-from characterize.timing.sta import FALL, RISE, unateness
-
-NEVER = np.iinfo(np.int64).min // 4
+from characterize.timing.delaycalc import FALL, RISE, DelayCalculation, calculate_delays
+from characterize.timing.sta import EDGE_NAMES, propagate
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One timing check: where it ends, what launched the worst path, the period it needs, and the path."""
+    """One timing check: where it ends, what launched the worst path, the period it needs (s), and the path."""
 
     kind: str
     endpoint: str
-    required_period_steps: int
+    required_period_s: float
     path: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class SequentialTiming:
-    """The minimum clock period (the worst setup or output check), the worst hold slack, and the critical path."""
+    """The minimum clock period (the worst setup or output check, s), the worst hold slack (s) and the critical path."""
 
-    min_period_steps: int
-    hold_slack_steps: int | None
+    min_period_s: float
+    hold_slack_s: float | None
     critical: Endpoint | None
-    resolution_s: float
 
     @property
     def min_period_ps(self) -> float:
-        return self.min_period_steps * self.resolution_s * 1e12
+        return self.min_period_s * 1e12
 
     @property
     def hold_slack_ps(self) -> float | None:
-        return None if self.hold_slack_steps is None else self.hold_slack_steps * self.resolution_s * 1e12
+        return None if self.hold_slack_s is None else self.hold_slack_s * 1e12
 
     def setup_slack_ps(self, period_ps: float) -> float:
         return period_ps - self.min_period_ps
@@ -71,127 +72,130 @@ class SequentialTiming:
 
 
 def sequential_timing(clocked: ClockedGates, input_arrival: float = 0.5) -> SequentialTiming:
-    """Minimum period, worst hold slack and critical path of a clocked netlist.
+    """Minimum period, worst hold slack and critical path of a clocked netlist, at its input slew and output load.
 
     Inputs change `input_arrival` periods after a rising clock edge and must reach
     registers and outputs by the next one: 0.5 is the clocked simulator's stimulus (row
     i at i·P, edge at i·P + P/2); 0 is OpenSTA's `set_input_delay 0`.
     """
+    timed = clocked.timed
+    calc = calculate_delays(clocked.netlist, timed.input_slew_s, timed.external_load_f)
+    return register_timing(calc, clocked.clock_port, clock_network(clocked), input_arrival)
+
+
+def register_timing(calc: DelayCalculation, clock_port: str, in_clock: np.ndarray,
+                    input_arrival: float = 0.5) -> SequentialTiming:
+    """Sequential timing over `calc`'s delays; `in_clock` marks the nets of the clock tree (see the module docstring).
+
+    Every time is a phase of the period plus a delay: a launch at phase a with path
+    delay d reaches a check whose edge comes at phase c with latency l and limit s
+    in time when a·P + d + s <= c·P + l, so the period must be at least
+    (d + s - l) / (c - a).
+    """
     if not 0 <= input_arrival < 1:
         raise SimulationError(f"input_arrival must be in [0, 1), got {input_arrival}")
-    netlist, timed = clocked.netlist, clocked.timed
-    step = timed.resolution_s
-    clock_arrival = _clock_arrivals(clocked)
-    from_inputs = _propagate(clocked, {int(n): (0, 0) for n in clocked.data_nets})
-    launches = {}
-    for g in range(len(clocked.output_net)):
-        r = int(clocked.output_inputs[g, 0]) - len(netlist.nets)
-        launches[int(clocked.output_net[g])] = (int(clock_arrival[r] + clocked.output_rise[g]),
-                                                int(clock_arrival[r] + clocked.output_fall[g]))
-    from_registers = _propagate(clocked, launches)
-    checks: list[tuple[int, str, str, tuple]] = []  # (required period, kind, endpoint, (arrivals, net, edge))
-    holds: dict[str, list[int]] = {"input": [], "register": []}  # slack, inputs counted from their change
-    for kind, (late, early, _source), scale in (("input", from_inputs, 1 - input_arrival),
-                                                ("register", from_registers, 1.0)):
-        for r, index in enumerate(clocked.reg_instance):
-            inst = netlist.instances[index]
-            cell = netlist.library.cells[inst.cell]
-            for pin, net in zip(cell.inputs, inst.inputs):
-                setup = [a for a in cell.timing if a.pin == pin and a.timing_type.startswith("setup")]
-                hold = [a for a in cell.timing if a.pin == pin and a.timing_type.startswith("hold")]
-                for edge in (RISE, FALL):
-                    if late[net, edge] == NEVER:
-                        continue
-                    if setup:
-                        need = int(late[net, edge]) + _constraint(setup, edge, timed.input_slew_s, step) - int(clock_arrival[r])
-                        checks.append((int(np.ceil(need / scale)), f"{kind}-to-register", f"{inst.name}/{pin}",
-                                       (late, _source, net, edge)))
-                    if hold:
-                        margin = _constraint(hold, edge, timed.input_slew_s, step)
-                        holds[kind].append(int(early[net, edge]) - int(clock_arrival[r]) - margin)
-        for port in netlist.outputs:
-            for net in port.nets:
-                for edge in (RISE, FALL):
-                    if late[net, edge] != NEVER:
-                        checks.append((int(np.ceil(int(late[net, edge]) / scale)), f"{kind}-to-output",
-                                       netlist.nets[net].lstrip(chr(92)), (late, _source, net, edge)))
-    period, kind, name, (_late, source, net, edge) = max(checks, key=lambda c: c[0], default=(0, "", "", (0, 0, -1, 0)))
-    slacks = holds["register"] + [h + round(input_arrival * period) for h in holds["input"]]
-    hold_slack = min(slacks) if slacks else None
-    if not checks:
-        return SequentialTiming(0, hold_slack, None, step)
-    return SequentialTiming(period, hold_slack, Endpoint(kind, name, period, _trace(netlist, source, net, edge)), step)
-
-
-def _propagate(clocked: ClockedGates, launches: dict[int, tuple[int, int]]):
-    """Latest and earliest (rise, fall) arrival per net from the launch times, and the latest path's predecessors."""
-    timed = clocked.timed
-    nets = timed.net_count
-    late = np.full((nets, 2), NEVER, dtype=np.int64)
-    early = np.full((nets, 2), -NEVER, dtype=np.int64)
-    source = np.full((nets, 2, 2), -1, dtype=np.int64)
-    for net, times in launches.items():
-        late[net] = early[net] = times
-    in_clock = clock_network(clocked)
-    delays = np.stack([timed.rise_steps, timed.fall_steps], axis=1)
-    for g in range(timed.gate_count):
-        out = int(timed.gate_output[g])
-        if in_clock[out]:
+    netlist = calc.netlist
+    cells = netlist.library.cells
+    clock_net = netlist.port(clock_port).nets[0]
+    nets = len(netlist.nets)
+    data = [n for p in netlist.inputs if p.name != clock_port for n in p.nets]
+    # launch groups: (phase, name, launch (net, edge)s); the clock port's rise at phase 0, its fall at 1/2
+    groups = ((input_arrival, "input", [(n, e) for n in data for e in (RISE, FALL)]),
+              (0.0, "register", [(clock_net, RISE)]), (0.5, "register", [(clock_net, FALL)]))
+    paths = {}  # (latest, group) -> (arrival, source)
+    for latest in (True, False):
+        for group, (_phase, _kind, launches) in enumerate(groups):
+            arrival = np.full((nets, 2), -np.inf if latest else np.inf)
+            for net, edge in launches:
+                arrival[net, edge] = 0.0
+            paths[(latest, group)] = (arrival, propagate(calc, arrival, latest))
+    clock = {phase: paths[(True, group)][0] for group, (phase, kind, _) in enumerate(groups) if kind == "register"}
+    checks: list[tuple[float, str, str, tuple]] = []  # (required period, kind, endpoint, (source, net, edge))
+    holds: list[tuple[float, float]] = []  # (slack at period 0, slack per period)
+    for index, inst in enumerate(netlist.instances):
+        cell = cells[inst.cell]
+        if cell.register is None:
             continue
-        row = [int(n) for n in timed.gate_inputs[g] if n >= 0]
-        table = int(timed.gate_table[g]) & ((1 << 64) - 1)
-        for j, net in enumerate(row):
-            raises, lowers = unateness(table, len(row), j)
-            pairs = [(RISE, RISE), (FALL, FALL)] * raises + [(RISE, FALL), (FALL, RISE)] * lowers
-            for edge_in, edge_out in pairs:
-                if late[net, edge_in] == NEVER:
-                    continue
-                time = late[net, edge_in] + delays[g, edge_out]
-                if time > late[out, edge_out]:
-                    late[out, edge_out] = time
-                    source[out, edge_out] = (net, edge_in)
-                early[out, edge_out] = min(early[out, edge_out], early[net, edge_in] + delays[g, edge_out])
-    return late, early, source
+        where = f"{netlist.source}:{inst.line}: " if netlist.source and inst.line else ""
+        for pin, net in enumerate(inst.inputs):
+            for check in cell.checks(cell.inputs[pin], "setup") + cell.checks(cell.inputs[pin], "hold"):
+                clock_pin = cell.inputs.index(check.related_pin)
+                clock_edge = RISE if check.timing_type.endswith("rising") else FALL
+                edge_phase, latency = _clock_edge(clock, inst.inputs[clock_pin], clock_edge, where + f"instance {inst.name}",
+                                                  clock_port, check.related_pin)
+                latency += calc.sink_delay_s[(index, clock_pin)][clock_edge]
+                clock_slew = calc.sink_slew_s[(index, clock_pin)][clock_edge]
+                opening = _opening_phase(clock, cell, inst, clock_pin, clock_edge)
+                for edge in (RISE, FALL):
+                    table = check.rise_constraint if edge == RISE else check.fall_constraint
+                    limit = table.constraint(clock_slew, calc.sink_slew_s[(index, pin)][edge]) if table else 0.0
+                    wire = calc.sink_delay_s[(index, pin)][edge]
+                    setup = check.timing_type.startswith("setup")
+                    for group, (phase, kind, _launches) in enumerate(groups):
+                        arrival, source = paths[(setup, group)]
+                        if not np.isfinite(arrival[net, edge]):
+                            continue
+                        if setup:
+                            capture = _capture_phase(edge_phase, phase, opening)
+                            need = (arrival[net, edge] + wire + limit - latency) / (capture - phase)
+                            checks.append((need, f"{kind}-to-register", f"{inst.name}/{cell.inputs[pin]}",
+                                           (source, net, edge)))
+                        else:
+                            held = edge_phase + np.floor(phase - edge_phase)  # the last such edge at or before the launch
+                            holds.append((arrival[net, edge] + wire - latency - limit, phase - held))
+    for port in netlist.outputs:
+        for net in port.nets:
+            for edge in (RISE, FALL):
+                for group, (phase, kind, _launches) in enumerate(groups):
+                    arrival, source = paths[(True, group)]
+                    if np.isfinite(arrival[net, edge]) and not in_clock[net]:
+                        need = (arrival[net, edge] + calc.port_delay_s[net][edge]) / (np.floor(phase) + 1 - phase)
+                        checks.append((need, f"{kind}-to-output", netlist.nets[net].lstrip(chr(92)),
+                                       (source, net, edge)))
+    if not checks:
+        return SequentialTiming(0.0, min((h for h, _ in holds), default=None), None)
+    period, kind, name, (source, net, edge) = max(checks, key=lambda c: c[0])
+    period = max(float(period), 0.0)
+    hold_slack = float(min(h + per * period for h, per in holds)) if holds else None
+    return SequentialTiming(period, hold_slack, Endpoint(kind, name, period, _trace(calc, source, net, edge)))
 
 
-def _clock_arrivals(clocked: ClockedGates) -> np.ndarray:
-    """Arrival (steps) of the active clock edge at each register's clock pin, the port rising at 0."""
-    timed = clocked.timed
-    arrival = np.full((timed.net_count, 2), NEVER, dtype=np.int64)
-    arrival[clocked.clock_net, RISE] = 0
-    for g in range(timed.gate_count):
-        row = [int(n) for n in timed.gate_inputs[g] if n >= 0]
-        out = int(timed.gate_output[g])
-        table = int(timed.gate_table[g]) & ((1 << 64) - 1)
-        delays = (int(timed.rise_steps[g]), int(timed.fall_steps[g]))
-        for j, net in enumerate(row):
-            raises, lowers = unateness(table, len(row), j)
-            for edge_in, edge_out, ok in ((RISE, RISE, raises), (FALL, FALL, raises), (RISE, FALL, lowers),
-                                          (FALL, RISE, lowers)):
-                if ok and arrival[net, edge_in] != NEVER:
-                    arrival[out, edge_out] = max(arrival[out, edge_out], arrival[net, edge_in] + delays[edge_out])
-    result = np.zeros(len(clocked.reg_instance), dtype=np.int64)
-    for r in range(len(clocked.reg_instance)):
-        pins = [j for j in range(clocked.reg_inputs.shape[1]) if (clocked.reg_clock_pins[r] >> j) & 1]
-        k = int((clocked.reg_inputs[r] >= 0).sum())
-        times = []
-        for j in pins:
-            raises, _lowers = unateness(int(clocked.reg_clock_table[r]), k, j)
-            times.append(arrival[int(clocked.reg_inputs[r, j]), RISE if raises else FALL])
-        result[r] = max(times) if times and max(times) != NEVER else 0
-    return result
+def _clock_edge(clock, net: int, edge: int, where: str, clock_port: str, pin: str) -> tuple[float, float]:
+    """(phase, latency) of the clock edge that reaches `net` as `edge`: from the port's rise (phase 0) or fall (1/2).
+
+    `clock` holds the latest arrivals from the port's rise and from its fall, by phase."""
+    found = [(phase, clock[phase][net, edge]) for phase in (0.0, 0.5)]
+    found = [(phase, float(t)) for phase, t in found if np.isfinite(t)]
+    if len(found) != 1:
+        reached = "both edges of" if found else "no edge of"
+        raise NetlistError(f"{where}: {pin} sees its {EDGE_NAMES[edge]} from {reached} clock {clock_port}, "
+                           "which the sequential STA does not time")
+    return found[0]
 
 
-def _constraint(arcs, edge: int, slew: float, step: float) -> int:
-    """Largest setup or hold time (steps) of the arcs for a rising or falling data edge."""
-    tables = [a.rise_constraint if edge == RISE else a.fall_constraint for a in arcs]
-    values = [t.lookup(slew, 0.0) for t in tables if t is not None]
-    return int(np.rint(max(values) / step)) if values else 0
+def _opening_phase(clock, cell, inst, clock_pin: int, closing_edge: int) -> float | None:
+    """Phase of a latch's opening edge (the other edge of its enable pin); None for a flip-flop."""
+    if cell.register.kind != "latch":
+        return None
+    net, opening = inst.inputs[clock_pin], 1 - closing_edge
+    return next((phase for phase in (0.0, 0.5) if np.isfinite(clock[phase][net, opening])), None)
 
 
-def _trace(netlist, source, net: int, edge: int) -> tuple[str, ...]:
-    points = []
-    while net >= 0:
-        points.append(f"{netlist.nets[net].lstrip(chr(92))} {'rise' if edge == RISE else 'fall'}")
-        net, edge = (int(x) for x in source[net, edge])
+def _capture_phase(edge_phase: float, launch: float, opening: float | None) -> float:
+    """The phase of the edge that captures a launch: a flip-flop's next active edge after it; a latch's closing
+    edge that ends the first transparent phase opening at or after it (the latch timed as a register)."""
+    if opening is None:
+        return edge_phase + np.floor(launch - edge_phase) + 1
+    opened = opening + np.ceil(launch - opening)
+    return edge_phase + np.floor(opened - edge_phase) + 1
+
+
+def _trace(calc: DelayCalculation, source: dict, net: int, edge: int) -> tuple[str, ...]:
+    """The path's nets and edges, launch first, from the arcs that set each latest arrival."""
+    netlist = calc.netlist
+    points = [f"{netlist.nets[net].lstrip(chr(92))} {EDGE_NAMES[edge]}"]
+    while (net, edge) in source:
+        index, pin, arc = source[(net, edge)]
+        net, edge = netlist.instances[index].inputs[pin], arc.from_edge
+        points.append(f"{netlist.nets[net].lstrip(chr(92))} {EDGE_NAMES[edge]}")
     return tuple(points[::-1])

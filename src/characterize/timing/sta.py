@@ -145,28 +145,10 @@ def critical_path(calc: DelayCalculation, launch_nets: np.ndarray | None = None)
     names the ones that switch.
     """
     netlist = calc.netlist
-    nets = len(netlist.nets)
-    arrival = np.full((nets, 2), -np.inf)
-    source: dict[tuple[int, int], tuple] = {}
+    arrival = np.full((len(netlist.nets), 2), -np.inf)
     launched = [n for p in netlist.inputs for n in p.nets] if launch_nets is None else launch_nets
     arrival[launched] = 0.0
-    sink_arrival: dict[tuple[int, int, int], float] = {}
-    for index in netlist.order:
-        inst = netlist.instances[index]
-        cell = netlist.library.cells[inst.cell]
-        for pin, net in enumerate(inst.inputs):
-            for edge in (RISE, FALL):
-                if arrival[net, edge] > -np.inf:
-                    sink_arrival[(index, pin, edge)] = arrival[net, edge] + calc.sink_delay_s[(index, pin)][edge]
-        pins = {name: k for k, name in enumerate(cell.inputs)}
-        outputs = dict(zip(cell.outputs, inst.outputs))
-        for arc in calc.arcs_by_instance.get(index, ()):
-            start = sink_arrival.get((index, pins[arc.from_pin], arc.from_edge))
-            net = outputs[arc.to_pin]
-            if start is None or start + arc.delay_s <= arrival[net, arc.to_edge]:
-                continue
-            arrival[net, arc.to_edge] = start + arc.delay_s
-            source[(net, arc.to_edge)] = (index, pins[arc.from_pin], arc)
+    source = propagate(calc, arrival)
     best, end = -np.inf, None
     for port in netlist.outputs:
         for net in port.nets:
@@ -176,6 +158,38 @@ def critical_path(calc: DelayCalculation, launch_nets: np.ndarray | None = None)
     if end is None:
         return CriticalPath(0.0, ())
     return CriticalPath(float(best), tuple(_trace_stages(calc, arrival, source, *end)))
+
+
+def propagate(calc: DelayCalculation, arrival: np.ndarray, latest: bool = True) -> dict[tuple[int, int], tuple]:
+    """Arrival times (s, nets × edge) through `calc`'s arcs and interconnect, in place, from the launch times set.
+
+    Unset entries are -inf (latest) or +inf (earliest arrival, `latest=False`).
+    Returns, per (net, edge) an arc set, the (instance, input pin index, arc) that set it.
+    A latch's data-to-output arcs carry no path: static timing treats a latch as a
+    register, launching at its enable and capturing at its data pin.
+    """
+    netlist = calc.netlist
+    sign = 1.0 if latest else -1.0
+    source: dict[tuple[int, int], tuple] = {}
+    for index in calc.order:
+        inst = netlist.instances[index]
+        cell = netlist.library.cells[inst.cell]
+        pins = {name: k for k, name in enumerate(cell.inputs)}
+        outputs = dict(zip(cell.outputs, inst.outputs))
+        latch_data = cell.data_pins if cell.register is not None and cell.register.kind == "latch" else ()
+        for arc in calc.arcs_by_instance.get(index, ()):
+            if arc.from_pin in latch_data:
+                continue
+            pin = pins[arc.from_pin]
+            start = arrival[inst.inputs[pin], arc.from_edge]
+            if not np.isfinite(start):
+                continue
+            time = start + calc.sink_delay_s[(index, pin)][arc.from_edge] + arc.delay_s
+            net = outputs[arc.to_pin]
+            if sign * time > sign * arrival[net, arc.to_edge]:
+                arrival[net, arc.to_edge] = time
+                source[(net, arc.to_edge)] = (index, pin, arc)
+    return source
 
 
 def _trace_stages(calc: DelayCalculation, arrival, source, net: int, edge: int) -> list[PathStage]:

@@ -1,4 +1,4 @@
-"""`dse simulate --clock`: clocked timing simulation of a netlist with flip-flops."""
+"""`dse simulate --clock`: clocked timing simulation of a netlist with flip-flops and latches."""
 
 from __future__ import annotations
 

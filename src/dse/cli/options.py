@@ -38,9 +38,8 @@ def add_library_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_storage_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--storage", default=DEFAULT_STORAGE, metavar="URL",
-                        help=f"{STORAGE_URLS} (default: {DEFAULT_STORAGE} in the current folder)")
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars or per-trial lines")
 
 
 def add_study_argument(parser: argparse.ArgumentParser) -> None:

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
 
 import optuna
 
-from dse.cli.options import STORAGE_URLS, add_storage_option, add_study_argument, positive_int, study_and_storage
+from dse.cli.options import (
+    STORAGE_URLS,
+    add_quiet_option,
+    add_study_argument,
+    positive_int,
+    study_and_storage,
+)
+from dse.cli.stopping import first_interrupt_stops
 from dse.config import load_study_config
+from dse.errors import Stopped
 from dse.frames import trials_frame, write_csv
 from dse.report import describe_study, list_studies
 from dse.storage import DEFAULT_STORAGE, load_study
@@ -26,7 +32,9 @@ def register(commands) -> None:
         "run",
         help="run (or resume) the study a study file describes",
         description="Create the study, or resume it by name, and run the trials still missing. "
-        "Several processes may run the same study against one storage.",
+        "Several processes may run the same study against one storage. Progress bars (trials, training with "
+        "epoch, loss and accuracy) go to stderr. A first Ctrl-C stops training at its next batch and marks its "
+        "trial failed (the next run retries it); a second aborts at once.",
     )
     run.add_argument("study_file", type=Path, metavar="STUDY.toml", help="study file (TOML)")
     run.add_argument("--storage", metavar="URL", help=f"{STORAGE_URLS} (default: the study file's storage, "
@@ -34,11 +42,15 @@ def register(commands) -> None:
     run.add_argument("--n-trials", type=positive_int, metavar="N", help="run exactly N more trials (default: "
                      "the ones missing to reach the file's trials)")
     run.add_argument("--jobs", type=positive_int, default=1, metavar="J", help="trials in parallel threads")
+    add_quiet_option(run)
     run.set_defaults(run=run_run)
     listing = sub.add_parser("list", help="list the studies in a storage",
                              description="List the studies in a storage with their kind, trial counts and "
-                             "objectives.")
-    add_storage_option(listing)
+                             "objectives: the storage --storage names, else the one a study file names.")
+    listing.add_argument("study_file", nargs="?", type=Path, metavar="STUDY.toml",
+                         help="study file whose storage to list")
+    listing.add_argument("--storage", metavar="URL", help=f"{STORAGE_URLS} (default: the study file's storage, "
+                         f"else {DEFAULT_STORAGE} in the current folder)")
     listing.set_defaults(run=run_list)
     show = sub.add_parser("show", help="describe a study: trials, baseline, Pareto front, knee, hypervolume",
                           description="Describe a stored study: kind, objectives, constraints, trial states, "
@@ -60,15 +72,16 @@ def run_run(args: argparse.Namespace) -> int:
     config = load_study_config(args.study_file)
     url = args.storage or config.storage or DEFAULT_STORAGE
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, _first_interrupt_stops(stop))
     try:
-        study = run_study(config, url, args.n_trials, args.jobs, stop=stop)
+        with first_interrupt_stops("stopping: training stops at its next batch, its trial is marked failed") as stop:
+            study = run_study(config, url, args.n_trials, args.jobs, progress=not args.quiet, stop=stop)
+    except Stopped:
+        print("stopped on request before any trial ran; nothing was stored; run the same command to resume",
+              file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print(f"aborted: finished trials are kept in {url}; run the same command to resume", file=sys.stderr)
         return 130
-    finally:
-        signal.signal(signal.SIGINT, previous)
     print(f"study {config.name}: {trial_counts(study)} ({url})")
     if stop.is_set():
         print("stopped on request; run the same command to resume", file=sys.stderr)
@@ -76,22 +89,12 @@ def run_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _first_interrupt_stops(stop: threading.Event):
-    """SIGINT handler: the first Ctrl-C lets the trials in flight finish, the second aborts them."""
-
-    def handler(signum, frame) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        print("\nstopping after the trials in flight; Ctrl-C again to abort them", file=sys.stderr)
-
-    return handler
-
-
 def run_list(args: argparse.Namespace) -> int:
-    listings = list_studies(args.storage)
+    stored = load_study_config(args.study_file).storage if args.study_file else None
+    url = args.storage or stored or DEFAULT_STORAGE
+    listings = list_studies(url)
     if not listings:
-        print(f"no studies in {args.storage}")
+        print(f"no studies in {url}")
         return 0
     print(f"{'study':<28} {'kind':<16} {'complete':>8} {'total':>6}  objectives")
     for s in listings:

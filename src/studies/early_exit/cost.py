@@ -49,14 +49,14 @@ class CostTable:
         return CostTable(self.backbone[[*index, -1]], self.per_class[index], self.fixed[index])
 
 
-def top_index(stats: LayerStats) -> int:
-    """The backbone child a layer belongs to, from its module name ("3" or "4.conv1")."""
-    return int(stats.name.split(".")[0])
-
-
-def backbone_costs(stats: Sequence[LayerStats], positions: Sequence[int], measure: Measure) -> np.ndarray:
-    """Cost of the backbone children before each position, then of the whole backbone."""
-    prefix = [measure([s for s in stats if top_index(s) < k]) for k in positions]
+def backbone_costs(stats: Sequence[LayerStats], positions: Sequence[int], measure: Measure,
+                   children: Sequence[str]) -> np.ndarray:
+    """Cost of the backbone children before each position, then of the whole backbone; `children` are the
+    backbone's child names in order, a layer belonging to the child its module name starts with ("conv2" or
+    "block1_1.conv1")."""
+    index = {name: k for k, name in enumerate(children)}
+    top = [index[s.name.split(".")[0]] for s in stats]
+    prefix = [measure([s for s, t in zip(stats, top) if t < k]) for k in positions]
     return np.array([*prefix, measure(stats)], dtype=float)
 
 

@@ -92,6 +92,7 @@ class ExitSession:
         self.seed = context.seed
         self.backbone = self.quant.baseline_model()
         self.positions = exit_positions(self.backbone)
+        self.children = [name for name, _ in self.backbone.named_children()]
         self.n_classes = self.quant.dataset.n_classes
         self._lock = threading.RLock()
         self._networks: dict[str, ExitNetwork] = {}
@@ -99,9 +100,9 @@ class ExitSession:
         self._costs: dict[str, ExitCosts] = {}
 
     def exit_label(self, k: int) -> str:
-        """The backbone layer candidate exit k (0-based) follows, as "index:Type", e.g. "3:Conv2d"."""
+        """The name of the backbone layer candidate exit k (0-based) follows, e.g. "conv2"."""
         index = max(i for i in range(self.positions[k]) if has_macs(self.backbone[i]))
-        return f"{index}:{type(self.backbone[index]).__name__.removeprefix('Quant')}"
+        return self.children[index]
 
     def cache_path(self, kind: str) -> Path:
         """Where the network with `kind` heads is cached."""
@@ -141,7 +142,8 @@ class ExitSession:
         elif self.training == "joint":
             model = self.quant.settings
             train(network, self.quant.dataset.train, model["epochs"], model["lr"], model["batch_size"], self.seed,
-                  model["weight_decay"], self.device, loss_fn=JointExitLoss(self._head_loss(kind)))
+                  model["weight_decay"], self.device, loss_fn=JointExitLoss(self._head_loss(kind)),
+                  progress=self.quant.progress, label=f"network with {kind} exits")
             self._save(network, path)
         else:
             self._train_on_frozen_features(kind, network)
@@ -164,7 +166,8 @@ class ExitSession:
         model = self.quant.settings
         for k, (f, head) in enumerate(zip(features, network.heads)):
             train(head, (f.cpu(), labels), self.settings["head_epochs"], model["lr"], model["batch_size"],
-                  self.seed + 1 + k, model["weight_decay"], self.device, loss_fn=self._head_loss(kind))
+                  self.seed + 1 + k, model["weight_decay"], self.device, loss_fn=self._head_loss(kind),
+                  progress=self.quant.progress, label=f"exit {k + 1}/{len(features)} {kind} heads")
 
     def _save(self, network: ExitNetwork, path: Path) -> None:
         """Write the cache atomically, so concurrent workers never read a half-written file."""
@@ -211,7 +214,7 @@ class ExitSession:
                          for h, f in zip(network.heads, features)]
                 tables = {}
                 for unit, measure in (("macs", macs), ("energy_J", partial(energy_per_inference, self.lut))):
-                    backbone = backbone_costs(stats, self.positions, measure)
+                    backbone = backbone_costs(stats, self.positions, measure, self.children)
                     if kind == "exclusion":
                         per_class = [h.class_stats(s) for h, s in zip(network.heads, heads)]
                         tables[unit] = exclusion_table(backbone, per_class, measure)

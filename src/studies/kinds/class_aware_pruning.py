@@ -15,6 +15,7 @@ part; the test accuracy is kept as the trial attribute `test_accuracy`.
 from __future__ import annotations
 
 import math
+import threading
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -151,7 +152,7 @@ class ClassAwarePruning(StudyKind):
         """Run the pruning loop on the baseline network."""
         model_settings = self.session.settings
         training = Training(model_settings["lr"], model_settings["batch_size"], seed, model_settings["weight_decay"],
-                            self.session.device)
+                            self.session.device, self.session.progress)
         return prune_iteratively(self.session.baseline_model(), self.session.dataset, plan, training,
                                  self.session.accuracy)
 
@@ -173,11 +174,12 @@ class ClassAwarePruning(StudyKind):
                 "accuracy_drop": base.accuracy - after.accuracy}
 
     @classmethod
-    def run_once(cls, config: StudyConfig, out: Path, overrides: dict | None = None,
-                 storage: str | None = None) -> dict:
+    def run_once(cls, config: StudyConfig, out: Path, overrides: dict | None = None, storage: str | None = None,
+                 progress: bool = False, stop: threading.Event | None = None) -> dict:
         """Run the one setting the study file's [space] (with `overrides`) fixes; write the pruned network and a
         report into `out`. The baseline is cached beside `storage` (default: the study's), as `dse study run`
-        caches it. Returns the report."""
+        caches it. `progress` shows training progress bars; a set `stop` ends training with
+        `dse.errors.Stopped`, before anything is written. Returns the report."""
         where = f"{config.path}: space"
         raw = tomllib.loads(config.text).get("space", {})
         settings = cls.validate({**raw, **(overrides or {})}, where)
@@ -185,20 +187,19 @@ class ClassAwarePruning(StudyKind):
         if ranged:
             raise ConfigError(f"{where}.{ranged[0]}: dse prune runs one setting; give one value "
                               f"(in the file or as --set {ranged[0]}=VALUE), got {settings[ranged[0]]!r}")
-        instance = cls(settings, study_context(config, storage or config.storage or DEFAULT_STORAGE))
+        instance = cls(settings, study_context(config, storage or config.storage or DEFAULT_STORAGE, progress, stop))
         plan = instance.plan(optuna.trial.FixedTrial({}))
         result = instance.prune(plan, seed=config.seed + 1)
         session = instance.session
         dataset = session.dataset
         counts_before, counts_after = (
             class_counts(class_importance(model, result.units, dataset.train, dataset.n_classes, plan.tau,
-                                          session.device))
-            for model in (result.start, result.model))
+                                          session.device, session.progress, f"class counts {when}"))
+            for model, when in ((result.start, "before"), (result.model, "after")))
         out = Path(out)
         report = write_report(out, plan, result, instance.baseline_figures(), instance.figures(result.model),
                               counts_before, counts_after, dataset.n_classes)
-        save_pruned(out / "pruned_model.pt", result, session.settings, dataset.input_shape, dataset.n_classes,
-                    session.bits)
+        save_pruned(out / "pruned_model.pt", result, session.settings, dataset, session.bits)
         return report
 
 

@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import tomllib
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from dse.config import StudyConfig, load_study_config
-from dse.errors import ConfigError
+from dse.cli.options import add_quiet_option
+from dse.cli.stopping import first_interrupt_stops
+from dse.config import load_study_config
+from dse.errors import ConfigError, Stopped
 from dse.storage import DEFAULT_STORAGE
 
-RunOnce = Callable[[StudyConfig, Path, dict, "str | None"], dict]
+RunOnce = Callable[..., dict]
+"""`run_once(config, out, overrides, storage, progress, stop)`: run one setting, write the results, return the
+report."""
 
 
 def add_prune_command(commands: argparse._SubParsersAction, kind: str, run_once: RunOnce) -> None:
-    """`dse prune` for study files of kind `kind`: `run_once(config, out, overrides, storage)` does the work."""
+    """`dse prune` for study files of kind `kind`: `run_once` does the work."""
     prune = commands.add_parser(
         "prune",
         help="prune once with a study file's fixed setting; write the pruned network and a report",
         description=f"Run the one setting of a {kind} study file (every [space] key a single value, "
         "or fixed with --set) and write into OUTDIR: pruned_model.pt, report.json, report.txt (kept and pruned "
         "filters per layer, accuracy, parameters, MACs, LUT energy), class_counts.csv and class_counts.png "
-        "(filters' class counts before and after pruning).",
+        "(filters' class counts before and after pruning). Progress bars (training with epoch, loss and accuracy) "
+        "go to stderr; a first Ctrl-C stops training at its next batch and writes nothing, a second aborts at once.",
     )
     prune.add_argument("study_file", type=Path, metavar="STUDY.toml", help="study file (TOML)")
     prune.add_argument("-o", "--out", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
@@ -32,6 +38,7 @@ def add_prune_command(commands: argparse._SubParsersAction, kind: str, run_once:
     prune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
                        help="fix a [space] key to a TOML value, a bare word being a string (e.g. --set ratio=0.5 "
                        "--set method=magnitude); repeatable")
+    add_quiet_option(prune)
     prune.set_defaults(run=partial(run_prune, kind=kind, run_once=run_once))
 
 
@@ -52,7 +59,13 @@ def run_prune(args: argparse.Namespace, kind: str, run_once: RunOnce) -> int:
     if config.kind != kind:
         raise ConfigError(f"{config.path}: study.kind: dse prune runs one setting of a pruning kind, "
                           f"not of {config.kind!r}")
-    run_once(config, args.out, dict(parse_override(text) for text in args.overrides), args.storage)
+    overrides = dict(parse_override(text) for text in args.overrides)
+    try:
+        with first_interrupt_stops("stopping: training stops at its next batch") as stop:
+            run_once(config, args.out, overrides, args.storage, progress=not args.quiet, stop=stop)
+    except Stopped:
+        print("stopped on request; nothing was written", file=sys.stderr)
+        return 130
     print((args.out / "report.txt").read_text(), end="")
     print(f"wrote the pruned network and the report to {args.out}")
     return 0

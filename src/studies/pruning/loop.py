@@ -24,7 +24,7 @@ from studies.pruning.baselines import Keys, magnitude_keys, random_keys
 from studies.pruning.regularizers import RegularizedLoss
 from studies.pruning.scores import class_aware_keys
 from studies.pruning.surgery import PrunableUnit, prunable_units, remove_outputs, widths
-from studies.training import train
+from studies.training import QUIET, Progress, train
 
 METHODS = ("class-aware", "magnitude", "random")
 SCOPES = ("global", "layer")
@@ -56,13 +56,15 @@ class PruningPlan:
 
 @dataclass(frozen=True)
 class Training:
-    """Optimizer settings, seed and device of every training call in the loop."""
+    """Optimizer settings, seed and device of every training call in the loop, and how training reports and
+    stops."""
 
     lr: float
     batch_size: int
     seed: int
     weight_decay: float = 0.0
     device: str = "cpu"
+    progress: Progress = QUIET
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,8 @@ def prune_iteratively(model: nn.Module, dataset: Dataset, plan: PruningPlan, tra
     if plan.layer_ratios is not None and len(plan.layer_ratios) != len(units):
         raise StudiesError(f"{len(plan.layer_ratios)} layer ratios for {len(units)} prunable layers "
                            f"({', '.join(u.name for u in units)})")
-    model = _fit(copy.deepcopy(model), units, dataset, plan, training, plan.regularize_epochs, training.seed)
+    model = _fit(copy.deepcopy(model), units, dataset, plan, training, plan.regularize_epochs, training.seed,
+                 "regularize")
     start = copy.deepcopy(model)
     original = widths(model, units)
     kept = {name: np.arange(width) for name, width in original.items()}
@@ -122,7 +125,8 @@ def prune_iteratively(model: nn.Module, dataset: Dataset, plan: PruningPlan, tra
         if not keep_now:
             continue
         candidate = remove_outputs(model, units, keep_now)
-        candidate = _fit(candidate, units, dataset, plan, training, plan.finetune_epochs, training.seed + iteration)
+        candidate = _fit(candidate, units, dataset, plan, training, plan.finetune_epochs, training.seed + iteration,
+                         f"pruning round {iteration}/{plan.iterations}: fine-tune")
         candidate_accuracy = evaluate(candidate)
         if plan.min_accuracy is not None and candidate_accuracy < plan.min_accuracy:
             stopped_by = "accuracy floor"
@@ -134,19 +138,20 @@ def prune_iteratively(model: nn.Module, dataset: Dataset, plan: PruningPlan, tra
 
 
 def _fit(model: nn.Module, units: list[PrunableUnit], dataset: Dataset, plan: PruningPlan, training: Training,
-         epochs: int, seed: int) -> nn.Module:
+         epochs: int, seed: int, label: str) -> nn.Module:
     if epochs == 0:
         return model
     loss = RegularizedLoss(model, units, plan.lambda1, plan.lambda2)
     return train(model, dataset.train, epochs, training.lr, training.batch_size, seed, training.weight_decay,
-                 training.device, loss_fn=loss)
+                 training.device, loss_fn=loss, progress=training.progress, label=label)
 
 
 def ranking_keys(plan: PruningPlan, model: nn.Module, units: list[PrunableUnit], dataset: Dataset,
                  training: Training, iteration: int) -> Keys:
     """The plan's criterion evaluated on the current network (class scores on the training part)."""
     if plan.method == "class-aware":
-        return class_aware_keys(model, units, dataset.train, dataset.n_classes, plan.tau, training.device)
+        return class_aware_keys(model, units, dataset.train, dataset.n_classes, plan.tau, training.device,
+                                training.progress, f"pruning round {iteration}/{plan.iterations}: class scores")
     if plan.method == "magnitude":
         return magnitude_keys(model, units)
     if plan.method == "random":

@@ -2,7 +2,9 @@
 
 The network is saved as its [model] settings, bit-width, the original indices
 of the outputs each unit kept and the state dict, so `load_pruned` rebuilds it
-without pickled code.
+without pickled code; with it the class labels of its outputs and the input
+standardization of the data, so the loaded network takes raw inputs and names
+the original labels.
 """
 
 from __future__ import annotations
@@ -15,17 +17,18 @@ import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
-from torch import nn
 
 from cells.figures import save_figure
 from cells.files import atomic_path, write_text
 from cells.units import reduction_pct
-from studies.models import build_model
+from studies.data import Dataset
+from studies.errors import StudiesError
+from studies.models import Classifier, build_model
 from studies.pruning.loop import PruneResult, PruningPlan
 from studies.pruning.surgery import prunable_units, remove_outputs
 from studies.quant import quantize_model
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -39,26 +42,33 @@ class Figures:
     energy_per_inference_nJ: float
 
 
-def save_pruned(path: Path, result: PruneResult, model_settings: dict, input_shape: tuple[int, ...], n_classes: int,
-                bits: int | None) -> Path:
-    """Write the pruned network with what `load_pruned` needs to rebuild it."""
+def save_pruned(path: Path, result: PruneResult, model_settings: dict, dataset: Dataset, bits: int | None) -> Path:
+    """Write the pruned network with what `load_pruned` needs to rebuild it: settings, kept outputs, class
+    labels and input standardization."""
+    standardization = {} if dataset.mean is None else {"mean": torch.from_numpy(dataset.mean),
+                                                        "std": torch.from_numpy(dataset.std)}
     with atomic_path(path) as partial:
-        torch.save({"format": FORMAT_VERSION, "model": model_settings, "input_shape": list(input_shape),
-                    "n_classes": n_classes, "bits": bits,
+        torch.save({"format": FORMAT_VERSION, "model": model_settings, "input_shape": list(dataset.input_shape),
+                    "classes": list(dataset.classes), **standardization, "bits": bits,
                     "kept": {name: [int(i) for i in kept] for name, kept in result.kept.items()},
                     "state_dict": result.model.state_dict()}, partial)
     return path
 
 
-def load_pruned(path: str | Path, device: str = "cpu") -> nn.Module:
-    """The network `save_pruned` wrote, in eval mode."""
+def load_pruned(path: str | Path, device: str = "cpu") -> Classifier:
+    """The network `save_pruned` wrote, in eval mode, behind its input standardization: it takes raw inputs, and
+    `predict` gives the original class labels."""
     saved = torch.load(path, map_location=device, weights_only=True)
-    model = build_model(saved["model"], tuple(saved["input_shape"]), saved["n_classes"])
+    if not isinstance(saved, dict) or saved.get("format") != FORMAT_VERSION:
+        found = saved.get("format", "unknown") if isinstance(saved, dict) else "unknown"
+        raise StudiesError(f"{path}: not a pruned network of format {FORMAT_VERSION} (found format {found}; "
+                           "format 1 had no class labels or standardization: run dse prune again)")
+    model = build_model(saved["model"], tuple(saved["input_shape"]), len(saved["classes"]))
     if saved["bits"] is not None:
         model = quantize_model(model, saved["bits"])
     model = remove_outputs(model, prunable_units(model), saved["kept"])
     model.load_state_dict(saved["state_dict"])
-    return model.to(device).eval()
+    return Classifier(model, saved["classes"], saved.get("mean"), saved.get("std")).to(device).eval()
 
 
 def write_report(out: Path, plan: PruningPlan, result: PruneResult, before: Figures, after: Figures,

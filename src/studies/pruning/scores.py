@@ -18,6 +18,7 @@ gradients.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,7 +29,7 @@ from torch import nn
 from studies.data import Split
 from studies.pruning.baselines import relative_magnitude
 from studies.pruning.surgery import PrunableUnit
-from studies.training import batches
+from studies.training import QUIET, Progress, batches
 
 SCORE_BATCH = 256
 
@@ -59,22 +60,33 @@ def taylor_values(model: nn.Module, units: Sequence[PrunableUnit], x: torch.Tens
 
 
 def class_importance(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, tau: float,
-                     device: str = "cpu") -> dict[str, np.ndarray]:
-    """Per unit, an array (classes × outputs): the importance of each filter (or neuron) for each class, in [0, 1]."""
+                     device: str = "cpu", progress: Progress = QUIET,
+                     label: str = "class scores") -> dict[str, np.ndarray]:
+    """Per unit, an array (classes × outputs): the importance of each filter (or neuron) for each class, in [0, 1].
+
+    `progress` shows a bar named `label` and stops the work (Stopped) before the next batch when asked."""
     hits: dict[str, torch.Tensor] = {}
     images = torch.zeros(n_classes, dtype=torch.float64)
-    for x, y in batches(split, SCORE_BATCH):
-        y = y.to(device)
-        values = taylor_values(model, units, x.to(device), y)
-        images += torch.bincount(y.cpu(), minlength=n_classes).double()
-        for name, value in values.items():
-            total = hits.setdefault(name, torch.zeros(n_classes, *value.shape[1:], dtype=torch.float64, device=device))
-            total.index_add_(0, y, (value > tau).double())
+    with progress.bar(label, math.ceil(len(split[1]) / SCORE_BATCH)) as bar:
+        for x, y in batches(split, SCORE_BATCH):
+            progress.check()
+            y = y.to(device)
+            _add_hits(hits, images, taylor_values(model, units, x.to(device), y), y, n_classes, tau)
+            bar.update()
     importance = {}
     for name, total in hits.items():
         mean = total / images.clamp_min(1).to(total.device).view(-1, *[1] * (total.dim() - 1))
         importance[name] = mean.reshape(n_classes, mean.shape[1], -1).amax(dim=2).cpu().numpy()
     return importance
+
+
+def _add_hits(hits: dict[str, torch.Tensor], images: torch.Tensor, values: dict[str, torch.Tensor], y: torch.Tensor,
+              n_classes: int, tau: float) -> None:
+    """Add one batch: the images per class, and per unit and class how many images had each Θ' above τ."""
+    images += torch.bincount(y.cpu(), minlength=n_classes).double()
+    for name, value in values.items():
+        total = hits.setdefault(name, torch.zeros(n_classes, *value.shape[1:], dtype=torch.float64, device=y.device))
+        total.index_add_(0, y, (value > tau).double())
 
 
 def class_counts(importance: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -83,8 +95,9 @@ def class_counts(importance: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def class_aware_keys(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, tau: float,
-                     device: str = "cpu") -> dict[str, np.ndarray]:
+                     device: str = "cpu", progress: Progress = QUIET,
+                     label: str = "class scores") -> dict[str, np.ndarray]:
     """Pruning keys: fewest classes first, ties broken by the smaller relative filter magnitude."""
-    counts = class_counts(class_importance(model, units, split, n_classes, tau, device))
+    counts = class_counts(class_importance(model, units, split, n_classes, tau, device, progress, label))
     magnitude = relative_magnitude(model, units)
     return {name: np.stack([counts[name], magnitude[name]], axis=1) for name in counts}

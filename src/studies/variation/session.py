@@ -72,7 +72,7 @@ class VariationSession:
     def schedule(self, epochs: int, seed: int) -> Schedule:
         settings = self.quant.settings
         return Schedule(epochs, settings["lr"], settings["batch_size"], seed, self.quant.device,
-                        settings["weight_decay"])
+                        settings["weight_decay"], self.quant.progress)
 
     def accuracy(self, model: nn.Module, sigma: float, split: str = "val") -> McAccuracy:
         """Monte Carlo accuracy of `model` (plain, trained or compensated) at σ on a data part."""

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 
 import torch
@@ -17,7 +18,7 @@ from torch import nn
 
 from studies.data import Split
 from studies.quant import quant_layers
-from studies.training import batches, train
+from studies.training import QUIET, Progress, batches, train
 from studies.variation.compensation import Compensated
 from studies.variation.lipschitz import LipschitzLoss, lipschitz_lambda
 from studies.variation.model import Crossbar, Variation
@@ -27,7 +28,8 @@ CALIBRATION_BATCH = 512
 
 @dataclass(frozen=True)
 class Schedule:
-    """How to fine-tune: epochs, Adam learning rate, batch size, seed (batch order and chips), device."""
+    """How to fine-tune: epochs, Adam learning rate, batch size, seed (batch order and chips), device, and how
+    training reports and stops."""
 
     epochs: int
     lr: float
@@ -35,11 +37,12 @@ class Schedule:
     seed: int
     device: str = "cpu"
     weight_decay: float = 0.0
+    progress: Progress = QUIET
 
-    def run(self, model: nn.Module, split: Split, loss_fn: nn.Module | None = None) -> nn.Module:
+    def run(self, model: nn.Module, split: Split, label: str, loss_fn: nn.Module | None = None) -> nn.Module:
         if self.epochs:
             train(model, split, self.epochs, self.lr, self.batch_size, self.seed, self.weight_decay, self.device,
-                  loss_fn=loss_fn)
+                  loss_fn=loss_fn, progress=self.progress, label=label)
         return model.eval()
 
 
@@ -47,7 +50,7 @@ def suppress(network: nn.Module, split: Split, k: float, beta: float, sigma: flo
     """A copy of `network` fine-tuned under L_CE + β·Σ‖WᵀW − λ²I‖², λ from k and σ."""
     model = copy.deepcopy(network)
     layers = [layer for _, layer in quant_layers(model)]
-    return schedule.run(model, split, LipschitzLoss(layers, lipschitz_lambda(k, sigma), beta))
+    return schedule.run(model, split, "suppression", LipschitzLoss(layers, lipschitz_lambda(k, sigma), beta))
 
 
 def inject_noise(network: nn.Module, split: Split, variation: Variation, schedule: Schedule) -> nn.Module:
@@ -56,7 +59,7 @@ def inject_noise(network: nn.Module, split: Split, variation: Variation, schedul
     crossbar = Crossbar([layer for _, layer in quant_layers(model)], variation,
                         torch.Generator().manual_seed(schedule.seed), per_batch=True)
     with crossbar.active(model):
-        schedule.run(model, split)
+        schedule.run(model, split, "noise injection")
     return model.eval()
 
 
@@ -85,18 +88,31 @@ def train_compensation(network: nn.Module, widths: dict[str, int], bits: int, sp
                                  weight_decay=schedule.weight_decay)
     order = torch.Generator().manual_seed(schedule.seed)
     crossbar = Crossbar(model.crossbar_layers(), variation, torch.Generator().manual_seed(schedule.seed + 1))
-    for _ in range(schedule.epochs):
-        for xb, _ in batches(split, schedule.batch_size, order):
-            xb = xb.to(schedule.device)
-            with torch.no_grad(), model.bypassed():
-                model(xb)
-                targets = dict(model.maps)
-            crossbar.resample()
-            with crossbar.active(model):
-                model(xb)
-            loss = sum(((model.maps[key] - target) ** 2).mean() / (target ** 2).mean().clamp_min(1e-12)
-                       for key, target in targets.items())
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+    progress = schedule.progress
+    with progress.bar("compensation", schedule.epochs * math.ceil(len(x) / schedule.batch_size)) as bar:
+        for epoch in range(1, schedule.epochs + 1):
+            for xb, _ in batches(split, schedule.batch_size, order):
+                progress.check()
+                loss = _compensation_step(model, xb.to(schedule.device), crossbar, optimizer)
+                if progress.show:
+                    bar.set_postfix_str(f"epoch {epoch}/{schedule.epochs}, loss {float(loss):.4f}", refresh=False)
+                bar.update()
     return model.eval()
+
+
+def _compensation_step(model: Compensated, xb: torch.Tensor, crossbar: Crossbar,
+                       optimizer: torch.optim.Optimizer) -> torch.Tensor:
+    """One batch: the relative squared error of the corrected maps under a fresh chip against the nominal maps,
+    minimized by one optimizer step; returns the loss."""
+    with torch.no_grad(), model.bypassed():
+        model(xb)
+        targets = dict(model.maps)
+    crossbar.resample()
+    with crossbar.active(model):
+        model(xb)
+    loss = sum(((model.maps[key] - target) ** 2).mean() / (target ** 2).mean().clamp_min(1e-12)
+               for key, target in targets.items())
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
