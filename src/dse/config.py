@@ -12,6 +12,9 @@ Layout of a study file::
     [lut]                         # path = "lut.csv" (relative to the study file), or an inline characterization:
                                   #   bits (required), signed, arch, adder, mode, vectors, seed, jobs, library, weights;
                                   #   missing = "error" | "nearest": a weight the LUT lacks fails, or takes the nearest
+                                  #   activations = "uniform" | "per-layer" (inline only): energy per layer from
+                                  #   the multiplier characterized with the layer's recorded activation stream
+    [cost]                        # zero_skip (false), gated_energy_fJ (0): what a MAC with a zero operand costs
     [data] [model]                # the kind's tables, checked by the schemas the kind declares (`StudyKind.tables`)
     [space]                       # the kind's search space, checked by the kind (`StudyKind.validate`)
 
@@ -92,6 +95,7 @@ DOCUMENT = Section({
     "objectives": Field(table, None),
     "constraints": Field(list_of(table, "tables { metric = ..., max = ... }", allow_empty=True), []),
     "lut": Field(table, REQUIRED),
+    "cost": Field(table, {}),
     "data": Field(table, {}),
     "model": Field(table, {}),
     "space": Field(table, {}),
@@ -156,6 +160,8 @@ def _lut_file_exists(values: dict) -> None:
 # What a cost model does with a weight the LUT has no row for (a sampled 16-bit LUT): fail naming it, or take the
 # nearest characterized weight's row.
 LUT_MISSING = Field(one_of(MISSING_POLICIES), "error")
+# Which activations price the energy: the sweep's own (uniform), or each layer's recorded stream.
+LUT_ACTIVATIONS = ("uniform", "per-layer")
 LUT_FILE = Section({"path": Field(file_path(), REQUIRED, anchor=anchor_path), "missing": LUT_MISSING},
                    rules=(_lut_file_exists,))
 
@@ -185,7 +191,11 @@ LUT_INLINE = Section({
     "library": Field(file_path(), None, anchor=anchor_path),
     "weights": Field(list_of(integer(), "integers"), None),
     "missing": LUT_MISSING,
+    "activations": Field(one_of(LUT_ACTIVATIONS), "uniform"),
 }, rules=(_weights_fit,))
+
+# [cost]: with zero_skip, a MAC whose weight or activation is zero costs gated_energy_fJ (see dse.costmodel.CostModel).
+COST = Section({"zero_skip": Field(boolean, False), "gated_energy_fJ": Field(number(0.0), 0.0)})
 
 
 @dataclass(frozen=True)
@@ -212,7 +222,8 @@ class SamplerConfig:
 
 @dataclass(frozen=True)
 class LutSource:
-    """Where the LUT comes from: a CSV path, or the settings of an inline characterization sweep."""
+    """Where the LUT comes from: a CSV path, or the settings of an inline characterization sweep (with
+    `activations`: "uniform", or "per-layer" for one more sweep per layer with that layer's activations)."""
 
     path: Path | None = None
     inline: dict | None = None
@@ -235,6 +246,7 @@ class StudyConfig:
     constraints: tuple[Constraint, ...]
     lut: LutSource
     cache: Path | None = None
+    cost: dict = field(default_factory=lambda: COST.check({}))
     data: dict = field(default_factory=dict)
     model: dict = field(default_factory=dict)
     space: dict = field(default_factory=dict)
@@ -274,6 +286,13 @@ def load_study_config(path: str | Path) -> StudyConfig:
         else:
             tables[name] = {}
     space = kind_cls.validate(document["space"], f"{path}: space")
+    lut = _lut(document["lut"], f"{path}: lut", base)
+    if not kind_cls.layer_costs:
+        if document["cost"]:
+            raise ConfigError(f"{path}: cost: kind {kind_cls.name!r} reads no [cost] table")
+        if lut.inline is not None and lut.inline["activations"] != "uniform":
+            raise ConfigError(f"{path}: lut.activations: kind {kind_cls.name!r} prices every layer with the "
+                              "study's LUT; per-layer activations do not apply to it")
     return StudyConfig(
         path=path,
         name=study["name"],
@@ -287,7 +306,8 @@ def load_study_config(path: str | Path) -> StudyConfig:
         objectives=_objectives(document["objectives"], f"{path}: objectives", kind_cls),
         constraints=tuple(_constraint(entry, f"{path}: constraints[{i}]")
                           for i, entry in enumerate(document["constraints"])),
-        lut=_lut(document["lut"], f"{path}: lut", base),
+        lut=lut,
+        cost=COST.validate(document["cost"], f"{path}: cost"),
         data=tables["data"],
         model=tables["model"],
         space=space,
@@ -344,6 +364,10 @@ def _lut(table: dict, where: str, base: Path) -> LutSource:
     except Invalid as exc:
         raise ConfigError(f"{where}.{exc.path}: {exc.reason}") from None
     if "path" in table:
+        if table.get("activations", "uniform") != "uniform":
+            raise ConfigError(f"{where}.activations: {table['activations']!r} characterizes the multiplier again "
+                              "with each layer's activations, which needs an inline characterization "
+                              "(bits = ..., not path)")
         extra = [key for key in table if key not in ("path", "missing")]
         if extra:
             raise ConfigError(f"{where}.{extra[0]}: give either path or an inline characterization, not both")

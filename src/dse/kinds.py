@@ -13,8 +13,8 @@ from __future__ import annotations
 import abc
 import argparse
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -46,7 +46,9 @@ class Objective:
 @dataclass(frozen=True)
 class StudyContext:
     """What a kind gets besides its own settings: the LUT, the data and model tables, seed, device, a work folder
-    of the study's own, and a cache folder that studies share (default: the work folder).
+    of the study's own, a cache folder that studies share (default: the work folder), the [cost] table
+    (zero-skipping), and, when energy is priced per layer ([lut] activations = "per-layer"), the function that
+    characterizes the study's multiplier with a given activation sequence (None otherwise).
 
     `progress`: whether long work (training) shows progress bars on stderr. `stop`: an event set to end the run
     early; long work checks it (training at every batch) and then raises `dse.errors.Stopped`.
@@ -61,6 +63,8 @@ class StudyContext:
     cache: Path | None = None
     progress: bool = False
     stop: threading.Event | None = None
+    cost: dict = field(default_factory=dict)
+    characterize_with: Callable[[Sequence[int]], Lut] | None = None
 
 
 class StudyKind(abc.ABC):
@@ -81,6 +85,9 @@ class StudyKind(abc.ABC):
     """Schema of the [space] table."""
     tables: ClassVar[Mapping[str, Section]] = {}
     """Schemas of the other tables the kind reads ("data", "model"); a table not named here must stay empty."""
+    layer_costs: ClassVar[bool] = False
+    """Whether the kind prices its networks with the study's cost model (`StudyContext.cost`, per-layer LUTs), so
+    that a [cost] table and [lut] activations = "per-layer" apply to it."""
 
     @classmethod
     def validate(cls, settings: dict, where: str) -> dict:

@@ -23,7 +23,9 @@ from __future__ import annotations
 import math
 import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
 
 import optuna
@@ -150,18 +152,30 @@ def load_lut(source: LutSource, progress: bool = False) -> Lut:
     `progress` shows the sweep's progress bar)."""
     if source.path is not None:
         return replace(Lut.load(source.path), missing=source.missing)
-    inline = source.inline
-    spec = MultiplierSpec(inline["bits"], inline["signed"], inline["arch"], inline["adder"])
+    return replace(run_sweep(_sweep_config(source.inline), jobs=source.inline["jobs"], progress=progress),
+                   missing=source.missing)
+
+
+def characterize_sequence(source: LutSource, sequence: Sequence[int]) -> Lut:
+    """The study's inline LUT characterized again with the given activation sequence (e.g. one layer's stream)
+    instead of its own seeded draw; cached by the sweep under the sequence's content."""
+    if source.inline is None:
+        raise StudyError("characterizing with recorded activations needs an inline [lut] (bits = ..., not path)")
+    config = replace(_sweep_config(source.inline), vectors=len(sequence) - 1,
+                     sequence=tuple(int(a) for a in sequence))
+    return replace(run_sweep(config, jobs=source.inline["jobs"], progress=False), missing=source.missing)
+
+
+def _sweep_config(inline: dict) -> SweepConfig:
     library = inline["library"]
-    sweep = SweepConfig(
-        spec=spec,
+    return SweepConfig(
+        spec=MultiplierSpec(inline["bits"], inline["signed"], inline["arch"], inline["adder"]),
         mode=inline["mode"],
         weights=inline["weights"],
         vectors=inline["vectors"],
         seed=inline["seed"],
         library=None if library is None else str(library.resolve()),
     )
-    return replace(run_sweep(sweep, jobs=inline["jobs"], progress=progress), missing=source.missing)
 
 
 def workdir(config: StudyConfig, url: str) -> Path:
@@ -185,8 +199,10 @@ def study_context(config: StudyConfig, url: str, progress: bool = False,
     whether it shows progress and the event that stops it."""
     folder = workdir(config, url)
     folder.mkdir(parents=True, exist_ok=True)
+    per_layer = config.lut.inline is not None and config.lut.inline["activations"] == "per-layer"
     return StudyContext(load_lut(config.lut, progress), config.data, config.model, config.seed, config.device, folder,
-                        cache_folder(config, url), progress, stop)
+                        cache_folder(config, url), progress, stop, cost=config.cost,
+                        characterize_with=partial(characterize_sequence, config.lut) if per_layer else None)
 
 
 def _stored_study(storage: optuna.storages.BaseStorage, config: StudyConfig, url: str) -> optuna.Study | None:

@@ -1,7 +1,10 @@
-"""Weight and activation histograms of a quantized network as `value,count` tables and CSV files.
+"""Weight and activation histograms of a quantized network as `value,count` tables and CSV files, per layer and
+for the whole network, and each layer's characterization sequence.
 
-The activation CSV is what `dse characterize --activations HIST.csv` reads to
-draw multiplier input transitions with the network's own activation statistics.
+The activation CSVs are what `dse characterize --activations HIST.csv` reads
+to draw multiplier input transitions with the network's (or one layer's)
+activation statistics; a sequence file holds, in order, the activations that
+characterize a layer under `[lut] activations = "per-layer"`.
 """
 
 from __future__ import annotations
@@ -44,6 +47,33 @@ def write_histogram_csv(histogram: pd.DataFrame, path: str | Path) -> Path:
     with atomic_path(path) as partial:
         rows[["value", "count"]].to_csv(partial, index=False)
     return Path(path)
+
+
+def layer_histograms(layer: LayerStats) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One layer's weight and activation histograms."""
+    return weight_histogram([layer]), activation_histogram([layer])
+
+
+def write_sequence_csv(sequence: np.ndarray, path: str | Path) -> Path:
+    """Write an activation sequence as one column `activation`, in order."""
+    with atomic_path(path) as partial:
+        pd.DataFrame({"activation": np.asarray(sequence, dtype=np.int64)}).to_csv(partial, index=False)
+    return Path(path)
+
+
+def export_network(stats: list[LayerStats], sequences: dict[str, np.ndarray], folder: str | Path) -> list[Path]:
+    """Write the network's `weights.csv` and `activations.csv`, and per layer `layer_<name>_weights.csv`,
+    `layer_<name>_activations.csv` and (where given) `layer_<name>_sequence.csv` into `folder`."""
+    folder = Path(folder)
+    written = [write_histogram_csv(weight_histogram(stats), folder / "weights.csv"),
+               write_histogram_csv(activation_histogram(stats), folder / "activations.csv")]
+    for layer in stats:
+        weights, activations = layer_histograms(layer)
+        written.append(write_histogram_csv(weights, folder / f"layer_{layer.name}_weights.csv"))
+        written.append(write_histogram_csv(activations, folder / f"layer_{layer.name}_activations.csv"))
+        if layer.name in sequences:
+            written.append(write_sequence_csv(sequences[layer.name], folder / f"layer_{layer.name}_sequence.csv"))
+    return written
 
 
 def export_histograms(model: nn.Module, loader: Iterable, folder: str | Path, device: str = "cpu") -> tuple[Path, Path]:

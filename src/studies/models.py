@@ -12,8 +12,9 @@ an accelerator applies it.
 [model] keys: `arch` (mlp, cnn, vgg, resnet); `hidden` (MLP widths, [64]);
 `channels` (conv widths per stage); for the CNN per stage (one value or a
 list) `kernel` (3), `padding` ("same" or "valid") and `pool` (max-pool size, 2;
-1 for none), and `fc` (widths of fully connected layers before the classifier,
-also for VGG); `convs_per_stage` (VGG, 2); `blocks_per_stage` (ResNet, 2); and
+1 for none), `batch_norm` (false; true puts a batch norm, `conv1_bn` …, between each
+convolution and its ReLU, VGG-style), and `fc` (widths of fully connected
+layers before the classifier, also for VGG); `convs_per_stage` (VGG, 2); `blocks_per_stage` (ResNet, 2); and
 training: `epochs` (baseline, 20), `finetune_epochs` (per trial, 3),
 `batch_size` (64), `lr` (Adam, 0.003), `weight_decay` (0). LeNet-5 on 28×28
 images: channels = [6, 16], kernel = 5, padding = ["same", "valid"], fc = [120, 84].
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from dse.schema import Field, Invalid, Section, When, either, integer, list_of, number, one_of
+from dse.schema import Field, Invalid, Section, When, boolean, either, integer, list_of, number, one_of
 from studies.errors import ModelError
 
 ARCHITECTURES = ("mlp", "cnn", "vgg", "resnet")
@@ -72,6 +73,7 @@ MODEL_SETTINGS = Section({
                             "same, valid or one per stage"), "same", When("arch", ("cnn",), "arch")),
     "pool": Field(either(integer(1), list_of(integer(1), "positive integers"), "a positive integer or one per stage"),
                   2, When("arch", ("cnn",), "arch")),
+    "batch_norm": Field(boolean, False, When("arch", ("cnn",), "arch")),
     "fc": Field(list_of(integer(1), "positive integers", allow_empty=True), [], When("arch", ("cnn", "vgg"), "arch")),
     "convs_per_stage": Field(integer(1), 2, When("arch", ("vgg",), "arch")),
     "blocks_per_stage": Field(integer(1), 2, When("arch", ("resnet",), "arch")),
@@ -101,7 +103,8 @@ def build_model(config: dict, input_shape: tuple[int, ...], n_classes: int) -> n
     channels = settings["channels"]
     if arch == "cnn":
         return small_cnn(input_shape, channels, n_classes, stage_values(settings, "kernel"),
-                         stage_values(settings, "padding"), stage_values(settings, "pool"), settings["fc"])
+                         stage_values(settings, "padding"), stage_values(settings, "pool"), settings["fc"],
+                         settings["batch_norm"])
     if arch == "vgg":
         return vgg(input_shape[0], channels, settings["convs_per_stage"], n_classes, settings["fc"])
     return resnet(input_shape[0], channels, settings["blocks_per_stage"], n_classes)
@@ -125,9 +128,11 @@ def mlp(n_inputs: int, hidden: list[int], n_classes: int) -> nn.Sequential:
 
 
 def small_cnn(input_shape: tuple[int, ...], channels: list[int], n_classes: int, kernels: list[int] | None = None,
-              paddings: list[str] | None = None, pools: list[int] | None = None, fc: list[int] = ()) -> nn.Sequential:
-    """Per stage a conv ("same" or "valid" padding, 3×3 by default) + ReLU + max-pool (2×2 by default; skipped
-    while the map is smaller than the pool), then Linear + ReLU per `fc` width, then a Linear classifier."""
+              paddings: list[str] | None = None, pools: list[int] | None = None, fc: list[int] = (),
+              batch_norm: bool = False) -> nn.Sequential:
+    """Per stage a conv ("same" or "valid" padding, 3×3 by default; with `batch_norm` unbiased and followed by a
+    batch norm) + ReLU + max-pool (2×2 by default; skipped while the map is smaller than the pool), then
+    Linear + ReLU per `fc` width, then a Linear classifier."""
     c, h, w = input_shape
     stages = len(channels)
     kernels, paddings, pools = kernels or [3] * stages, paddings or ["same"] * stages, pools or [2] * stages
@@ -138,7 +143,10 @@ def small_cnn(input_shape: tuple[int, ...], channels: list[int], n_classes: int,
         if h < 1 or w < 1:
             raise ModelError(f"model.kernel: the {kernel}×{kernel} kernel of stage {stage} does not fit its "
                              f"{h + kernel - 1 - 2 * pad}×{w + kernel - 1 - 2 * pad} input map")
-        layers += [(f"conv{stage}", nn.Conv2d(c, width, kernel, padding=pad)), (f"conv{stage}_relu", nn.ReLU())]
+        layers.append((f"conv{stage}", nn.Conv2d(c, width, kernel, padding=pad, bias=not batch_norm)))
+        if batch_norm:
+            layers.append((f"conv{stage}_bn", nn.BatchNorm2d(width)))
+        layers.append((f"conv{stage}_relu", nn.ReLU()))
         if pool > 1 and h >= pool and w >= pool:
             layers.append((f"pool{stage}", nn.MaxPool2d(pool)))
             h, w = h // pool, w // pool

@@ -25,11 +25,12 @@ import torch
 from torch import nn
 
 from cells.files import atomic_path
-from dse.costmodel import LayerStats
+from dse.costmodel import CostModel, LayerStats
 from studies.data import Dataset, load_dataset
 from studies.errors import StudiesError
 from studies.models import build_model, validate_model_settings
 from studies.quant import layer_stats, quantize_model, restrict, signed_levels
+from studies.streams import characterization_sequence, layer_streams
 from studies.training import Progress, accuracy, batches, train
 
 if TYPE_CHECKING:
@@ -81,6 +82,9 @@ class QuantSession:
         self.cache_path = Path(context.cache or context.workdir) / f"qat-baseline-{self._digest()}.pt"
         self._baseline: nn.Module | None = None
         self._reference: Reference | None = None
+        self._cost_model: CostModel | None = None
+        self.cost = context.cost
+        self.characterize_with = context.characterize_with
         self._lock = threading.RLock()
 
     def _digest(self) -> str:
@@ -118,6 +122,27 @@ class QuantSession:
                 model = self.baseline_model()
                 self._reference = Reference(self.accuracy(model), self.accuracy(model, "test"), self.stats(model))
             return self._reference
+
+    def cost_model(self) -> CostModel:
+        """What prices the study's networks: its LUT and [cost] settings, and with [lut] activations = "per-layer"
+        one LUT per layer characterized with the layer's recorded sequence (once; the sweep caches it)."""
+        with self._lock:
+            if self._cost_model is None:
+                layer_luts = {}
+                if self.characterize_with is not None:
+                    layer_luts = {name: self.characterize_with(sequence)
+                                  for name, sequence in self.layer_sequences().items()}
+                self._cost_model = CostModel(self.lut, layer_luts, **self.cost)
+            return self._cost_model
+
+    def layer_sequences(self, seed: int | None = None) -> dict[str, np.ndarray]:
+        """Per layer, as many activations of its weight-stationary stream (`studies.streams`) as the LUT's sweep
+        simulated (its transitions + 1), recorded from the baseline network on the first STATS_BATCH training
+        images; segments drawn with `seed` (default: the study's)."""
+        streams = layer_streams(self.baseline_model(), self.dataset.train[0][:STATS_BATCH], self.device)
+        length = int(self.lut.meta["vectors"]) + 1
+        seed = self.seed if seed is None else seed
+        return {name: characterization_sequence(stream, length, seed) for name, stream in streams.items()}
 
     def _save(self, model: nn.Module) -> None:
         """Write the cache atomically, so concurrent workers never read a half-written file."""

@@ -45,17 +45,25 @@ def batches(split: Split, batch_size: int, generator: torch.Generator | None = N
         yield x[index], y[index]
 
 
+OPTIMIZERS = ("adam", "sgd")
+SGD_MOMENTUM = 0.9
+
+
 def train(model: nn.Module, split: Split, epochs: int, lr: float, batch_size: int, seed: int,
           weight_decay: float = 0.0, device: str = "cpu", loss_fn: nn.Module | None = None,
-          progress: Progress = QUIET, label: str = "training") -> nn.Module:
-    """Adam on `loss_fn` (default cross-entropy) for `epochs` passes over `split`; batch order follows `seed`.
+          progress: Progress = QUIET, label: str = "training", optimizer: str = "adam") -> nn.Module:
+    """Adam (or SGD with momentum 0.9, `optimizer` "sgd") on `loss_fn` (default cross-entropy) for `epochs`
+    passes over `split`; batch order follows `seed`.
 
     With `progress.show`, a bar named `label` shows the epoch and the epoch's running mean loss and training
     accuracy (%, argmax of the outputs, or of the first output of a model that returns several, such as a
     network with exits); a set `progress.stop` raises Stopped before the next batch.
     """
     model.to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    if optimizer == "sgd":
+        solver = torch.optim.SGD(model.parameters(), lr=lr, momentum=SGD_MOMENTUM, weight_decay=weight_decay)
+    else:
+        solver = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(seed)
     with progress.bar(label, epochs * math.ceil(len(split[1]) / batch_size)) as bar:
@@ -64,11 +72,11 @@ def train(model: nn.Module, split: Split, epochs: int, lr: float, batch_size: in
             for x, y in batches(split, batch_size, generator):
                 progress.check()
                 x, y = x.to(device), y.to(device)
-                optimizer.zero_grad()
+                solver.zero_grad()
                 outputs = model(x)
                 loss = loss_fn(outputs, y)
                 loss.backward()
-                optimizer.step()
+                solver.step()
                 if progress.show:
                     loss_sum += float(loss.detach()) * len(y)
                     final = outputs[0] if isinstance(outputs, tuple) else outputs

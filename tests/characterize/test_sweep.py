@@ -163,3 +163,30 @@ def test_histogram_drives_the_activations(tmp_path):
 def test_uniform_activations_cover_the_range(luts):
     table = luts["stationary"].activations
     assert set(np.unique(table["activation"])) == set(range(-8, 8))
+
+
+def test_a_given_activation_sequence_is_what_the_multiplier_sees(tmp_path):
+    # A held activation never switches the multiplier: only leakage is left. A sequence that keeps changing
+    # costs more, and the cache tells the two sequences apart by their content.
+    held = (5,) * 41
+    busy = tuple([5, -6] * 20 + [5])
+    weights = (3,)
+    lut_held = run_sweep(config("stationary", weights=weights, vectors=40, sequence=held), cache_dir=tmp_path,
+                         progress=False)
+    lut_busy = run_sweep(config("stationary", weights=weights, vectors=40, sequence=busy), cache_dir=tmp_path,
+                         progress=False)
+    held_row, busy_row = lut_held.weights.loc[3], lut_busy.weights.loc[3]
+    assert held_row["toggles_per_op"] == 0
+    assert held_row["energy_per_op_fJ"] == pytest.approx(held_row["leakage_nW"] * 1e-9 * lut_held.meta["period_ps"]
+                                                         * 1e-12 * 1e15)
+    assert busy_row["energy_per_op_fJ"] > 10 * held_row["energy_per_op_fJ"]
+    assert set(lut_busy.activations["activation"]) == {5, -6}
+    assert lut_busy.meta["activations"] == "sequence"
+    assert lut_busy.meta["activation_sequence_sha256"] != lut_held.meta["activation_sequence_sha256"]
+
+
+def test_a_sequence_must_fit_the_vectors_and_the_operand_range():
+    with pytest.raises(SimulationError, match="needs 11 values, got 3"):
+        config("stationary", vectors=10, sequence=(1, 2, 3))
+    with pytest.raises(SimulationError, match="activation 9 of the sequence is outside -8..7"):
+        config("stationary", vectors=2, sequence=(1, 9, 3))

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-import tests.dse.toykind  # noqa: F401  (registers the "toy" kind)
 from dse.config import ConfigError, load_study_config
 from dse.storage import resolve_storage_url
+from tests.dse.toykind import Toy
 
 BASE = """
 [study]
@@ -97,6 +97,13 @@ def test_negative_trials_message(tmp_path):
         (("[lut]\npath = \"lut.csv\"", "[lut]\nbits = 3\nweights = [1, 9]"),
          r"^lut\.weights\[1\]: expected an integer from -4 to 3"),
         (("[lut]\npath = \"lut.csv\"", "[lut]\npath = \"lut.csv\"\nbits = 4"), r"^lut\.bits: give either path or"),
+        (("[lut]\npath = \"lut.csv\"", "[lut]\nbits = 4\nactivations = \"layer\""),
+         r"^lut\.activations: expected one of uniform, per-layer, got 'layer'"),
+        (("[lut]\npath = \"lut.csv\"", "[lut]\npath = \"lut.csv\"\nactivations = \"per-layer\""),
+         r"^lut\.activations: 'per-layer' characterizes the multiplier again .* needs an inline characterization"),
+        (("", "[cost]\nzero_skip = true"), r"^cost: kind 'toy' reads no \[cost\] table$"),
+        (("[lut]\npath = \"lut.csv\"", "[lut]\nbits = 4\nactivations = \"per-layer\""),
+         r"^lut\.activations: kind 'toy' prices every layer with the study's LUT"),
         (("trials = 5", 'trials = 5\ndevice = "gpu"'),
          r"^study\.device: expected cpu, cuda, cuda:N, mps or auto, got 'gpu'$"),
     ],
@@ -122,6 +129,23 @@ def test_inline_characterization_is_validated_with_defaults(tmp_path):
     assert config.lut.inline["weights"] == tuple(range(-4, 4))
     inline = config.lut.inline
     assert (inline["mode"], inline["arch"], inline["vectors"]) == ("stationary", "array", 50)
+    assert inline["activations"] == "uniform"
+    assert config.cost == {"zero_skip": False, "gated_energy_fJ": 0.0}
+
+
+@pytest.mark.parametrize("cost, expected", [
+    ("zero_skip = 1", r"^cost\.zero_skip: expected true or false"),
+    ("gated_energy_fJ = -1", r"^cost\.gated_energy_fJ: expected a non-negative number, got -1$"),
+])
+def test_cost_table_errors_in_a_kind_that_reads_it(tmp_path, monkeypatch, cost, expected):
+    monkeypatch.setattr(Toy, "layer_costs", True)
+    assert re.search(expected, error_of(tmp_path, BASE + f"[cost]\n{cost}\n"))
+
+
+def test_cost_table_sets_zero_skipping(tmp_path, monkeypatch):
+    monkeypatch.setattr(Toy, "layer_costs", True)
+    config = load_study_config(write(tmp_path, BASE + "[cost]\nzero_skip = true\ngated_energy_fJ = 12.5\n"))
+    assert config.cost == {"zero_skip": True, "gated_energy_fJ": 12.5}
 
 
 def test_missing_file_and_bad_toml(tmp_path):

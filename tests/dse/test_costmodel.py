@@ -10,7 +10,16 @@ import pytest
 
 from characterize.lut.table import LutError
 from characterize.timing.power import alpha_power_delay_scale
-from dse.costmodel import LayerStats, cost_report, embedded_area, energy_per_inference, macs, worst_delay
+from dse.costmodel import (
+    CostModel,
+    LayerStats,
+    cost_report,
+    embedded_area,
+    energy_per_inference,
+    layer_energy,
+    macs,
+    worst_delay,
+)
 from tests.dse.toykind import make_lut
 
 # weight:            -1     0      2
@@ -105,3 +114,52 @@ def test_missing_nearest_takes_the_nearest_weights_row(lut):
     expected = ENERGY_FJ[2] + ENERGY_FJ[-1] + ENERGY_FJ[0] + ENERGY_FJ[2]
     assert energy_per_inference(nearest, [layer]) == pytest.approx(expected * 1e-15)
     assert embedded_area(nearest, [LayerStats("x", np.array([3]), 1)]) == AREA_UM2[2]
+
+
+def test_breakdown_per_layer_sums_to_the_totals(lut, layers):
+    report = cost_report(lut, layers)
+    conv, fc = report.layers
+    assert (conv.name, conv.macs, conv.distinct_weights, conv.area_um2) == ("conv", 12, 3, 135.0)
+    assert (fc.name, fc.macs, fc.distinct_weights, fc.area_um2) == ("fc", 3, 2, 55.0)
+    assert conv.energy_J == pytest.approx(153e-15) and fc.energy_J == pytest.approx(12e-15)
+    assert (conv.worst_delay_s, fc.worst_delay_s) == pytest.approx((200e-12, 300e-12))
+    figures = report.layer_figures()
+    assert figures["layer:conv:energy_nJ"] + figures["layer:fc:energy_nJ"] == pytest.approx(
+        report.figures()["energy_per_inference_nJ"])
+    assert figures["layer:conv:macs"] + figures["layer:fc:macs"] == report.macs
+    assert figures["layer:fc:worst_delay_ps"] == pytest.approx(300.0)
+    assert figures["layer:conv:distinct_weights"] == 3 and figures["layer:conv:area_um2"] == 135.0
+    assert max(c.worst_delay_s for c in report.layers) == report.worst_delay_s
+
+
+def test_a_layer_lut_prices_only_that_layers_energy(lut, layers):
+    # fc characterized with its own activations: every weight twice as expensive; delay and area stay the study LUT's.
+    fc_lut = make_lut({w: 2 * e for w, e in ENERGY_FJ.items()}, AREA_UM2, {w: 1.0 for w in DELAY_PS})
+    model = CostModel(lut, layer_luts={"fc": fc_lut})
+    assert energy_per_inference(model, layers) == pytest.approx(153e-15 + 24e-15)
+    report = cost_report(model, layers)
+    assert report.worst_delay_s == pytest.approx(300e-12) and report.area_um2 == pytest.approx(190.0)
+    assert cost_report(model, layers).layers[0].energy_J == pytest.approx(153e-15)
+
+
+def test_zero_skipping_charges_skipped_macs_the_gated_energy():
+    # Mean energy of transitions ending on a non-zero activation: w=-1: (12 + 6 + 9) / 3 = 9 fJ;
+    # w=2: (20 x 30 + 10 x 15) / 30 = 25 fJ (its activation-0 rows do not count).
+    pairs = [(-1, 0, 10, 4.0), (-1, 1, 10, 12.0), (-1, 2, 10, 6.0), (-1, 3, 10, 9.0),
+             (2, 0, 10, 2.0), (2, 1, 20, 30.0), (2, 3, 10, 15.0)]
+    table = pd.DataFrame([{"weight": w, "activation": a, "transitions": n, "max_sensitized_delay_ps": 1.0,
+                           "mean_energy_fJ": e} for w, a, n, e in pairs])
+    lut = make_lut(ENERGY_FJ, AREA_UM2, DELAY_PS, activations=table)
+    layer = LayerStats("conv", np.array([[2, 0], [-1, 2]]), macs_per_weight=3, activations=np.array([5, 0, 0, 2]))
+    assert layer.zero_activation_share() == pytest.approx(5 / 7)
+    gated = 0.5
+    skipped = CostModel(lut, zero_skip=True, gated_energy_fJ=gated)
+    zeros = 5 / 7
+    expected_fj = 3 * (2 * (zeros * gated + (1 - zeros) * 25.0) + gated + (zeros * gated + (1 - zeros) * 9.0))
+    assert layer_energy(skipped, layer) == pytest.approx(expected_fj * 1e-15)
+    # Without skipping every MAC costs its weight's LUT energy: 3 x (20 + 1 + 10 + 20) fJ.
+    assert layer_energy(lut, layer) == pytest.approx(153e-15)
+    # Raising the gated energy by 1 fJ raises the layer's energy by 1 fJ per skipped MAC:
+    # 3 MACs of w=0 plus 5/7 of the 9 MACs of non-zero weights.
+    dearer = CostModel(lut, zero_skip=True, gated_energy_fJ=gated + 1.0)
+    assert layer_energy(dearer, layer) - layer_energy(skipped, layer) == pytest.approx((3 + 9 * zeros) * 1e-15)

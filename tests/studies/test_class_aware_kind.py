@@ -83,6 +83,10 @@ def storage(study_file):
     ({"iterations": [3, 1]}, "space.iterations"),
     ({"tolerance_points": -1}, "space.tolerance_points"),
     ({"lamda1": 1e-5}, "space.lamda1"),
+    ({"schedule": "floor", "ratio": 0.5}, "space.ratio"),
+    ({"step": 0.2}, "space.step"),
+    ({"score": "sum"}, "space.score"),
+    ({"optimizer": "rmsprop"}, "space.optimizer"),
 ])
 def test_bad_space_names_the_key(space, key):
     with pytest.raises(ConfigError, match=key):
@@ -102,6 +106,10 @@ def test_a_short_study_runs_end_to_end(storage):
         pruned = 1 - sum(kept.values()) / sum(HIDDEN)
         assert pruned == pytest.approx(round(trial.params["ratio"] * sum(HIDDEN)) / sum(HIDDEN))
         assert trial.user_attrs["macs"] == mlp_macs(kept["fc1"], kept["fc2"]) < base_macs
+        assert trial.user_attrs["layer:fc1:macs"] + trial.user_attrs["layer:fc2:macs"] + \
+            trial.user_attrs["layer:classifier:macs"] == trial.user_attrs["macs"]
+        assert trial.user_attrs["layer:fc1:energy_nJ"] + trial.user_attrs["layer:fc2:energy_nJ"] + \
+            trial.user_attrs["layer:classifier:energy_nJ"] == pytest.approx(trial.user_attrs["energy_per_inference_nJ"])
         assert trial.values[1] == pytest.approx(trial.user_attrs["macs"] * 1e-6)
         assert 10.0 < trial.values[0] <= 100.0
 
@@ -114,9 +122,18 @@ def test_dse_prune_writes_the_pruned_network_and_a_report(study_file, storage, t
             "--set", "iterations=2", "--set", 'scope="layer"']
     assert main(args) == 0
     captured = capsys.readouterr()
-    assert "MACs" in captured.out
+    printed = captured.out
+    assert "MACs" in printed
     assert "regularize" in captured.err and "pruning round 2/2: fine-tune" in captured.err  # progress bars
     report = json.loads((out / "report.json").read_text())
+    for part in ("baseline", "pruned"):
+        layers = report[part]["layers"]
+        assert list(layers) == ["fc1", "fc2", "classifier"]
+        assert sum(layer["macs"] for layer in layers.values()) == report[part]["macs"]
+        assert sum(layer["energy_nJ"] for layer in layers.values()) == pytest.approx(
+            report[part]["energy_per_inference_nJ"])
+    assert report["pruned"]["layers"]["fc2"]["macs"] == 8 * 6
+    assert f"{'fc2':<12} {16 * 12:>9} -> {8 * 6:<9}" in printed
     assert [(row["layer"], row["filters"], row["kept"], row["pruned"]) for row in report["layers"]] == \
         [("fc1", 16, 8, 8), ("fc2", 12, 6, 6)]
     assert report["pruned"]["macs"] == mlp_macs(8, 6)
@@ -178,3 +195,18 @@ def test_per_layer_ratios_and_lut_energy(study_file, storage):
     assert metrics["params"] == (64 + 1) * 8 + (8 + 1) * 9 + (9 + 1) * 10
     with pytest.raises(ConfigError, match="space.layer_ratios: the network has 2 prunable layers"):
         ClassAwarePruning(ClassAwarePruning.validate({"layer_ratios": [0.5]}, "space"), context)
+
+
+def test_floor_schedule_removes_a_step_of_what_is_left_per_round(study_file, storage):
+    context = StudyContext(UNIT_ENERGY_LUT, {}, {"arch": "mlp", "hidden": list(HIDDEN), "epochs": 4,
+                                                 "finetune_epochs": 1}, 0, "cpu", study_file.parent / "cap")
+    space = ClassAwarePruning.validate({"schedule": "floor", "step": 0.25, "iterations": 2, "tolerance_points": 100,
+                                        "regularize_epochs": 0, "lambda1": 1e-4, "lambda2": 1e-2,
+                                        "optimizer": "sgd", "lr": 0.01}, "space")
+    trial = optuna.trial.FixedTrial({})
+    study_kind = ClassAwarePruning(space, context)
+    metrics = study_kind.evaluate(trial)
+    # 28 neurons: round 1 removes ceil(0.25 * 28) = 7, round 2 ceil(0.25 * 21) = 6
+    assert sum(trial.user_attrs["kept_per_layer"].values()) == 15
+    assert trial.user_attrs["stopped_by"] == "rounds" and trial.user_attrs["rounds_done"] == 2
+    assert metrics["pruned_filters_pct"] == pytest.approx(100 * 13 / 28)

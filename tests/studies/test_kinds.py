@@ -8,6 +8,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+import torch
 
 from characterize.lut.table import Lut
 from dse.config import load_study_config
@@ -19,6 +20,8 @@ from studies.errors import StudiesError
 from studies.kinds._ranking import allowed_activations
 from studies.kinds.logic_area import LogicArea
 from studies.kinds.weight_subset import WeightSubset
+from studies.quant import quant_layers
+from studies.sharing import deep_compression, kmeans_1d
 from tests.studies.luts import tiny_lut
 
 LEVELS = range(-8, 8)
@@ -56,7 +59,10 @@ def timed_kind(workdir):
 
 def test_weight_subset_baseline_in_plausible_units(timed_kind):
     base = timed_kind.baseline()
-    assert set(base) == {o.name for o in WeightSubset.objectives} | {"test_accuracy"}
+    assert {k for k in base if not k.startswith("layer:")} == {o.name for o in WeightSubset.objectives} | {"test_accuracy"}
+    assert {k for k in base if k.startswith("layer:")} == {f"layer:{name}:{figure}" for name in ("fc1", "classifier") for figure in
+                                                           ("macs", "energy_nJ", "worst_delay_ps", "distinct_weights",
+                                                            "area_um2")}
     assert 60.0 < base["accuracy"] <= 100.0 and 60.0 < base["test_accuracy"] <= 100.0
     assert N_WEIGHTS * 1.0e-6 <= base["energy_per_inference_nJ"] <= N_WEIGHTS * 9.5e-6
     assert 1.0 / 200 * 1e3 <= base["power_scaled_uW"] <= 9.5 / 200 * 1e3
@@ -221,3 +227,96 @@ def test_n_values_beyond_the_lut_is_rejected(kind_cls, workdir):
     lut = tiny_lut(ENERGY, AREA, FLAT_DELAY, short_at_small_activations)
     with pytest.raises(ConfigError, match="n_values: upper bound 99 exceeds the 16 weight values"):
         kind_cls(kind_cls.validate({"n_values": [1, 99]}, "space"), context(workdir, lut))
+
+
+def test_kmeans_finds_the_clusters_of_one_dimensional_values():
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(-1.0, 0.01, 50), rng.normal(0.2, 0.01, 30), rng.normal(2.0, 0.01, 20)])
+    centroids, labels = kmeans_1d(values, 3)
+    assert centroids == pytest.approx([-1.0, 0.2, 2.0], abs=0.01)
+    assert np.bincount(labels).tolist() == [50, 30, 20]
+
+
+def distinct_per_layer(model) -> dict[str, tuple[int, int]]:
+    """Per quantized layer: distinct float weights and distinct integer levels."""
+    return {name: (len(torch.unique(layer.weight.detach())), len(np.unique(layer.integer_weights())))
+            for name, layer in quant_layers(model)}
+
+
+def test_kmeans_sharing_leaves_at_most_k_integer_values_per_layer(workdir):
+    study_kind = weight_subset(workdir, tiny_lut(ENERGY, AREA, FLAT_DELAY), ranking="kmeans", n_values=[2, 8])
+    session = study_kind.session
+    model = deep_compression(session, 3, 0.0, None, seed=5)
+    for name, (floats, levels) in distinct_per_layer(model).items():
+        assert floats <= 3 and levels <= 3, name
+    for (_, layer), (_, base) in zip(quant_layers(model), quant_layers(session.baseline_model()), strict=True):
+        assert layer.integer_weights().min() >= -8 and layer.integer_weights().max() <= 7
+        # the centroids were fine-tuned away from the k-means centroids of the baseline's weights
+        centroids, labels = kmeans_1d(base.weight.detach().numpy(), 3)
+        shared = torch.unique(layer.weight.detach()).numpy()
+        assert len(shared) != len(np.unique(labels)) or not np.allclose(shared, centroids[np.unique(labels)])
+    assert session.accuracy(model) > 50.0
+    trial = optuna.trial.FixedTrial({"n_values": 3})
+    metrics = study_kind.evaluate(trial)
+    assert metrics["layer:fc1:distinct_weights"] <= 3 and metrics["layer:classifier:distinct_weights"] <= 3
+    assert trial.user_attrs["n_weight_values"] == len(trial.user_attrs["allowed_weights"]) <= 6
+
+
+def test_pruning_then_sharing_keeps_the_pruned_weights_at_zero(workdir):
+    study_kind = weight_subset(workdir, tiny_lut(ENERGY, AREA, FLAT_DELAY), ranking="kmeans", n_values=4,
+                               prune_fraction=0.6)
+    model = deep_compression(study_kind.session, 4, 0.6, None, seed=5)
+    for name, layer in quant_layers(model):
+        levels = layer.integer_weights()
+        assert (levels == 0).sum() >= round(0.6 * levels.size), name
+        assert len(np.unique(levels)) <= 4 + 1
+        assert len(torch.unique(layer.weight.detach())) <= 4 + 1
+
+
+def test_prune_fraction_needs_kmeans():
+    with pytest.raises(ConfigError, match=r"space\.prune_fraction: prunes before weight sharing: .*kmeans"):
+        WeightSubset.validate({"ranking": "energy", "prune_fraction": 0.5}, "space")
+
+
+def test_a_study_compares_kmeans_sharing_with_lut_ranked_subsets(workdir, tmp_path):
+    tiny_lut(ENERGY, AREA, FLAT_DELAY).save(tmp_path / "lut.csv")
+    study_file = tmp_path / "study.toml"
+    study_file.write_text(f'''[study]
+name = "sharing"
+kind = "weight-subset"
+trials = 4
+seed = 1
+cache = "{workdir}"
+[sampler]
+name = "random"
+[lut]
+path = "lut.csv"
+[data]
+source = "digits"
+[model]
+arch = "mlp"
+hidden = [16]
+epochs = 6
+finetune_epochs = 1
+lr = 3e-3
+[space]
+ranking = ["energy", "kmeans"]
+n_values = [2, 6]
+''')
+    study = run_study(load_study_config(study_file), f"sqlite:///{tmp_path}/studies.db", progress=False)
+    trials = study.get_trials(deepcopy=False)
+    assert {t.state for t in trials} == {optuna.trial.TrialState.COMPLETE}
+    assert {t.params["ranking"] for t in trials} == {"energy", "kmeans"}
+    for trial in trials:
+        if trial.params["ranking"] == "kmeans":
+            k = trial.params["n_values"]
+            assert trial.user_attrs["layer:fc1:distinct_weights"] <= k and trial.user_attrs["layer:classifier:distinct_weights"] <= k
+
+
+def test_logic_area_trials_break_the_area_down_by_layer(workdir):
+    lut = tiny_lut(ENERGY, AREA, RISING_DELAY)
+    space = LogicArea.validate({"n_values": 3, "tolerance_points": 100.0}, "space")
+    trial = optuna.trial.FixedTrial({"n_values": 3})
+    metrics = LogicArea(space, context(workdir, lut)).evaluate(trial)
+    assert metrics["layer:fc1:area_um2"] + metrics["layer:classifier:area_um2"] == pytest.approx(1e6 * metrics["logic_area_mm2"])
+    assert metrics["layer:fc1:distinct_weights"] <= 3 and metrics["layer:classifier:distinct_weights"] <= 3

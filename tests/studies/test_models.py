@@ -49,6 +49,14 @@ def test_lenet5_from_kernel_padding_pool_and_fc():
     assert model(torch.randn(2, 1, 28, 28)).shape == (2, 10)
 
 
+def test_cnn_with_batch_norm_is_vgg_style():
+    model = build_model({"arch": "cnn", "channels": [4, 6], "pool": [1, 2], "batch_norm": True}, (1, 8, 8), 3)
+    assert [type(m).__name__ for m in model][:7] == ["Conv2d", "BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d",
+                                                     "ReLU", "MaxPool2d"]
+    assert model[0].bias is None and model[1].num_features == 4
+    assert model(torch.randn(2, 1, 8, 8)).shape == (2, 3)
+
+
 def test_pool_per_stage_and_no_pool():
     model = build_model({"arch": "cnn", "channels": [4, 4], "pool": [1, 3]}, (1, 9, 9), n_classes=2)
     assert [type(m).__name__ for m in model].count("MaxPool2d") == 1
@@ -58,6 +66,7 @@ def test_pool_per_stage_and_no_pool():
 @pytest.mark.parametrize("config, message", [
     ({"arch": "cnn", "hidden": [8]}, "model.hidden: only for the mlp arch, not cnn"),
     ({"arch": "mlp", "kernel": 5}, "model.kernel: only for the cnn arch, not mlp"),
+    ({"arch": "vgg", "batch_norm": True}, "model.batch_norm: only for the cnn arch, not vgg"),
     ({"arch": "resnet", "fc": [8]}, "model.fc: only for the cnn and vgg arch, not resnet"),
     ({"arch": "cnn", "kernel": 4}, "model.kernel: 'same' padding needs odd kernels, got 4"),
     ({"arch": "cnn", "channels": [4], "kernel": 9, "padding": "valid"},

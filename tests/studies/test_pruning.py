@@ -10,10 +10,10 @@ from torch import nn
 from studies.data import Dataset
 from studies.errors import StudiesError
 from studies.models import build_model
-from studies.pruning.loop import PruningPlan, Training, choose_removals, prune_iteratively
-from studies.pruning.regularizers import l1_penalty, orthogonality_penalty
+from studies.pruning.loop import PruningPlan, Training, choose_removals, cumulative_target, prune_iteratively
+from studies.pruning.regularizers import RegularizedLoss, l1_penalty, orthogonality_penalty
 from studies.pruning.report import load_pruned, save_pruned
-from studies.pruning.scores import class_counts, class_importance, taylor_values
+from studies.pruning.scores import class_counts, class_importance, class_scores, taylor_values
 from studies.pruning.surgery import prunable_units, remove_outputs
 from studies.quant import quantize_model
 
@@ -138,6 +138,7 @@ def test_regularizers_against_hand_computed_values():
 
 
 ARCHITECTURES = [({"arch": "mlp", "hidden": [12, 8]}, (1, 8, 8)), ({"arch": "cnn", "channels": [6, 8]}, (1, 8, 8)),
+                 ({"arch": "cnn", "channels": [6, 8], "batch_norm": True}, (1, 8, 8)),
                  ({"arch": "vgg", "channels": [4, 6], "convs_per_stage": 2}, (1, 8, 8)),
                  ({"arch": "resnet", "channels": [4, 6], "blocks_per_stage": 1}, (1, 8, 8))]
 
@@ -189,10 +190,12 @@ def test_removing_zero_outputs_keeps_the_network_outputs(config, shape, quantize
 
 
 def test_expected_units_per_architecture():
-    names = {config["arch"]: [(u.name, u.norm, u.consumer) for u in prunable_units(build_model(config, shape, 5))]
+    names = {config["arch"] + ("-bn" if config.get("batch_norm") else ""):
+             [(u.name, u.norm, u.consumer) for u in prunable_units(build_model(config, shape, 5))]
              for config, shape in ARCHITECTURES}
     assert names["mlp"] == [("fc1", None, "fc2"), ("fc2", None, "classifier")]
     assert names["cnn"] == [("conv1", None, "conv2"), ("conv2", None, "classifier")]
+    assert names["cnn-bn"] == [("conv1", "conv1_bn", "conv2"), ("conv2", "conv2_bn", "classifier")]
     assert names["vgg"] == [("conv1_1", "conv1_1_bn", "conv1_2"), ("conv1_2", "conv1_2_bn", "conv2_1"),
                             ("conv2_1", "conv2_1_bn", "conv2_2"), ("conv2_2", "conv2_2_bn", "classifier")]
     assert names["resnet"] == [("block1_1.conv1", "block1_1.bn1", "block1_1.conv2"),
@@ -228,3 +231,129 @@ def test_a_pruned_network_of_the_first_format_is_refused(tmp_path):
     torch.save({"format": 1, "model": {}, "state_dict": {}}, path)
     with pytest.raises(StudiesError, match="old.pt: not a pruned network of format 2 .found format 1"):
         load_pruned(path)
+
+
+def positional_example(images_per_class: int = 4) -> tuple[nn.Sequential, Dataset]:
+    """Three classes of 1×3 images with three channels; a 1×1 convolution with four filters, batch norm, ReLU.
+
+    Channel 0 is lit at position 0 for class 0 and at position 1 for class 1, channel 1 at position 2 for class 2,
+    channel 2 at position 0 for every image. Filter 0 reads channel 0 (for classes 0 and 1, at different
+    positions), filter 1 channel 2 (every class), filter 2 channel 1 (class 2 only), filter 3 channel 2 but its
+    batch-norm scale γ is 0 and its shift positive, so its output is a constant that carries no information.
+    """
+    n = 3 * images_per_class
+    y = torch.arange(n) % 3
+    x = torch.zeros(n, 3, 1, 3, dtype=torch.float64)
+    x[y == 0, 0, 0, 0] = 1.0
+    x[y == 1, 0, 0, 1] = 1.0
+    x[y == 2, 1, 0, 2] = 1.0
+    x[:, 2, 0, 0] = 1.0
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 1, bias=False), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(12, 3)).double().eval()
+    with torch.no_grad():
+        model[0].weight.zero_()
+        for filter_, channel in enumerate([0, 2, 1, 2]):
+            model[0].weight[filter_, channel] = 1.0
+        model[1].weight[3] = 0.0
+        model[1].bias[3] = 0.5
+    return model, Dataset((x, y), (x, y), (x, y), n_classes=3, input_shape=(3, 1, 3), classes=("a", "b", "c"))
+
+
+def test_authors_score_sums_over_classes_before_the_max_over_positions():
+    model, data = positional_example()
+    units = prunable_units(model)
+    authors = class_scores(model, units, data.train, 3, "sum-max", tau=1e-50, images_per_class=10)["0"]
+    # filter 0 is hit for class 0 at position 0 and for class 1 at position 1: at no position for two classes
+    assert authors.tolist() == [1.0, 3.0, 1.0, 0.0]
+    ours = class_scores(model, units, data.train, 3, "max-sum", tau=1e-50, images_per_class=0)["0"]
+    assert ours.tolist() == [2.0, 3.0, 1.0, 3.0]
+
+
+def test_authors_score_averages_over_the_first_images_of_each_class():
+    model, data = positional_example(images_per_class=4)
+    x, y = data.train
+    x[11, 1, 0, 2] = 0.0  # the last image of class 2 goes dark: it is not among the first three
+    units = prunable_units(model)
+    rates = class_scores(model, units, (x, y), 3, "sum-max", tau=1e-50, images_per_class=3)["0"]
+    assert rates.tolist() == [1.0, 3.0, 1.0, 0.0]
+    rates = class_scores(model, units, (x, y), 3, "sum-max", tau=1e-50, images_per_class=0)["0"]
+    assert rates.tolist() == [1.0, 3.0, 0.75, 0.0]
+
+
+def test_l1_over_all_parameters_reaches_the_batch_norm_scale():
+    model = nn.Sequential(nn.Conv2d(1, 2, 1, bias=False), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(2, 1))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([1.0, -2.0]).view(2, 1, 1, 1))
+        model[1].weight.copy_(torch.tensor([0.5, -0.25]))
+        model[1].bias.copy_(torch.tensor([0.1, 0.0]))
+        model[4].weight.copy_(torch.tensor([[3.0, 0.0]]))
+        model[4].bias.fill_(-1.0)
+    assert float(l1_penalty(model, "weights").detach()) == pytest.approx(3.0 + 3.0)
+    everything = l1_penalty(model, "parameters")
+    assert float(everything.detach()) == pytest.approx(3.0 + 0.75 + 0.1 + 3.0 + 1.0)
+    everything.backward()
+    assert model[1].weight.grad.tolist() == [1.0, -1.0]
+    loss = RegularizedLoss(model, prunable_units(model), lambda1=0.5, lambda2=0.0, l1_scope="parameters")
+    logits = torch.zeros(1, 2)
+    assert float(loss(logits, torch.tensor([0])).detach()) == pytest.approx(np.log(2) + 0.5 * 7.85)
+
+
+def test_conv_orthogonality_is_zero_only_for_filters_orthogonal_at_every_shift():
+    layer = nn.Conv2d(2, 2, 3, bias=False)
+    with torch.no_grad():
+        layer.weight.zero_()
+        layer.weight[0, 0, 1, 1] = 1.0  # centred deltas on different input channels
+        layer.weight[1, 1, 1, 1] = 1.0
+    assert float(orthogonality_penalty([layer], "conv").detach()) == pytest.approx(0.0)
+    with torch.no_grad():
+        layer.weight.zero_()
+        layer.weight[0, 0, 1, 1] = 1.0  # the same channel, one pixel apart: orthogonal as vectors only
+        layer.weight[1, 0, 1, 2] = 1.0
+    assert float(orthogonality_penalty([layer], "kernel").detach()) == pytest.approx(0.0)
+    # filter 0 against filter 1 matches at shift (0, -1), filter 1 against filter 0 at (0, +1)
+    assert float(orthogonality_penalty([layer], "conv").detach()) == pytest.approx(np.sqrt(2.0))
+    dense = nn.Linear(3, 2, bias=False)
+    with torch.no_grad():
+        dense.weight.copy_(torch.tensor([[1.0, 1.0, 0.0], [0.0, -2.0, 0.0]]))
+    assert float(orthogonality_penalty([dense], "conv").detach()) == pytest.approx(np.sqrt(18.0))
+
+
+def two_layer_mlp() -> tuple[nn.Sequential, Dataset]:
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 6), nn.ReLU(), nn.Linear(6, 3))
+    x = torch.randn(12, 4)
+    y = torch.arange(12) % 3
+    return model, Dataset((x, y), (x, y), (x, y), n_classes=3, input_shape=(4,), classes=("a", "b", "c"))
+
+
+def test_prune_until_floor_stops_at_the_floor():
+    model, data = two_layer_mlp()
+    plan = PruningPlan(method="magnitude", schedule="floor", step=0.5, iterations=10, regularize_epochs=0,
+                       finetune_epochs=0, min_accuracy=60.0)
+
+    def outputs_left(m: nn.Module) -> float:  # "accuracy" 10 points per hidden neuron left
+        return 10.0 * (m[0].out_features + m[2].out_features)
+
+    result = prune_iteratively(model, data, plan, Training(lr=1e-3, batch_size=4, seed=0), outputs_left)
+    # 14 neurons; round 1 removes 7 (70 points), round 2 would remove 4 more (30 points, below the floor)
+    assert result.stopped_by == "accuracy floor"
+    assert [sum(step.widths.values()) for step in result.steps] == [7]
+    assert result.accuracy == 70.0 and sum(len(k) for k in result.kept.values()) == 7
+
+
+def test_replayed_layer_widths_are_reached_round_by_round():
+    model, data = two_layer_mlp()
+    plan = PruningPlan(method="random", layer_widths=((6, 5), (3, 2)), regularize_epochs=0, finetune_epochs=0)
+    result = prune_iteratively(model, data, plan, Training(lr=1e-3, batch_size=4, seed=0), lambda m: 50.0)
+    assert [step.widths for step in result.steps] == [{"0": 6, "2": 5}, {"0": 3, "2": 2}]
+    assert result.stopped_by == "rounds"
+
+
+def test_floor_schedule_targets_a_step_of_what_is_left():
+    original, current = {"a": 8, "b": 4}, {"a": 6, "b": 4}
+    per_layer = PruningPlan(schedule="floor", step=0.5, scope="layer")
+    assert cumulative_target(per_layer, original, current, 2) == {"a": 2 + 3, "b": 0 + 2}
+    assert cumulative_target(PruningPlan(schedule="floor", step=0.5), original, current, 2) == 2 + 5
+    replay = PruningPlan(layer_widths=((7, 4), (5, 3)))
+    assert cumulative_target(replay, original, current, 2) == {"a": 3, "b": 1}

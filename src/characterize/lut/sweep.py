@@ -3,7 +3,8 @@
 Per weight: build the design (the generic multiplier with the weight held at
 its port — `stationary`, as in a weight-stationary systolic array — or the
 multiplier with the weight embedded and simplified — `embedded`), simulate the
-same seeded activation transitions, and measure area, static and sensitized
+same activation transitions (seeded uniform, drawn from a histogram, or a given
+sequence such as a network layer's recorded stream), and measure area, static and sensitized
 delay (the simulation runs on per-arc delays from the NLDM delay calculation,
 or from `sdf` for the generic multiplier; the static timing is that of the
 simulated arc delays), switching energy, toggles and glitches. Each weight's result is stored
@@ -82,8 +83,20 @@ class SweepConfig:
     dont_use: tuple[str, ...] = DEFAULT_DONT_USE
     sdf: str | None = None
     weight_sample: int | None = None  # the weights are sample_weights(spec.weights, N); not part of cache keys
+    sequence: tuple[int, ...] | None = None  # the activations in order (vectors + 1), e.g. a layer's recorded stream
 
     def __post_init__(self):
+        if self.sequence is not None:
+            if self.histogram is not None:
+                raise SimulationError("give an activation sequence or a histogram to draw from, not both")
+            if len(self.sequence) != self.vectors + 1:
+                raise SimulationError(f"an activation sequence for {self.vectors} transitions needs "
+                                      f"{self.vectors + 1} values, got {len(self.sequence)}")
+            values = self.spec.activations if isinstance(self.spec, NetlistDesign) else self.spec.weights
+            outside = [a for a in self.sequence if a not in values]
+            if outside:
+                raise SimulationError(f"activation {outside[0]} of the sequence is outside "
+                                      f"{values.start}..{values.stop - 1}")
         if self.sdf is not None and self.mode != "stationary":
             raise SimulationError("an SDF times one netlist: it applies to stationary mode (the generic multiplier), "
                                   "not to embedded mode, which builds one netlist per weight")
@@ -140,9 +153,12 @@ class _Characterizer:
         else:
             self.reference = reference_design(spec, self.library, self.matcher)
             values = spec.weights
-        self.activations = activation_sequence(
-            config.vectors + 1, values.start, values.stop - 1, config.seed, config.histogram
-        )
+        if config.sequence is not None:
+            self.activations = np.array(config.sequence, dtype=np.int64)
+        else:
+            self.activations = activation_sequence(
+                config.vectors + 1, values.start, values.stop - 1, config.seed, config.histogram
+            )
         self.external_load = default_external_load(self.library)
         self.input_slew = config.input_slew_ps * S_PER_PS
         self._reference_timed = None
@@ -417,7 +433,7 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
         "strategy": config.strategy,
         "vectors": config.vectors,
         "seed": config.seed,
-        "activations": "histogram" if config.histogram else "uniform",
+        "activations": "sequence" if config.sequence else "histogram" if config.histogram else "uniform",
         "input_slew_ps": config.input_slew_ps,
         "sdf": config.sdf,
         "period_ps": results[REFERENCE]["period_ps"],
@@ -426,6 +442,8 @@ def _assemble(config: SweepConfig, results: dict) -> Lut:
         "signed": spec.signed,
         "arch": spec.arch,
     }
+    if config.sequence:
+        meta["activation_sequence_sha256"] = hashlib.sha256(json.dumps(list(config.sequence)).encode()).hexdigest()
     if config.weight_sample:
         meta["weight_sample"] = {"n": config.weight_sample, "seed": config.seed, "weights": list(config.weights)}
     return Lut(table, activations, meta)

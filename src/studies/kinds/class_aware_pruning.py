@@ -4,9 +4,11 @@ pruning as baselines in the same loop.
 Each trial fine-tunes the cached quantized baseline under the pruning loss
 (L1 and orthogonality terms weighted by λ1 and λ2), then prunes filters (or
 neurons) round by round, removing those important for the fewest classes
-(Taylor threshold τ) and fine-tuning after each round, until the target ratio
-or the accuracy floor. The layers shrink physically, so MACs and the LUT
-energy per inference fall with them. Accuracy is measured on the validation
+(Taylor threshold τ; scored as the authors score by default, see
+`studies.pruning.scores`) and fine-tuning after each round, until the target
+ratio (`schedule` "ratio") or the accuracy floor (`schedule` "floor"). The
+layers shrink physically, so MACs and the LUT energy per inference fall with
+them. Accuracy is measured on the validation
 part; the test accuracy is kept as the trial attribute `test_accuracy`.
 `run_once` runs one fixed setting and writes the pruned network and a report
 (`dse prune`).
@@ -23,20 +25,22 @@ from typing import TYPE_CHECKING, ClassVar
 import optuna
 
 from cells.units import NJ_PER_J, reduction_pct
-from dse.costmodel import energy_per_inference, macs
+from dse.costmodel import layer_costs, layer_figures
 from dse.errors import ConfigError
 from dse.kinds import Objective, StudyContext, StudyKind
 from dse.runner import study_context
-from dse.schema import Field, Invalid, Section, choices, float_range, int_range, integer, list_of, number
+from dse.schema import Field, Invalid, Section, When, choices, float_range, int_range, integer, list_of, number, one_of
 from dse.storage import DEFAULT_STORAGE
 from studies.data import DATA_SETTINGS
 from studies.models import MODEL_SETTINGS
 from studies.pruning.command import add_prune_command
-from studies.pruning.loop import METHODS, SCOPES, PruneResult, PruningPlan, Training, prune_iteratively
+from studies.pruning.loop import METHODS, SCHEDULES, SCOPES, PruneResult, PruningPlan, Training, prune_iteratively
+from studies.pruning.regularizers import L1_SCOPES, ORTHOGONALITY_FORMS
 from studies.pruning.report import Figures, save_pruned, write_report
-from studies.pruning.scores import class_counts, class_importance
+from studies.pruning.scores import AUTHORS_IMAGES_PER_CLASS, AUTHORS_TAU, SCORES, class_scores
 from studies.pruning.surgery import parameter_count, prunable_units
 from studies.session import QuantSession
+from studies.training import OPTIMIZERS
 
 if TYPE_CHECKING:
     import argparse
@@ -48,7 +52,11 @@ if TYPE_CHECKING:
 
 
 def _ratio_or_layer_ratios(values: dict) -> None:
-    """Either one ratio (and scope) or a ratio per layer; the first defaults when neither is given."""
+    """Either one ratio (and scope) or a ratio per layer; the first defaults when neither is given. The floor
+    schedule has neither, only a scope."""
+    if values["schedule"] == "floor":
+        values["scope"] = values["scope"] or ["global"]
+        return
     if values["layer_ratios"] is not None:
         if values["ratio"] is not None or values["scope"] is not None:
             raise Invalid("give either ratio (and scope) or layer_ratios, not both", "layer_ratios")
@@ -68,24 +76,38 @@ class ClassAwarePruning(StudyKind):
     )
     space: ClassVar[Section] = Section({
         "method": Field(choices(METHODS), ["class-aware"]),
-        "tau": Field(float_range(0.0, math.inf), [1e-5, 1e-2]),
+        "score": Field(choices(SCORES), ["sum-max"]),
+        "tau": Field(float_range(0.0, math.inf), [AUTHORS_TAU, AUTHORS_TAU]),
+        "images_per_class": Field(integer(0), AUTHORS_IMAGES_PER_CLASS),
         "lambda1": Field(float_range(0.0, math.inf), [1e-6, 1e-4]),
         "lambda2": Field(float_range(0.0, math.inf), [1e-3, 1e-1]),
-        "ratio": Field(float_range(0.0, 1.0), None),
-        "scope": Field(choices(SCOPES), None),
+        "l1_scope": Field(one_of(L1_SCOPES), "parameters"),
+        "orthogonality": Field(one_of(ORTHOGONALITY_FORMS), "conv"),
+        "schedule": Field(one_of(SCHEDULES), "ratio"),
+        "ratio": Field(float_range(0.0, 1.0), None, When("schedule", ("ratio",), "schedule")),
         "layer_ratios": Field(list_of(float_range(0.0, 1.0), "ratios or [low, high] ranges, one per prunable layer"),
-                              None),
+                              None, When("schedule", ("ratio",), "schedule")),
+        "step": Field(number(0, 1, open_bounds=True), 0.1, When("schedule", ("floor",), "schedule")),
+        "scope": Field(choices(SCOPES), None),
         "iterations": Field(int_range(1), [1, 4]),
         "regularize_epochs": Field(integer(0), 5),
         "tolerance_points": Field(number(0), None),
+        "optimizer": Field(one_of(OPTIMIZERS), "adam"),
+        "lr": Field(number(0, open_bounds=True), None),
     }, rules=(_ratio_or_layer_ratios,))
-    """`method`: class-aware | magnitude | random, or a list searched over; `tau`, `lambda1`, `lambda2`: a number
-    or [low, high] (searched on a log scale when low > 0); `ratio`: share of filters pruned, [low, high] in 0..1
-    (default [0.3, 0.8]), ranked over all layers (`scope` "global", the default) or the same in each ("layer");
-    `layer_ratios`: one ratio or range per prunable layer instead; `iterations`: rounds, [low, high];
+    """`method`: class-aware | magnitude | random, or a list searched over; `score`: "sum-max" (the authors')
+    or "max-sum" (see `studies.pruning.scores`); `tau`, `lambda1`, `lambda2`: a number or [low, high] (searched
+    on a log scale when low > 0); `images_per_class`: images per class the scores average over (0: the whole
+    training part); `l1_scope`: "parameters" (all, batch-norm γ included) or "weights" (MAC weights);
+    `orthogonality`: "conv" or "kernel" form; `schedule` "ratio": `ratio`, share of filters pruned, [low, high]
+    in 0..1 (default [0.3, 0.8]), ranked over all layers (`scope` "global", the default) or the same in each
+    ("layer"), or `layer_ratios`, one ratio or range per prunable layer, reached over `iterations` rounds;
+    `schedule` "floor": each round removes `step` of the filters left until the floor or `iterations` rounds;
     `regularize_epochs`: training under the pruning loss before the first round; `tolerance_points`: stop before
-    accuracy falls more than this below the baseline (no floor when absent)."""
+    accuracy falls more than this below the baseline (no floor when absent); `optimizer` ("adam" or "sgd", the
+    authors') and `lr` (default: the [model]'s) of that training and of the fine-tuning after each round."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
+    layer_costs: ClassVar[bool] = True
 
     @classmethod
     def add_commands(cls, commands: argparse._SubParsersAction) -> None:
@@ -99,7 +121,7 @@ class ClassAwarePruning(StudyKind):
         self.units = prunable_units(self.session.baseline_model())
         if not self.units:
             raise ConfigError("model: the network has no prunable layer (it needs a hidden layer or two convolutions)")
-        ratios = settings["layer_ratios"]
+        ratios = settings.get("layer_ratios")
         if ratios is not None and len(ratios) != len(self.units):
             names = ", ".join(unit.name for unit in self.units)
             raise ConfigError(f"space.layer_ratios: the network has {len(self.units)} prunable layers ({names}), "
@@ -108,9 +130,10 @@ class ClassAwarePruning(StudyKind):
 
     def figures(self, model: nn.Module) -> Figures:
         """Accuracy, parameters, MACs and LUT energy per inference of a (pruned) quantized network."""
-        stats = self.session.stats(model)
+        breakdown = layer_costs(self.session.cost_model(), self.session.stats(model))
         return Figures(self.session.accuracy(model), self.session.accuracy(model, "test"), parameter_count(model),
-                       macs(stats), energy_per_inference(self.lut, stats) * NJ_PER_J)
+                       sum(layer.macs for layer in breakdown),
+                       sum(layer.energy_J for layer in breakdown) * NJ_PER_J, breakdown)
 
     def baseline_figures(self) -> Figures:
         """Figures of the unpruned baseline network, computed once."""
@@ -121,44 +144,53 @@ class ClassAwarePruning(StudyKind):
     def baseline(self) -> dict[str, float]:
         base = self.baseline_figures()
         return {"accuracy": base.accuracy, "test_accuracy": base.test_accuracy, "energy_per_inference_nJ": base.energy_per_inference_nJ,
-                "macs": float(base.macs), "params": float(base.params)}
+                "macs": float(base.macs), "params": float(base.params), **layer_figures(base.layers)}
 
     def plan(self, trial: optuna.Trial) -> PruningPlan:
         """The pruning setting of a trial: fixed values as given, ranges and lists suggested on `trial`."""
         s = self.settings
         method = _categorical(trial, "method", s["method"])
         layer_ratios = None
-        ratio, scope = PruningPlan.ratio, PruningPlan.scope
-        if s["layer_ratios"] is not None:
+        ratio = PruningPlan.ratio
+        scope = _categorical(trial, "scope", s["scope"]) if s["scope"] is not None else PruningPlan.scope
+        if s.get("layer_ratios") is not None:
             layer_ratios = tuple(_float(trial, f"ratio_{i}", pair) for i, pair in enumerate(s["layer_ratios"]))
-        else:
+        elif s["schedule"] == "ratio":
             ratio = _float(trial, "ratio", s["ratio"])
-            scope = _categorical(trial, "scope", s["scope"])
         low, high = s["iterations"]
         tolerance = s["tolerance_points"]
         searched_tau = s["tau"][0] != s["tau"][1]
         return PruningPlan(
-            method=method, ratio=ratio, scope=scope, layer_ratios=layer_ratios,
+            method=method, schedule=s["schedule"], ratio=ratio, step=s.get("step", PruningPlan.step), scope=scope,
+            layer_ratios=layer_ratios,
             iterations=low if low == high else trial.suggest_int("iterations", low, high),
-            tau=PruningPlan.tau if searched_tau and method != "class-aware" else _float(trial, "tau", s["tau"], log=True),
+            score=_categorical(trial, "score", s["score"]),
+            tau=(PruningPlan.tau if searched_tau and method != "class-aware"
+                 else _float(trial, "tau", s["tau"], log=True)),
+            images_per_class=s["images_per_class"],
             lambda1=_float(trial, "lambda1", s["lambda1"], log=True),
             lambda2=_float(trial, "lambda2", s["lambda2"], log=True),
+            l1_scope=s["l1_scope"], orthogonality=s["orthogonality"],
             regularize_epochs=s["regularize_epochs"],
             finetune_epochs=self.session.settings["finetune_epochs"],
             min_accuracy=None if tolerance is None else self.baseline_figures().accuracy - tolerance,
         )
 
-    def prune(self, plan: PruningPlan, seed: int) -> PruneResult:
-        """Run the pruning loop on the baseline network."""
+    def training(self, seed: int) -> Training:
+        """The optimizer settings of the pruning loop: [space] `optimizer` and `lr`, the rest from [model]."""
         model_settings = self.session.settings
-        training = Training(model_settings["lr"], model_settings["batch_size"], seed, model_settings["weight_decay"],
-                            self.session.device, self.session.progress)
+        return Training(self.settings["lr"] or model_settings["lr"], model_settings["batch_size"], seed,
+                        model_settings["weight_decay"], self.session.device, self.settings["optimizer"],
+                        self.session.progress)
+
+    def prune(self, plan: PruningPlan, training: Training) -> PruneResult:
+        """Run the pruning loop on the baseline network."""
         return prune_iteratively(self.session.baseline_model(), self.session.dataset, plan, training,
                                  self.session.accuracy)
 
     def evaluate(self, trial: optuna.Trial) -> dict[str, float]:
         plan = self.plan(trial)
-        result = self.prune(plan, seed=self.session.seed + 1 + trial.number)
+        result = self.prune(plan, self.training(self.session.seed + 1 + trial.number))
         base, after = self.baseline_figures(), self.figures(result.model)
         trial.set_user_attr("method", plan.method)
         trial.set_user_attr("kept_per_layer", {name: len(kept) for name, kept in result.kept.items()})
@@ -171,7 +203,7 @@ class ClassAwarePruning(StudyKind):
         return {"accuracy": after.accuracy, "energy_per_inference_nJ": after.energy_per_inference_nJ,
                 "macs": float(after.macs), "params": float(after.params),
                 "pruned_filters_pct": 100.0 * result.pruned_fraction,
-                "accuracy_drop": base.accuracy - after.accuracy}
+                "accuracy_drop": base.accuracy - after.accuracy, **layer_figures(after.layers)}
 
     @classmethod
     def run_once(cls, config: StudyConfig, out: Path, overrides: dict | None = None, storage: str | None = None,
@@ -189,12 +221,12 @@ class ClassAwarePruning(StudyKind):
                               f"(in the file or as --set {ranged[0]}=VALUE), got {settings[ranged[0]]!r}")
         instance = cls(settings, study_context(config, storage or config.storage or DEFAULT_STORAGE, progress, stop))
         plan = instance.plan(optuna.trial.FixedTrial({}))
-        result = instance.prune(plan, seed=config.seed + 1)
+        result = instance.prune(plan, instance.training(config.seed + 1))
         session = instance.session
         dataset = session.dataset
         counts_before, counts_after = (
-            class_counts(class_importance(model, result.units, dataset.train, dataset.n_classes, plan.tau,
-                                          session.device, session.progress, f"class counts {when}"))
+            class_scores(model, result.units, dataset.train, dataset.n_classes, plan.score, plan.tau,
+                         plan.images_per_class, session.device, session.progress, f"class scores {when}")
             for model, when in ((result.start, "before"), (result.model, "after")))
         out = Path(out)
         report = write_report(out, plan, result, instance.baseline_figures(), instance.figures(result.model),

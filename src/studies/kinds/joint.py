@@ -88,6 +88,7 @@ class Joint(StudyKind):
     filters in 2 rounds); `[space.weights]`: the `weight-subset` kind's keys (default: 1 to all weight values
     ranked by energy, activation threshold 0.6 to 1 of the clock period)."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
+    layer_costs: ClassVar[bool] = True
 
     def __init__(self, settings: dict, context: StudyContext) -> None:
         self.session = QuantSession(context)
@@ -104,7 +105,7 @@ class Joint(StudyKind):
         seed = self.session.seed + 1 + trial.number
         pruning_trial = PrefixedTrial(trial, "pruning")
         plan = self.pruning.plan(pruning_trial)
-        pruned = self.pruning.prune(plan, seed)
+        pruned = self.pruning.prune(plan, self.pruning.training(seed))
         weights_trial = PrefixedTrial(trial, "weights")
         base = self.weights.baseline_cost
         weights = self.weights.suggest_weights(weights_trial)
@@ -130,4 +131,4 @@ class Joint(StudyKind):
                 "energy_per_inference_nJ": figures["energy_per_inference_nJ"],
                 "power_scaled_uW": figures["power_scaled_uW"],
                 "logic_area_mm2": report.area_um2 / UM2_PER_MM2,
-                "accuracy_drop": self.session.reference().accuracy - accuracy}
+                "accuracy_drop": self.session.reference().accuracy - accuracy, **report.layer_figures()}

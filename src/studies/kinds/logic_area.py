@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 import optuna
 
 from cells.units import UM2_PER_MM2, reduction_pct
-from dse.costmodel import embedded_area
+from dse.costmodel import embedded_area, layer_costs, layer_figures
 from dse.kinds import Objective, StudyKind
 from dse.schema import Field, Section, float_range, int_range, integer
 from studies.data import DATA_SETTINGS
@@ -49,6 +49,7 @@ class LogicArea(StudyKind):
     accuracy loss below the baseline (percentage points), a number or a [low, high] range searched; `add_step`:
     values added per round; `max_rounds`: most rounds of adding."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
+    layer_costs: ClassVar[bool] = True
 
     @classmethod
     def grid_space(cls, settings: dict) -> dict[str, list] | None:
@@ -69,7 +70,8 @@ class LogicArea(StudyKind):
     def baseline(self) -> dict[str, float]:
         reference = self.session.reference()
         return {"accuracy": reference.accuracy, "test_accuracy": reference.test_accuracy,
-                "logic_area_mm2": embedded_area(self.lut, reference.stats) / UM2_PER_MM2}
+                "logic_area_mm2": embedded_area(self.lut, reference.stats) / UM2_PER_MM2,
+                **layer_figures(layer_costs(self.session.cost_model(), reference.stats))}
 
     def evaluate(self, trial: optuna.Trial) -> dict[str, float]:
         reference = self.session.reference()
@@ -87,7 +89,8 @@ class LogicArea(StudyKind):
             rounds += 1
             model = self.session.finetune(self.order[:count], None, seed + rounds, start=model)
             accuracy = self.session.accuracy(model)
-        area = embedded_area(self.lut, self.session.stats(model))
+        stats = self.session.stats(model)
+        area = embedded_area(self.lut, stats)
         base_area = embedded_area(self.lut, reference.stats)
         trial.set_user_attr("n_weight_values", count)
         trial.set_user_attr("allowed_weights", sorted(int(w) for w in self.order[:count]))
@@ -96,4 +99,5 @@ class LogicArea(StudyKind):
         trial.set_user_attr("area_reduction_pct", reduction_pct(area, base_area))
         trial.set_user_attr("test_accuracy", self.session.accuracy(model, "test"))
         return {"accuracy": accuracy, "logic_area_mm2": area / UM2_PER_MM2,
-                "accuracy_drop": reference.accuracy - accuracy}
+                "accuracy_drop": reference.accuracy - accuracy,
+                **layer_figures(layer_costs(self.session.cost_model(), stats))}

@@ -8,33 +8,45 @@ between the unrestricted network's worst sensitized delay (the clock period)
 and the restricted one lets the supply voltage drop, and power with it.
 The accuracy objective is measured on the validation part, which the search
 sees; the test accuracy is kept as the trial attribute `test_accuracy`.
+
+`ranking = "kmeans"` runs Deep Compression's weight sharing instead
+(`studies.sharing`): `n_values` is then the number of shared values (k-means
+clusters) per layer, `prune_fraction` the share of each layer's weights
+pruned by magnitude first, and activations are not restricted.
 """
 
 from __future__ import annotations
 
+import argparse
 from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import optuna
+from torch import nn
 
 from cells.units import S_PER_PS, reduction_pct
 from dse.costmodel import CostReport, cost_report, worst_delay
 from dse.kinds import Objective, StudyKind
-from dse.schema import Field, Section, choices, float_range, int_range
+from dse.schema import Field, Invalid, Section, choices, float_range, int_range
 from studies.data import DATA_SETTINGS
 from studies.errors import StudiesError
+from studies.histograms_command import add_histograms_command
 from studies.kinds._ranking import allowed_activations, n_values_range, rank_weights
 from studies.models import MODEL_SETTINGS
-from studies.quant import signed_levels
+from studies.quant import quant_layers, signed_levels
 from studies.session import QuantSession
+from studies.sharing import deep_compression
 
 if TYPE_CHECKING:
-    from torch import nn
-
     from dse.kinds import StudyContext
 
-RANKINGS = ("energy", "delay", "free")
+RANKINGS = ("energy", "delay", "free", "kmeans")
+
+
+def _prune_with_kmeans(values: dict) -> None:
+    if values["prune_fraction"] != [0.0, 0.0] and "kmeans" not in values["ranking"]:
+        raise Invalid('prunes before weight sharing: it applies with ranking = "kmeans" only', "prune_fraction")
 
 
 class WeightSubset(StudyKind):
@@ -50,15 +62,26 @@ class WeightSubset(StudyKind):
         "ranking": Field(choices(RANKINGS), ["energy"]),
         "n_values": Field(int_range(1), None),
         "activation_delay_fraction": Field(float_range(0.0, 1.0), [0.6, 1.0]),
-    })
-    """`ranking`: energy | delay | free, or a list searched over; `n_values`: [low, high] values kept by a ranking
-    (default 1 to all); `activation_delay_fraction`: threshold over the clock period, [low, high]."""
+        "prune_fraction": Field(float_range(0.0, 0.99), [0.0, 0.0]),
+    }, rules=(_prune_with_kmeans,))
+    """`ranking`: energy | delay | free | kmeans, or a list searched over; `n_values`: [low, high] values kept by a
+    ranking, or shared values per layer for kmeans (default 1 to all); `activation_delay_fraction`: threshold over
+    the clock period, [low, high]; `prune_fraction`: share of each layer's weights pruned by magnitude before
+    k-means sharing, [low, high] (default 0: sharing only)."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
+    layer_costs: ClassVar[bool] = True
+
+    @classmethod
+    def add_commands(cls, commands: argparse._SubParsersAction) -> None:
+        """`dse histograms`, for the studies of every kind that trains a QAT baseline."""
+        add_histograms_command(commands)
 
     @classmethod
     def grid_space(cls, settings: dict) -> dict[str, list] | None:
         fraction = settings["activation_delay_fraction"]
-        if "free" in settings["ranking"] or settings["n_values"] is None or fraction[0] != fraction[1]:
+        pruned = settings["prune_fraction"]
+        if "free" in settings["ranking"] or settings["n_values"] is None or fraction[0] != fraction[1] \
+                or pruned[0] != pruned[1]:
             return None
         low, high = settings["n_values"]
         space: dict[str, list] = {"n_values": list(range(low, high + 1))}
@@ -82,23 +105,29 @@ class WeightSubset(StudyKind):
         if period <= 0:
             raise StudiesError("the LUT gives the unrestricted network no positive sensitized delay; "
                                "voltage scaling needs one")
-        return cost_report(self.lut, stats, period_s=period)
+        return cost_report(self.session.cost_model(), stats, period_s=period)
 
     def baseline(self) -> dict[str, float]:
         figures = self.baseline_cost.figures()
         reference = self.session.reference()
         return {"accuracy": reference.accuracy, "test_accuracy": reference.test_accuracy,
                 "energy_per_inference_nJ": figures["energy_per_inference_nJ"],
-                "power_scaled_uW": figures["power_scaled_uW"]}
+                "power_scaled_uW": figures["power_scaled_uW"], **self.baseline_cost.layer_figures()}
 
     def cost(self, model: nn.Module, activations: np.ndarray | None) -> CostReport:
         """Hardware figures of a (restricted, fine-tuned) network at the unrestricted network's clock period."""
-        return cost_report(self.lut, self.session.stats(model), period_s=self.baseline_cost.period_s,
-                           allowed_activations=activations)
+        return cost_report(self.session.cost_model(), self.session.stats(model),
+                           period_s=self.baseline_cost.period_s, allowed_activations=activations)
 
-    def suggest_weights(self, trial: optuna.Trial) -> np.ndarray:
+    def suggest_ranking(self, trial: optuna.Trial) -> str:
         rankings = self.settings["ranking"]
-        ranking = rankings[0] if len(rankings) == 1 else trial.suggest_categorical("ranking", rankings)
+        return rankings[0] if len(rankings) == 1 else trial.suggest_categorical("ranking", rankings)
+
+    def suggest_weights(self, trial: optuna.Trial, ranking: str | None = None) -> np.ndarray:
+        """The allowed weight values of a LUT ranking or a free choice (`ranking`, or suggested on `trial`)."""
+        ranking = ranking or self.suggest_ranking(trial)
+        if ranking == "kmeans":
+            raise StudiesError('ranking "kmeans" shares weights per layer and gives no one allowed weight set')
         if ranking == "free":
             candidates = self.session.candidates
             chosen = [int(v) for v in candidates if trial.suggest_categorical(f"w{int(v)}", [True, False])]
@@ -119,13 +148,28 @@ class WeightSubset(StudyKind):
             raise optuna.TrialPruned(f"no non-negative activation fits {fraction:.3f} of the clock period")
         return allowed
 
+    def _trial_network(self, trial: optuna.Trial, period_s: float) -> tuple[nn.Module, np.ndarray | None,
+                                                                            np.ndarray | None]:
+        """The trial's fine-tuned network, its allowed weights (None after k-means: whatever the layers share) and
+        allowed activations (None: all)."""
+        ranking = self.suggest_ranking(trial)
+        seed = self.session.seed + 1 + trial.number
+        if ranking == "kmeans":
+            low, high = self.settings["prune_fraction"]
+            pruned = low if low == high else trial.suggest_float("prune_fraction", low, high)
+            k = trial.suggest_int("n_values", *self.n_values)
+            return deep_compression(self.session, k, pruned, None, seed), None, None
+        weights = self.suggest_weights(trial, ranking)
+        activations = self.suggest_activations(trial, weights, period_s)
+        return self.session.finetune(weights, activations, seed=seed), weights, activations
+
     def evaluate(self, trial: optuna.Trial) -> dict[str, float]:
         reference = self.session.reference()
         base = self.baseline_cost
-        weights = self.suggest_weights(trial)
-        activations = self.suggest_activations(trial, weights, base.period_s)
-        model = self.session.finetune(weights, activations, seed=self.session.seed + 1 + trial.number)
+        model, weights, activations = self._trial_network(trial, base.period_s)
         accuracy = self.session.accuracy(model)
+        if weights is None:
+            weights = np.unique(np.concatenate([layer.integer_weights().ravel() for _, layer in quant_layers(model)]))
         report = self.cost(model, activations)
         figures = report.figures()
         trial.set_user_attr("n_weight_values", len(weights))
@@ -142,4 +186,4 @@ class WeightSubset(StudyKind):
         return {"accuracy": accuracy,
                 "energy_per_inference_nJ": figures["energy_per_inference_nJ"],
                 "power_scaled_uW": figures["power_scaled_uW"],
-                "accuracy_drop": reference.accuracy - accuracy}
+                "accuracy_drop": reference.accuracy - accuracy, **report.layer_figures()}

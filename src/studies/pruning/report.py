@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from cells.figures import save_figure
 from cells.files import atomic_path, write_text
 from cells.units import reduction_pct
+from dse.costmodel import LayerCost
 from studies.data import Dataset
 from studies.errors import StudiesError
 from studies.models import Classifier, build_model
@@ -40,6 +41,13 @@ class Figures:
     params: int
     macs: int
     energy_per_inference_nJ: float
+    layers: tuple[LayerCost, ...] = ()  # the cost model's per-layer breakdown
+
+
+def _figures_record(figures: Figures) -> dict:
+    """Figures for report.json, the per-layer breakdown by layer name in human units (as trial attributes)."""
+    return {**{k: v for k, v in asdict(figures).items() if k != "layers"},
+            "layers": {layer.name: layer.figures() for layer in figures.layers}}
 
 
 def save_pruned(path: Path, result: PruneResult, model_settings: dict, dataset: Dataset, bits: int | None) -> Path:
@@ -82,8 +90,8 @@ def write_report(out: Path, plan: PruningPlan, result: PruneResult, before: Figu
         "pruned_filters_pct": 100.0 * result.pruned_fraction,
         "stopped_by": result.stopped_by,
         "rounds": [asdict(step) for step in result.steps],
-        "baseline": asdict(before),
-        "pruned": asdict(after),
+        "baseline": _figures_record(before),
+        "pruned": _figures_record(after),
         "reduction_pct": {key: reduction_pct(getattr(after, key), getattr(before, key))
                           for key in ("params", "macs", "energy_per_inference_nJ")},
         "class_counts": {"before": {n: c.tolist() for n, c in counts_before.items()},
@@ -111,6 +119,13 @@ def summary_lines(report: dict) -> list[str]:
     lines.append(f"MACs          {before['macs']} -> {after['macs']} (-{cut['macs']:.1f} %)")
     lines.append(f"energy        {energy_before:.4g} nJ -> {energy_after:.4g} nJ "
                  f"(-{cut['energy_per_inference_nJ']:.1f} %)")
+    if after["layers"]:
+        lines.append(f"{'layer':<12} {'MACs':>21} {'energy (nJ)':>21} {'weights':>7} {'delay ps':>9} {'area um2':>9}")
+    for name, cost in after["layers"].items():
+        old = before["layers"].get(name, {"macs": 0.0, "energy_nJ": 0.0})
+        lines.append(f"{name:<12} {old['macs']:>9.0f} -> {cost['macs']:<9.0f} {old['energy_nJ']:>9.4g} -> "
+                     f"{cost['energy_nJ']:<9.4g} {cost['distinct_weights']:>7.0f} {cost['worst_delay_ps']:>9.0f} "
+                     f"{cost['area_um2']:>9.0f}")
     return lines
 
 

@@ -2,18 +2,23 @@
 
 For one image x_j the importance of an activation a is the first-order Taylor
 estimate of the loss change when a is set to zero, Θ' = |a · ∂L(x_j)/∂a|, and
-its score is 1 when Θ' > τ, else 0. The score for a class is the mean over the
-class's images; the importance of a filter for a class is the largest score
-over its activations (its positions in the feature map); its class count is
-the sum of its importances over the classes, which is the number of classes
-it is important for once the scores are polarized (see `regularizers`).
+it counts as important when Θ' > τ. Per class, the share of the class's
+images for which an activation is important is its hit rate, one per
+position of the filter's feature map. Two ways turn hit rates into a score
+per filter, in classes:
 
-Activations are taken before the nonlinearity (after batch norm where there is
-one): for a ReLU, |a·∂L/∂a| is the same before and after it, since the ReLU
-passes both a and the gradient where a > 0 and zeroes the product elsewhere.
-The loss of each image is its own cross-entropy; the network runs in eval mode,
-so images of a batch do not interact and one backward pass gives every image's
-gradients.
+- "sum-max", the authors' (their released scoring code): hit rates summed
+  over the classes, then the largest sum over the positions; τ = 1e-50 (any
+  non-zero Θ'), about ten images per class, activations at the MAC layer's
+  output (before batch norm), as their hook on the convolution takes them.
+- "max-sum": per class the largest hit rate over the positions, then summed
+  over the classes (`class_importance`, `class_counts`); activations before
+  the nonlinearity (after batch norm where there is one).
+
+The loss of each image is its own cross-entropy; the network runs in eval
+mode, so images of a batch do not interact and one backward pass gives every
+image's gradients (whether Θ' is non-zero does not depend on summing or
+averaging the losses of a batch).
 """
 
 from __future__ import annotations
@@ -32,11 +37,16 @@ from studies.pruning.surgery import PrunableUnit
 from studies.training import QUIET, Progress, batches
 
 SCORE_BATCH = 256
+SCORES = ("sum-max", "max-sum")
+AUTHORS_TAU = 1e-50
+AUTHORS_IMAGES_PER_CLASS = 10
 
 
-def taylor_values(model: nn.Module, units: Sequence[PrunableUnit], x: torch.Tensor,
-                  y: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Θ' = |a · ∂L(x_j)/∂a| for every image j and activation a of each unit, shaped like the unit's activations."""
+def taylor_values(model: nn.Module, units: Sequence[PrunableUnit], x: torch.Tensor, y: torch.Tensor,
+                  before_norm: bool = False) -> dict[str, torch.Tensor]:
+    """Θ' = |a · ∂L(x_j)/∂a| for every image j and activation a of each unit, shaped like the unit's activations.
+
+    `a` is the output of the unit's batch norm (if any), or with `before_norm` of its MAC layer."""
     captured: dict[str, torch.Tensor] = {}
 
     def keep(name: str):
@@ -44,7 +54,8 @@ def taylor_values(model: nn.Module, units: Sequence[PrunableUnit], x: torch.Tens
             captured[name] = output
         return hook
 
-    handles = [model.get_submodule(u.activation_module).register_forward_hook(keep(u.name)) for u in units]
+    handles = [model.get_submodule(u.name if before_norm else u.activation_module).register_forward_hook(keep(u.name))
+               for u in units]
     was_training = model.training
     model.eval()
     try:
@@ -59,34 +70,44 @@ def taylor_values(model: nn.Module, units: Sequence[PrunableUnit], x: torch.Tens
     return {n: (captured[n].detach() * g).abs() for n, g in zip(names, grads)}
 
 
+def scoring_images(labels: torch.Tensor, n_classes: int, images_per_class: int) -> torch.Tensor:
+    """Indices of the first `images_per_class` images of every class (all images when 0)."""
+    if images_per_class == 0:
+        return torch.arange(len(labels))
+    chosen = [torch.nonzero(labels == c).flatten()[:images_per_class] for c in range(n_classes)]
+    return torch.sort(torch.cat(chosen)).values
+
+
+def hit_rates(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, tau: float,
+              images_per_class: int = 0, before_norm: bool = False, device: str = "cpu", progress: Progress = QUIET,
+              label: str = "class scores") -> dict[str, torch.Tensor]:
+    """Per unit, a float64 tensor (classes × outputs × positions): the share of each class's images with Θ' > τ.
+
+    `progress` shows a bar named `label` and stops the work (Stopped) before the next batch when asked."""
+    x, y = split
+    chosen = scoring_images(y, n_classes, images_per_class)
+    x, y = x[chosen], y[chosen]
+    hits: dict[str, torch.Tensor] = {}
+    images = torch.bincount(y, minlength=n_classes).double().clamp_min(1)
+    with progress.bar(label, math.ceil(len(y) / SCORE_BATCH)) as bar:
+        for xb, yb in batches((x, y), SCORE_BATCH):
+            progress.check()
+            yb = yb.to(device)
+            for name, value in taylor_values(model, units, xb.to(device), yb, before_norm).items():
+                hit = (value > tau).reshape(len(value), value.shape[1], -1).double()
+                total = hits.setdefault(name, torch.zeros(n_classes, *hit.shape[1:], dtype=torch.float64,
+                                                          device=device))
+                total.index_add_(0, yb, hit)
+            bar.update()
+    return {name: (total / images.to(total.device).view(-1, 1, 1)).cpu() for name, total in hits.items()}
+
+
 def class_importance(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, tau: float,
                      device: str = "cpu", progress: Progress = QUIET,
                      label: str = "class scores") -> dict[str, np.ndarray]:
-    """Per unit, an array (classes × outputs): the importance of each filter (or neuron) for each class, in [0, 1].
-
-    `progress` shows a bar named `label` and stops the work (Stopped) before the next batch when asked."""
-    hits: dict[str, torch.Tensor] = {}
-    images = torch.zeros(n_classes, dtype=torch.float64)
-    with progress.bar(label, math.ceil(len(split[1]) / SCORE_BATCH)) as bar:
-        for x, y in batches(split, SCORE_BATCH):
-            progress.check()
-            y = y.to(device)
-            _add_hits(hits, images, taylor_values(model, units, x.to(device), y), y, n_classes, tau)
-            bar.update()
-    importance = {}
-    for name, total in hits.items():
-        mean = total / images.clamp_min(1).to(total.device).view(-1, *[1] * (total.dim() - 1))
-        importance[name] = mean.reshape(n_classes, mean.shape[1], -1).amax(dim=2).cpu().numpy()
-    return importance
-
-
-def _add_hits(hits: dict[str, torch.Tensor], images: torch.Tensor, values: dict[str, torch.Tensor], y: torch.Tensor,
-              n_classes: int, tau: float) -> None:
-    """Add one batch: the images per class, and per unit and class how many images had each Θ' above τ."""
-    images += torch.bincount(y.cpu(), minlength=n_classes).double()
-    for name, value in values.items():
-        total = hits.setdefault(name, torch.zeros(n_classes, *value.shape[1:], dtype=torch.float64, device=y.device))
-        total.index_add_(0, y, (value > tau).double())
+    """Per unit, an array (classes × outputs): each filter's largest hit rate over its positions, in [0, 1]."""
+    rates = hit_rates(model, units, split, n_classes, tau, device=device, progress=progress, label=label)
+    return {name: rate.amax(dim=2).numpy() for name, rate in rates.items()}
 
 
 def class_counts(importance: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -94,10 +115,21 @@ def class_counts(importance: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: values.sum(axis=0) for name, values in importance.items()}
 
 
-def class_aware_keys(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, tau: float,
-                     device: str = "cpu", progress: Progress = QUIET,
+def class_scores(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, score: str,
+                 tau: float, images_per_class: int, device: str = "cpu", progress: Progress = QUIET,
+                 label: str = "class scores") -> dict[str, np.ndarray]:
+    """Per unit, each output's score in classes (0..n_classes) as `score` ("sum-max" or "max-sum") computes it."""
+    rates = hit_rates(model, units, split, n_classes, tau, images_per_class, before_norm=score == "sum-max",
+                      device=device, progress=progress, label=label)
+    if score == "max-sum":
+        return {name: rate.amax(dim=2).sum(dim=0).numpy() for name, rate in rates.items()}
+    return {name: rate.sum(dim=0).amax(dim=1).numpy() for name, rate in rates.items()}
+
+
+def class_aware_keys(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, score: str,
+                     tau: float, images_per_class: int, device: str = "cpu", progress: Progress = QUIET,
                      label: str = "class scores") -> dict[str, np.ndarray]:
-    """Pruning keys: fewest classes first, ties broken by the smaller relative filter magnitude."""
-    counts = class_counts(class_importance(model, units, split, n_classes, tau, device, progress, label))
+    """Pruning keys: lowest score first, ties broken by the smaller relative filter magnitude."""
+    scores = class_scores(model, units, split, n_classes, score, tau, images_per_class, device, progress, label)
     magnitude = relative_magnitude(model, units)
-    return {name: np.stack([counts[name], magnitude[name]], axis=1) for name in counts}
+    return {name: np.stack([scores[name], magnitude[name]], axis=1) for name in scores}
