@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/early_exit.py [--data digits|mnist] [--seeds 5] [--trials 1000] [--device cuda]
        [--out results.json] [--training joint|frozen] [--beta-reference all|possible] [--final-decision
-       unmasked|masked] [--hybrid-heads confidence|exclusion] [--channels 16,32,64] [--epochs N]
+       unmasked|masked] [--hybrid-heads confidence|exclusion] [--head-pool 2] [--channels 16,32,64] [--epochs N]
 
 Characterizes the 8-bit signed array multiplier (cached after the first run).
 Per seed (which also draws the data split), trains the quantized CNN without
