@@ -56,7 +56,8 @@ def train(model: nn.Module, split: Split, epochs: int, lr: float, batch_size: in
     passes over `split`; batch order follows `seed`.
 
     With `progress.show`, a bar named `label` shows the epoch and the epoch's running mean loss and training
-    accuracy (%, argmax of the outputs); a set `progress.stop` raises Stopped before the next batch.
+    accuracy (%, argmax of the outputs, or of the first output of a model that returns several, such as a
+    network with exits); a set `progress.stop` raises Stopped before the next batch.
     """
     model.to(device).train()
     if optimizer == "sgd":
@@ -78,7 +79,8 @@ def train(model: nn.Module, split: Split, epochs: int, lr: float, batch_size: in
                 solver.step()
                 if progress.show:
                     loss_sum += float(loss.detach()) * len(y)
-                    correct += int((outputs.argmax(dim=1) == y).sum())
+                    final = outputs[0] if isinstance(outputs, tuple) else outputs
+                    correct += int((final.argmax(dim=1) == y).sum())
                     seen += len(y)
                     bar.set_postfix_str(f"epoch {epoch}/{epochs}, loss {loss_sum / seen:.4f}, "
                                         f"accuracy {100.0 * correct / seen:.1f} %", refresh=False)

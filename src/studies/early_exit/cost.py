@@ -1,9 +1,10 @@
 """Cost of inference with exits: the backbone layers an image actually ran, plus the exit heads it ran.
 
 An image leaving at exit e paid the backbone up to e, the heads of every exit
-up to and including e, and nothing after. At an exclusion exit only the
-networks of the classes still possible run, so those heads cost per class; a
-softmax classifier runs whole, at a fixed cost. The same tables serve any
+up to and including e, and nothing after. At an exclusion exit whose β
+rule looks only at the classes still possible, only their networks run, so
+those heads cost per class; a softmax classifier, or exclusion heads whose
+rule needs every class, runs whole, at a fixed cost. The same tables serve any
 unit: MACs (`costmodel.macs`) or energy from a LUT (`costmodel.energy_per_inference`).
 """
 
@@ -37,6 +38,10 @@ class CostTable:
         """What each image of `outcome` cost."""
         heads = np.einsum("nec,ec->n", outcome.candidates, self.per_class)
         return self.backbone[outcome.exit_index] + heads + outcome.reached @ self.fixed
+
+    def whole_heads(self) -> CostTable:
+        """The table where every class network runs at every exit reached (the β rule relative to all classes)."""
+        return CostTable(self.backbone, np.zeros_like(self.per_class), self.fixed + self.per_class.sum(axis=1))
 
     def select(self, exits: Sequence[int]) -> CostTable:
         """The table of a network keeping only the exits numbered `exits` (0-based, ascending) of this one."""
