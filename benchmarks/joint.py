@@ -1,12 +1,14 @@
-"""The joint study (pruning + weight subset) against each single knob alone, on digits.
+"""The joint study (pruning + weight subset, then + early exit) against each single knob alone, on digits.
 
 Usage: .venv/bin/python benchmarks/joint.py [--seeds 0,1] [--trials 16] [--hidden 32,32] [--epochs 20]
 
 Per seed (data split, training, sampler) the 8-bit quantization-aware MLP is
 trained once (cached); then three searches of the same number of trials
 (NSGA-II) run on it: `weight-subset` (values ranked by energy), magnitude
-pruning (the `class-aware-pruning` kind with `method = "magnitude"`), and
-`joint` (both). Each front is taken over validation accuracy and energy per
+pruning (the `class-aware-pruning` kind with `method = "magnitude"`), early
+exit (the `early-exit` kind, heads trained on the frozen network, the three
+exit rules searched), `joint` with pruning and weight subsets, and `joint`
+with all three. Each front is taken over validation accuracy and energy per
 inference (LUT of the 8-bit signed array multiplier, stationary, 500 vectors,
 cached). Printed per search and as mean ± standard deviation over seeds: the
 hypervolume of the front (reference: the baseline's energy and its accuracy
@@ -31,15 +33,19 @@ from characterize.passes.designs import MultiplierSpec
 from dse.kinds import StudyContext, StudyKind
 from dse.pareto import hypervolume
 from studies.kinds.class_aware_pruning import ClassAwarePruning
+from studies.kinds.early_exit import EarlyExit
 from studies.kinds.joint import Joint
 from studies.kinds.weight_subset import WeightSubset
 
 PRUNING = {"method": "magnitude", "ratio": [0.0, 0.8], "iterations": 2, "regularize_epochs": 0}
 WEIGHTS = {"ranking": "energy", "activation_delay_fraction": 1.0}
+EXIT = {"method": ["exclusion", "confidence", "hybrid"], "training": "frozen", "head_epochs": 20}
 SEARCHES = {
     "weight subset": (WeightSubset, WEIGHTS),
     "magnitude pruning": (ClassAwarePruning, PRUNING),
+    "early exit": (EarlyExit, EXIT),
     "joint": (Joint, {"pruning": PRUNING, "weights": WEIGHTS}),
+    "joint + exit": (Joint, {"pruning": PRUNING, "weights": WEIGHTS, "exit": EXIT}),
 }
 DIRECTIONS = ("maximize", "minimize")
 

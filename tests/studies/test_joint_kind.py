@@ -78,3 +78,35 @@ def test_a_trial_prunes_restricts_and_prices_the_result(tmp_path):
         assert 10.0 < values["accuracy"] <= 100.0
         assert values["accuracy_drop"] == pytest.approx(base["accuracy"] - values["accuracy"])
         study.tell(trial, [values[o.name] for o in Joint.objectives])
+
+
+def test_exit_heads_on_the_pruned_restricted_network(tmp_path):
+    space = Joint.validate({"pruning": {"ratio": 0.5, "iterations": 1, "regularize_epochs": 0},
+                            "weights": {"n_values": 4, "activation_delay_fraction": 1.0},
+                            "exit": {"method": "exclusion", "head_epochs": 2}}, "space")
+    assert space["exit"]["training"] == "frozen"
+    kind = Joint(space, StudyContext(LUT, {"source": "digits"}, MODEL, 0, "cpu", tmp_path))
+    study = optuna.create_study(directions=[o.direction for o in Joint.objectives])
+    # No exit used: the network without exits, as if the table were absent.
+    study.enqueue_trial({"exit.exit1": False, "exit.exit2": False, "exit.beta1": 0.5, "exit.beta2": 0.5})
+    # β = 1 at the first exit excludes every class but the likeliest: every image leaves there.
+    study.enqueue_trial({"exit.exit1": True, "exit.exit2": False, "exit.beta1": 1.0, "exit.beta2": 0.5})
+    trials = []
+    for _ in range(2):
+        trial = study.ask()
+        values = kind.evaluate(trial)
+        study.tell(trial, [values[o.name] for o in Joint.objectives])
+        trials.append((trial, values))
+    (none, none_values), (first, first_values) = trials
+    assert none_values["energy_per_inference_nJ"] == pytest.approx(none.user_attrs["energy_without_exits_nJ"])
+    assert none.user_attrs["exit.exit_fraction"] == [1.0]
+    assert first.user_attrs["exit.exit_fraction"] == [1.0, 0.0]
+    # Leaving after fc1 costs fc1 and the linear exclusion heads on its outputs (one per class), 1 fJ per MAC.
+    fc1 = first.user_attrs["kept_per_layer"]["fc1"]
+    assert first.user_attrs["exit.macs_per_inference"] == 64 * fc1 + fc1 * 10
+    assert first_values["energy_per_inference_nJ"] == pytest.approx((64 * fc1 + fc1 * 10) * 1e-6)
+
+
+def test_exit_heads_cannot_train_jointly_with_a_trial_network():
+    with pytest.raises(ConfigError, match=r"space\.exit\.training"):
+        Joint.validate({"exit": {"training": "joint"}}, "space")

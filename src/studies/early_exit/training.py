@@ -83,14 +83,20 @@ class ExitCosts:
 class ExitSession:
     """The study's QAT backbone and, trained on demand, one network with exits per kind of head."""
 
-    def __init__(self, context: StudyContext, settings: dict, training: str = "joint"):
+    def __init__(self, context: StudyContext, settings: dict, training: str = "joint",
+                 quant: QuantSession | None = None, backbone: nn.Module | None = None):
+        """`backbone` (default: the study's cached QAT network) gets heads trained on its frozen features, not
+        cached: a network a trial has just pruned or restricted. `quant` shares a session's data and baseline."""
+        if backbone is not None and training != "frozen":
+            raise ValueError("heads on a given backbone are trained on its frozen features (training 'frozen')")
         self.settings = {**HEAD_DEFAULTS, **{k: v for k, v in settings.items() if k in HEAD_DEFAULTS}}
         self.training = training
-        self.quant = QuantSession(context)
+        self.quant = quant or QuantSession(context)
         self.lut = context.lut
         self.device = context.device
         self.seed = context.seed
-        self.backbone = self.quant.baseline_model()
+        self.cached = backbone is None
+        self.backbone = self.quant.baseline_model() if backbone is None else backbone
         self.positions = exit_positions(self.backbone)
         self.children = [name for name, _ in self.backbone.named_children()]
         self.n_classes = self.quant.dataset.n_classes
@@ -137,7 +143,7 @@ class ExitSession:
                 backbone = self.backbone
             network = ExitNetwork(backbone, self.positions, self._new_heads(kind, self._feature_sizes(backbone)),
                                   self.settings["head_pool"])
-        if path.exists():
+        if self.cached and path.exists():
             network.load_state_dict(torch.load(path, map_location=self.device, weights_only=True))
         elif self.training == "joint":
             model = self.quant.settings
@@ -147,7 +153,8 @@ class ExitSession:
             self._save(network, path)
         else:
             self._train_on_frozen_features(kind, network)
-            self._save(network, path)
+            if self.cached:
+                self._save(network, path)
         if self.training == "joint":
             restrict(network, weights=self.quant.unrestricted)
         return network.eval()

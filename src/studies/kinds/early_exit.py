@@ -84,9 +84,9 @@ class EarlyExit(StudyKind):
     positives in the exclusion loss, times C - 1)."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
 
-    def __init__(self, settings: dict, context: StudyContext) -> None:
+    def __init__(self, settings: dict, context: StudyContext, session: ExitSession | None = None) -> None:
         self.settings = settings
-        self.session = ExitSession(context, settings, settings["training"])
+        self.session = session or ExitSession(context, settings, settings["training"])
         candidates = len(self.session.positions)
         if candidates == 0:
             raise ConfigError("model: the backbone has a single MAC layer, so no exit can be placed")
@@ -115,7 +115,7 @@ class EarlyExit(StudyKind):
         reference = self.session.quant.reference()
         return {"accuracy": reference.accuracy, "test_accuracy": reference.test_accuracy, **self.full}
 
-    def _suggest(self, trial: optuna.Trial) -> tuple[str, list[int], dict[str, list[float]]]:
+    def suggest(self, trial: optuna.Trial) -> tuple[str, list[int], dict[str, list[float]]]:
         """The method, the used exits (0-based candidate indices) and their β and/or thresholds."""
         methods = self.settings["method"]
         method = methods[0] if len(methods) == 1 else trial.suggest_categorical("method", methods)
@@ -154,7 +154,7 @@ class EarlyExit(StudyKind):
         }
 
     def evaluate(self, trial: optuna.Trial) -> dict[str, float]:
-        method, used, values = self._suggest(trial)
+        method, used, values = self.suggest(trial)
         _, figures = self.run(method, used, values, "val")
         test, test_figures = self.run(method, used, values, "test")
         base = self.baseline()

@@ -1,14 +1,19 @@
-"""`joint`: pruning and weight subsets searched together, under one cost model.
+"""`joint`: pruning, weight subsets and early exit searched together, under one cost model.
 
 A trial prunes the cached quantized baseline as the `[space.pruning]` table
 says (method, ratio overall or per layer, rounds; the `class-aware-pruning`
 kind's settings), then restricts the pruned network to a weight subset and an
 activation delay threshold as `[space.weights]` says (the `weight-subset`
-kind's settings) and fine-tunes it. One cost model prices the result: LUT
+kind's settings) and fine-tunes it. With a `[space.exit]` table (the
+`early-exit` kind's keys), exit heads are then trained on the frozen features
+of that network and the trial chooses the exit rule, exits and β or
+thresholds; accuracy and energy per inference are then those of the network
+with exits (the heads use every weight value of the LUT's bit-width and are
+priced by the LUT like any MAC). One cost model prices the result: LUT
 energy per inference of the remaining MACs, the embedded multipliers' area,
 the worst sensitized delay and the power after voltage scaling against the
 unpruned, unrestricted network's clock period. Each sub-table's searched
-values are stored as parameters named `pruning.<key>` and `weights.<key>`, so
+values are stored as parameters named `pruning.<key>`, `weights.<key>` and `exit.<key>`, so
 the single-knob studies' fronts and this one compare on the same figures and
 one sees whether the knobs compound. Accuracy is measured on the validation
 part; the test accuracy is kept as the trial attribute `test_accuracy`.
@@ -20,21 +25,26 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from cells.units import UM2_PER_MM2, reduction_pct
 from dse.kinds import Objective, StudyKind
+from dse.errors import ConfigError
 from dse.schema import Field, Invalid, Section
 from studies.data import DATA_SETTINGS
+from studies.early_exit.training import ExitSession
 from studies.kinds.class_aware_pruning import ClassAwarePruning
+from studies.kinds.early_exit import EarlyExit
 from studies.kinds.weight_subset import WeightSubset
 from studies.models import MODEL_SETTINGS
 from studies.session import QuantSession
 
 if TYPE_CHECKING:
     import optuna
+    from torch import nn
 
     from dse.kinds import StudyContext
 
 
-def _sub_table(section: Section, default: dict) -> Field:
-    """A [space.<name>] table checked by another kind's schema; errors name the key below it."""
+def _sub_table(section: Section, default: dict | None) -> Field:
+    """A [space.<name>] table checked by another kind's schema; errors name the key below it. A None default
+    leaves the table out (its knob off)."""
 
     def check(value: Any) -> dict:
         try:
@@ -42,7 +52,7 @@ def _sub_table(section: Section, default: dict) -> Field:
         except Invalid as exc:
             raise Invalid(exc.reason, f".{exc.path}") from None
 
-    return Field(check, section.check(default))
+    return Field(check, None if default is None else section.check(default))
 
 
 class PrefixedTrial:
@@ -83,14 +93,28 @@ class Joint(StudyKind):
         "pruning": _sub_table(ClassAwarePruning.space, {"method": "magnitude", "ratio": [0.0, 0.7],
                                                          "iterations": 2, "regularize_epochs": 0}),
         "weights": _sub_table(WeightSubset.space, {}),
+        "exit": _sub_table(EarlyExit.space, None),
     })
     """`[space.pruning]`: the `class-aware-pruning` kind's keys (default: magnitude pruning of 0 to 70 % of the
     filters in 2 rounds); `[space.weights]`: the `weight-subset` kind's keys (default: 1 to all weight values
-    ranked by energy, activation threshold 0.6 to 1 of the clock period)."""
+    ranked by energy, activation threshold 0.6 to 1 of the clock period); `[space.exit]`: the `early-exit` kind's
+    keys, `training = "frozen"` only (default: no early exit)."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
     layer_costs: ClassVar[bool] = True
 
+    @classmethod
+    def validate(cls, settings: dict, where: str) -> dict:
+        values = super().validate(settings, where)
+        if values["exit"] is not None:
+            if settings["exit"].get("training", "frozen") != "frozen":
+                raise ConfigError(f"{where}.exit.training: exit heads are trained on each trial's pruned and "
+                                  f"restricted network, so only \"frozen\" applies")
+            values["exit"]["training"] = "frozen"
+        return values
+
     def __init__(self, settings: dict, context: StudyContext) -> None:
+        self.context = context
+        self.exit_settings = settings["exit"]
         self.session = QuantSession(context)
         self.pruning = ClassAwarePruning(settings["pruning"], context, self.session)
         self.weights = WeightSubset(settings["weights"], context, self.session)
@@ -113,7 +137,10 @@ class Joint(StudyKind):
         model = self.session.finetune(weights, activations, seed=seed, start=pruned.model)
         report = self.weights.cost(model, activations)
         figures = report.figures()
-        accuracy = self.session.accuracy(model)
+        accuracy, energy_nJ = self.session.accuracy(model), figures["energy_per_inference_nJ"]
+        test_accuracy = self.session.accuracy(model, "test")
+        if self.exit_settings is not None:
+            accuracy, energy_nJ, test_accuracy = self._exit(PrefixedTrial(trial, "exit"), model)
         trial.set_user_attr("pruned_filters_pct", 100.0 * pruned.pruned_fraction)
         trial.set_user_attr("kept_per_layer", {name: len(kept) for name, kept in pruned.kept.items()})
         trial.set_user_attr("n_weight_values", len(weights))
@@ -123,12 +150,27 @@ class Joint(StudyKind):
         for name in ("macs", "worst_delay_ps", "voltage_V"):
             trial.set_user_attr(name, figures[name])
         trial.set_user_attr("timing_met", report.timing_met)
-        trial.set_user_attr("energy_reduction_pct", reduction_pct(report.energy_per_inference_J,
-                                                                  base.energy_per_inference_J))
+        trial.set_user_attr("energy_without_exits_nJ", figures["energy_per_inference_nJ"])
+        trial.set_user_attr("energy_reduction_pct",
+                            reduction_pct(energy_nJ, base.figures()["energy_per_inference_nJ"]))
         trial.set_user_attr("power_reduction_pct", reduction_pct(report.power_scaled_W, base.power_scaled_W))
-        trial.set_user_attr("test_accuracy", self.session.accuracy(model, "test"))
+        trial.set_user_attr("test_accuracy", test_accuracy)
         return {"accuracy": accuracy,
-                "energy_per_inference_nJ": figures["energy_per_inference_nJ"],
+                "energy_per_inference_nJ": energy_nJ,
                 "power_scaled_uW": figures["power_scaled_uW"],
                 "logic_area_mm2": report.area_um2 / UM2_PER_MM2,
                 "accuracy_drop": self.session.reference().accuracy - accuracy, **report.layer_figures()}
+
+    def _exit(self, trial: PrefixedTrial, model: nn.Module) -> tuple[float, float, float]:
+        """Heads on `model`'s frozen features, one exit configuration suggested on `trial`: validation accuracy
+        (%), mean energy per inference (nJ) and test accuracy (%) of the network with exits."""
+        session = ExitSession(self.context, self.exit_settings, "frozen", quant=self.session, backbone=model)
+        exits = EarlyExit(self.exit_settings, self.context, session)
+        method, used, values = exits.suggest(trial)
+        _, figures = exits.run(method, used, values, "val")
+        test, test_figures = exits.run(method, used, values, "test")
+        trial.set_user_attr("method", method)
+        trial.set_user_attr("exits", [k + 1 for k in used])
+        trial.set_user_attr("macs_per_inference", figures["macs_per_inference"])
+        trial.set_user_attr("exit_fraction", test.exit_fractions().tolist())
+        return figures["accuracy"], figures["energy_per_inference_nJ"], test_figures["accuracy"]
