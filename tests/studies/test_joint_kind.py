@@ -27,6 +27,7 @@ def mlp_macs(first: int, second: int) -> int:
     ({"weights": {"ranking": "size"}}, r"space\.weights\.ranking"),
     ({"weights": {"n_values": [4, 2]}}, r"space\.weights\.n_values"),
     ({"exits": [1]}, r"space\.exits"),
+    ({"weights": {"ranking": ["energy", "kmeans"]}}, r"space\.weights\.ranking"),
 ])
 def test_bad_sub_tables_name_the_key(space, key):
     with pytest.raises(ConfigError, match=key):

@@ -105,6 +105,9 @@ class Joint(StudyKind):
     @classmethod
     def validate(cls, settings: dict, where: str) -> dict:
         values = super().validate(settings, where)
+        if "kmeans" in values["weights"]["ranking"]:
+            raise ConfigError(f'{where}.weights.ranking: "kmeans" shares weights per layer, with no one allowed '
+                              f"weight set to prune and restrict with; use energy, delay or free")
         if values["exit"] is not None:
             if settings["exit"].get("training", "frozen") != "frozen":
                 raise ConfigError(f"{where}.exit.training: exit heads are trained on each trial's pruned and "
