@@ -15,18 +15,16 @@ from characterize.timing.delaycalc import calculate_delays
 from characterize.timing.delays import NO_ARC, TimedGates, annotate_arc_delays, annotate_delays
 from characterize.timing.sim import simulate
 from characterize.timing.sta import critical_path
-from characterize.timing.timed_verilog import run_iverilog, write_timed_verilog
-from characterize.timing.vcd import write_vcd
+from characterize.timing.timed_verilog import write_timed_verilog
 from tests.characterize.test_sim import (  # noqa: F401 (fixtures of the hand-made cases)
     X_CHANGES,
     assert_matches_iverilog,
+    assert_vcd_matches_iverilog,
     filtered,
     glitch,
     random_netlist,
     tie,
-    vcd_changes,
 )
-from tests.conftest import require_tool
 
 
 def as_arcs(timed: TimedGates, rng: np.random.Generator | None = None, high: int = 0) -> TimedGates:
@@ -122,13 +120,7 @@ def test_multipliers_timed_by_the_delay_calculation_match_iverilog(library, arch
 def test_vcd_events_with_arc_delays_match_iverilog(library, tmp_path):
     rng = np.random.default_rng(11)
     timed = as_arcs(annotate_delays(random_netlist(library, 11, gates=120)), rng, 30)
-    inputs = {"x": rng.integers(0, 1 << 12, 31)}
-    period = timed.settle_bound_steps + 1
-    require_tool("iverilog")
-    run_iverilog(timed, inputs, tmp_path / "icarus")
-    ours = write_vcd(timed, inputs, tmp_path / "ours.vcd")
-    theirs = vcd_changes(tmp_path / "icarus" / "dump.vcd", timed.netlist, period)
-    assert len(theirs) > 100 and vcd_changes(ours, timed.netlist, period) == theirs
+    assert_vcd_matches_iverilog(timed, {"x": rng.integers(0, 1 << 12, 31)}, tmp_path)
 
 
 def test_arc_delays_follow_the_delay_calculation(library):
