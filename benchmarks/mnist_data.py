@@ -41,13 +41,14 @@ def load_mnist() -> dict[str, tuple[np.ndarray, np.ndarray]]:
             for name, (x, y) in zip(SPLITS, parts)}
 
 
-def mnist_study_source(folder: Path) -> dict:
-    """A study's [data] table for all 70,000 images in one `.npz` (written into `folder` once), split by the
-    study's stratified split into 50,000 / 10,000 / 10,000 like the classic one."""
-    path = Path(folder) / "mnist-all.npz"
+def mnist_study_source(folder: Path, images: int | None = None) -> dict:
+    """A study's [data] table for all 70,000 images (or the first `images`) in one `.npz` (written into `folder`
+    once), split by the study's stratified split 5 : 1 : 1, 50,000 / 10,000 / 10,000 like the classic one."""
+    path = Path(folder) / f"mnist-{images or 'all'}.npz"
     if not path.exists():
         parts = load_mnist().values()
-        np.savez(path, x=np.concatenate([x for x, _ in parts]), y=np.concatenate([y for _, y in parts]))
+        x, y = np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+        np.savez(path, x=x[:images], y=y[:images])
     return {"source": str(path), "val_fraction": 1 / 7, "test_fraction": 1 / 7}
 
 

@@ -111,6 +111,26 @@ def test_regularizer_drives_the_spectral_norm_to_lambda_so_the_varied_layer_stay
         assert max(varied) < k
 
 
+def test_spectral_form_bounds_the_largest_singular_values_and_leaves_the_small_ones():
+    lam = lipschitz_lambda(0.8, 0.5)
+    u, _ = torch.linalg.qr(torch.randn(12, 12, generator=torch.Generator().manual_seed(0)))
+    v, _ = torch.linalg.qr(torch.randn(8, 8, generator=torch.Generator().manual_seed(1)))
+    values = torch.tensor([0.6, 0.5, 0.4, 0.2, 0.1, 0.05, 0.02, 0.01])
+    layer = nn.Linear(8, 12, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(u[:, :8] @ torch.diag(values) @ v.T)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.3)  # plain gradient steps stay in the singular directions
+    for _ in range(300):
+        optimizer.zero_grad()
+        lipschitz_penalty([layer], lam, "spectral").backward()
+        optimizer.step()
+    after = torch.linalg.svdvals(layer.weight.detach())
+    assert lam < 0.3 and torch.allclose(after[:3], torch.full((3,), lam), rtol=0.02)
+    assert torch.allclose(after[3:], values[3:], atol=1e-5)  # below λ: untouched (the orthogonal form lifts them)
+    with pytest.raises(ValueError, match="regularizer"):
+        lipschitz_penalty([layer], lam, "frobenius")
+
+
 def test_sigma_zero_is_the_variation_free_accuracy_exactly(study_kind):
     plain = study_kind.session.quant.baseline_model()
     reference = study_kind.session.quant.reference().accuracy
@@ -170,6 +190,9 @@ def test_trial_records_objectives_and_curves(study_kind):
     ({"width": [3, 1]}, "space.width"),
     ({"layers": "1"}, "space.layers"),
     ({"noise": 1}, "space.noise: unknown key"),
+    ({"regularizer": "frobenius"}, "space.regularizer"),
+    ({"compensation_loss": "ce"}, "space.compensation_loss"),
+    ({"suppression_variation": "yes"}, "space.suppression_variation"),
 ])
 def test_bad_space_is_rejected(space, message):
     with pytest.raises(ConfigError, match=message):
@@ -241,7 +264,7 @@ curve_sigmas = [0.0, 0.25, 0.5]
     assert "no completed trial 99" in capsys.readouterr().err
 
 
-def test_trained_compensation_brings_the_varied_map_closer_to_the_nominal_one(study_kind):
+def test_compensation_trained_on_maps_brings_the_varied_map_closer_to_the_nominal_one(study_kind):
     from studies.variation.training import Schedule, train_compensation
 
     session = study_kind.session
@@ -264,8 +287,48 @@ def test_trained_compensation_brings_the_varied_map_closer_to_the_nominal_one(st
         return float(np.mean(errors))
 
     untrained = train_compensation(plain, {"classifier": 4}, 4, session.quant.dataset.train, variation, Schedule(0, 3e-3, 64, 1))
-    trained = train_compensation(plain, {"classifier": 4}, 4, session.quant.dataset.train, variation, Schedule(6, 3e-3, 64, 1))
+    trained = train_compensation(plain, {"classifier": 4}, 4, session.quant.dataset.train, variation, Schedule(6, 3e-3, 64, 1),
+                                 loss="maps")
     assert map_error(trained) < 0.9 * map_error(untrained)
+
+
+def test_compensation_trained_for_the_task_lowers_the_loss_under_variation(study_kind):
+    from studies.variation.training import Schedule, train_compensation
+
+    session = study_kind.session
+    plain = session.quant.baseline_model()
+    x, y = session.quant.dataset.val
+    variation = Variation(0.5)
+
+    def loss_under_variation(model: Compensated) -> float:
+        """Mean cross-entropy over 10 fixed chips."""
+        crossbar = Crossbar(model.crossbar_layers(), variation, torch.Generator().manual_seed(7))
+        losses = []
+        for _ in range(10):
+            crossbar.resample()
+            with torch.no_grad(), crossbar.active(model):
+                losses.append(float(nn.functional.cross_entropy(model(x), y)))
+        return float(np.mean(losses))
+
+    train = session.quant.dataset.train
+    untrained = train_compensation(plain, {"fc1": 2, "classifier": 2}, 4, train, variation, Schedule(0, 3e-3, 64, 1))
+    trained = train_compensation(plain, {"fc1": 2, "classifier": 2}, 4, train, variation, Schedule(6, 3e-3, 64, 1),
+                                 loss="task")
+    assert loss_under_variation(trained) < 0.9 * loss_under_variation(untrained)
+
+
+def test_suppression_under_variation_with_beta_zero_is_noise_injection(study_kind):
+    from studies.variation.training import Schedule, inject_noise, suppress
+
+    session = study_kind.session
+    plain = session.quant.baseline_model()
+    train, variation, schedule = session.quant.dataset.train, Variation(0.5), Schedule(1, 3e-3, 64, 3)
+    varied = suppress(plain, train, 0.8, 0.0, 0.5, schedule, variation=variation)
+    noisy = inject_noise(plain, train, variation, schedule)
+    nominal = suppress(plain, train, 0.8, 0.0, 0.5, schedule)
+    for a, b, c in zip(varied.parameters(), noisy.parameters(), nominal.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert any(not torch.equal(a, c) for a, c in zip(varied.parameters(), nominal.parameters(), strict=True))
 
 
 def test_adc_resolution_limits_the_variation_free_accuracy(study_kind):

@@ -2,8 +2,9 @@
 
 Weights sit on crossbars whose devices vary log-normally (`studies.variation.model`).
 A trial fine-tunes the plain quantized network under the Lipschitz loss
-(k, β), then trains digital compensation beside the layers whose width it
-chooses (0: none); or, with `method = "noise-injection"`, fine-tunes under
+(k, β; `regularizer` orthogonal or spectral; nominal weights, or a fresh chip
+per batch with `suppression_variation`), then trains digital compensation
+beside the layers whose width it chooses (0: none) under variation; or, with `method = "noise-injection"`, fine-tunes under
 variation instead. Objectives: `accuracy_variation`, the mean accuracy (%) on
 the validation part over Monte Carlo chips at the study's σ (the mean over the
 σ values when several are given), and `overhead_macs_pct`, the compensation's
@@ -25,11 +26,26 @@ import optuna
 
 from dse.errors import ConfigError
 from dse.kinds import Objective, StudyKind
-from dse.schema import Field, Invalid, Section, choices, float_range, int_range, integer, list_of, one_of, show, text
+from dse.schema import (
+    Field,
+    Invalid,
+    Section,
+    boolean,
+    choices,
+    float_range,
+    int_range,
+    integer,
+    list_of,
+    one_of,
+    show,
+    text,
+)
 from studies.data import DATA_SETTINGS
 from studies.models import MODEL_SETTINGS
+from studies.variation.lipschitz import REGULARIZERS
 from studies.variation.model import MAPPINGS
 from studies.variation.session import Plan, VariationSession
+from studies.variation.training import COMPENSATION_LOSSES
 
 if TYPE_CHECKING:
     from dse.kinds import StudyContext
@@ -76,27 +92,33 @@ class VariationKind(StudyKind):
         "sigma": Field(_sigmas, [0.5]),
         "k": Field(float_range(0.0, math.inf), [0.5, 0.95]),
         "beta": Field(float_range(0.0, math.inf), [0.01, 1.0]),
+        "regularizer": Field(one_of(REGULARIZERS), "orthogonal"),
+        "suppression_variation": Field(boolean, False),
         "layers": Field(list_of(text, "layer names"), None),
         "width": Field(int_range(0), [0, 4]),
         "mapping": Field(one_of(MAPPINGS), "differential"),
         "adc_bits": Field(integer(2, 16), None),
         "samples": Field(integer(1), 200),
         "compensation_epochs": Field(integer(0), 10),
+        "compensation_loss": Field(one_of(COMPENSATION_LOSSES), "task"),
         "curve_sigmas": Field(_sigmas, CURVE_SIGMAS),
     }, rules=(_lipschitz_target, _distinct_names))
     """`method`: correctnet | noise-injection, or both (searched); `sigma`: σ of θ, a number >= 0 or a list
     (0.5; λ and the training variation use the largest); `k`: Lipschitz target, number or [low, high] > 0 (warns
     at >= 1; [0.5, 0.95]); `beta`: weight of the regularizer, number or [low, high] >= 0 (log scale when low > 0;
-    [0.01, 1]); `layers`: names of the layers that may get compensation (default: every MAC layer); `width`:
+    [0.01, 1]); `regularizer`: orthogonal (‖WᵀW − λ²I‖², every singular value pulled to λ) | spectral (only
+    singular values above λ penalized); `suppression_variation`: fine-tune the suppression under a fresh chip per
+    batch (false: nominal weights, as CorrectNet); `layers`: names of the layers that may get compensation (default: every MAC layer); `width`:
     compensation channels per layer, an integer or [low, high] >= 0 ([0, 4]; 0 is none); `mapping`: differential |
     offset; `adc_bits`: ADC resolution, 2 to 16 (none: ideal readout); `samples`: Monte Carlo chips (200);
-    `compensation_epochs` (10); `curve_sigmas`: σ values of the report's curves."""
+    `compensation_epochs` (10); `compensation_loss`: task (the network's cross-entropy under variation) | maps
+    (the compensated layers' nominal maps); `curve_sigmas`: σ values of the report's curves."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
 
     def __init__(self, settings: dict, context: StudyContext) -> None:
         self.settings = settings
         self.session = VariationSession(context, settings["mapping"], settings["adc_bits"], settings["samples"],
-                                        settings["compensation_epochs"])
+                                        settings["compensation_epochs"], settings["compensation_loss"])
         known = self.session.layer_names()
         chosen = settings["layers"] or known
         unknown = [name for name in chosen if name not in known]
@@ -147,7 +169,8 @@ class VariationKind(StudyKind):
         low, high = s["width"]
         widths = tuple((name, low if low == high else trial.suggest_int(f"width_{name}", low, high))
                        for name in self.layers)
-        return Plan(method, sigmas, _float(trial, "k", s["k"]), _float(trial, "beta", s["beta"], log=True), widths)
+        return Plan(method, sigmas, _float(trial, "k", s["k"]), _float(trial, "beta", s["beta"], log=True), widths,
+                    s["regularizer"], s["suppression_variation"])
 
     def evaluate(self, trial: optuna.Trial) -> dict[str, float]:
         plan = self.plan(trial)

@@ -11,8 +11,9 @@ so an untrained compensation changes nothing. The gain lets it shrink the
 noisy map towards the clean low-rank estimate. All three have weights at the
 network's bit-width (the gain reads the crossbar output at full precision)
 and run in digital logic, so they never vary. They are trained under
-variation (a fresh chip per batch) with the crossbar network frozen, to bring each compensated
-layer's corrected map back to the map the layer gives without variation
+variation (a fresh chip per batch) with the crossbar network frozen, for the
+network's cross-entropy, or to bring each compensated layer's corrected map
+back to the map the layer gives without variation
 (`studies.variation.training.train_compensation`). Their cost is overhead:
 parameters, MACs (`costmodel.macs`) and LUT energy (`costmodel.energy_per_inference`).
 """

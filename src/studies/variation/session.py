@@ -2,7 +2,8 @@
 
 The plain baseline is the study's quantization-aware network (cached by
 `QuantSession`). A CorrectNet trial fine-tunes it under the Lipschitz loss
-(suppression), then trains compensation beside the chosen layers; a
+(suppression; with nominal weights, or optionally under a fresh chip per
+batch), then trains compensation beside the chosen layers; a
 noise-injection trial fine-tunes it under variation instead. Accuracies under
 variation are Monte Carlo means over chips drawn from one seed, so every
 network of the study meets the same chips.
@@ -31,13 +32,16 @@ STATS_BATCH = 512
 
 @dataclass(frozen=True)
 class Plan:
-    """One trial's setting: method, σ values measured, Lipschitz k and β, compensation width per layer name."""
+    """One trial's setting: method, σ values measured, Lipschitz k, β and regularizer form, whether suppression
+    fine-tunes under variation, compensation width per layer name."""
 
     method: str
     sigmas: tuple[float, ...]
     k: float = 0.0
     beta: float = 0.0
     widths: tuple[tuple[str, int], ...] = ()
+    regularizer: str = "orthogonal"
+    suppression_variation: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,13 +57,14 @@ class VariationSession:
     """Data, the plain quantized network, the crossbar settings and Monte Carlo evaluation of a variation study."""
 
     def __init__(self, context: StudyContext, mapping: str, adc_bits: int | None, samples: int,
-                 compensation_epochs: int):
+                 compensation_epochs: int, compensation_loss: str = "task"):
         self.quant = QuantSession(context)
         self.lut = context.lut
         self.mapping = mapping
         self.adc_bits = adc_bits
         self.samples = samples
         self.compensation_epochs = compensation_epochs
+        self.compensation_loss = compensation_loss
         self.chip_seed = context.seed + CHIP_SEED_OFFSET
 
     def layer_names(self) -> list[str]:
@@ -90,7 +95,8 @@ class VariationSession:
         finetune = self.schedule(self.quant.settings["finetune_epochs"], seed)
         if plan.method == "noise-injection":
             return Outcome(inject_noise(base, train_split, self.variation(sigma), finetune), None, None)
-        trained = suppress(base, train_split, plan.k, plan.beta, sigma, finetune)
+        trained = suppress(base, train_split, plan.k, plan.beta, sigma, finetune, plan.regularizer,
+                           self.variation(sigma) if plan.suppression_variation else None)
         widths = {name: width for name, width in plan.widths if width > 0}
         if not widths:
             return Outcome(trained, None, None)
@@ -101,6 +107,6 @@ class VariationSession:
         """`network` with compensation of the given widths trained under variation at σ, and its overhead."""
         train_split = self.quant.dataset.train
         compensated = train_compensation(network, widths, self.quant.bits, train_split, self.variation(sigma),
-                                         self.schedule(self.compensation_epochs, seed))
+                                         self.schedule(self.compensation_epochs, seed), self.compensation_loss)
         stats = layer_stats(compensated, batches(train_split, STATS_BATCH), self.quant.device)
         return compensated, overhead(compensated, stats, self.lut)

@@ -1,8 +1,10 @@
 """The three ways a network is prepared for a varying crossbar, all fine-tuning a trained quantized network.
 
-- `suppress`: error suppression, the Lipschitz-regularized loss (no variation in training);
+- `suppress`: error suppression, the Lipschitz-regularized loss (nominal weights, as CorrectNet
+  trains, or optionally a fresh chip per batch);
 - `train_compensation`: error compensation, only the digital generator and compensator
-  trained, under a fresh chip per batch, the crossbar network frozen;
+  trained, under a fresh chip per batch, the crossbar network frozen, for the network's
+  cross-entropy (`task`) or for the compensated layers' nominal maps (`maps`);
 - `inject_noise`: the noise-injection (variation-aware training) baseline, the whole
   network trained under a fresh chip per batch.
 """
@@ -14,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from studies.data import Split
@@ -24,6 +27,7 @@ from studies.variation.lipschitz import LipschitzLoss, lipschitz_lambda
 from studies.variation.model import Crossbar, Variation
 
 CALIBRATION_BATCH = 512
+COMPENSATION_LOSSES = ("task", "maps")
 
 
 @dataclass(frozen=True)
@@ -46,11 +50,19 @@ class Schedule:
         return model.eval()
 
 
-def suppress(network: nn.Module, split: Split, k: float, beta: float, sigma: float, schedule: Schedule) -> nn.Module:
-    """A copy of `network` fine-tuned under L_CE + β·Σ‖WᵀW − λ²I‖², λ from k and σ."""
+def suppress(network: nn.Module, split: Split, k: float, beta: float, sigma: float, schedule: Schedule,
+             form: str = "orthogonal", variation: Variation | None = None) -> nn.Module:
+    """A copy of `network` fine-tuned under L_CE + β·Σ‖WᵀW − λ²I‖² (or the `spectral` form), λ from k and σ;
+    with `variation`, its weights varied by a fresh chip in every batch, as in noise injection."""
     model = copy.deepcopy(network)
     layers = [layer for _, layer in quant_layers(model)]
-    return schedule.run(model, split, "suppression", LipschitzLoss(layers, lipschitz_lambda(k, sigma), beta))
+    loss = LipschitzLoss(layers, lipschitz_lambda(k, sigma), beta, form)
+    if variation is None:
+        return schedule.run(model, split, "suppression", loss)
+    crossbar = Crossbar(layers, variation, torch.Generator().manual_seed(schedule.seed), per_batch=True)
+    with crossbar.active(model):
+        schedule.run(model, split, "suppression under variation", loss)
+    return model.eval()
 
 
 def inject_noise(network: nn.Module, split: Split, variation: Variation, schedule: Schedule) -> nn.Module:
@@ -64,18 +76,21 @@ def inject_noise(network: nn.Module, split: Split, variation: Variation, schedul
 
 
 def train_compensation(network: nn.Module, widths: dict[str, int], bits: int, split: Split, variation: Variation,
-                       schedule: Schedule) -> Compensated:
+                       schedule: Schedule, loss: str = "task") -> Compensated:
     """`network` (copied, frozen) with compensation of the given widths beside the named layers, trained under
-    variation.
+    variation (a fresh chip per batch).
 
-    The loss is, summed over the compensated layers, the mean squared
-    difference between the corrected map under a fresh chip and the map the
-    layer gives without variation, relative to the latter's mean square. A
-    map-matching loss keeps the corrected maps on the scale the frozen layers
-    after them were calibrated for; the cross-entropy of the output would
-    reward inflating them past the next layer's input range, where the
-    straight-through quantizer hides the clipping from the gradient.
+    `task`: the loss is the network's cross-entropy under the chip, so the
+    compensations of all chosen layers learn together what the classification
+    needs. `maps`: the loss is, summed over the compensated layers, the mean
+    squared difference between the corrected map under the chip and the map
+    the layer gives without variation, relative to the latter's mean square;
+    it keeps each corrected map on the scale the frozen layers after it were
+    calibrated for, but spends the compensation on errors the classification
+    may not care about (on digits it recovers less than `task`).
     """
+    if loss not in COMPENSATION_LOSSES:
+        raise ValueError(f"compensation loss must be one of {COMPENSATION_LOSSES}, got {loss!r}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(schedule.seed)
         model = Compensated(copy.deepcopy(network), widths, bits)
@@ -91,27 +106,32 @@ def train_compensation(network: nn.Module, widths: dict[str, int], bits: int, sp
     progress = schedule.progress
     with progress.bar("compensation", schedule.epochs * math.ceil(len(x) / schedule.batch_size)) as bar:
         for epoch in range(1, schedule.epochs + 1):
-            for xb, _ in batches(split, schedule.batch_size, order):
+            for xb, yb in batches(split, schedule.batch_size, order):
                 progress.check()
-                loss = _compensation_step(model, xb.to(schedule.device), crossbar, optimizer)
+                value = _compensation_step(model, xb.to(schedule.device), yb.to(schedule.device), crossbar,
+                                           optimizer, loss)
                 if progress.show:
-                    bar.set_postfix_str(f"epoch {epoch}/{schedule.epochs}, loss {float(loss):.4f}", refresh=False)
+                    bar.set_postfix_str(f"epoch {epoch}/{schedule.epochs}, loss {float(value):.4f}", refresh=False)
                 bar.update()
     return model.eval()
 
 
-def _compensation_step(model: Compensated, xb: torch.Tensor, crossbar: Crossbar,
-                       optimizer: torch.optim.Optimizer) -> torch.Tensor:
-    """One batch: the relative squared error of the corrected maps under a fresh chip against the nominal maps,
-    minimized by one optimizer step; returns the loss."""
-    with torch.no_grad(), model.bypassed():
-        model(xb)
-        targets = dict(model.maps)
+def _compensation_step(model: Compensated, xb: torch.Tensor, yb: torch.Tensor, crossbar: Crossbar,
+                       optimizer: torch.optim.Optimizer, form: str) -> torch.Tensor:
+    """One batch under a fresh chip: the cross-entropy (`task`) or the relative squared error of the corrected
+    maps against the nominal maps (`maps`), minimized by one optimizer step; returns the loss."""
+    if form == "maps":
+        with torch.no_grad(), model.bypassed():
+            model(xb)
+            targets = dict(model.maps)
     crossbar.resample()
     with crossbar.active(model):
-        model(xb)
-    loss = sum(((model.maps[key] - target) ** 2).mean() / (target ** 2).mean().clamp_min(1e-12)
-               for key, target in targets.items())
+        logits = model(xb)
+    if form == "task":
+        loss = F.cross_entropy(logits, yb)
+    else:
+        loss = sum(((model.maps[key] - target) ** 2).mean() / (target ** 2).mean().clamp_min(1e-12)
+                   for key, target in targets.items())
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
