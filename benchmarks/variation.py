@@ -1,14 +1,14 @@
 """CorrectNet (error suppression and compensation) against noise-injection training under RRAM variation.
 
-Usage: .venv/bin/python benchmarks/variation.py [--data digits|mnist] [--arch cnn|mlp|lenet5] [--seeds 0,1,2]
+Usage: .venv/bin/python benchmarks/variation.py [--data digits|mnist] [--arch cnn|cnn6|mlp|lenet5] [--seeds 0,1,2]
        [--sigma 0.5] [--mapping differential] [--hidden 64,64,64] [--mnist-images N] [--samples 200]
        [--epochs 30] [--finetune-epochs 20] [--compensation-epochs 30] [--regularizer orthogonal|spectral]
        [--compensation-loss task|maps] [--device cpu] [--out results.json]
 
 For every seed (data split, initialization, training order and chips) it
 trains the plain 4-bit quantized network (by default a four-convolution CNN
-with batch normalization, VGG-style, on digits; an MLP; or LeNet-5 on MNIST,
-`make bench-deps`), then, from it: noise-injection training at σ; the same
+with batch normalization, VGG-style, on digits; `cnn6` with six
+convolutions; an MLP; or LeNet-5 on MNIST, `make bench-deps`), then, from it: noise-injection training at σ; the same
 fine-tuning without any regularizer (β = 0, the control that separates
 suppression from mere extra training); suppression (Lipschitz loss, k = 0.8,
 nominal weights) for each β of a small grid, the one best on the validation
@@ -51,6 +51,8 @@ NETWORKS = {
     "lenet5": {"arch": "cnn", "channels": [6, 16], "kernel": 5, "padding": ["same", "valid"], "pool": 2,
                "fc": [120, 84]},
     "cnn": {"arch": "cnn", "channels": [16, 16, 32, 32], "pool": [1, 2, 1, 2], "batch_norm": True, "fc": [64]},
+    "cnn6": {"arch": "cnn", "channels": [16, 16, 16, 32, 32, 32], "pool": [1, 1, 2, 1, 1, 2], "batch_norm": True,
+             "fc": [64]},
 }
 
 K = 0.8
@@ -129,7 +131,7 @@ def run_seed(args: argparse.Namespace, lut, seed: int, workdir: str) -> dict[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="digits", choices=("digits", "mnist"))
-    parser.add_argument("--arch", default="cnn", choices=("cnn", "mlp", "lenet5"))
+    parser.add_argument("--arch", default="cnn", choices=("cnn", "cnn6", "mlp", "lenet5"))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, help="also write the per-seed figures as JSON")
     parser.add_argument("--seeds", default="0,1,2")
@@ -151,7 +153,8 @@ def main() -> None:
     lut = run_sweep(SweepConfig(MultiplierSpec(4, True, "array"), "stationary", tuple(range(-8, 8)), vectors=500),
                     progress=False)
     print(f"LUT: 4-bit signed array multiplier, {time.perf_counter() - start:.1f} s (cached after the first run)")
-    network = {"lenet5": "LeNet-5", "cnn": "CNN 16-16-32-32 with batch norm, fc 64"}.get(args.arch, f"MLP {args.hidden}")
+    network = {"lenet5": "LeNet-5", "cnn": "CNN 16-16-32-32 with batch norm, fc 64",
+               "cnn6": "CNN 16-16-16-32-32-32 with batch norm, fc 64"}.get(args.arch, f"MLP {args.hidden}")
     print(f"{args.data}, {network}, 4-bit, σ = {args.sigma}, {args.mapping} mapping, {args.samples} chips, "
           f"{args.regularizer} regularizer, compensation loss {args.compensation_loss}, test part")
     results = []
