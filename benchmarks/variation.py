@@ -1,13 +1,13 @@
 """CorrectNet (error suppression and compensation) against noise-injection training under RRAM variation.
 
-Usage: .venv/bin/python benchmarks/variation.py [--data digits|mnist] [--arch cnn|cnn6|mlp|lenet5] [--seeds 0,1,2]
+Usage: .venv/bin/python benchmarks/variation.py [--data digits|mnist] [--arch cnn6|cnn|mlp|lenet5] [--seeds 0,1,2]
        [--sigma 0.5] [--mapping differential] [--hidden 64,64,64] [--mnist-images N] [--samples 200]
        [--epochs 30] [--finetune-epochs 20] [--compensation-epochs 30] [--regularizer orthogonal|spectral]
        [--compensation-loss task|maps] [--device cpu] [--out results.json]
 
 For every seed (data split, initialization, training order and chips) it
-trains the plain 4-bit quantized network (by default a four-convolution CNN
-with batch normalization, VGG-style, on digits; `cnn6` with six
+trains the plain 4-bit quantized network (by default a six-convolution CNN
+with batch normalization, VGG-style, on digits; `cnn` with four
 convolutions; an MLP; or LeNet-5 on MNIST, `make bench-deps`), then, from it: noise-injection training at σ; the same
 fine-tuning without any regularizer (β = 0, the control that separates
 suppression from mere extra training); suppression (Lipschitz loss, k = 0.8,
@@ -131,7 +131,7 @@ def run_seed(args: argparse.Namespace, lut, seed: int, workdir: str) -> dict[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="digits", choices=("digits", "mnist"))
-    parser.add_argument("--arch", default="cnn", choices=("cnn", "cnn6", "mlp", "lenet5"))
+    parser.add_argument("--arch", default="cnn6", choices=("cnn6", "cnn", "mlp", "lenet5"))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, help="also write the per-seed figures as JSON")
     parser.add_argument("--seeds", default="0,1,2")
