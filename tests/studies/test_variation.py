@@ -199,6 +199,18 @@ def test_bad_space_is_rejected(space, message):
         VariationKind.validate(space, "space")
 
 
+def test_regularizer_and_suppression_variation_reach_the_trial_plan(workdir):
+    settings = VariationKind.validate({**SPACE, "k": 0.8, "beta": 0.01, "width": 1, "regularizer": "spectral",
+                                       "suppression_variation": True}, "space")
+    plan = VariationKind(settings, StudyContext(LUT, {}, dict(MODEL), 0, "cpu", workdir)).plan(
+        optuna.trial.FixedTrial({}))
+    assert (plan.k, plan.beta, plan.regularizer, plan.suppression_variation) == (0.8, 0.01, "spectral", True)
+    assert plan.widths == (("fc1", 1), ("classifier", 1))
+    defaults = VariationKind.validate({}, "space")
+    assert (defaults["regularizer"], defaults["suppression_variation"], defaults["compensation_loss"]) == (
+        "orthogonal", False, "task")
+
+
 def test_k_of_one_or_more_warns():
     with pytest.warns(UserWarning, match="k >= 1"):
         VariationKind.validate({"k": [0.5, 1.2]}, "space")
