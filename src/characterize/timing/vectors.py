@@ -23,7 +23,7 @@ from characterize.integer_csv import read_integer_csv
 from characterize.netlist.ir import Netlist, Port
 from characterize.netlist.logic import WIDE_BITS
 from characterize.netlist.verilog import read_verilog
-from characterize.timing.delaycalc import calculate_delays
+from characterize.timing.delay_cache import cached_delays
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_arc_delays, default_external_load
 from characterize.timing.power import EnergyRun, average_power, simulate_energy
 from characterize.timing.saif import write_saif
@@ -125,14 +125,15 @@ def simulate_vectors(netlist: Netlist | str | Path, vectors_path: str | Path, li
     """Simulate the vectors through a netlist, or a netlist file read over the Liberty file (default the embedded one).
 
     Each gate has per-arc delays from the NLDM delay calculation at the default
-    input slew and output load, or from the SDF at `sdf_path`. `threads` > 1 runs
+    input slew and output load (kept in the user cache folder, `delay_cache`),
+    or from the SDF at `sdf_path`. `threads` > 1 runs
     chunks of the transitions on that many threads, with the same results.
     """
     if not isinstance(netlist, Netlist):
         netlist = read_verilog(netlist, load_library(library_path))
     inputs = read_vectors(vectors_path, netlist.inputs)
     slew_s, load_f = DEFAULT_INPUT_SLEW_S, default_external_load(netlist.library)
-    calc = read_sdf(sdf_path, netlist, slew_s, load_f) if sdf_path else calculate_delays(netlist, slew_s, load_f)
+    calc = read_sdf(sdf_path, netlist, slew_s, load_f) if sdf_path else cached_delays(netlist, slew_s, load_f)
     timed = annotate_arc_delays(calc)
     energy = simulate_energy(timed, inputs, threads=threads)
     result = energy.result
