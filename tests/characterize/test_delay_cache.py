@@ -13,6 +13,7 @@ from characterize.netlist.ir import Instance, Netlist
 from characterize.timing.delay_cache import cached_delays, delay_key
 from characterize.timing.delaycalc import ArcDelay, calculate_delays
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, default_external_load
+from characterize.timing.vectors import simulate_vectors
 
 
 @pytest.fixture
@@ -90,8 +91,6 @@ def test_the_key_follows_slew_load_cells_wires_and_structure_but_not_names(libra
 
 
 def test_dse_simulate_keeps_one_entry_per_netlist(tmp_path, monkeypatch, library):
-    from characterize.timing.vectors import simulate_vectors
-
     monkeypatch.setenv("GATEDSE_CACHE_DIR", str(tmp_path / "cache"))
     netlist = multiplier(3, True, "booth", library=library)
     vectors = tmp_path / "v.csv"
