@@ -135,7 +135,7 @@ class Driver:
             done = all(abs(s) <= abs(v) * DRIVER_TOLERANCE for s, v in zip(step, x))
             x = [v + s for v, s in zip(x, step)]
             if done:
-                return x
+                return [float(v) for v in x]
         return None
 
     def _one_pole(self, x: list[float]):
