@@ -28,6 +28,7 @@ NEWTON_ITERATIONS = 100
 ROOT_ITERATIONS = 20
 
 Table = Callable[[float], tuple[float, float]]  # load (F) -> (delay, slew) at the arc's input slew
+Wave = Callable[[float], tuple[float, float]]  # time (s) -> (value, slope)
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ class Driver:
             done = all(abs(s) <= abs(v) * DRIVER_TOLERANCE for s, v in zip(step, x))
             x = [v + s for v, s in zip(x, step)]
             if done:
-                return [float(v) for v in x]
+                return [float(v) for v in x]  # the same doubles, faster in the waveforms than numpy scalars
         return None
 
     def _one_pole(self, x: list[float]):
@@ -201,7 +202,7 @@ class Driver:
         ]
 
     # ------------------------------------------------------------ waveforms
-    def _v0(self):
+    def _v0(self) -> Wave:
         """The driver's response to a unit slope: t -> (v, dv/dt)."""
         p1 = self.p1
         if self.kind == "zero_c2":
@@ -221,7 +222,7 @@ class Driver:
 
         return wave
 
-    def _vl0(self, p3: float):
+    def _vl0(self, p3: float) -> Wave:
         """The response to a unit slope behind one more pole p3 (a sink): t -> (v, dv/dt)."""
         p1 = self.p1
         if self.kind == "zero_c2":
@@ -249,7 +250,7 @@ class Driver:
 
         return wave
 
-    def _crossing(self, wave, level: float):
+    def _crossing(self, wave: Wave, level: float) -> Wave:
         """t -> (response to the driver's ramp less `level`, its slope), the ramp (duration dt from t0) seen through
         `wave`, the response to a unit slope."""
         t0, dt = self.t0, self.dt
