@@ -84,7 +84,6 @@ def run_transitions(
     (which may exceed `log_capacity`: the caller then retries with room for all).
     """
     n_gates = gate_output.shape[0]
-    n_pins = gate_inputs.shape[1]
     n_nets = values.shape[0]
     n_inputs = input_nets.shape[0]
     n_transitions = first.shape[0]
@@ -93,13 +92,15 @@ def run_transitions(
     wave_start = np.zeros(n_nets, np.int64)
     wave_count = np.zeros(n_nets, np.int64)
     changed = np.empty(n_nets, np.int32)
-    capacity = 4 * n_nets + 64
+    capacity = 4 * n_nets + 64  # of wave and the per-gate scratch arrays; kept above twice wave's use
     wave = np.empty(capacity, np.int64)
+    step_time = np.empty(capacity, np.int64)
+    step_pins = np.empty(capacity, np.int64)
     function_times = np.empty(capacity, np.int64)
     samples = np.empty(capacity, np.int64)
-    cursor = np.empty(n_pins, np.int64)
-    stop = np.empty(n_pins, np.int64)
-    pin_bit = np.empty(n_pins, np.int64)
+    changed_pins = np.zeros(n_gates, np.int64)  # per gate to visit: its input pins that change,
+    input_changes = np.zeros(n_gates, np.int64)  # how many changes its input nets have in all,
+    input_time = np.zeros(n_gates, np.int64)  # and the time of one (of the only one, when there is one)
 
     toggles = np.zeros(n_nets, np.int64)
     settled_changes = np.zeros(n_nets, np.int64)
@@ -144,6 +145,9 @@ def run_transitions(
                 n_changed += 1
                 for f in range(fanout_start[net], fanout_start[net + 1]):
                     g = fanout_gate[f]
+                    changed_pins[g] |= fanout_pins[f]
+                    input_changes[g] += 1
+                    input_time[g] = 0
                     to_visit[g >> 6] |= np.uint64(1) << np.uint64(g & 63)
         w = 0
         while w < to_visit.shape[0]:
@@ -153,103 +157,99 @@ def run_transitions(
                 continue
             to_visit[w] = word & (word - np.uint64(1))
             g = (w << 6) + np.int64(_trailing_zeros(word))
-            active = 0
-            total = 0
-            for j in range(n_pins):
-                net = gate_inputs[g, j]
-                if net >= 0 and wave_count[net] > 0:
-                    cursor[active] = wave_start[net]
-                    stop[active] = wave_start[net] + wave_count[net]
-                    pin_bit[active] = np.int64(1) << j
-                    total += wave_count[net]
-                    active += 1
-            if used + total > capacity or total > samples.shape[0]:
-                capacity = 2 * (used + total)
+            if 2 * used >= capacity:  # a gate adds fewer changes than its inputs have, all in wave[:used]
+                capacity *= 2
                 grown = np.empty(capacity, np.int64)
                 grown[:used] = wave[:used]
                 wave = grown
+                step_time = np.empty(capacity, np.int64)
+                step_pins = np.empty(capacity, np.int64)
                 function_times = np.empty(capacity, np.int64)
                 samples = np.empty(capacity, np.int64)
+            pins = changed_pins[g]
+            changed_pins[g] = 0
             table = gate_table[g]
             index = gate_index[g]
             value = (table >> index) & 1
             begin = used
-            if per_arc:
-                function = value
-                n_function = 0
-                n_samples = 0
-                while True:
-                    t = np.int64(-1)
-                    for a in range(active):
-                        if cursor[a] < stop[a] and (t < 0 or wave[cursor[a]] < t):
-                            t = wave[cursor[a]]
-                    if t < 0:
-                        break
-                    pins = np.int64(0)
-                    for a in range(active):
-                        if cursor[a] < stop[a] and wave[cursor[a]] == t:
-                            pins |= pin_bit[a]
-                            cursor[a] += 1
-                    index ^= pins
-                    new = (table >> index) & 1
+            n_steps = 0
+            if input_changes[g] == 1:  # the common case, where both semantics give one change at most
+                index ^= pins
+                new = (table >> index) & 1
+                if new != value:
+                    if per_arc:
+                        wave[used] = input_time[g] + _arc_delay(arc_rise, arc_fall, g, pins, index, new)
+                    else:
+                        wave[used] = input_time[g] + (rise[g] if new else fall[g])
+                    used += 1
+            else:
+                # the changes of the gate's inputs as (time, pins changed then), in time order
+                while pins:
+                    j = np.int64(_trailing_zeros(np.uint64(pins)))
+                    pins &= pins - 1
+                    bit = np.int64(1) << j
+                    net = gate_inputs[g, j]
+                    for k in range(wave_start[net], wave_start[net] + wave_count[net]):
+                        t = wave[k]
+                        e = n_steps
+                        while e > 0 and step_time[e - 1] > t:
+                            e -= 1
+                        if e > 0 and step_time[e - 1] == t:
+                            step_pins[e - 1] |= bit
+                            continue
+                        for m in range(n_steps, e, -1):
+                            step_time[m] = step_time[m - 1]
+                            step_pins[m] = step_pins[m - 1]
+                        step_time[e] = t
+                        step_pins[e] = bit
+                        n_steps += 1
+            input_changes[g] = 0
+            function = value  # arc delays: the function value; gate delays: the output's
+            n_function = 0
+            n_samples = 0
+            due = np.int64(-1)  # gate delays: the pending update's time
+            for e in range(n_steps):
+                t = step_time[e]
+                index ^= step_pins[e]
+                new = (table >> index) & 1
+                if per_arc:
                     if new == function:
                         continue
                     function = new
                     function_times[n_function] = t
                     n_function += 1
-                    delay = np.int64(-1)
-                    while pins:
-                        j = np.int64(_trailing_zeros(np.uint64(pins)))
-                        pins &= pins - 1
-                        edge = 1 - ((index >> j) & 1)
-                        d = arc_rise[g, j, edge] if new else arc_fall[g, j, edge]
-                        if delay < 0 or d < delay:
-                            delay = d
-                    due = t + delay
+                    sample = t + _arc_delay(arc_rise, arc_fall, g, step_pins[e], index, new)
                     k = n_samples
-                    while k > 0 and samples[k - 1] > due:
+                    while k > 0 and samples[k - 1] > sample:
                         samples[k] = samples[k - 1]
                         k -= 1
-                    samples[k] = due
+                    samples[k] = sample
                     n_samples += 1
-                output = value
-                seen = 0
-                for k in range(n_samples):
-                    due = samples[k]
-                    while seen < n_function and function_times[seen] < due:
-                        seen += 1
-                    if (value ^ (seen & 1)) != output:
-                        output ^= 1
-                        wave[used] = due
-                        used += 1
-            else:
-                output = value
-                due = np.int64(-1)
-                while True:
-                    t = np.int64(-1)
-                    for a in range(active):
-                        if cursor[a] < stop[a] and (t < 0 or wave[cursor[a]] < t):
-                            t = wave[cursor[a]]
-                    if t < 0:
-                        break
-                    for a in range(active):
-                        if cursor[a] < stop[a] and wave[cursor[a]] == t:
-                            index ^= pin_bit[a]
-                            cursor[a] += 1
+                else:
                     if 0 <= due <= t:
-                        output ^= 1
+                        function ^= 1
                         wave[used] = due
                         used += 1
                         due = -1
-                    new = (table >> index) & 1
                     if due >= 0:
-                        if new == output:
+                        if new == function:
                             due = -1
-                    elif new != output:
+                    elif new != function:
                         due = t + (rise[g] if new else fall[g])
-                if due >= 0:
-                    wave[used] = due
-                    used += 1
+            if per_arc:
+                output = value
+                seen = 0
+                for k in range(n_samples):
+                    sample = samples[k]
+                    while seen < n_function and function_times[seen] < sample:
+                        seen += 1
+                    if (value ^ (seen & 1)) != output:
+                        output ^= 1
+                        wave[used] = sample
+                        used += 1
+            elif due >= 0:
+                wave[used] = due
+                used += 1
             gate_index[g] = index
             if used > begin:
                 net = gate_output[g]
@@ -260,6 +260,9 @@ def run_transitions(
                 n_changed += 1
                 for f in range(fanout_start[net], fanout_start[net + 1]):
                     gate = fanout_gate[f]
+                    changed_pins[gate] |= fanout_pins[f]
+                    input_changes[gate] += used - begin
+                    input_time[gate] = wave[begin]
                     to_visit[gate >> 6] |= np.uint64(1) << np.uint64(gate & 63)
         energy = 0.0
         last_out = 0
@@ -298,6 +301,20 @@ def run_transitions(
         last_event[i] = last_any
         weighted[i] = energy
     return toggles, settled_changes, last_output_event, last_event, weighted, events, matrix, log, logged
+
+
+@njit(cache=True, nogil=True)
+def _arc_delay(arc_rise, arc_fall, g, pins, index, new):
+    """Smallest delay of gate g's arcs from the input `pins` (bit mask) that just changed to `index` (steps)."""
+    delay = np.int64(-1)
+    while pins:
+        j = np.int64(_trailing_zeros(np.uint64(pins)))
+        pins &= pins - 1
+        edge = 1 - ((index >> j) & 1)
+        d = arc_rise[g, j, edge] if new else arc_fall[g, j, edge]
+        if delay < 0 or d < delay:
+            delay = d
+    return delay
 
 
 @njit(cache=True, nogil=True)
