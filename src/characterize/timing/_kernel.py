@@ -80,7 +80,8 @@ def run_transitions(
     event, the last event on any net and the weighted toggle sum, the number of gate
     output events (times multiplicity), the per-transition toggle matrix (1×1 unless
     `per_transition`), and, when `record`, a log of (transition, time, net) for every
-    value change in time order, time -1 for the changes of a jump, with its length
+    value change, transition by transition, a transition's changes net by net in the
+    order the nets settle (time -1 for the changes of a jump, first), with its length
     (which may exceed `log_capacity`: the caller then retries with room for all).
     """
     n_gates = gate_output.shape[0]
@@ -267,7 +268,6 @@ def run_transitions(
         energy = 0.0
         last_out = 0
         last_any = 0
-        opened = logged
         for c in range(n_changed):
             net = changed[c]
             begin = wave_start[net]
@@ -294,9 +294,6 @@ def run_transitions(
                 last_any = last
             if is_output[net] and last > last_out:
                 last_out = last
-        if record and logged <= log_capacity:
-            order = np.argsort(log[opened:logged, 1], kind="mergesort")
-            log[opened:logged] = log[opened:logged][order]
         last_output_event[i] = last_out
         last_event[i] = last_any
         weighted[i] = energy

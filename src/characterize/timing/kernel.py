@@ -228,5 +228,10 @@ def _run(circuit: KernelCircuit, state: CircuitState, vectors: np.ndarray, first
         weighted_toggles=weighted,
         events=int(events),
         toggles_per_transition=matrix if per_transition else None,
-        log=log[:logged] if record else None,
+        log=_in_time_order(log[:logged]) if record else None,
     )
+
+
+def _in_time_order(log: np.ndarray) -> np.ndarray:
+    """The kernel's log (transition, time, net) sorted by transition, then time; equal times keep their order."""
+    return log[np.lexsort((log[:, 1], log[:, 0]))]
