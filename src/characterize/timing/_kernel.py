@@ -158,7 +158,7 @@ def run_transitions(
                 continue
             to_visit[w] = word & (word - np.uint64(1))
             g = (w << 6) + np.int64(_trailing_zeros(word))
-            if 2 * used >= capacity:  # a gate adds fewer changes than its inputs have, all in wave[:used]
+            if 2 * used >= capacity:  # a gate makes at most as many changes as its inputs have, all in wave[:used]
                 capacity *= 2
                 grown = np.empty(capacity, np.int64)
                 grown[:used] = wave[:used]
