@@ -290,8 +290,7 @@ def run_transitions(
             if n & 1:
                 settled_changes[net] += count
             last = wave[begin + n - 1]
-            if last > last_any:
-                last_any = last
+            last_any = max(last_any, last)
             if is_output[net] and last > last_out:
                 last_out = last
         last_output_event[i] = last_out
