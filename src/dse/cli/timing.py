@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from cells.units import F_PER_FF, FF_PER_F, PS_PER_S, S_PER_PS
     from characterize.errors import SimulationError
     from characterize.netlist.verilog import read_verilog
-    from characterize.timing.delaycalc import calculate_delays
+    from characterize.timing.delay_cache import cached_delays
     from characterize.timing.delays import default_external_load
     from characterize.timing.sdf import format_sdf, read_sdf
     from characterize.timing.sta import critical_path
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                               "name the clock port with --clock")
     if args.clock:
         return time_clocked_netlist(args, netlist, slew_s, load_f)
-    calc = read_sdf(args.sdf, netlist, slew_s, load_f) if args.sdf else calculate_delays(netlist, slew_s, load_f)
+    calc = read_sdf(args.sdf, netlist, slew_s, load_f) if args.sdf else cached_delays(netlist, slew_s, load_f)
     report = critical_path(calc)
     print(f"{netlist.name}: {len(netlist.instances)} cells; input slew {args.input_slew_ps:g} ps, "
           f"output load {load_f * FF_PER_F:g} fF{'; delays from ' + str(args.sdf) if args.sdf else ''}")
