@@ -200,7 +200,9 @@ def _print(row: dict) -> None:
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per method over seeds: accuracies (mean, std), size and cost relative to each seed's baseline."""
+    """Per method over the seeds with a comparison (the lead removed filters above the floor): accuracies (mean,
+    std), size and cost relative to each seed's baseline."""
+    rows = rows[rows.groupby("seed")["method"].transform("count") > 2]
     base = rows[rows["method"] == "baseline"].set_index("seed")
     rows = rows.assign(
         params_cut=100 * (1 - rows["params"].to_numpy() / base.loc[rows["seed"], "params"].to_numpy()),
