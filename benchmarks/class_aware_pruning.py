@@ -217,11 +217,13 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def paired(rows: pd.DataFrame) -> pd.DataFrame:
-    """Each class-aware method minus each baseline (magnitude, random), test accuracy, paired by seed: mean, std,
-    wins and losses, t-test and Wilcoxon p."""
+    """Each class-aware method minus each baseline (magnitude, random), then the class-aware methods against each
+    other, test accuracy, paired by seed: mean, std, wins and losses, t-test and Wilcoxon p."""
     test = rows.pivot(index="seed", columns="method", values="test")
-    pairs = [(reference, method) for reference in CLASS_AWARE for method in BASELINES
-             if reference in test.columns and method in test.columns]
+    scores = list(CLASS_AWARE)
+    pairs = [(reference, method) for reference in scores for method in BASELINES]
+    pairs += [(reference, method) for i, reference in enumerate(scores) for method in scores[i + 1:]]
+    pairs = [(a, b) for a, b in pairs if a in test.columns and b in test.columns]
     out = []
     for reference, method in pairs:
         both = test[[reference, method]].dropna()
