@@ -50,12 +50,14 @@ SEARCHES = {
 DIRECTIONS = ("maximize", "minimize")
 
 
-def search(kind: type[StudyKind], space: dict, context: StudyContext, trials: int, seed: int) -> dict:
-    """Run `trials` trials of one kind; its baseline and every trial's (val, test accuracy, energy nJ)."""
+def search(kind: type[StudyKind], space: dict, context: StudyContext, trials: int, seed: int,
+           cost: str = "energy_per_inference_nJ", sampler: optuna.samplers.BaseSampler | None = None) -> dict:
+    """Run `trials` trials of one kind (NSGA-II unless `sampler`); its baseline and every trial's (val, test
+    accuracy, `cost`)."""
     study_kind = kind(kind.validate(space, "space"), context)
     base = study_kind.baseline()
     study = optuna.create_study(directions=[o.direction for o in kind.objectives],
-                                sampler=optuna.samplers.NSGAIISampler(population_size=8, seed=seed))
+                                sampler=sampler or optuna.samplers.NSGAIISampler(population_size=8, seed=seed))
     rows = []
     for _ in range(trials):
         trial = study.ask()
@@ -65,7 +67,7 @@ def search(kind: type[StudyKind], space: dict, context: StudyContext, trials: in
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             continue
         study.tell(trial, [values[o.name] for o in kind.objectives])
-        rows.append((values["accuracy"], trial.user_attrs["test_accuracy"], values["energy_per_inference_nJ"]))
+        rows.append((values["accuracy"], trial.user_attrs["test_accuracy"], values[cost]))
     return {"base": base, "rows": np.array(rows)}
 
 

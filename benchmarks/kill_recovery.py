@@ -38,6 +38,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "src"), str(REPO)]
 
+import psutil
 from optuna.trial import TrialState
 
 from dse.errors import StudyError
@@ -105,22 +106,11 @@ def sweep_command(cache: Path, output: Path, bits: int, vectors: int) -> list[st
             "--vectors", str(vectors), "--jobs", "2", "--cache", str(cache), "-o", str(output)]
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
+def _alive(process: psutil.Process) -> bool:
+    """Running and not a zombie."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
 
 
@@ -172,16 +162,16 @@ def kill_sweep(folder: Path, kills: int, bits: int, vectors: int, rng: random.Ra
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     sweeps = [start_sweep(i) for i in range(2)]
-    orphans: list[int] = []
+    orphans: list[psutil.Process] = []
     landed = 0
     try:
         for _ in range(kills):
             index = rng.randrange(2)
             sweep = sweeps[index]
-            watch.watch(300, until=lambda s=sweep: s.poll() is not None or len(_children(s.pid)) >= 2)
+            watch.watch(300, until=lambda s=sweep: s.poll() is not None or len(psutil.Process(s.pid).children()) >= 2)
             watch.watch(rng.uniform(0.0, 3.0), until=lambda s=sweep: s.poll() is not None)
             if sweep.poll() is None:
-                children = _children(sweep.pid)
+                children = psutil.Process(sweep.pid).children()
                 landed += bool(children)
                 sweep.send_signal(signal.SIGKILL)
                 sweep.wait()
@@ -193,9 +183,9 @@ def kill_sweep(folder: Path, kills: int, bits: int, vectors: int, rng: random.Ra
     finally:
         for s in sweeps:
             s.kill()
-        for pid in orphans:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        for process in orphans:
+            if _alive(process):
+                process.kill()
     watch.poll()
     final = entries(cache)
     same = all(o.read_bytes() == reference.read_bytes() and

@@ -7,6 +7,8 @@ load numpy and the Liberty reader: the command line starts in a fraction of a se
 
 from __future__ import annotations
 
+__version__ = "0.1.0"  # of the whole gatedse package; pyproject.toml reads it from here
+
 __all__ = [
     "Cell",
     "GatedseError",

@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import ModuleType
 
+import cells
 from cells.files import atomic_path
 
 
@@ -21,12 +20,10 @@ def cache_root() -> Path:
     return Path(base) / "gatedse"
 
 
-@cache
 def package_version() -> str:
-    try:
-        return version("gatedse")
-    except PackageNotFoundError:
-        return "unknown"
+    """The version of the gatedse package (`cells.__version__`, which pyproject.toml reads too): read from the
+    source rather than the installed metadata, which takes longer to import than a command to start."""
+    return cells.__version__
 
 
 def source_digest(*packages: ModuleType) -> str:

@@ -43,13 +43,15 @@ def load_library(path: str | Path | None = None) -> Library:
 
     library = read_liberty(path)
     for cell in library.cells.values():
-        _fill_truth_tables(cell)
+        _precompute(cell)
     store_pickle(cached, library)
     return library
 
 
-def _fill_truth_tables(cell) -> None:
-    """Compute a cell's truth tables now, so that the pickle holds them and a cached load needs no sympy."""
+def _precompute(cell) -> None:
+    """Compute a cell's digest and truth tables now, so that the pickle holds them: a cached load needs no sympy,
+    and a cache keyed on cells (`characterize.timing.delay_cache`) no pass over every table value."""
+    _ = cell.digest
     if not cell.combinational:
         return
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
@@ -109,6 +110,12 @@ class Cell:
         if self.sequential or any(out not in self.functions for out in self.outputs):
             raise LibraryError(f"cell {self.name} has no combinational function for every output")
         return tuple(truth_table(self.functions[out], self.inputs) for out in self.outputs)
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the cell's whole description (the `repr` of every field, each table value included): what is
+        computed from a cell can be cached under it. A loaded library brings it computed (`cells.default`)."""
+        return hashlib.sha256(repr(self).encode()).hexdigest()
 
     @property
     def combinational(self) -> bool:

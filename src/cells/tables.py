@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass
+from functools import cached_property
 
 SLEW = "input_net_transition"
 LOAD = "total_output_net_capacitance"
@@ -31,25 +32,43 @@ class Table:
         Plain Python on the tuples: it runs for every pin of every instance, where
         numpy's per-call overhead would dominate.
         """
-        return self._at({"slew": slew, "load": load, "related": slew, "constrained": slew})
+        if self._on_load is None:
+            return float(self.values[0][0])
+        first, second = self._on_load
+        return self._interpolate(load if first else slew, load if second else slew)
 
     def constraint(self, related_slew: float, constrained_slew: float) -> float:
         """A timing check's limit (s) at the related (clock) pin's and the constrained (data) pin's slews (s)."""
-        return self._at({"related": related_slew, "constrained": constrained_slew, "slew": related_slew, "load": 0.0})
-
-    def _at(self, coordinates: dict[str, float]) -> float:
-        axes = [_axis_kind(v) for v in self.variables]
+        coordinates = {"related": related_slew, "constrained": constrained_slew, "slew": related_slew, "load": 0.0}
+        axes = [coordinates[_axis_kind(v)] for v in self.variables]
         if not axes:
             return float(self.values[0][0])
-        x = coordinates[axes[0]]
-        if len(axes) == 1:
+        return self._interpolate(axes[0], axes[1] if len(axes) > 1 else axes[0])
+
+    @cached_property
+    def _on_load(self) -> tuple[bool, bool] | None:
+        """Whether the first and the second axis are the output load (else a slew), None for a scalar: `lookup`
+        runs too often to read the axis names each time."""
+        on_load = [_axis_kind(v) == "load" for v in self.variables]
+        return (on_load[0], len(on_load) > 1 and on_load[1]) if on_load else None
+
+    def _interpolate(self, x: float, y: float) -> float:
+        """The value at x on the first axis and y on the second (y unused by a one-axis table)."""
+        if len(self.variables) == 1:
             return _interp1(self.index_1, [v for row in self.values for v in row], x)
-        y = coordinates[axes[1]]
         if len(self.index_1) == 1:
             return _interp1(self.index_2, self.values[0], y)
         i = _segment(self.index_1, x)
-        rows = [_interp1(self.index_2, self.values[i], y), _interp1(self.index_2, self.values[i + 1], y)]
-        return _interp1(self.index_1[i : i + 2], rows, x)
+        low, high = self.values[i], self.values[i + 1]
+        if len(self.index_2) == 1:
+            near, far = float(low[0]), float(high[0])
+        else:  # both rows at y, on one segment of the second axis
+            j = _segment(self.index_2, y)
+            t = (y - self.index_2[j]) / (self.index_2[j + 1] - self.index_2[j])
+            near = float(low[j] + t * (low[j + 1] - low[j]))
+            far = float(high[j] + t * (high[j + 1] - high[j]))
+        t = (x - self.index_1[i]) / (self.index_1[i + 1] - self.index_1[i])
+        return float(near + t * (far - near))
 
 
 def _axis_kind(variable: str) -> str:

@@ -68,3 +68,14 @@ def test_unreadable_cache_file_is_parsed_again(tmp_path, monkeypatch):
     pickled.write_bytes(b"not a pickle")
     assert load_library() == read_liberty(default_library_path())
     assert pickled.read_bytes() != b"not a pickle"
+
+
+def test_cached_cells_carry_their_digest(tmp_path, monkeypatch):
+    monkeypatch.setenv("GATEDSE_CACHE_DIR", str(tmp_path))
+    load_library()
+    cached = load_library()
+    parsed = read_liberty(default_library_path())
+    assert all("digest" in cell.__dict__ for cell in cached.cells.values())
+    assert {name: cell.digest for name, cell in cached.cells.items()} == \
+        {name: cell.digest for name, cell in parsed.cells.items()}
+    assert len({cell.digest for cell in parsed.cells.values()}) == len(parsed.cells)

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from characterize.lut.sweep import SweepConfig, cache_key, run_sweep
@@ -40,50 +41,27 @@ def test_cut_off_cache_entry_is_recomputed_and_replaced(tmp_path):
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
 
 
-def _children(pid: int) -> list[int]:
-    """Live (not zombie) processes whose parent is `pid`."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the pool workers")
 def test_killed_sweep_leaves_no_pool_workers(tmp_path):
     command = [sys.executable, "-m", "dse.cli", "characterize", "--bits", "6", "--mode", "embedded", "--jobs", "2",
                "--vectors", "3000", "--cache", str(tmp_path / "cache"), "-o", str(tmp_path / "lut.csv")]
     parent = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    workers: list[int] = []
+    workers: list[psutil.Process] = []
     try:
         deadline = time.monotonic() + TIMEOUT_S
         while len(workers) < 2 and time.monotonic() < deadline:
-            workers = _children(parent.pid)
+            workers = psutil.Process(parent.pid).children()
             time.sleep(0.1)
         assert len(workers) == 2, "the sweep did not start its two workers"
         time.sleep(1.0)  # let them start on their weights
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(timeout=TIMEOUT_S)
-        deadline = time.monotonic() + 15
-        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not any(_alive(w) for w in workers), "pool workers outlived their killed parent"
+        _, alive = psutil.wait_procs(workers, timeout=15)
+        assert not alive, "pool workers outlived their killed parent"
     finally:
         parent.kill()
         for worker in workers:
-            if _alive(worker):
-                os.kill(worker, signal.SIGKILL)
+            if worker.is_running():
+                worker.kill()
 
 
 SWEEP_AFTER_GO = """

@@ -121,7 +121,8 @@ def test_latches_simulate_and_time(tmp_path, capsys):
     toggles = tmp_path / "t.csv"
     assert main(["simulate", str(path), "--library", str(library), "--inputs", str(vectors), "--toggles", str(toggles),
                  "--clock", "clk", "--period-ps", "4000", "--json", str(tmp_path / "t.json")]) == 0
-    assert "(register-to-register to ly2/D)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "(register-to-register to ly2/D)" in out and "(6 flip-flops and 3 latches)" in out
     assert json.loads((tmp_path / "t.json").read_text())["setup_slack_ps"] > 0 and toggles.exists()
     assert main(["timing", str(path), "--library", str(library), "--clock", "clk"]) == 0
     assert "(register-to-register to ly2/D)" in capsys.readouterr().out

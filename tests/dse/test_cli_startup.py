@@ -28,3 +28,12 @@ def test_dse_help_runs_as_a_module_without_heavy_imports():
     assert "simulate" in run.stdout
     imported = {line.split("|")[-1].strip().split(".")[0] for line in run.stderr.splitlines() if "|" in line}
     assert imported.isdisjoint(HEAVY) and "dse" in imported
+
+
+def test_a_built_in_command_line_needs_no_package_metadata():
+    """The version comes from the source; importlib.metadata (as long to import as the parser) only for plugins."""
+    code = ("import sys\nfrom dse.cli import build_parser\n"
+            "parser = build_parser(['simulate'])\nparser.parse_args(['simulate', 'n.v', '--inputs', 'v.csv', "
+            "'--toggles', 't.csv'])\nprint('importlib.metadata' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"

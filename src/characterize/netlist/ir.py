@@ -111,6 +111,17 @@ class Netlist:
         return sum(1 for inst in self.instances if self.library.cells[inst.cell].sequential)
 
     @cached_property
+    def registers(self) -> str:
+        """The sequential instances in words, e.g. "3 flip-flops and 1 latch" (flip-flops alone when none)."""
+        kinds = Counter(
+            "latch" if cell.register is not None and cell.register.kind == "latch" else "flip-flop"
+            for cell in (self.library.cells[inst.cell] for inst in self.instances) if cell.sequential
+        )
+        plural = {"flip-flop": "flip-flops", "latch": "latches"}
+        words = [f"{n} {kind if n == 1 else plural[kind]}" for kind, n in sorted(kinds.items())]
+        return " and ".join(words) or "0 flip-flops"
+
+    @cached_property
     def transistors(self) -> int | None:
         """Static-CMOS transistor count, or None when a cell's count is unknown."""
         counts = [self.library.cells[i.cell].transistors for i in self.instances]

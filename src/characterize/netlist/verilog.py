@@ -17,10 +17,10 @@ import shutil
 import tempfile
 import threading
 from functools import cache
-from importlib.metadata import version as _version
 from pathlib import Path
 
 import ply
+import pyverilog
 from ply.yacc import yacc
 from pyverilog.vparser import ast
 from pyverilog.vparser.lexer import VerilogLexer
@@ -55,7 +55,7 @@ def _parser() -> VerilogParser:
     missing or unreadable file is rebuilt into a temporary file and moved into
     place, so concurrent processes never read a half-written one.
     """
-    tables = cache_root() / "pyverilog" / f"parsetab-pyverilog{_version('pyverilog')}-ply{ply.__version__}.pickle"
+    tables = cache_root() / "pyverilog" / f"parsetab-pyverilog{pyverilog.__version__}-ply{ply.__version__}.pickle"
     if load_pickle(tables) is not None:
         return _CachedTablesParser(tables)
     with tempfile.TemporaryDirectory(prefix="gatedse-pyverilog-") as scratch:

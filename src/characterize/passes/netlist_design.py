@@ -109,7 +109,7 @@ def open_design(path: str | Path, library: Library, weight_port: str, activation
     netlist = read_verilog(path, library, top=top)
     ports = {p.name: p for p in netlist.inputs}
     if netlist.register_count and clock is None:
-        raise NetlistError(f"{path}: the netlist has {netlist.register_count} flip-flops; name the clock port with --clock")
+        raise NetlistError(f"{path}: the netlist has {netlist.registers}; name the clock port with --clock")
     roles = (("weight", weight_port), ("activation", activation_port)) + ((("clock", clock),) if clock else ())
     for role, name in roles:
         if name not in ports:

@@ -35,7 +35,7 @@ def size_cells(netlist: Netlist, matcher: CellMatcher, size_for: str, input_slew
         return netlist
     if netlist.register_count:
         raise NetlistError(f"{netlist.name}: sizing for delay times combinational netlists only; this one has "
-                           f"{netlist.register_count} flip-flops (the processing element gets its MAC sized)")
+                           f"{netlist.registers} (the processing element gets its MAC sized)")
     return _Resizer(netlist, matcher, input_slew_s, output_load_f).run()
 
 

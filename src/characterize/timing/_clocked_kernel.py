@@ -13,7 +13,9 @@ function is 1 its state follows the data function of the present inputs, otherwi
 holds. A data pin that changes at the very step of
 an active edge is a race (a setup violation of zero margin) and is counted.
 
-Pending gates sit in a time wheel as in `_kernel`; a gate keeps at most one pending
+Registers feed back, so gates are not visited in one topological pass as in `_kernel`:
+pending gates sit in a time wheel (buckets of linked gates, one bucket per due time
+modulo a power of two above the largest delay); a gate keeps at most one pending
 update, the complement of its present output.
 """
 

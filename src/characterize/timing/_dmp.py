@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -27,6 +28,7 @@ NEWTON_ITERATIONS = 100
 ROOT_ITERATIONS = 20
 
 Table = Callable[[float], tuple[float, float]]  # load (F) -> (delay, slew) at the arc's input slew
+Wave = Callable[[float], tuple[float, float]]  # time (s) -> (value, slope)
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class Driver:
     """One arc's driver into one pi load: `delay_s`, `slew_s`, and `wire(elmore_s)` for each sink."""
 
     def __init__(self, table: Table, c2: float, rpi: float, c1: float, thresholds: Thresholds):
-        self.table, self.th = table, thresholds
+        self.table, self.th = cache(table), thresholds  # Newton steps revisit loads: each looked up once
         self.c1, self.c2, self.rpi = c1, c2, rpi
         self.valid = False
         self._wires: dict[float, tuple[float, float]] = {}
@@ -134,7 +136,7 @@ class Driver:
             done = all(abs(s) <= abs(v) * DRIVER_TOLERANCE for s, v in zip(step, x))
             x = [v + s for v, s in zip(x, step)]
             if done:
-                return x
+                return [float(v) for v in x]  # the same doubles, faster in the waveforms than numpy scalars
         return None
 
     def _one_pole(self, x: list[float]):
@@ -200,43 +202,70 @@ class Driver:
         ]
 
     # ------------------------------------------------------------ waveforms
-    def _v0(self, t: float) -> tuple[float, float]:
+    def _v0(self) -> Wave:
+        """The driver's response to a unit slope: t -> (v, dv/dt)."""
+        p1 = self.p1
         if self.kind == "zero_c2":
             k0, k1, k2, k3 = self.k
-            e = math.exp(-self.p1 * t)
-            return k0 * (k1 + k2 * t + k3 * e), k0 * (k2 - k3 * self.p1 * e)
-        k0, k1, k2, k3, k4 = self.k
-        e1, e2 = math.exp(-self.p1 * t), math.exp(-self.p2 * t)
-        return (k0 * (k1 + k2 * t + k3 * e1 + k4 * e2),
-                k0 * (k2 - k3 * self.p1 * e1 - k4 * self.p2 * e2))
 
-    def _vl0(self, t: float, p3: float) -> tuple[float, float]:
+            def wave(t):
+                e = math.exp(-p1 * t)
+                return k0 * (k1 + k2 * t + k3 * e), k0 * (k2 - k3 * p1 * e)
+
+            return wave
+        k0, k1, k2, k3, k4 = self.k
+        p2 = self.p2
+
+        def wave(t):
+            e1, e2 = math.exp(-p1 * t), math.exp(-p2 * t)
+            return k0 * (k1 + k2 * t + k3 * e1 + k4 * e2), k0 * (k2 - k3 * p1 * e1 - k4 * p2 * e2)
+
+        return wave
+
+    def _vl0(self, p3: float) -> Wave:
+        """The response to a unit slope behind one more pole p3 (a sink): t -> (v, dv/dt)."""
+        p1 = self.p1
         if self.kind == "zero_c2":
             k0, k1, k2, k3 = self.k
             d1 = k0 * (k1 - k2 / p3)
-            d3 = -p3 * k0 * k3 / (self.p1 - p3)
-            d5 = k0 * (k2 / p3 - k1 + p3 * k3 / (self.p1 - p3))
-            e1, e3 = math.exp(-self.p1 * t), math.exp(-p3 * t)
-            return d1 + t + d3 * e1 + d5 * e3, 1.0 - d3 * self.p1 * e1 - d5 * p3 * e3
-        k0, k1, k2, k3, k4 = self.k
-        d1 = k0 * (k1 - k2 / p3)
-        d3 = -p3 * k0 * k3 / (self.p1 - p3)
-        d4 = -p3 * k0 * k4 / (self.p2 - p3)
-        d5 = k0 * (k2 / p3 - k1 + p3 * k3 / (self.p1 - p3) + p3 * k4 / (self.p2 - p3))
-        e1, e2, e3 = math.exp(-self.p1 * t), math.exp(-self.p2 * t), math.exp(-p3 * t)
-        return (d1 + t + d3 * e1 + d4 * e2 + d5 * e3,
-                1.0 - d3 * self.p1 * e1 - d4 * self.p2 * e2 - d5 * p3 * e3)
+            d3 = -p3 * k0 * k3 / (p1 - p3)
+            d5 = k0 * (k2 / p3 - k1 + p3 * k3 / (p1 - p3))
 
-    def _shifted(self, wave, t: float) -> tuple[float, float]:
-        """A response to the unit ramp of duration dt starting at t0, from the response `wave` to a unit slope."""
-        t1 = t - self.t0
-        if t1 <= 0.0:
-            return 0.0, 0.0
-        v, dv = wave(t1)
-        if t1 <= self.dt:
-            return v / self.dt, dv / self.dt
-        w, dw = wave(t1 - self.dt)
-        return (v - w) / self.dt, (dv - dw) / self.dt
+            def wave(t):
+                e1, e3 = math.exp(-p1 * t), math.exp(-p3 * t)
+                return d1 + t + d3 * e1 + d5 * e3, 1.0 - d3 * p1 * e1 - d5 * p3 * e3
+
+            return wave
+        k0, k1, k2, k3, k4 = self.k
+        p2 = self.p2
+        d1 = k0 * (k1 - k2 / p3)
+        d3 = -p3 * k0 * k3 / (p1 - p3)
+        d4 = -p3 * k0 * k4 / (p2 - p3)
+        d5 = k0 * (k2 / p3 - k1 + p3 * k3 / (p1 - p3) + p3 * k4 / (p2 - p3))
+
+        def wave(t):
+            e1, e2, e3 = math.exp(-p1 * t), math.exp(-p2 * t), math.exp(-p3 * t)
+            return (d1 + t + d3 * e1 + d4 * e2 + d5 * e3,
+                    1.0 - d3 * p1 * e1 - d4 * p2 * e2 - d5 * p3 * e3)
+
+        return wave
+
+    def _crossing(self, wave: Wave, level: float) -> Wave:
+        """t -> (response to the driver's ramp less `level`, its slope), the ramp (duration dt from t0) seen through
+        `wave`, the response to a unit slope."""
+        t0, dt = self.t0, self.dt
+
+        def crossing(t):
+            t1 = t - t0
+            if t1 <= 0.0:
+                return 0.0 - level, 0.0
+            v, dv = wave(t1)
+            if t1 <= dt:
+                return v / dt - level, dv / dt
+            w, dw = wave(t1 - dt)
+            return (v - w) / dt - level, (dv - dw) / dt
+
+        return crossing
 
     def _upper_bound(self) -> float:
         return self.t0 + self.dt + (self.c1 + self.c2) * (self.rd + self.rpi) * 2.0
@@ -244,15 +273,11 @@ class Driver:
     def _driver_crossings(self) -> tuple[float, float] | None:
         """(50 % crossing, 20-80 % slew) of the driver waveform, or None when a crossing is not found."""
         bound = self._upper_bound()
-        times = [_find_root(lambda t, v=v: self._crossing(self._v0, t, v), self.t0, bound)
-                 for v in (self.th.vth, self.th.vl, self.th.vh)]
+        wave = self._v0()
+        times = [_find_root(self._crossing(wave, v), self.t0, bound) for v in (self.th.vth, self.th.vl, self.th.vh)]
         if None in times:
             return None
         return times[0], (times[2] - times[1]) / self.th.derate
-
-    def _crossing(self, wave, t: float, level: float) -> tuple[float, float]:
-        v, dv = self._shifted(wave, t)
-        return v - level, dv
 
     def wire(self, elmore: float) -> tuple[float, float]:
         """(delay, slew) at a sink with Elmore delay `elmore` from the driver."""
@@ -269,14 +294,9 @@ class Driver:
             return elmore, self.slew_s
         if not self.valid:
             return elmore, self.slew_s
-        p3 = 1.0 / elmore
+        wave = self._vl0(1.0 / elmore)
         bound = self._upper_bound() + elmore
-
-        def wave(t):
-            return self._vl0(t, p3)
-
-        times = [_find_root(lambda t, v=v: self._crossing(wave, t, v), self.t0, bound)
-                 for v in (self.th.vth, self.th.vl, self.th.vh)]
+        times = [_find_root(self._crossing(wave, v), self.t0, bound) for v in (self.th.vth, self.th.vl, self.th.vh)]
         if None in times:
             return elmore, self.slew_s
         delay = times[0] - self.vo_delay

@@ -1,20 +1,24 @@
-"""The compiled event loop of the timing simulator (numba), over a sequence of transitions in one call.
+"""The compiled timing simulator (numba): a sequence of transitions in one call, each as waveforms.
 
 Transition k goes from input vector `first[k]` to `second[k]`. When it does not
 start where the previous one ended, the circuit first moves to the settled state
 of `first[k]` without timing (a jump), so any set of transitions can be run in
 any order, each from its own settled start.
 
-Each gate keeps at most one pending update: an update is only queued when none is
-pending (rule 4 of DESIGN.md's timing semantics cancels before it queues, and rule
-3 keeps the pending one when it already carries the new value), and a pending
-value is always the complement of the present output. So a gate's state is its
-output net's value and one due time (-1 when none). Pending gates sit in a time
-wheel of `wheel_size` buckets (a power of two above the largest delay), each a
-doubly linked list, so queueing and cancelling are O(1) and a due time maps to
-exactly one bucket; a bitmap of non-empty buckets finds the next due time. A
-gate's present input combination is kept as an integer, updated by XOR-ing pin
-masks when an input net changes, so evaluating a gate is one table shift.
+A combinational transition needs no event queue: gates are in topological
+order, so each gate whose inputs change is visited once, after all its input
+nets' waveforms are known, and computes its output net's whole waveform, the
+sorted times at which the net changes (a net changes at most once per time
+step). The inputs' change times are merged; at each, the gate's input
+combination (an integer, updated by XOR-ing pin bits, so that evaluating the
+gate is one table shift) gives the function value after all changes of that
+step, and the timing semantics of DESIGN.md turn these values into output
+changes: with gate delays (inertial, `assign #(rise, fall)`) one pending update
+at most, cancelled when the function returns to the output's value; with arc
+delays (path delays) a sample per change of the function, never cancelled,
+which sets the output to the function's value just before the sample's time.
+Waveforms of one transition live in one flat buffer; gates still to visit are
+bits of a bitmap, scanned in gate order.
 """
 
 from __future__ import annotations
@@ -42,8 +46,12 @@ def run_transitions(
     gate_index,
     gate_table,
     gate_output,
+    gate_inputs,
     rise,
     fall,
+    arc_rise,
+    arc_fall,
+    per_arc,
     fanout_start,
     fanout_gate,
     fanout_pins,
@@ -54,7 +62,6 @@ def run_transitions(
     second,
     multiplicity,
     values,
-    wheel_size,
     rise_weight,
     fall_weight,
     per_transition,
@@ -63,35 +70,38 @@ def run_transitions(
 ):
     """Simulate transitions vectors[first[k]] -> vectors[second[k]], each standing for `multiplicity[k]` equal ones.
 
-    `values` (per net) and `gate_index` (per gate, its input combination, bit k for
-    input k) are a consistent state, updated in place; fanout entry f feeds gate
-    `fanout_gate[f]` on the input pins set in `fanout_pins[f]`. Returns per-net
-    toggle and settled-change counts (times multiplicity), per transition the last
-    output-port event, the last event on any net and the weighted toggle sum, the
-    number of gate output events (times multiplicity), the per-transition toggle
-    matrix (1×1 unless `per_transition`), and, when `record`, a log of
-    (transition, time, net) for every value change, time -1 for the changes of a
-    jump, with its length (which may exceed `log_capacity`: the caller then retries
-    with room for all).
+    `values` (per net) and `gate_index` (per gate, its input combination, bit j for
+    input pin j, the nets of `gate_inputs`) are a consistent settled state, updated in
+    place; fanout entry f feeds gate `fanout_gate[f]` on the input pins set in
+    `fanout_pins[f]`. Delays in steps: with `per_arc`, `arc_rise` and `arc_fall`
+    (gates × pins × input edge, rise 0 and fall 1) and the path-delay semantics,
+    else `rise` and `fall` per gate and the inertial one. Returns per-net toggle and
+    settled-change counts (times multiplicity), per transition the last output-port
+    event, the last event on any net and the weighted toggle sum, the number of gate
+    output events (times multiplicity), the per-transition toggle matrix (1×1 unless
+    `per_transition`), and, when `record`, a log of (transition, time, net) for every
+    value change, transition by transition, a transition's changes net by net in the
+    order the nets settle (time -1 for the changes of a jump, first), with its length
+    (which may exceed `log_capacity`: the caller then retries with room for all).
     """
     n_gates = gate_output.shape[0]
     n_nets = values.shape[0]
     n_inputs = input_nets.shape[0]
     n_transitions = first.shape[0]
-    mask = wheel_size - 1
 
-    head = np.full(wheel_size, -1, np.int32)
-    occupied = np.zeros(max(wheel_size // 64, 1), np.uint64)
-    words = occupied.shape[0]
-    next_gate = np.full(n_gates, -1, np.int32)
-    prev_gate = np.full(n_gates, -1, np.int32)
-    due = np.full(n_gates, -1, np.int64)
-    eval_stamp = np.zeros(n_gates, np.int64)
-    eval_queue = np.empty(n_gates, np.int32)
+    to_visit = np.zeros((n_gates + 63) // 64, np.uint64)
+    wave_start = np.zeros(n_nets, np.int64)
+    wave_count = np.zeros(n_nets, np.int64)
     changed = np.empty(n_nets, np.int32)
-    touched_in = np.full(n_nets, -1, np.int64)
-    touched = np.empty(n_nets, np.int32)
-    start_value = np.empty(n_nets, np.uint8)
+    capacity = 4 * n_nets + 64  # of wave and the per-gate scratch arrays; kept above twice wave's use
+    wave = np.empty(capacity, np.int64)
+    step_time = np.empty(capacity, np.int64)
+    step_pins = np.empty(capacity, np.int64)
+    function_times = np.empty(capacity, np.int64)
+    samples = np.empty(capacity, np.int64)
+    changed_pins = np.zeros(n_gates, np.int64)  # per gate to visit: its input pins that change,
+    input_changes = np.zeros(n_gates, np.int64)  # how many changes its input nets have in all,
+    input_time = np.zeros(n_gates, np.int64)  # and the time of one (of the only one, when there is one)
 
     toggles = np.zeros(n_nets, np.int64)
     settled_changes = np.zeros(n_nets, np.int64)
@@ -102,7 +112,6 @@ def run_transitions(
     log = np.empty((log_capacity, 3), np.int64)
     logged = 0
     events = 0
-    stamp = 0
     current = -1
 
     for i in range(n_transitions):
@@ -124,117 +133,184 @@ def run_transitions(
             )
         current = second[i]
         count = multiplicity[i]
-        stamp += 1
         n_changed = 0
-        n_eval = 0
-        n_touched = 0
-        pending = 0
+        used = 0
+        for p in range(n_inputs):
+            net = input_nets[p]
+            if values[net] != vectors[current, p] and wave_count[net] == 0:
+                wave[used] = 0
+                wave_start[net] = used
+                wave_count[net] = 1
+                used += 1
+                changed[n_changed] = net
+                n_changed += 1
+                for f in range(fanout_start[net], fanout_start[net + 1]):
+                    g = fanout_gate[f]
+                    changed_pins[g] |= fanout_pins[f]
+                    input_changes[g] += 1
+                    input_time[g] = 0
+                    to_visit[g >> 6] |= np.uint64(1) << np.uint64(g & 63)
+        w = 0
+        while w < to_visit.shape[0]:
+            word = to_visit[w]
+            if word == 0:
+                w += 1
+                continue
+            to_visit[w] = word & (word - np.uint64(1))
+            g = (w << 6) + np.int64(_trailing_zeros(word))
+            if 2 * used >= capacity:  # a gate makes at most as many changes as its inputs have, all in wave[:used]
+                capacity *= 2
+                grown = np.empty(capacity, np.int64)
+                grown[:used] = wave[:used]
+                wave = grown
+                step_time = np.empty(capacity, np.int64)
+                step_pins = np.empty(capacity, np.int64)
+                function_times = np.empty(capacity, np.int64)
+                samples = np.empty(capacity, np.int64)
+            pins = changed_pins[g]
+            changed_pins[g] = 0
+            table = gate_table[g]
+            index = gate_index[g]
+            value = (table >> index) & 1
+            begin = used
+            n_steps = 0
+            if input_changes[g] == 1:  # the common case, where both semantics give one change at most
+                index ^= pins
+                new = (table >> index) & 1
+                if new != value:
+                    if per_arc:
+                        wave[used] = input_time[g] + _arc_delay(arc_rise, arc_fall, g, pins, index, new)
+                    else:
+                        wave[used] = input_time[g] + (rise[g] if new else fall[g])
+                    used += 1
+            else:
+                # the changes of the gate's inputs as (time, pins changed then), in time order
+                while pins:
+                    j = np.int64(_trailing_zeros(np.uint64(pins)))
+                    pins &= pins - 1
+                    bit = np.int64(1) << j
+                    net = gate_inputs[g, j]
+                    for k in range(wave_start[net], wave_start[net] + wave_count[net]):
+                        t = wave[k]
+                        e = n_steps
+                        while e > 0 and step_time[e - 1] > t:
+                            e -= 1
+                        if e > 0 and step_time[e - 1] == t:
+                            step_pins[e - 1] |= bit
+                            continue
+                        for m in range(n_steps, e, -1):
+                            step_time[m] = step_time[m - 1]
+                            step_pins[m] = step_pins[m - 1]
+                        step_time[e] = t
+                        step_pins[e] = bit
+                        n_steps += 1
+            input_changes[g] = 0
+            function = value  # arc delays: the function value; gate delays: the output's
+            n_function = 0
+            n_samples = 0
+            due = np.int64(-1)  # gate delays: the pending update's time
+            for e in range(n_steps):
+                t = step_time[e]
+                index ^= step_pins[e]
+                new = (table >> index) & 1
+                if per_arc:
+                    if new == function:
+                        continue
+                    function = new
+                    function_times[n_function] = t
+                    n_function += 1
+                    sample = t + _arc_delay(arc_rise, arc_fall, g, step_pins[e], index, new)
+                    k = n_samples
+                    while k > 0 and samples[k - 1] > sample:
+                        samples[k] = samples[k - 1]
+                        k -= 1
+                    samples[k] = sample
+                    n_samples += 1
+                else:
+                    if 0 <= due <= t:
+                        function ^= 1
+                        wave[used] = due
+                        used += 1
+                        due = -1
+                    if due >= 0:
+                        if new == function:
+                            due = -1
+                    elif new != function:
+                        due = t + (rise[g] if new else fall[g])
+            if per_arc:
+                output = value
+                seen = 0
+                for k in range(n_samples):
+                    sample = samples[k]
+                    while seen < n_function and function_times[seen] < sample:
+                        seen += 1
+                    if (value ^ (seen & 1)) != output:
+                        output ^= 1
+                        wave[used] = sample
+                        used += 1
+            elif due >= 0:
+                wave[used] = due
+                used += 1
+            gate_index[g] = index
+            if used > begin:
+                net = gate_output[g]
+                wave_start[net] = begin
+                wave_count[net] = used - begin
+                events += count * (used - begin)
+                changed[n_changed] = net
+                n_changed += 1
+                for f in range(fanout_start[net], fanout_start[net + 1]):
+                    gate = fanout_gate[f]
+                    changed_pins[gate] |= fanout_pins[f]
+                    input_changes[gate] += used - begin
+                    input_time[gate] = wave[begin]
+                    to_visit[gate >> 6] |= np.uint64(1) << np.uint64(gate & 63)
         energy = 0.0
         last_out = 0
         last_any = 0
-        t = 0
-        for p in range(n_inputs):
-            net = input_nets[p]
-            if values[net] != vectors[current, p]:
-                values[net] = vectors[current, p]
-                changed[n_changed] = net
-                n_changed += 1
-        while True:
-            for c in range(n_changed):
-                net = changed[c]
-                value = values[net]
-                toggles[net] += count
-                if touched_in[net] != i:
-                    touched_in[net] = i
-                    touched[n_touched] = net
-                    start_value[n_touched] = 1 - value
-                    n_touched += 1
+        for c in range(n_changed):
+            net = changed[c]
+            begin = wave_start[net]
+            n = wave_count[net]
+            wave_count[net] = 0
+            toggles[net] += count * n
+            if per_transition:
+                matrix[i, net] = n
+            value = values[net]
+            for k in range(begin, begin + n):
+                value ^= 1
                 energy += rise_weight[net] if value else fall_weight[net]
-                if per_transition:
-                    matrix[i, net] += 1
                 if record:
                     if logged < log_capacity:
                         log[logged, 0] = i
-                        log[logged, 1] = t
+                        log[logged, 1] = wave[k]
                         log[logged, 2] = net
                     logged += 1
-                last_any = t
-                if is_output[net]:
-                    last_out = t
-                for f in range(fanout_start[net], fanout_start[net + 1]):
-                    g = fanout_gate[f]
-                    gate_index[g] ^= fanout_pins[f]
-                    if eval_stamp[g] != stamp:
-                        eval_stamp[g] = stamp
-                        eval_queue[n_eval] = g
-                        n_eval += 1
-            for e in range(n_eval):
-                g = eval_queue[e]
-                new = (gate_table[g] >> gate_index[g]) & 1
-                present = values[gate_output[g]]
-                when = due[g]
-                if when >= 0:
-                    if new == present:
-                        b = when & mask
-                        before, after = prev_gate[g], next_gate[g]
-                        if before >= 0:
-                            next_gate[before] = after
-                        else:
-                            head[b] = after
-                            if after < 0:
-                                occupied[b >> 6] &= ~(np.uint64(1) << np.uint64(b & 63))
-                        if after >= 0:
-                            prev_gate[after] = before
-                        due[g] = -1
-                        pending -= 1
-                elif new != present:
-                    when = t + (rise[g] if new else fall[g])
-                    b = when & mask
-                    leader = head[b]
-                    next_gate[g] = leader
-                    prev_gate[g] = -1
-                    if leader >= 0:
-                        prev_gate[leader] = g
-                    else:
-                        occupied[b >> 6] |= np.uint64(1) << np.uint64(b & 63)
-                    head[b] = g
-                    due[g] = when
-                    pending += 1
-            if pending == 0:
-                break
-            n_eval = 0
-            n_changed = 0
-            b = (t + 1) & mask
-            w = b >> 6
-            word = occupied[w] >> np.uint64(b & 63)
-            if word != 0:
-                b += np.int64(_trailing_zeros(word))
-            else:
-                w = (w + 1) & (words - 1)
-                while occupied[w] == 0:
-                    w = (w + 1) & (words - 1)
-                b = (w << 6) + np.int64(_trailing_zeros(occupied[w]))
-            t += (b - t) & mask
-            stamp += 1
-            g = head[b]
-            head[b] = -1
-            occupied[b >> 6] &= ~(np.uint64(1) << np.uint64(b & 63))
-            while g >= 0:
-                due[g] = -1
-                pending -= 1
-                events += count
-                net = gate_output[g]
-                values[net] = 1 - values[net]
-                changed[n_changed] = net
-                n_changed += 1
-                g = next_gate[g]
-        for j in range(n_touched):
-            if values[touched[j]] != start_value[j]:
-                settled_changes[touched[j]] += count
+            values[net] = value
+            if n & 1:
+                settled_changes[net] += count
+            last = wave[begin + n - 1]
+            last_any = max(last_any, last)
+            if is_output[net] and last > last_out:
+                last_out = last
         last_output_event[i] = last_out
         last_event[i] = last_any
         weighted[i] = energy
     return toggles, settled_changes, last_output_event, last_event, weighted, events, matrix, log, logged
+
+
+@njit(cache=True, nogil=True)
+def _arc_delay(arc_rise, arc_fall, g, pins, index, new):
+    """Smallest delay of gate g's arcs from the input `pins` (bit mask) that just changed to `index` (steps)."""
+    delay = np.int64(-1)
+    while pins:
+        j = np.int64(_trailing_zeros(np.uint64(pins)))
+        pins &= pins - 1
+        edge = 1 - ((index >> j) & 1)
+        d = arc_rise[g, j, edge] if new else arc_fall[g, j, edge]
+        if delay < 0 or d < delay:
+            delay = d
+    return delay
 
 
 @njit(cache=True, nogil=True)
@@ -307,221 +383,6 @@ def chain_order(first, second, vertices):
         order[position] = k
         vertex = second[k]
     return order
-
-
-@njit(cache=True, nogil=True)
-def run_path_transitions(
-    gate_index,
-    gate_table,
-    gate_output,
-    arc_rise,
-    arc_fall,
-    fanout_start,
-    fanout_gate,
-    fanout_pins,
-    is_output,
-    input_nets,
-    vectors,
-    first,
-    second,
-    multiplicity,
-    values,
-    wheel_size,
-    rise_weight,
-    fall_weight,
-    per_transition,
-    record,
-    log_capacity,
-):
-    """`run_transitions` with the path-delay semantics of DESIGN.md: per input pin delays, samples never cancelled.
-
-    A gate's function value follows its inputs at once; each change of it at time
-    t schedules a sample of the function at t + d, d the smallest delay (for the
-    new value's edge) over the input pins that changed at t. A sample sets the
-    output to the function's value at that moment, before the step's evaluations.
-    A gate may hold many pending samples: they are nodes of a pool, listed per
-    time-wheel bucket. Arguments and results as for `run_transitions`, with
-    `arc_rise` and `arc_fall` (gates × pins × input edge, rise 0 and fall 1) in
-    place of the gate delays: a pin's delay is that of the edge it changed on.
-    """
-    n_gates = gate_output.shape[0]
-    n_nets = values.shape[0]
-    n_inputs = input_nets.shape[0]
-    n_transitions = first.shape[0]
-    mask = wheel_size - 1
-
-    head = np.full(wheel_size, -1, np.int32)
-    occupied = np.zeros(max(wheel_size // 64, 1), np.uint64)
-    words = occupied.shape[0]
-    node_gate = np.empty(4 * n_gates + 64, np.int32)
-    node_next = np.empty(4 * n_gates + 64, np.int32)
-    free = -1
-    used = 0
-    internal = np.empty(n_gates, np.uint8)
-    for g in range(n_gates):
-        internal[g] = (gate_table[g] >> gate_index[g]) & 1
-    changed_pins = np.zeros(n_gates, np.int64)
-    eval_stamp = np.zeros(n_gates, np.int64)
-    eval_queue = np.empty(n_gates, np.int32)
-    changed = np.empty(n_nets, np.int32)
-    touched_in = np.full(n_nets, -1, np.int64)
-    touched = np.empty(n_nets, np.int32)
-    start_value = np.empty(n_nets, np.uint8)
-
-    toggles = np.zeros(n_nets, np.int64)
-    settled_changes = np.zeros(n_nets, np.int64)
-    last_output_event = np.zeros(n_transitions, np.int64)
-    last_event = np.zeros(n_transitions, np.int64)
-    weighted = np.zeros(n_transitions, np.float64)
-    matrix = np.zeros((n_transitions if per_transition else 1, n_nets if per_transition else 1), np.int32)
-    log = np.empty((log_capacity, 3), np.int64)
-    logged = 0
-    events = 0
-    stamp = 0
-    current = -1
-
-    for i in range(n_transitions):
-        if first[i] != current:
-            logged = settle_state(
-                vectors[first[i]],
-                input_nets,
-                values,
-                gate_index,
-                gate_table,
-                gate_output,
-                fanout_start,
-                fanout_gate,
-                fanout_pins,
-                record,
-                i,
-                log,
-                logged,
-            )
-            for g in range(n_gates):
-                internal[g] = (gate_table[g] >> gate_index[g]) & 1
-        current = second[i]
-        count = multiplicity[i]
-        stamp += 1
-        n_changed = 0
-        n_eval = 0
-        n_touched = 0
-        pending = 0
-        energy = 0.0
-        last_out = 0
-        last_any = 0
-        t = 0
-        for p in range(n_inputs):
-            net = input_nets[p]
-            if values[net] != vectors[current, p]:
-                values[net] = vectors[current, p]
-                changed[n_changed] = net
-                n_changed += 1
-        while True:
-            for c in range(n_changed):
-                net = changed[c]
-                value = values[net]
-                toggles[net] += count
-                if touched_in[net] != i:
-                    touched_in[net] = i
-                    touched[n_touched] = net
-                    start_value[n_touched] = 1 - value
-                    n_touched += 1
-                energy += rise_weight[net] if value else fall_weight[net]
-                if per_transition:
-                    matrix[i, net] += 1
-                if record:
-                    if logged < log_capacity:
-                        log[logged, 0] = i
-                        log[logged, 1] = t
-                        log[logged, 2] = net
-                    logged += 1
-                last_any = t
-                if is_output[net]:
-                    last_out = t
-                for f in range(fanout_start[net], fanout_start[net + 1]):
-                    g = fanout_gate[f]
-                    gate_index[g] ^= fanout_pins[f]
-                    changed_pins[g] |= fanout_pins[f]
-                    if eval_stamp[g] != stamp:
-                        eval_stamp[g] = stamp
-                        eval_queue[n_eval] = g
-                        n_eval += 1
-            for e in range(n_eval):
-                g = eval_queue[e]
-                new = (gate_table[g] >> gate_index[g]) & 1
-                pins = changed_pins[g]
-                changed_pins[g] = 0
-                if new == internal[g]:
-                    continue
-                internal[g] = new
-                delay = np.int64(-1)
-                index = gate_index[g]
-                while pins:
-                    j = np.int64(_trailing_zeros(np.uint64(pins)))
-                    pins &= pins - 1
-                    edge = 1 - ((index >> j) & 1)
-                    d = arc_rise[g, j, edge] if new else arc_fall[g, j, edge]
-                    if delay < 0 or d < delay:
-                        delay = d
-                if free >= 0:
-                    node = free
-                    free = node_next[node]
-                else:
-                    if used == node_gate.shape[0]:
-                        grown_gate = np.empty(2 * used, np.int32)
-                        grown_next = np.empty(2 * used, np.int32)
-                        grown_gate[:used] = node_gate
-                        grown_next[:used] = node_next
-                        node_gate = grown_gate
-                        node_next = grown_next
-                    node = used
-                    used += 1
-                b = (t + delay) & mask
-                node_gate[node] = g
-                node_next[node] = head[b]
-                if head[b] < 0:
-                    occupied[b >> 6] |= np.uint64(1) << np.uint64(b & 63)
-                head[b] = node
-                pending += 1
-            if pending == 0:
-                break
-            n_eval = 0
-            n_changed = 0
-            b = (t + 1) & mask
-            w = b >> 6
-            word = occupied[w] >> np.uint64(b & 63)
-            if word != 0:
-                b += np.int64(_trailing_zeros(word))
-            else:
-                w = (w + 1) & (words - 1)
-                while occupied[w] == 0:
-                    w = (w + 1) & (words - 1)
-                b = (w << 6) + np.int64(_trailing_zeros(occupied[w]))
-            t += (b - t) & mask
-            stamp += 1
-            node = head[b]
-            head[b] = -1
-            occupied[b >> 6] &= ~(np.uint64(1) << np.uint64(b & 63))
-            while node >= 0:
-                g = node_gate[node]
-                after = node_next[node]
-                node_next[node] = free
-                free = node
-                node = after
-                pending -= 1
-                net = gate_output[g]
-                if values[net] != internal[g]:
-                    values[net] = internal[g]
-                    events += count
-                    changed[n_changed] = net
-                    n_changed += 1
-        for j in range(n_touched):
-            if values[touched[j]] != start_value[j]:
-                settled_changes[touched[j]] += count
-        last_output_event[i] = last_out
-        last_event[i] = last_any
-        weighted[i] = energy
-    return toggles, settled_changes, last_output_event, last_event, weighted, events, matrix, log, logged
 
 
 @njit(cache=True, nogil=True)

@@ -161,13 +161,15 @@ def calculate_delays(netlist: Netlist, input_slew_s: float, output_load_f: float
     wire_res = np.array([wire.resistance(int(f)) if wire else 0.0 for f in fanout])
     share_res = np.divide(wire_res, fanout, out=np.zeros(nets), where=fanout > 0)
     share_cap = np.divide(wire_cap, fanout, out=np.zeros(nets), where=fanout > 0)
+    # Python floats from here on: the same doubles, and the driver waveforms' arithmetic several times faster
+    share_res, share_cap = share_res.tolist(), share_cap.tolist()
 
     # per net and edge: the sinks' capacitances, total load, Elmore delay per sink and the pi model
     sink_cap = {(index, pin): (cells[index].pin_capacitance(cells[index].inputs[pin], True),
                                cells[index].pin_capacitance(cells[index].inputs[pin], False))
                 for index, inst in enumerate(netlist.instances) for pin in range(len(inst.inputs))}
     load = np.zeros((nets, 2))
-    pi_model = np.zeros((nets, 2, 3))
+    pi_model = [[(0.0, 0.0, 0.0)] * 2 for _ in range(nets)]
     for net, sinks in enumerate(netlist.fanout):
         if net in (CONST0, CONST1):
             continue
@@ -175,7 +177,7 @@ def calculate_delays(netlist: Netlist, input_slew_s: float, output_load_f: float
             caps = [sink_cap[sink][edge] + share_cap[net] for sink in sinks]
             caps += [output_load_f + share_cap[net]] * ports.get(net, 0)
             load[net, edge] = sum(caps)
-            pi_model[net, edge] = _pi_model(caps, share_res[net])
+            pi_model[net][edge] = _pi_model(caps, share_res[net])
     elmore = {sink: tuple(share_res[net] * (share_cap[net] + sink_cap[sink][e]) for e in (RISE, FALL))
               for net, sinks in enumerate(netlist.fanout) for sink in sinks}
     port_elmore = {int(net): float(share_res[net] * share_cap[net]) for net in ports}
@@ -215,10 +217,10 @@ def calculate_delays(netlist: Netlist, input_slew_s: float, output_load_f: float
                         slew = slew_table.lookup(in_slew, cap) if slew_table is not None else 0.0
                         return delay_table.lookup(in_slew, cap), slew
 
-                    key = (id(delay_table), id(slew_table), in_slew, *pi_model[net, to_edge])
+                    key = (id(delay_table), id(slew_table), in_slew, *pi_model[net][to_edge])
                     driver = drivers.get(key)
                     if driver is None:  # equal arcs in equal surroundings (adder chains) are solved once
-                        driver = drivers[key] = Driver(table, *pi_model[net, to_edge], thresholds)
+                        driver = drivers[key] = Driver(table, *pi_model[net][to_edge], thresholds)
                     arcs.append(ArcDelay(index, arc.related_pin, out_pin, from_edge, to_edge, driver.delay_s,
                                          driver.slew_s))
                     slews[net, to_edge] = max(slews[net, to_edge], driver.slew_s)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from characterize.netlist.ir import CONST0, CONST1
-from characterize.timing._kernel import run_path_transitions as _run_path_transitions
 from characterize.timing._kernel import run_transitions as _run_transitions
 from characterize.timing._kernel import settle_state as _settle_state
 from characterize.timing.delays import TimedGates
@@ -45,8 +44,7 @@ class KernelCircuit:
 
     Fanout entry f (entries of net n from `fanout_start[n]` to `fanout_start[n + 1]`)
     feeds gate `fanout_gate[f]` on the input pins set in the bit mask
-    `fanout_pins[f]`; `is_output` flags output-port nets; `wheel_size` is the
-    length of the time wheel, a power of two above the largest delay in steps.
+    `fanout_pins[f]`; `is_output` flags output-port nets.
     """
 
     timed: TimedGates
@@ -54,7 +52,6 @@ class KernelCircuit:
     fanout_gate: np.ndarray
     fanout_pins: np.ndarray
     is_output: np.ndarray
-    wheel_size: int
 
     @classmethod
     def from_timed(cls, timed: TimedGates) -> KernelCircuit:
@@ -64,8 +61,7 @@ class KernelCircuit:
         pins = ((timed.gate_inputs[gates] == entry_net[:, None]) * pin_bits).sum(axis=1).astype(np.int64)
         is_output = np.zeros(timed.net_count, dtype=np.bool_)
         is_output[timed.output_nets] = True
-        largest = int(max(timed.rise_steps.max(initial=1), timed.fall_steps.max(initial=1)))  # arcs' largest too
-        return cls(timed, starts, gates, pins, is_output, 1 << largest.bit_length())
+        return cls(timed, starts, gates, pins, is_output)
 
     def initial_state(self) -> CircuitState:
         """Net values all 0 but the constant 1, with the matching gate input combinations: a start for a jump."""
@@ -191,14 +187,18 @@ def _run(circuit: KernelCircuit, state: CircuitState, vectors: np.ndarray, first
     capacity = circuit.timed.net_count * count if record else 0
     start = state.copy() if record else None
     timed = circuit.timed
-    loop = _run_path_transitions if timed.per_arc else _run_transitions
-    delays = (timed.arc_rise_steps, timed.arc_fall_steps) if timed.per_arc else (timed.rise_steps, timed.fall_steps)
+    no_arcs = np.zeros((0, 0, 2), dtype=np.int64)
     while True:
-        out = loop(
+        out = _run_transitions(
             state.gate_index,
             timed.gate_table,
             timed.gate_output,
-            *delays,
+            timed.gate_inputs,
+            timed.rise_steps,
+            timed.fall_steps,
+            timed.arc_rise_steps if timed.per_arc else no_arcs,
+            timed.arc_fall_steps if timed.per_arc else no_arcs,
+            timed.per_arc,
             circuit.fanout_start,
             circuit.fanout_gate,
             circuit.fanout_pins,
@@ -209,7 +209,6 @@ def _run(circuit: KernelCircuit, state: CircuitState, vectors: np.ndarray, first
             second,
             multiplicity,
             state.values,
-            circuit.wheel_size,
             rise_weight,
             fall_weight,
             per_transition,
@@ -229,5 +228,10 @@ def _run(circuit: KernelCircuit, state: CircuitState, vectors: np.ndarray, first
         weighted_toggles=weighted,
         events=int(events),
         toggles_per_transition=matrix if per_transition else None,
-        log=log[:logged] if record else None,
+        log=_in_time_order(log[:logged]) if record else None,
     )
+
+
+def _in_time_order(log: np.ndarray) -> np.ndarray:
+    """The kernel's log (transition, time, net) sorted by transition, then time; equal times keep their order."""
+    return log[np.lexsort((log[:, 1], log[:, 0]))]

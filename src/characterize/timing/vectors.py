@@ -5,6 +5,10 @@ ports, one row of integers per vector; consecutive rows are the transitions.
 Besides the simulator's activity the result holds the figures a user checks a
 netlist with: sensitized and critical (STA) delay, switching energy and, at a
 clock period, average power and the transitions that settle too late.
+
+The SDF reader and the VCD, SAIF and timed-Verilog writers are imported by the
+functions that use them: most runs need none of them, and importing them takes
+longer than the delay calculation of a small netlist read from its cache.
 """
 
 from __future__ import annotations
@@ -23,15 +27,11 @@ from characterize.integer_csv import read_integer_csv
 from characterize.netlist.ir import Netlist, Port
 from characterize.netlist.logic import WIDE_BITS
 from characterize.netlist.verilog import read_verilog
-from characterize.timing.delaycalc import calculate_delays
+from characterize.timing.delay_cache import cached_delays
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_arc_delays, default_external_load
 from characterize.timing.power import EnergyRun, average_power, simulate_energy
-from characterize.timing.saif import write_saif
-from characterize.timing.sdf import read_sdf
 from characterize.timing.sim import SimResult, out_of_range, port_range
 from characterize.timing.sta import static_timing
-from characterize.timing.timed_verilog import write_timed_verilog
-from characterize.timing.vcd import write_vcd
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,14 +125,20 @@ def simulate_vectors(netlist: Netlist | str | Path, vectors_path: str | Path, li
     """Simulate the vectors through a netlist, or a netlist file read over the Liberty file (default the embedded one).
 
     Each gate has per-arc delays from the NLDM delay calculation at the default
-    input slew and output load, or from the SDF at `sdf_path`. `threads` > 1 runs
+    input slew and output load (kept in the user cache folder, `delay_cache`),
+    or from the SDF at `sdf_path`. `threads` > 1 runs
     chunks of the transitions on that many threads, with the same results.
     """
     if not isinstance(netlist, Netlist):
         netlist = read_verilog(netlist, load_library(library_path))
     inputs = read_vectors(vectors_path, netlist.inputs)
     slew_s, load_f = DEFAULT_INPUT_SLEW_S, default_external_load(netlist.library)
-    calc = read_sdf(sdf_path, netlist, slew_s, load_f) if sdf_path else calculate_delays(netlist, slew_s, load_f)
+    if sdf_path:
+        from characterize.timing.sdf import read_sdf
+
+        calc = read_sdf(sdf_path, netlist, slew_s, load_f)
+    else:
+        calc = cached_delays(netlist, slew_s, load_f)
     timed = annotate_arc_delays(calc)
     energy = simulate_energy(timed, inputs, threads=threads)
     result = energy.result
@@ -165,6 +171,8 @@ def write_toggles(simulation: VectorSimulation, path: str | Path) -> Path:
 def write_waveform(simulation: VectorSimulation, path: str | Path, transitions: int) -> int:
     """A VCD of the first `transitions` transitions (at most all), vectors spaced by the clock period when it is
     longer than the settling bound; returns how many transitions it holds."""
+    from characterize.timing.vcd import write_vcd
+
     count = min(transitions, simulation.result.transitions)
     write_vcd(simulation.timed, simulation.inputs, path, transitions=range(count),
               period_steps=simulation.vcd_period_steps)
@@ -173,9 +181,13 @@ def write_waveform(simulation: VectorSimulation, path: str | Path, transitions: 
 
 def write_activity(simulation: VectorSimulation, path: str | Path) -> Path:
     """The switching activity of every net as SAIF (`characterize.timing.saif`), on the timeline of `write_waveform`."""
+    from characterize.timing.saif import write_saif
+
     return write_saif(simulation.timed, simulation.inputs, path, period_steps=simulation.vcd_period_steps)
 
 
 def write_timed_netlist(simulation: VectorSimulation, path: str | Path) -> Path:
     """The simulated netlist as Verilog that Icarus Verilog replays (`iverilog -gspecify`: path-delay modules)."""
+    from characterize.timing.timed_verilog import write_timed_verilog
+
     return write_text(path, write_timed_verilog(simulation.timed))

@@ -20,9 +20,9 @@ def simulate_clocked_netlist(args: argparse.Namespace, netlist: Netlist) -> int:
     from characterize.timing.sequential_sta import sequential_timing
     from characterize.timing.vectors import read_vectors
 
-    registers = netlist.register_count
+    registers = netlist.registers
     if not args.clock:
-        raise SimulationError(f"{args.netlist}: the netlist has {registers} flip-flops; name the clock port with --clock")
+        raise SimulationError(f"{args.netlist}: the netlist has {registers}; name the clock port with --clock")
     if not args.period_ps or args.period_ps <= 0:
         raise SimulationError("--clock needs a positive --period-ps")
     if args.vcd:
@@ -36,7 +36,7 @@ def simulate_clocked_netlist(args: argparse.Namespace, netlist: Netlist) -> int:
     parts = energy_by_part(clocked, result.net_energy_j)
     total = sum(parts.values()) or 1.0
     cycles = len(result.energy_per_cycle_j)
-    print(f"{registers} flip-flops, {cycles} clock cycles counted (from the second), {int(result.toggles.sum())} toggles, "
+    print(f"{registers}, {cycles} clock cycles counted (from the second), {int(result.toggles.sum())} toggles, "
           f"{result.events} events")
     print(f"energy per cycle: {result.energy_per_cycle_j.mean() * FJ_PER_J:.2f} fJ (leakage included); switching: "
           + ", ".join(f"{name} {100 * value / total:.1f} %" for name, value in parts.items()))

@@ -36,7 +36,7 @@ def register(commands) -> None:
 
 def describe(netlist: Netlist) -> str:
     transistors = "" if netlist.transistors is None else f", {netlist.transistors} transistors"
-    flops = f" ({netlist.register_count} flip-flops)" if netlist.register_count else ""
+    flops = f" ({netlist.registers})" if netlist.register_count else ""
     return f"{len(netlist.instances)} cells{flops}, {netlist.area:.2f} um2{transistors}"
 
 

@@ -12,11 +12,18 @@ this way (`studies.commands`).
 from __future__ import annotations
 
 import argparse
-from importlib.metadata import entry_points
 
 from dse.errors import StudyError
 
 COMMAND_GROUP = "gatedse.commands"
+
+
+def entry_points(group: str):
+    """The installed packages' entry points of `group`; importlib.metadata is imported here, when a command line
+    needs the plugins, since importing it takes about as long as building the rest of the parser."""
+    from importlib.metadata import entry_points as installed
+
+    return installed(group=group)
 
 
 def add_plugin_commands(commands: argparse._SubParsersAction) -> None:

@@ -67,7 +67,6 @@ def run(args: argparse.Namespace) -> int:
     from characterize.errors import SimulationError
     from characterize.netlist.verilog import read_verilog
     from characterize.timing.kernel import available_threads
-    from characterize.timing.timed_verilog import module_name
     from characterize.timing.vectors import (
         simulate_vectors,
         write_activity,
@@ -114,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         count = write_waveform(simulation, args.vcd, args.vcd_transitions)
         print(f"wrote {args.vcd} ({count} transitions)")
     if args.saif:
+        from characterize.timing.timed_verilog import module_name
+
         write_activity(simulation, args.saif)
         print(f"wrote {args.saif} (scope {module_name(netlist)})")
     if args.timed_verilog:

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from cells.units import F_PER_FF, FF_PER_F, PS_PER_S, S_PER_PS
     from characterize.errors import SimulationError
     from characterize.netlist.verilog import read_verilog
-    from characterize.timing.delaycalc import calculate_delays
+    from characterize.timing.delay_cache import cached_delays
     from characterize.timing.delays import default_external_load
     from characterize.timing.sdf import format_sdf, read_sdf
     from characterize.timing.sta import critical_path
@@ -71,11 +71,11 @@ def run(args: argparse.Namespace) -> int:
     load_f = default_external_load(library) if args.output_load_ff is None else args.output_load_ff * F_PER_FF
     slew_s = args.input_slew_ps * S_PER_PS
     if netlist.register_count and not args.clock:
-        raise SimulationError(f"{args.netlist}: the netlist has {netlist.register_count} flip-flops; "
+        raise SimulationError(f"{args.netlist}: the netlist has {netlist.registers}; "
                               "name the clock port with --clock")
     if args.clock:
         return time_clocked_netlist(args, netlist, slew_s, load_f)
-    calc = read_sdf(args.sdf, netlist, slew_s, load_f) if args.sdf else calculate_delays(netlist, slew_s, load_f)
+    calc = read_sdf(args.sdf, netlist, slew_s, load_f) if args.sdf else cached_delays(netlist, slew_s, load_f)
     report = critical_path(calc)
     print(f"{netlist.name}: {len(netlist.instances)} cells; input slew {args.input_slew_ps:g} ps, "
           f"output load {load_f * FF_PER_F:g} fF{'; delays from ' + str(args.sdf) if args.sdf else ''}")
@@ -110,7 +110,7 @@ def time_clocked_netlist(args: argparse.Namespace, netlist: Netlist, slew_s: flo
 
     timing = sequential_timing(annotate_registers(netlist, args.clock, slew_s, load_f))
     record = timing.record(args.period_ps)
-    print(f"{netlist.name}: {len(netlist.instances)} cells ({netlist.register_count} flip-flops), clock {args.clock}; "
+    print(f"{netlist.name}: {len(netlist.instances)} cells ({netlist.registers}), clock {args.clock}; "
           f"input slew {args.input_slew_ps:g} ps, output load {load_f * FF_PER_F:g} fF")
     where = f" ({timing.critical.kind} to {timing.critical.endpoint})" if timing.critical else ""
     print(f"minimum period: {timing.min_period_ps:.0f} ps{where}")
