@@ -17,6 +17,7 @@ from dse.storage import load_study
 from studies.data import load_dataset, split_indices
 from studies.kinds.class_aware_pruning import ClassAwarePruning
 from studies.pruning.report import load_pruned
+from studies.pruning.scores import class_scores
 from studies.training import accuracy
 from tests.studies.luts import tiny_lut
 
@@ -210,3 +211,20 @@ def test_floor_schedule_removes_a_step_of_what_is_left_per_round(study_file, sto
     assert sum(trial.user_attrs["kept_per_layer"].values()) == 15
     assert trial.user_attrs["stopped_by"] == "rounds" and trial.user_attrs["rounds_done"] == 2
     assert metrics["pruned_filters_pct"] == pytest.approx(100 * 13 / 28)
+
+
+def test_class_taylor_score_keeps_the_filters_it_ranks_highest(study_file, storage):
+    context = StudyContext(UNIT_ENERGY_LUT, {}, {"arch": "mlp", "hidden": list(HIDDEN), "epochs": 4,
+                                                 "finetune_epochs": 1}, 0, "cpu", study_file.parent / "cap")
+    space = ClassAwarePruning.validate({"score": "class-taylor", "ratio": 0.5, "scope": "layer", "iterations": 1,
+                                        "lambda1": 0.0, "lambda2": 0.0, "regularize_epochs": 0}, "space")
+    study_kind = ClassAwarePruning(space, context)
+    plan = study_kind.plan(optuna.trial.FixedTrial({}))
+    assert plan.score == "class-taylor"
+    result = study_kind.prune(plan, study_kind.training(1))
+    dataset = study_kind.session.dataset
+    scores = class_scores(study_kind.session.baseline_model(), result.units, dataset.train, dataset.n_classes,
+                          "class-taylor", plan.tau, plan.images_per_class)
+    for name, kept in result.kept.items():
+        assert sorted(kept.tolist()) == sorted(np.argsort(-scores[name])[:len(kept)].tolist())
+    assert {name: len(kept) for name, kept in result.kept.items()} == {"fc1": 8, "fc2": 6}

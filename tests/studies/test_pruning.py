@@ -13,7 +13,7 @@ from studies.models import build_model
 from studies.pruning.loop import PruningPlan, Training, choose_removals, cumulative_target, prune_iteratively
 from studies.pruning.regularizers import RegularizedLoss, l1_penalty, orthogonality_penalty
 from studies.pruning.report import load_pruned, save_pruned
-from studies.pruning.scores import class_counts, class_importance, class_scores, taylor_values
+from studies.pruning.scores import class_counts, class_importance, class_scores, class_taylor, taylor_values
 from studies.pruning.surgery import prunable_units, remove_outputs
 from studies.quant import quantize_model
 
@@ -90,11 +90,12 @@ def test_class_counts_on_a_constructed_example():
     assert class_counts({"0": importance})["0"].tolist() == [1.0, 3.0]
 
 
-@pytest.mark.parametrize("method, kept", [("class-aware", [1]), ("magnitude", [0])])
-def test_the_filter_one_class_uses_goes_before_the_one_all_classes_use(method, kept):
+@pytest.mark.parametrize("method, score, kept", [("class-aware", "sum-max", [1]), ("class-aware", "class-taylor", [1]),
+                                                ("magnitude", "sum-max", [0])])
+def test_the_filter_one_class_uses_goes_before_the_one_all_classes_use(method, score, kept):
     model, data = one_class_example()
-    plan = PruningPlan(method=method, ratio=0.5, scope="layer", iterations=1, tau=1e-3, regularize_epochs=0,
-                       finetune_epochs=0)
+    plan = PruningPlan(method=method, ratio=0.5, scope="layer", iterations=1, score=score, tau=1e-3,
+                       regularize_epochs=0, finetune_epochs=0)
     result = prune_iteratively(model, data, plan, Training(lr=1e-3, batch_size=8, seed=0), lambda m: 100.0)
     assert result.kept["0"].tolist() == kept
     assert result.model[0].weight.shape == (1, 4) and result.model[2].weight.shape == (3, 1)
@@ -279,6 +280,30 @@ def test_authors_score_averages_over_the_first_images_of_each_class():
     assert rates.tolist() == [1.0, 3.0, 1.0, 0.0]
     rates = class_scores(model, units, (x, y), 3, "sum-max", tau=1e-50, images_per_class=0)["0"]
     assert rates.tolist() == [1.0, 3.0, 0.75, 0.0]
+
+
+def test_class_taylor_is_the_loss_change_of_a_gate_on_each_filter():
+    """|Σ_positions a·∂L/∂a| is |∂L/∂s| for a gate s = 1 multiplying the filter's map after batch norm."""
+    model, data = positional_example(images_per_class=4)
+    x, y = data.train
+    with torch.no_grad():
+        model[1].weight.copy_(torch.tensor([1.5, 0.7, -1.2, 0.3], dtype=torch.float64))
+        model[1].bias.copy_(torch.tensor([0.2, -0.1, 0.4, 0.5], dtype=torch.float64))
+    units = prunable_units(model)
+    changes = class_taylor(model, units, (x, y), 3)["0"]
+    gate = torch.ones(1, 4, 1, 1, dtype=torch.float64, requires_grad=True)
+    handle = model[1].register_forward_hook(lambda module, inputs, output: output * gate)
+    per_image = []
+    for j in range(len(y)):
+        loss = nn.functional.cross_entropy(model(x[j:j + 1]), y[j:j + 1])
+        per_image.append(torch.autograd.grad(loss, gate)[0].flatten().abs())
+    handle.remove()
+    per_image = torch.stack(per_image)
+    expected = torch.stack([per_image[y == c].mean(dim=0) for c in range(3)]).numpy()
+    assert changes.shape == (3, 4) and np.allclose(changes, expected, rtol=1e-10, atol=1e-14)
+    scores = class_scores(model, units, (x, y), 3, "class-taylor", tau=0.0, images_per_class=0)["0"]
+    assert np.allclose(scores, (expected / expected.mean(axis=1, keepdims=True)).sum(axis=0))
+    assert scores.sum() == pytest.approx(4 * 3)  # each class spreads the layer's width over its filters
 
 
 def test_l1_over_all_parameters_reaches_the_batch_norm_scale():

@@ -92,8 +92,9 @@ class ClassAwarePruning(StudyKind):
         "optimizer": Field(one_of(OPTIMIZERS), "adam"),
         "lr": Field(number(0, open_bounds=True), None),
     }, rules=(_ratio_or_layer_ratios,))
-    """`method`: class-aware | magnitude | random, or a list searched over; `score`: "sum-max" (the authors')
-    or "max-sum" (see `studies.pruning.scores`); `tau`, `lambda1`, `lambda2`: a number or [low, high] (searched
+    """`method`: class-aware | magnitude | random, or a list searched over; `score`: "sum-max" (the authors'),
+    "max-sum" or "class-taylor" (see `studies.pruning.scores`), or a list searched over; `tau` (not used by
+    "class-taylor"), `lambda1`, `lambda2`: a number or [low, high] (searched
     on a log scale when low > 0); `images_per_class`: images per class the scores average over (0: the whole
     training part); `l1_scope`: "parameters" (all, batch-norm γ included) or "weights" (MAC weights);
     `orthogonality`: "conv" or "kernel" form; `schedule` "ratio": `ratio`, share of filters pruned, [low, high]

@@ -50,7 +50,7 @@ class PruningPlan:
     layer, replaces both. `schedule` "floor": each round removes `step` of the
     outputs left, for at most `iterations` rounds, until the accuracy floor.
     `layer_widths` (outputs kept per prunable layer after each round)
-    replaces the schedule. `score` ("sum-max" or "max-sum", see `scores`),
+    replaces the schedule. `score` ("sum-max", "max-sum" or "class-taylor", see `scores`),
     `tau` (Taylor threshold) and `images_per_class` (0: all) set the
     class-aware criterion; `lambda1` and `lambda2` weigh the L1 term (over
     `l1_scope`) and the orthogonality term (in its `orthogonality` form);

@@ -10,6 +10,7 @@ the original labels.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -143,10 +144,13 @@ def _counts_table(result: PruneResult, before: dict[str, np.ndarray], after: dic
 
 def plot_class_counts(before: dict[str, np.ndarray], after: dict[str, np.ndarray], n_classes: int,
                       path: Path) -> None:
-    """Histogram of the filters' class counts before pruning (all filters) and after (the kept ones)."""
-    bins = np.linspace(0, n_classes, 2 * n_classes + 1)
+    """Histogram of the filters' class counts before pruning (all filters) and after (the kept ones).
+
+    The axis runs from 0 to n_classes, or further where a score does ("class-taylor" may exceed n_classes)."""
     all_before = np.concatenate(list(before.values()))
     all_after = np.concatenate(list(after.values()))
+    top = max(n_classes, math.ceil(max(all_before.max(initial=0.0), all_after.max(initial=0.0))))
+    bins = np.linspace(0, top, 2 * top + 1)
     figure = Figure(figsize=(6.0, 4.0), layout="constrained")
     ax = figure.subplots()
     ax.hist(all_before, bins=bins, alpha=0.5, color="tab:gray", label=f"before ({len(all_before)} filters)")

@@ -15,6 +15,18 @@ per filter, in classes:
   over the classes (`class_importance`, `class_counts`); activations before
   the nonlinearity (after batch norm where there is one).
 
+A third score weighs how much a filter matters for each class instead of
+counting non-zero values, which saturate where every filter is active for
+every class at some position (an MNIST background):
+
+- "class-taylor": per image the first-order estimate of the loss change when
+  the filter's whole map is removed, |Σ_positions a·∂L/∂a| (after batch norm,
+  which removing the filter also removes), averaged over the class's images;
+  each class's values divided by the layer's mean filter for that class and
+  summed over the classes. A filter carrying an average share for every class
+  scores n_classes; one that matters for few classes scores low unless it
+  carries much of them. Every class weighs the same, whatever its loss.
+
 The loss of each image is its own cross-entropy; the network runs in eval
 mode, so images of a batch do not interact and one backward pass gives every
 image's gradients (whether Θ' is non-zero does not depend on summing or
@@ -37,7 +49,7 @@ from studies.pruning.surgery import PrunableUnit
 from studies.training import QUIET, Progress, batches
 
 SCORE_BATCH = 256
-SCORES = ("sum-max", "max-sum")
+SCORES = ("sum-max", "max-sum", "class-taylor")
 AUTHORS_TAU = 1e-50
 AUTHORS_IMAGES_PER_CLASS = 10
 
@@ -47,6 +59,12 @@ def taylor_values(model: nn.Module, units: Sequence[PrunableUnit], x: torch.Tens
     """Θ' = |a · ∂L(x_j)/∂a| for every image j and activation a of each unit, shaped like the unit's activations.
 
     `a` is the output of the unit's batch norm (if any), or with `before_norm` of its MAC layer."""
+    return {name: value.abs() for name, value in taylor_products(model, units, x, y, before_norm).items()}
+
+
+def taylor_products(model: nn.Module, units: Sequence[PrunableUnit], x: torch.Tensor, y: torch.Tensor,
+                    before_norm: bool = False) -> dict[str, torch.Tensor]:
+    """a · ∂L(x_j)/∂a with its sign, for every image j and activation a of each unit (see `taylor_values`)."""
     captured: dict[str, torch.Tensor] = {}
 
     def keep(name: str):
@@ -67,7 +85,7 @@ def taylor_values(model: nn.Module, units: Sequence[PrunableUnit], x: torch.Tens
         for handle in handles:
             handle.remove()
         model.train(was_training)
-    return {n: (captured[n].detach() * g).abs() for n, g in zip(names, grads)}
+    return {n: captured[n].detach() * g for n, g in zip(names, grads)}
 
 
 def scoring_images(labels: torch.Tensor, n_classes: int, images_per_class: int) -> torch.Tensor:
@@ -115,10 +133,38 @@ def class_counts(importance: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: values.sum(axis=0) for name, values in importance.items()}
 
 
+def class_taylor(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int,
+                 images_per_class: int = 0, device: str = "cpu", progress: Progress = QUIET,
+                 label: str = "class scores") -> dict[str, np.ndarray]:
+    """Per unit, an array (classes × outputs): |Σ_positions a·∂L/∂a| of each output averaged over the class's images,
+    the first-order loss change of removing the output."""
+    x, y = split
+    chosen = scoring_images(y, n_classes, images_per_class)
+    x, y = x[chosen], y[chosen]
+    sums: dict[str, torch.Tensor] = {}
+    images = torch.bincount(y, minlength=n_classes).double().clamp_min(1)
+    with progress.bar(label, math.ceil(len(y) / SCORE_BATCH)) as bar:
+        for xb, yb in batches((x, y), SCORE_BATCH):
+            progress.check()
+            yb = yb.to(device)
+            for name, value in taylor_products(model, units, xb.to(device), yb).items():
+                change = value.reshape(len(value), value.shape[1], -1).sum(dim=2).abs().double()
+                total = sums.setdefault(name, torch.zeros(n_classes, change.shape[1], dtype=torch.float64,
+                                                          device=device))
+                total.index_add_(0, yb, change)
+            bar.update()
+    return {name: (total / images.to(total.device).view(-1, 1)).cpu().numpy() for name, total in sums.items()}
+
+
 def class_scores(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, score: str,
                  tau: float, images_per_class: int, device: str = "cpu", progress: Progress = QUIET,
                  label: str = "class scores") -> dict[str, np.ndarray]:
-    """Per unit, each output's score in classes (0..n_classes) as `score` ("sum-max" or "max-sum") computes it."""
+    """Per unit, each output's score in classes (0..n_classes for the counts) as `score` computes it (`tau` only
+    for "sum-max" and "max-sum")."""
+    if score == "class-taylor":
+        changes = class_taylor(model, units, split, n_classes, images_per_class, device, progress, label)
+        return {name: (c / np.maximum(c.mean(axis=1, keepdims=True), 1e-300)).sum(axis=0)
+                for name, c in changes.items()}
     rates = hit_rates(model, units, split, n_classes, tau, images_per_class, before_norm=score == "sum-max",
                       device=device, progress=progress, label=label)
     if score == "max-sum":
