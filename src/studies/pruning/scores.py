@@ -36,7 +36,7 @@ averaging the losses of a batch).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -96,28 +96,39 @@ def scoring_images(labels: torch.Tensor, n_classes: int, images_per_class: int) 
     return torch.sort(torch.cat(chosen)).values
 
 
-def hit_rates(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, tau: float,
-              images_per_class: int = 0, before_norm: bool = False, device: str = "cpu", progress: Progress = QUIET,
-              label: str = "class scores") -> dict[str, torch.Tensor]:
-    """Per unit, a float64 tensor (classes × outputs × positions): the share of each class's images with Θ' > τ.
-
-    `progress` shows a bar named `label` and stops the work (Stopped) before the next batch when asked."""
+def _class_means(split: Split, n_classes: int, images_per_class: int, device: str, progress: Progress, label: str,
+                 measure: Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Per unit, the mean of `measure(images, labels)` (unit name -> float64, images × ...) over each class's scoring
+    images, as a CPU tensor (classes × ...). `progress` shows a bar named `label` and stops the work (Stopped)
+    before the next batch when asked."""
     x, y = split
     chosen = scoring_images(y, n_classes, images_per_class)
     x, y = x[chosen], y[chosen]
-    hits: dict[str, torch.Tensor] = {}
+    totals: dict[str, torch.Tensor] = {}
     images = torch.bincount(y, minlength=n_classes).double().clamp_min(1)
     with progress.bar(label, math.ceil(len(y) / SCORE_BATCH)) as bar:
         for xb, yb in batches((x, y), SCORE_BATCH):
             progress.check()
             yb = yb.to(device)
-            for name, value in taylor_values(model, units, xb.to(device), yb, before_norm).items():
-                hit = (value > tau).reshape(len(value), value.shape[1], -1).double()
-                total = hits.setdefault(name, torch.zeros(n_classes, *hit.shape[1:], dtype=torch.float64,
-                                                          device=device))
-                total.index_add_(0, yb, hit)
+            for name, value in measure(xb.to(device), yb).items():
+                total = totals.setdefault(name, torch.zeros(n_classes, *value.shape[1:], dtype=torch.float64,
+                                                            device=device))
+                total.index_add_(0, yb, value)
             bar.update()
-    return {name: (total / images.to(total.device).view(-1, 1, 1)).cpu() for name, total in hits.items()}
+    return {name: (total / images.to(total.device).view(-1, *[1] * (total.dim() - 1))).cpu()
+            for name, total in totals.items()}
+
+
+def hit_rates(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, tau: float,
+              images_per_class: int = 0, before_norm: bool = False, device: str = "cpu", progress: Progress = QUIET,
+              label: str = "class scores") -> dict[str, torch.Tensor]:
+    """Per unit, a float64 tensor (classes × outputs × positions): the share of each class's images with Θ' > τ."""
+
+    def hits(xb: torch.Tensor, yb: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {name: (value > tau).reshape(len(value), value.shape[1], -1).double()
+                for name, value in taylor_values(model, units, xb, yb, before_norm).items()}
+
+    return _class_means(split, n_classes, images_per_class, device, progress, label, hits)
 
 
 def class_importance(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, tau: float,
@@ -138,22 +149,13 @@ def class_taylor(model: nn.Module, units: Sequence[PrunableUnit], split: Split, 
                  label: str = "class scores") -> dict[str, np.ndarray]:
     """Per unit, an array (classes × outputs): |Σ_positions a·∂L/∂a| of each output averaged over the class's images,
     the first-order loss change of removing the output."""
-    x, y = split
-    chosen = scoring_images(y, n_classes, images_per_class)
-    x, y = x[chosen], y[chosen]
-    sums: dict[str, torch.Tensor] = {}
-    images = torch.bincount(y, minlength=n_classes).double().clamp_min(1)
-    with progress.bar(label, math.ceil(len(y) / SCORE_BATCH)) as bar:
-        for xb, yb in batches((x, y), SCORE_BATCH):
-            progress.check()
-            yb = yb.to(device)
-            for name, value in taylor_products(model, units, xb.to(device), yb).items():
-                change = value.reshape(len(value), value.shape[1], -1).sum(dim=2).abs().double()
-                total = sums.setdefault(name, torch.zeros(n_classes, change.shape[1], dtype=torch.float64,
-                                                          device=device))
-                total.index_add_(0, yb, change)
-            bar.update()
-    return {name: (total / images.to(total.device).view(-1, 1)).cpu().numpy() for name, total in sums.items()}
+
+    def changes(xb: torch.Tensor, yb: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {name: value.reshape(len(value), value.shape[1], -1).sum(dim=2).abs().double()
+                for name, value in taylor_products(model, units, xb, yb).items()}
+
+    means = _class_means(split, n_classes, images_per_class, device, progress, label, changes)
+    return {name: mean.numpy() for name, mean in means.items()}
 
 
 def class_scores(model: nn.Module, units: Sequence[PrunableUnit], split: Split, n_classes: int, score: str,
