@@ -4,8 +4,8 @@ Weights sit on crossbars whose devices vary log-normally (`studies.variation.mod
 A trial fine-tunes the plain quantized network under the Lipschitz loss
 (k, β; `regularizer` orthogonal or spectral; nominal weights, or a fresh chip
 per batch with `suppression_variation`), then trains digital compensation
-beside the layers whose width it chooses (0: none) under variation; or, with `method = "noise-injection"`, fine-tunes under
-variation instead. Objectives: `accuracy_variation`, the mean accuracy (%) on
+beside the layers whose width it chooses (0: none) under variation; or, with
+`method = "noise-injection"`, fine-tunes under variation instead. Objectives: `accuracy_variation`, the mean accuracy (%) on
 the validation part over Monte Carlo chips at the study's σ (the mean over the
 σ values when several are given), and `overhead_macs_pct`, the compensation's
 MACs in % of the network's. Every trial also records `accuracy_nominal`
@@ -108,9 +108,9 @@ class VariationKind(StudyKind):
     at >= 1; [0.5, 0.95]); `beta`: weight of the regularizer, number or [low, high] >= 0 (log scale when low > 0;
     [0.01, 1]); `regularizer`: orthogonal (‖WᵀW − λ²I‖², every singular value pulled to λ) | spectral (only
     singular values above λ penalized); `suppression_variation`: fine-tune the suppression under a fresh chip per
-    batch (false: nominal weights, as CorrectNet); `layers`: names of the layers that may get compensation (default: every MAC layer); `width`:
-    compensation channels per layer, an integer or [low, high] >= 0 ([0, 4]; 0 is none); `mapping`: differential |
-    offset; `adc_bits`: ADC resolution, 2 to 16 (none: ideal readout); `samples`: Monte Carlo chips (200);
+    batch (false: nominal weights, as CorrectNet); `layers`: names of the layers that may get compensation
+    (default: every MAC layer); `width`: compensation channels per layer, an integer or [low, high] >= 0 ([0, 4];
+    0 is none); `mapping`: differential | offset; `adc_bits`: ADC resolution, 2 to 16 (none: ideal readout); `samples`: Monte Carlo chips (200);
     `compensation_epochs` (10); `compensation_loss`: task (the network's cross-entropy under variation) | maps
     (the compensated layers' nominal maps); `curve_sigmas`: σ values of the report's curves."""
     tables: ClassVar[dict[str, Section]] = {"data": DATA_SETTINGS, "model": MODEL_SETTINGS}
