@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 
@@ -26,8 +27,10 @@ def package_version() -> str:
     return cells.__version__
 
 
+@cache
 def source_digest(*packages: ModuleType) -> str:
-    """SHA-256 of the Python source of `packages`, so that a code change misses every cache keyed on it."""
+    """SHA-256 of the Python source of `packages`, so that a code change misses every cache keyed on it (read once
+    per process)."""
     digest = hashlib.sha256()
     for package in packages:
         root = Path(package.__file__).parent

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -34,7 +33,7 @@ def load_library(path: str | Path | None = None) -> Library:
     except OSError as exc:
         raise LibraryError(f"{path}: cannot read: {exc.strerror}") from None
     key = hashlib.sha256(raw)
-    key.update(f"\0{package_version()}\0{_cells_digest()}".encode())
+    key.update(f"\0{package_version()}\0{source_digest(cells)}".encode())
     cached = cache_root() / "liberty" / f"{key.hexdigest()}.pickle"
     library = load_pickle(cached)
     if isinstance(library, Library):
@@ -58,8 +57,3 @@ def _precompute(cell) -> None:
         _ = cell.truth_tables
     except LibraryError:  # an unsupported function fails where the cell is used, as without the cache
         pass
-
-
-@cache
-def _cells_digest() -> str:
-    return source_digest(cells)

@@ -25,7 +25,6 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import closing
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -120,12 +119,6 @@ class SweepConfig:
             self.spec.check_weight(weight)
 
 
-@lru_cache(maxsize=1)
-def code_digest() -> str:
-    """Hash of the source of the packages that compute a sweep's numbers, so a code change misses the cache."""
-    return source_digest(cells, characterize)
-
-
 def cache_key(config: SweepConfig, item: int | str) -> str:
     """Hash of what determines one item's result: config (less the weight list), library content, code."""
     fields = asdict(config)
@@ -135,7 +128,7 @@ def cache_key(config: SweepConfig, item: int | str) -> str:
     fields["library_sha256"] = library_sha256(config)
     fields["sdf_sha256"] = hashlib.sha256(Path(config.sdf).read_bytes()).hexdigest() if config.sdf else None
     fields["version"] = package_version()
-    fields["code"] = code_digest()
+    fields["code"] = source_digest(cells, characterize)  # the code that computes the numbers
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
 
 

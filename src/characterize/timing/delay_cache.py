@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import fields
-from functools import cache
 
 import cells
 import characterize
@@ -40,7 +39,7 @@ def delay_key(netlist: Netlist, input_slew_s: float, output_load_f: float) -> st
     used = sorted({inst.cell for inst in netlist.instances})
     content = (
         package_version(),
-        _source_digest(),
+        source_digest(cells, characterize),
         repr(float(input_slew_s)),
         repr(float(output_load_f)),
         len(netlist.nets),
@@ -54,8 +53,3 @@ def delay_key(netlist: Netlist, input_slew_s: float, output_load_f: float) -> st
 
 
 _STORED = frozenset(f.name for f in fields(DelayCalculation)) - {"netlist"}
-
-
-@cache
-def _source_digest() -> str:
-    return source_digest(cells, characterize)
