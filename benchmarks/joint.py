@@ -84,20 +84,27 @@ def figures(result: dict) -> tuple[float, float, float]:
     return volume, 100.0 * best[2] / base["energy_per_inference_nJ"], best[1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="0,1")
-    parser.add_argument("--trials", type=int, default=16)
-    parser.add_argument("--hidden", default="32,32")
+def mlp_searches(description: str, seeds: str, trials: int, hidden: str) -> tuple[argparse.Namespace, dict]:
+    """The command line of a search benchmark on a digits MLP (defaults as given) and the MLP's [model] table;
+    torch on one thread, Optuna quiet."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seeds", default=seeds)
+    parser.add_argument("--trials", type=int, default=trials)
+    parser.add_argument("--hidden", default=hidden)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--finetune-epochs", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    lut = run_sweep(SweepConfig(MultiplierSpec(8, True, "array"), "stationary", tuple(range(-128, 128)),
-                                vectors=500), progress=False)
     model = {"arch": "mlp", "hidden": [int(v) for v in args.hidden.split(",")], "epochs": args.epochs,
              "finetune_epochs": args.finetune_epochs}
+    return args, model
+
+
+def main() -> None:
+    args, model = mlp_searches(__doc__.splitlines()[0], seeds="0,1", trials=16, hidden="32,32")
+    lut = run_sweep(SweepConfig(MultiplierSpec(8, True, "array"), "stationary", tuple(range(-128, 128)),
+                                vectors=500), progress=False)
     print(f"digits, 8-bit MLP {model['hidden']}, {args.trials} NSGA-II trials per search; fronts over validation "
           f"accuracy and energy per inference")
     table: dict[str, list[tuple[float, float, float]]] = {name: [] for name in SEARCHES}

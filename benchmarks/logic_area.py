@@ -15,14 +15,12 @@ share of the baseline's) and the span of areas on the front.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import optuna
-import torch
-from joint import search
+from joint import mlp_searches, search
 
 from characterize.lut.sweep import SweepConfig, run_sweep
 from characterize.passes.designs import MultiplierSpec
@@ -44,19 +42,9 @@ def front_figures(result: dict) -> tuple[int, float, float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--hidden", default="64")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--finetune-epochs", type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    args, model = mlp_searches(__doc__.splitlines()[0], seeds="0,1,2", trials=20, hidden="64")
     lut = run_sweep(SweepConfig(MultiplierSpec(8, True, "array"), "embedded", tuple(range(-128, 128)),
                                 vectors=200), progress=False)
-    model = {"arch": "mlp", "hidden": [int(v) for v in args.hidden.split(",")], "epochs": args.epochs,
-             "finetune_epochs": args.finetune_epochs}
     print(f"digits, 8-bit MLP {model['hidden']}, {args.trials} TPE trials per search; fronts over validation "
           f"accuracy and logic area")
     table: dict[str, list[tuple[int, float, float, float]]] = {name: [] for name in TOLERANCES}
