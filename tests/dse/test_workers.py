@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -144,12 +145,36 @@ def test_missing_postgres_driver_is_named(monkeypatch):
         open_storage("postgresql://u:secret@localhost:1/db")
 
 
-def test_journal_url_on_another_file_is_one_line_naming_it(tmp_path, capsys):
+@pytest.mark.parametrize("content", ["name,value\n1,2\n", "one line of notes\n", "no line end", '{"a": 1}\n'])
+def test_journal_url_on_another_file_is_one_line_naming_it_and_leaves_it_alone(tmp_path, capsys, content):
     other = tmp_path / "notes.txt"
-    other.write_text("name,value\n1,2\n")
-    assert main(["study", "list", "--storage", f"journal:///{other}"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith(f"dse: error: {other}: not an Optuna journal file") and err.count("\n") == 1
+    other.write_text(content)
+    path = write_study(tmp_path, trials=1)
+    for command in (["study", "list"], ["study", "run", str(path)]):
+        assert main([*command, "--storage", f"journal:///{other}"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"dse: error: {other}: not an Optuna journal file") and err.count("\n") == 1
+    assert other.read_text() == content
+
+
+def test_journal_being_started_by_another_worker_opens(tmp_path):
+    journal = tmp_path / "s.log"
+    config = load_study_config(write_study(tmp_path, trials=1))
+    run_study(config, f"journal:///{journal}", progress=False)
+    whole = journal.read_bytes()
+    first_end = whole.index(b"\n") + 1
+    journal.write_bytes(whole[:first_end // 2])  # the first record half written, as another process writes it
+
+    def finish() -> None:
+        with open(journal, "ab") as rest:
+            rest.write(whole[first_end // 2:])
+
+    finisher = threading.Timer(0.3, finish)
+    finisher.start()
+    try:
+        assert trial_counts(load_study("toy-study", f"journal:///{journal}")).complete == 1
+    finally:
+        finisher.join()
 
 
 @pytest.mark.parametrize("name", ["../../escaped", "/tmp/absolute", "a/b", "a\\b", "..", ".hidden"])
