@@ -8,10 +8,12 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy
 from optuna.trial import TrialState
 
 import tests.dse.toykind  # noqa: F401  (registers the "toy" kind)
@@ -143,6 +145,12 @@ def test_missing_postgres_driver_is_named(monkeypatch):
     with pytest.raises(StudyError, match=r"postgresql://u:\*\*\*@localhost:1/db: cannot open storage: "
                                          r"the Python module 'psycopg' is not installed \(pip install"):
         open_storage("postgresql://u:secret@localhost:1/db")
+
+
+def test_postgres_extra_installs_the_driver_of_postgresql_urls():
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["postgres"]
+    driver = sqlalchemy.engine.make_url("postgresql://u@h/db").get_dialect().driver  # what SQLAlchemy imports
+    assert any(requirement.split("[")[0].split(">")[0] == driver for requirement in extra), (driver, extra)
 
 
 @pytest.mark.parametrize("content", ["name,value\n1,2\n", "one line of notes\n", "no line end", '{"a": 1}\n'])
