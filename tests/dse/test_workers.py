@@ -102,10 +102,11 @@ def kill_in_flight(path: Path, url: str) -> None:
         worker.communicate(timeout=TIMEOUT_S)
 
 
-@pytest.mark.parametrize("storage", ["sqlite", "journal"])
-def test_stale_trial_of_a_killed_worker_is_failed_on_open_and_reported_apart(tmp_path, storage, capsys):
+@pytest.mark.parametrize("storage", ["sqlite", "journal", "postgresql"])
+def test_stale_trial_of_a_killed_worker_is_failed_on_open_and_reported_apart(tmp_path, storage, capsys, request):
     path = slow_study(tmp_path, trials=3)
-    url = f"sqlite:///{tmp_path}/s.db" if storage == "sqlite" else f"journal:///{tmp_path}/s.log"
+    url = {"sqlite": f"sqlite:///{tmp_path}/s.db", "journal": f"journal:///{tmp_path}/s.log"}.get(storage) or \
+        request.getfixturevalue("postgres_url")
     kill_in_flight(path, url)
     assert trial_counts(load_study("toy-study", url)).running == 1
     assert main(["study", "show", "toy-study", "--storage", url]) == 0
