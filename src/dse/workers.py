@@ -10,8 +10,8 @@ running in live workers waits for them, and takes over if one of them fails.
 
 Each trial records its worker (host, process id and start time) in a system
 attribute. A RUNNING trial whose worker on this host is gone is failed
-whenever a worker claims a trial or a study is opened for a report, and so is
-one without a mark at a claim (its worker died while claiming it); RDB
+whenever a worker claims a trial or a study is opened for a run or a report,
+and so is one without a mark (its worker died while claiming it); RDB
 storages also fail trials whose heartbeat has stopped for the grace period
 (any host).
 
@@ -161,6 +161,13 @@ def fail_stale_trials(study: optuna.Study, claiming: bool = False) -> list[int]:
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass  # another worker got there first
     return sorted(failed)
+
+
+def fail_dead_trials(study: optuna.Study, url: str) -> list[int]:
+    """`fail_stale_trials` for a report or a new run: under the claim lock, so that no claim is half done and a
+    trial without a worker mark (its worker died while claiming it) is failed too."""
+    with claim_lock(study._storage, url, study.study_name) as exclusive:
+        return fail_stale_trials(study, claiming=exclusive)
 
 
 class Workers:

@@ -204,6 +204,15 @@ def test_postgres_study_runs_and_resumes(tmp_path, postgres_url):
     assert isinstance(optuna.load_study(study_name="toy-study", storage=postgres_url), optuna.Study)
 
 
+def test_trial_left_unmarked_by_a_worker_killed_while_claiming_is_failed_by_a_report(tmp_path, capsys):
+    config = load_study_config(write_study(tmp_path, trials=2))
+    url = f"journal:///{tmp_path}/s.log"
+    run_study(config, url, n_trials=1, progress=False)
+    load_study("toy-study", url).ask()  # created, never marked: its worker died right here
+    assert main(["study", "show", "toy-study", "--storage", url]) == 0
+    assert "trials: 1 completed, 0 pruned, 1 failed, 0 running" in capsys.readouterr().out
+
+
 def test_trial_left_unmarked_by_a_worker_killed_while_claiming_is_failed_at_the_next_claim(tmp_path):
     config = load_study_config(write_study(tmp_path, trials=2))
     url = f"sqlite:///{tmp_path}/s.db"
