@@ -116,7 +116,7 @@ def embedded_designs(reference: Netlist, spec: MultiplierSpec, weight: int, stra
     if strategy != "yosys":
         designs["simplify"] = ours
     if strategy != "simplify":
-        designs["yosys"] = resynthesize(ours, reference.library)
+        designs["yosys"] = resynthesize(ours, reference.library, matcher)
     return designs
 
 

@@ -85,7 +85,7 @@ class NetlistDesign:
         if strategy != "yosys":
             designs.append(ours)
         if strategy != "simplify":
-            designs.append(resynthesize(ours, reference.library))
+            designs.append(resynthesize(ours, reference.library, matcher))
         design = min(designs, key=lambda d: d.area)
         if sized is not None:
             design = sized(design)

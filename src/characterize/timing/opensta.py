@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from cells.liberty_reader import plain_liberty
 from characterize.errors import SimulationError
 from characterize.netlist.ir import Netlist
 from characterize.netlist.verilog import write_verilog
@@ -61,7 +62,7 @@ def _run(netlist: Netlist, input_slew_s: float, output_load_f: float, commands: 
         design = Path(workdir) / "design.v"
         design.write_text(write_verilog(netlist))
         script = [
-            f"read_liberty {Path(library.source).resolve()}",
+            f"read_liberty {plain_liberty(Path(library.source).resolve(), workdir)}",
             f"read_verilog {design}",
             f"link_design {module_name(netlist)}",
             wire_load_model_command(library).strip(),

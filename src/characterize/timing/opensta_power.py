@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from cells.liberty_reader import plain_liberty
 from cells.model import Library
 from characterize.errors import SimulationError
 from characterize.netlist.ir import Netlist
@@ -110,7 +111,7 @@ def report_power(
     wire_model = wire_load_model_command(library) if wire_load else ""
     time_unit, cap_unit = library.units.time, library.units.capacitance
     script = (
-        f"read_liberty {{{Path(library.source).resolve()}}}\n"
+        f"read_liberty {{{plain_liberty(Path(library.source).resolve(), workdir)}}}\n"
         f"read_verilog {{{(workdir / 'netlist.v').resolve()}}}\n"
         f"link_design {module_name(netlist)}\n"
         f"{wire_model}"
