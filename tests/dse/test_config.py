@@ -64,6 +64,8 @@ def test_relative_storage_is_anchored_at_the_study_file(tmp_path):
     assert config.storage == f"sqlite:///{tmp_path}/db/x.db"
     assert resolve_storage_url("sqlite:////abs/x.db", tmp_path) == "sqlite:////abs/x.db"
     assert resolve_storage_url("postgresql://u@h/db", tmp_path) == "postgresql://u@h/db"
+    assert resolve_storage_url("journal:///j.log", tmp_path) == f"journal:///{tmp_path}/j.log"
+    assert resolve_storage_url("journal:/abs/j.log", tmp_path) == "journal:////abs/j.log"  # one slash: absolute
 
 
 def test_negative_trials_message(tmp_path):
