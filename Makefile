@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install bench-deps clean
+.PHONY: demo readme-demo test install bench-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/dse demo --out out/
+
+# The README's quick start quotes the demo's output: this writes it there (tools/readme_demo.py --check compares).
+readme-demo: $(STAMP)
+	$(BIN)/python tools/readme_demo.py
 
 test: $(STAMP)
 	$(BIN)/lint-imports
