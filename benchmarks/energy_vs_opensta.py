@@ -8,7 +8,7 @@ output load and wire-load model. Printed: the ratio ours / OpenSTA in total and 
 part, and per instance for the 20 largest consumers, with our nominal slew on every
 net and with OpenSTA's per-net slews handed to our model.
 
-    GATEDSE_OPENSTA=/path/to/sta python benchmarks/energy_vs_opensta.py [--weight W] [--vectors N]
+    GATEDSE_OPENSTA=/path/to/sta .venv/bin/python benchmarks/energy_vs_opensta.py [--weight W] [--vectors N]
 """
 
 from __future__ import annotations
