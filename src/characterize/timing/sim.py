@@ -22,9 +22,8 @@ import numpy as np
 from characterize.errors import SimulationError
 from characterize.netlist.ir import Port
 from characterize.netlist.logic import WIDE_BITS, net_values, port_bits
-from characterize.timing._kernel import chain_order, row_dot
 from characterize.timing.delays import TimedGates
-from characterize.timing.kernel import KernelCircuit, run_transitions
+from characterize.timing.kernel import KernelCircuit, chain_order, row_dot, run_transitions
 
 VCD_CHUNK = 1000  # transitions simulated per logged kernel call when laying out a VCD or a timeline
 MERGE_FRACTION = 0.9  # equal transitions are merged when at most this share of them is distinct
