@@ -7,6 +7,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cells.files import write_text
+from cells.units import PS_PER_S, reduction_pct
 from characterize.choices import STRATEGIES
 from dse.cli.options import add_library_option, add_multiplier_options, dont_use_from_args, spec_from_args
 
@@ -51,7 +53,6 @@ def physical_note(netlist: Netlist) -> str | None:
 
 def critical_delay_ps(netlist: Netlist) -> float:
     """The netlist's critical delay at the default input slew and output load, as `dse timing` reports it."""
-    from cells.units import PS_PER_S
     from characterize.timing.delaycalc import calculate_delays
     from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, default_external_load
     from characterize.timing.sta import critical_path
@@ -62,8 +63,6 @@ def critical_delay_ps(netlist: Netlist) -> float:
 
 def run(args: argparse.Namespace) -> int:
     from cells.default import load_library
-    from cells.files import write_text
-    from cells.units import reduction_pct
     from characterize.netlist.techmap import CellMatcher
     from characterize.netlist.verilog import write_verilog
     from characterize.passes.designs import embedded_designs, pe_design, reference_design, smallest, verify_product
