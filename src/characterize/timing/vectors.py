@@ -30,11 +30,8 @@ from characterize.netlist.verilog import read_verilog
 from characterize.timing.delay_cache import cached_delays
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_arc_delays, default_external_load
 from characterize.timing.power import EnergyRun, average_power, simulate_energy
-from characterize.timing.saif import write_saif
-from characterize.timing.sdf import read_sdf
 from characterize.timing.sim import SimResult, out_of_range, port_range
 from characterize.timing.sta import static_timing
-from characterize.timing.timed_verilog import write_timed_verilog
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,6 +134,8 @@ def simulate_vectors(netlist: Netlist | str | Path, vectors_path: str | Path, li
     inputs = read_vectors(vectors_path, netlist.inputs)
     slew_s, load_f = DEFAULT_INPUT_SLEW_S, default_external_load(netlist.library)
     if sdf_path:
+        from characterize.timing.sdf import read_sdf
+
         calc = read_sdf(sdf_path, netlist, slew_s, load_f)
     else:
         calc = cached_delays(netlist, slew_s, load_f)
@@ -172,7 +171,7 @@ def write_toggles(simulation: VectorSimulation, path: str | Path) -> Path:
 def write_waveform(simulation: VectorSimulation, path: str | Path, transitions: int) -> int:
     """A VCD of the first `transitions` transitions (at most all), vectors spaced by the clock period when it is
     longer than the settling bound; returns how many transitions it holds."""
-    from characterize.timing.vcd import write_vcd  # pyvcd only when a VCD is asked for
+    from characterize.timing.vcd import write_vcd
 
     count = min(transitions, simulation.result.transitions)
     write_vcd(simulation.timed, simulation.inputs, path, transitions=range(count),
@@ -182,9 +181,13 @@ def write_waveform(simulation: VectorSimulation, path: str | Path, transitions: 
 
 def write_activity(simulation: VectorSimulation, path: str | Path) -> Path:
     """The switching activity of every net as SAIF (`characterize.timing.saif`), on the timeline of `write_waveform`."""
+    from characterize.timing.saif import write_saif
+
     return write_saif(simulation.timed, simulation.inputs, path, period_steps=simulation.vcd_period_steps)
 
 
 def write_timed_netlist(simulation: VectorSimulation, path: str | Path) -> Path:
     """The simulated netlist as Verilog that Icarus Verilog replays (`iverilog -gspecify`: path-delay modules)."""
+    from characterize.timing.timed_verilog import write_timed_verilog
+
     return write_text(path, write_timed_verilog(simulation.timed))
