@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS, UW_PER_W
 from characterize.errors import SimulationError
+from dse.cli.clocked import simulate_clocked_netlist
 from dse.cli.netlist import describe, physical_note
 from dse.cli.options import add_library_option, positive_int
 
@@ -85,8 +86,6 @@ def run(args: argparse.Namespace) -> int:
         if args.sdf:
             raise SimulationError("--sdf: SDF delays apply to combinational netlists; a clocked netlist is timed "
                                   "from the library")
-        from dse.cli.clocked import simulate_clocked_netlist
-
         return simulate_clocked_netlist(args, netlist)
     period_s = args.period_ps * S_PER_PS if args.period_ps else None
     simulation = simulate_vectors(netlist, args.inputs, period_s=period_s, sdf_path=args.sdf,
