@@ -22,6 +22,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from cells.files import write_text
 from cells.units import PS_PER_S, SI_PREFIXES
 from characterize.errors import NetlistError
 from characterize.netlist.ir import CONST_NAMES, Netlist
@@ -74,9 +75,8 @@ def format_sdf(calc: DelayCalculation) -> str:
 
 
 def write_sdf(calc: DelayCalculation, path: str | Path) -> Path:
-    path = Path(path)
-    path.write_text(format_sdf(calc))
-    return path
+    """`format_sdf(calc)` written to `path` (atomically)."""
+    return write_text(path, format_sdf(calc))
 
 
 def _iopaths(calc: DelayCalculation, index: int) -> list[str]:
