@@ -85,13 +85,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"critical delay: {report.critical_delay_s * PS_PER_S:.1f} ps")
     sdf_text = format_sdf(calc) if args.sdf_out else None
     if args.json:
-        path = [
-            {"pin": stage.pin, "instance": stage.instance, "cell": stage.cell, "edge": stage.edge, "arc": stage.arc,
-             "slew_ps": stage.slew_s * PS_PER_S, "delay_ps": stage.delay_s * PS_PER_S,
-             "arrival_ps": stage.arrival_s * PS_PER_S, "load_ff": None if stage.load_f is None else stage.load_f * FF_PER_F}
-            for stage in report.path
-        ]
-        write_text(args.json, json.dumps({"critical_delay_ps": report.critical_delay_s * PS_PER_S, "path": path}, indent=2))
+        write_text(args.json, json.dumps(report.record(), indent=2))
         print(f"wrote {args.json}")
     if sdf_text is not None:
         write_text(args.sdf_out, sdf_text)
