@@ -13,6 +13,7 @@ from cells.default import default_library_path
 from characterize.errors import NetlistError
 from characterize.netlist.verilog import read_verilog
 from characterize.timing.clocked import annotate_registers, energy_by_part, simulate_clocked
+from characterize.timing.clocked_vectors import simulate_clocked_vectors, write_clocked_toggles
 from characterize.timing.clocked_verilog import run_iverilog_clocked
 from characterize.timing.sequential_sta import sequential_timing
 from tests.conftest import require_tool, shared_file
@@ -81,6 +82,29 @@ def test_idle_registers_cost_their_clock_energy(pipeline):
     zeros = np.zeros(50, dtype=np.int64)  # the power-up state: nothing but the clock ever moves
     parts = energy_by_part(pipeline, simulate_clocked(pipeline, {"a": zeros, "b": zeros}, 2000).net_energy_j)
     assert parts["registers"] == 0.0 and parts["logic"] == 0.0 and parts["clock"] > 0
+
+
+def test_a_vectors_file_through_the_clocked_simulation(pipeline, tmp_path):
+    """`simulate_clocked_vectors`: simulate_clocked on the file's columns at the period in ps, with the energy
+    split by part, the registers' timing and the toggles file."""
+    rng = np.random.default_rng(1)
+    inputs = {"a": rng.integers(0, 8, 40), "b": rng.integers(0, 8, 40)}
+    vectors = tmp_path / "v.csv"
+    vectors.write_text("b,a\n" + "".join(f"{b},{a}\n" for a, b in zip(inputs["a"], inputs["b"])))
+    simulation = simulate_clocked_vectors(pipeline.netlist, vectors, "clk", 2000.0)
+    direct = simulate_clocked(pipeline, inputs, round(2000e-12 / pipeline.timed.resolution_s))
+    np.testing.assert_array_equal(simulation.result.toggles, direct.toggles)
+    np.testing.assert_allclose(simulation.result.energy_per_cycle_j, direct.energy_per_cycle_j, rtol=1e-12)
+    parts = energy_by_part(pipeline, direct.net_energy_j)
+    assert simulation.energy_by_part_j == pytest.approx(parts)
+    assert simulation.switching_shares["clock"] == pytest.approx(parts["clock"] / sum(parts.values()))
+    record = simulation.record()
+    assert record["cycles"] == simulation.cycles == 39
+    assert record["setup_slack_ps"] == pytest.approx(2000.0 - sequential_timing(pipeline).min_period_ps)
+    assert record["energy_per_cycle_fJ"] == pytest.approx(direct.energy_per_cycle_j.mean() * 1e15)
+    rows = write_clocked_toggles(simulation, tmp_path / "t.csv").read_text().splitlines()
+    assert rows[0] == "net,toggles" and len(rows) == len(pipeline.netlist.nets) - 1
+    assert f"clk,{2 * 39}" in rows
 
 
 def opensta_period_ps(liberty, netlist_path, top, clocked, tmp_path) -> tuple[float, float]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from cells.model import Library
 from characterize.errors import NetlistError
+from characterize.generators import operand_range
 from characterize.netlist.ir import Netlist
 from characterize.netlist.logic import net_values
 from characterize.netlist.techmap import CellMatcher
@@ -55,11 +56,11 @@ class NetlistDesign:
 
     @property
     def weights(self) -> range:
-        return _range(self.weight_bits, self.signed)
+        return operand_range(self.weight_bits, self.signed)
 
     @property
     def activations(self) -> range:
-        return _range(self.activation_bits, self.signed)
+        return operand_range(self.activation_bits, self.signed)
 
     def check_weight(self, weight: int) -> None:
         if weight not in self.weights:
@@ -96,10 +97,6 @@ class NetlistDesign:
         return {"netlist": self.path, "sha256": self.sha256, "top": self.top, "weight_port": self.weight_port,
                 "activation_port": self.activation_port, "signed": self.signed, "clock": self.clock,
                 "equivalence": equivalence_method(self.other_input_bits)}
-
-
-def _range(bits: int, signed: bool) -> range:
-    return range(-(1 << (bits - 1)), 1 << (bits - 1)) if signed else range(1 << bits)
 
 
 def open_design(path: str | Path, library: Library, weight_port: str, activation_port: str, signed: bool = True,

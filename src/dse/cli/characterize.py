@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from characterize.choices import MODES, STRATEGIES
+from characterize.errors import SimulationError
 from dse.cli.options import add_library_option, add_multiplier_options, dont_use_from_args, spec_from_args
 
 
@@ -65,7 +66,6 @@ def register(commands) -> None:
 
 def parse_weights(text: str, weights: range, seed: int = 0) -> tuple[int, ...]:
     """'all', '-3,0,5', '-8:7' (inclusive) or 'sample:N' as a tuple of weights."""
-    from characterize.errors import SimulationError
     from characterize.lut.sampling import SAMPLE_PREFIX, sample_weights
 
     text = text.strip()
@@ -91,7 +91,6 @@ def sample_size(text: str) -> int | None:
 
 
 def run_characterize(args: argparse.Namespace) -> int:
-    from characterize.errors import SimulationError
     from characterize.lut.activations import read_histogram
     from characterize.lut.executors import DaskExecutor
     from characterize.lut.report import summarize
@@ -131,8 +130,6 @@ def run_characterize(args: argparse.Namespace) -> int:
 
 def design_from_args(args: argparse.Namespace):
     """The generated multiplier the options describe, or the user's netlist with its named ports."""
-    from characterize.errors import SimulationError
-
     if args.netlist is None:
         if args.bits is None:
             raise SimulationError("--bits is required unless --netlist names your own design")

@@ -8,6 +8,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cells.files import write_text
+from cells.units import F_PER_FF, FF_PER_F, PS_PER_S, S_PER_PS
+from characterize.errors import SimulationError
 from dse.cli.options import add_library_option
 
 if TYPE_CHECKING:
@@ -42,8 +45,6 @@ def register(commands) -> None:
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Option combinations refused before the netlist is read."""
-    from characterize.errors import SimulationError
-
     if args.clock and (args.sdf or args.sdf_out):
         option = "--sdf" if args.sdf else "--sdf-out"
         raise SimulationError(f"{option}: SDF delays apply to combinational netlists; a clocked netlist is timed "
@@ -56,9 +57,6 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cells.default import load_library
-    from cells.files import write_text
-    from cells.units import F_PER_FF, FF_PER_F, PS_PER_S, S_PER_PS
-    from characterize.errors import SimulationError
     from characterize.netlist.verilog import read_verilog
     from characterize.timing.delay_cache import cached_delays
     from characterize.timing.delays import default_external_load
@@ -87,13 +85,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"critical delay: {report.critical_delay_s * PS_PER_S:.1f} ps")
     sdf_text = format_sdf(calc) if args.sdf_out else None
     if args.json:
-        path = [
-            {"pin": stage.pin, "instance": stage.instance, "cell": stage.cell, "edge": stage.edge, "arc": stage.arc,
-             "slew_ps": stage.slew_s * PS_PER_S, "delay_ps": stage.delay_s * PS_PER_S,
-             "arrival_ps": stage.arrival_s * PS_PER_S, "load_ff": None if stage.load_f is None else stage.load_f * FF_PER_F}
-            for stage in report.path
-        ]
-        write_text(args.json, json.dumps({"critical_delay_ps": report.critical_delay_s * PS_PER_S, "path": path}, indent=2))
+        write_text(args.json, json.dumps(report.record(), indent=2))
         print(f"wrote {args.json}")
     if sdf_text is not None:
         write_text(args.sdf_out, sdf_text)
@@ -103,8 +95,6 @@ def run(args: argparse.Namespace) -> int:
 
 def time_clocked_netlist(args: argparse.Namespace, netlist: Netlist, slew_s: float, load_f: float) -> int:
     """Sequential static timing: minimum period, setup slack at --period-ps, worst hold slack, the critical path."""
-    from cells.files import write_text
-    from cells.units import FF_PER_F
     from characterize.timing.clocked import annotate_registers
     from characterize.timing.sequential_sta import sequential_timing
 
