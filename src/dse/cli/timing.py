@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from characterize.timing.delays import default_external_load
     from characterize.timing.sdf import format_sdf, read_sdf
     from characterize.timing.sta import critical_path
+    from dse.cli.netlist import describe, physical_note
 
     check_arguments(args)
     library = load_library(args.library)
@@ -73,12 +74,15 @@ def run(args: argparse.Namespace) -> int:
     if netlist.register_count and not args.clock:
         raise SimulationError(f"{args.netlist}: the netlist has {netlist.registers}; "
                               "name the clock port with --clock")
+    print(f"{netlist.name}: {describe(netlist)}")
+    if physical_note(netlist):
+        print(physical_note(netlist))
     if args.clock:
         return time_clocked_netlist(args, netlist, slew_s, load_f)
     calc = read_sdf(args.sdf, netlist, slew_s, load_f) if args.sdf else cached_delays(netlist, slew_s, load_f)
     report = critical_path(calc)
-    print(f"{netlist.name}: {len(netlist.instances)} cells; input slew {args.input_slew_ps:g} ps, "
-          f"output load {load_f * FF_PER_F:g} fF{'; delays from ' + str(args.sdf) if args.sdf else ''}")
+    print(f"input slew {args.input_slew_ps:g} ps, output load {load_f * FF_PER_F:g} fF"
+          f"{'; delays from ' + str(args.sdf) if args.sdf else ''}")
     print(f"{'slew_ps':>9} {'delay_ps':>9} {'time_ps':>9}  {'edge':4}  pin (cell)  arc")
     for stage in report.path:
         cell = f" ({stage.cell})" if stage.cell else ""
@@ -110,8 +114,7 @@ def time_clocked_netlist(args: argparse.Namespace, netlist: Netlist, slew_s: flo
 
     timing = sequential_timing(annotate_registers(netlist, args.clock, slew_s, load_f))
     record = timing.record(args.period_ps)
-    print(f"{netlist.name}: {len(netlist.instances)} cells ({netlist.registers}), clock {args.clock}; "
-          f"input slew {args.input_slew_ps:g} ps, output load {load_f * FF_PER_F:g} fF")
+    print(f"clock {args.clock}; input slew {args.input_slew_ps:g} ps, output load {load_f * FF_PER_F:g} fF")
     where = f" ({timing.critical.kind} to {timing.critical.endpoint})" if timing.critical else ""
     print(f"minimum period: {timing.min_period_ps:.0f} ps{where}")
     if args.period_ps is not None:
