@@ -16,7 +16,7 @@ from characterize.netlist.ir import Netlist
 def simulate_clocked_netlist(args: argparse.Namespace, netlist: Netlist) -> int:
     """Run the clocked simulation the options ask for; write toggles (and the clocked Verilog)."""
     from characterize.timing.clocked import annotate_registers, energy_by_part, simulate_clocked
-    from characterize.timing.clocked_verilog import write_clocked_verilog
+    from characterize.timing.clocked_verilog import write_clocked_testbench, write_clocked_verilog
     from characterize.timing.sequential_sta import sequential_timing
     from characterize.timing.vectors import read_vectors
 
@@ -61,6 +61,8 @@ def simulate_clocked_netlist(args: argparse.Namespace, netlist: Netlist) -> int:
         write_text(args.json, json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.json}")
     if args.timed_verilog:
-        write_text(args.timed_verilog, write_clocked_verilog(clocked))
-        print(f"wrote {args.timed_verilog}")
+        write_text(args.timed_verilog, write_clocked_verilog(clocked) + "\n"
+                   + write_clocked_testbench(clocked, inputs, period_steps))
+        print(f"wrote {args.timed_verilog} (the design and module tb with this stimulus: iverilog, then vvp prints "
+              "toggles per net)")
     return 0
