@@ -34,9 +34,13 @@ def register(commands) -> None:
     parser.add_argument("--clock", metavar="PORT",
                         help="time the flip-flops clocked by this input port (inputs change half a period after an edge)")
     parser.add_argument("--period-ps", type=float, metavar="P", help="with --clock: the clock period for the setup slack")
+    parser.add_argument("--input-delay-ps", type=float, metavar="D",
+                        help="with --clock: inputs change D ps after the clock edge, as OpenSTA's set_input_delay "
+                        "(outputs are required at the next edge, set_output_delay 0); default: half a period after "
+                        "it, as dse simulate --clock applies them")
     parser.add_argument("--json", type=Path, metavar="OUT.json",
-                        help="write critical_delay_ps and path as JSON; with --clock, period_ps, min_period_ps, "
-                        "setup_slack_ps, hold_slack_ps and critical")
+                        help="write critical_delay_ps and path as JSON; with --clock, period_ps, input_delay_ps, "
+                        "min_period_ps, setup_slack_ps, hold_slack_ps and critical")
     parser.set_defaults(run=run)
 
 
@@ -50,6 +54,10 @@ def check_arguments(args: argparse.Namespace) -> None:
                               "from the library")
     if args.period_ps is not None and not args.clock:
         raise SimulationError("--period-ps is the clock period of --clock; it needs --clock")
+    if args.input_delay_ps is not None and not args.clock:
+        raise SimulationError("--input-delay-ps times the inputs against --clock; it needs --clock")
+    if args.input_delay_ps is not None and not args.input_delay_ps >= 0:
+        raise SimulationError(f"--input-delay-ps must not be negative, got {args.input_delay_ps}")
     if args.period_ps is not None and not args.period_ps > 0:
         raise SimulationError(f"--period-ps must be positive, got {args.period_ps}")
 
@@ -108,13 +116,16 @@ def run(args: argparse.Namespace) -> int:
 def time_clocked_netlist(args: argparse.Namespace, netlist: Netlist, slew_s: float, load_f: float) -> int:
     """Sequential static timing: minimum period, setup slack at --period-ps, worst hold slack, the critical path."""
     from cells.files import write_text
-    from cells.units import FF_PER_F
+    from cells.units import FF_PER_F, S_PER_PS
     from characterize.timing.clocked import annotate_registers
     from characterize.timing.sequential_sta import sequential_timing
 
-    timing = sequential_timing(annotate_registers(netlist, args.clock, slew_s, load_f))
+    delay_s = None if args.input_delay_ps is None else args.input_delay_ps * S_PER_PS
+    timing = sequential_timing(annotate_registers(netlist, args.clock, slew_s, load_f), input_delay_s=delay_s)
     record = timing.record(args.period_ps)
-    print(f"clock {args.clock}; input slew {args.input_slew_ps:g} ps, output load {load_f * FF_PER_F:g} fF")
+    inputs = "half a period" if delay_s is None else f"{args.input_delay_ps:g} ps"
+    print(f"clock {args.clock}; input slew {args.input_slew_ps:g} ps, output load {load_f * FF_PER_F:g} fF; "
+          f"inputs change {inputs} after the clock edge")
     where = f" ({timing.critical.kind} to {timing.critical.endpoint})" if timing.critical else ""
     print(f"minimum period: {timing.min_period_ps:.0f} ps{where}")
     if args.period_ps is not None:
