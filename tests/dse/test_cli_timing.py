@@ -106,11 +106,14 @@ def test_clock_reports_the_sequential_timing(design, library, tmp_path, capsys, 
     assert report == {"period_ps": 3000, "input_delay_ps": None, "min_period_ps": expected.min_period_ps,
                       "setup_slack_ps": 3000 - expected.min_period_ps, "hold_slack_ps": expected.hold_slack_ps,
                       "critical": {"kind": expected.critical.kind, "endpoint": expected.critical.endpoint,
-                                   "path": list(expected.critical.path)}}
+                                   "path": list(expected.critical.path),
+                                   "arrival_ps": [t * 1e12 for t in expected.critical.arrivals_s]}}
+    arrivals = report["critical"]["arrival_ps"]
+    assert len(arrivals) == len(report["critical"]["path"]) and arrivals == sorted(arrivals) and arrivals[-1] > 500
     assert f"minimum period: {expected.min_period_ps:.0f} ps ({expected.critical.kind} to " in printed
     assert f"setup slack: {3000 - expected.min_period_ps:.0f} ps at 3000 ps" in printed
     assert f"worst hold slack: {expected.hold_slack_ps:.0f} ps" in printed
-    assert f"  {expected.critical.path[-1]}\n" in printed
+    assert f"{arrivals[-1]:9.1f}  {expected.critical.path[-1]}\n" in printed
     assert main(["timing", str(path), "--clock", "clk", "--json", str(out_json)]) == 0
     report = json.loads(out_json.read_text())
     assert report["min_period_ps"] == default.min_period_ps and report["setup_slack_ps"] is None

@@ -31,12 +31,14 @@ from characterize.timing.sta import EDGE_NAMES, propagate
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One timing check: where it ends, what launched the worst path, the period it needs (s), and the path."""
+    """One timing check: where it ends, what launched the worst path, the period it needs (s), and the path:
+    its nets with their edges, and the latest arrival (s) at each, from the launching clock edge or input change."""
 
     kind: str
     endpoint: str
     required_period_s: float
     path: tuple[str, ...]
+    arrivals_s: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ class SequentialTiming:
             "setup_slack_ps": None if period_ps is None else self.setup_slack_ps(period_ps),
             "hold_slack_ps": self.hold_slack_ps,
             "critical": None if critical is None else {
-                "kind": critical.kind, "endpoint": critical.endpoint, "path": list(critical.path)},
+                "kind": critical.kind, "endpoint": critical.endpoint, "path": list(critical.path),
+                "arrival_ps": [t * 1e12 for t in critical.arrivals_s]},
         }
 
 
@@ -147,7 +150,7 @@ def register_timing(calc: DelayCalculation, clock_port: str, in_clock: np.ndarra
                             capture = _capture_phase(edge_phase, phase, opening)
                             need = (arrival[net, edge] + wire + limit - latency) / (capture - phase)
                             checks.append((need, f"{kind}-to-register", f"{inst.name}/{cell.inputs[pin]}",
-                                           (source, net, edge)))
+                                           (arrival, source, net, edge)))
                         else:
                             held = edge_phase + np.floor(phase - edge_phase)  # the last such edge at or before the launch
                             holds.append((arrival[net, edge] + wire - latency - limit, phase - held))
@@ -159,13 +162,13 @@ def register_timing(calc: DelayCalculation, clock_port: str, in_clock: np.ndarra
                     if np.isfinite(arrival[net, edge]) and not in_clock[net]:
                         need = (arrival[net, edge] + calc.port_delay_s[net][edge]) / (np.floor(phase) + 1 - phase)
                         checks.append((need, f"{kind}-to-output", netlist.nets[net].lstrip(chr(92)),
-                                       (source, net, edge)))
+                                       (arrival, source, net, edge)))
     if not checks:
         return SequentialTiming(0.0, min((h for h, _ in holds), default=None), None, input_delay_s)
-    period, kind, name, (source, net, edge) = max(checks, key=lambda c: c[0])
+    period, kind, name, (arrival, source, net, edge) = max(checks, key=lambda c: c[0])
     period = max(float(period), 0.0)
     hold_slack = float(min(h + per * period for h, per in holds)) if holds else None
-    return SequentialTiming(period, hold_slack, Endpoint(kind, name, period, _trace(calc, source, net, edge)),
+    return SequentialTiming(period, hold_slack, Endpoint(kind, name, period, *_trace(calc, arrival, source, net, edge)),
                             input_delay_s)
 
 
@@ -199,12 +202,15 @@ def _capture_phase(edge_phase: float, launch: float, opening: float | None) -> f
     return edge_phase + np.floor(opened - edge_phase) + 1
 
 
-def _trace(calc: DelayCalculation, source: dict, net: int, edge: int) -> tuple[str, ...]:
-    """The path's nets and edges, launch first, from the arcs that set each latest arrival."""
+def _trace(calc: DelayCalculation, arrival: np.ndarray, source: dict, net: int,
+           edge: int) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The path's nets and edges, launch first, from the arcs that set each latest arrival; and those arrivals (s)."""
     netlist = calc.netlist
     points = [f"{netlist.nets[net].lstrip(chr(92))} {EDGE_NAMES[edge]}"]
+    times = [float(arrival[net, edge])]
     while (net, edge) in source:
         index, pin, arc = source[(net, edge)]
         net, edge = netlist.instances[index].inputs[pin], arc.from_edge
         points.append(f"{netlist.nets[net].lstrip(chr(92))} {EDGE_NAMES[edge]}")
-    return tuple(points[::-1])
+        times.append(float(arrival[net, edge]))
+    return tuple(points[::-1]), tuple(times[::-1])
