@@ -10,10 +10,10 @@ from characterize.errors import NetlistError
 from characterize.netlist.logic import net_values
 from characterize.netlist.techmap import CellMatcher
 from characterize.netlist.verilog import read_verilog, write_verilog
-from characterize.passes.designs import MultiplierSpec, reference_design
-from characterize.passes.netlist_design import check_embedding, open_design
 from characterize.passes.clocked_embed import PIN_PORT, STATE_PORT, cut_registers, steady_registers, tie_states
+from characterize.passes.designs import MultiplierSpec, reference_design
 from characterize.passes.embed import embed_constant
+from characterize.passes.netlist_design import check_embedding, open_design
 from characterize.timing.clocked import annotate_registers, simulate_clocked
 from characterize.timing.clocked_verilog import run_iverilog_clocked
 from tests.characterize.test_clocked import PIPELINE
@@ -114,7 +114,7 @@ def test_only_registers_the_weight_fixes_are_removed(library, tmp_path, b):
 
 
 def test_the_check_compares_the_logic_between_the_registers(pe4, library):
-    design, netlist = pe4
+    _design, netlist = pe4
     matcher = CellMatcher(library)
     core = cut_registers(netlist)
     steady = steady_registers(netlist, embed_constant(core, "w", 5, matcher))

@@ -44,7 +44,7 @@ def cut_registers(netlist: Netlist) -> Netlist:
     """The combinational core: `netlist` without its registers, their outputs as inputs and input pins as outputs."""
     clash = _internal_ports(netlist) & {p.name for p in netlist.ports}
     if clash:
-        raise NetlistError(f"{netlist.source or netlist.name}: port {sorted(clash)[0]} clashes with a name used to "
+        raise NetlistError(f"{netlist.source or netlist.name}: port {min(clash)} clashes with a name used to "
                            "embed the weight")
     ports = list(netlist.inputs)
     for r, index in enumerate(_registers(netlist)):
