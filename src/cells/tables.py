@@ -40,10 +40,10 @@ class Table:
     def constraint(self, related_slew: float, constrained_slew: float) -> float:
         """A timing check's limit (s) at the related (clock) pin's and the constrained (data) pin's slews (s)."""
         coordinates = {"related": related_slew, "constrained": constrained_slew, "slew": related_slew, "load": 0.0}
-        axes = [coordinates[_axis_kind(v)] for v in self.variables]
-        if not axes:
+        position = [coordinates[_axis_kind(v)] for v in self.variables]  # the point on each axis
+        if not position:
             return float(self.values[0][0])
-        return self._interpolate(axes[0], axes[1] if len(axes) > 1 else axes[0])
+        return self._interpolate(position[0], position[-1])
 
     @cached_property
     def _on_load(self) -> tuple[bool, bool] | None:
