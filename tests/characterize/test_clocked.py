@@ -107,14 +107,15 @@ def test_a_vectors_file_through_the_clocked_simulation(pipeline, tmp_path):
     assert f"clk,{2 * 39}" in rows
 
 
-def opensta_period_ps(liberty, netlist_path, top, clocked, tmp_path) -> tuple[float, float]:
-    """OpenSTA's minimum period (create_clock, propagated clock, zero I/O delays) and worst hold slack, in ps:
-    the period less the worst setup slack at a period long enough for every check."""
-    setup, hold = opensta_slacks_ps(liberty, netlist_path, top, clocked, tmp_path, 20.0)
+def opensta_period_ps(liberty, netlist_path, top, clocked, tmp_path, input_delay_ns: float = 0.0) -> tuple[float, float]:
+    """OpenSTA's minimum period (create_clock, propagated clock, this input delay, zero output delay) and worst hold
+    slack, in ps: the period less the worst setup slack at a period long enough for every check."""
+    setup, hold = opensta_slacks_ps(liberty, netlist_path, top, clocked, tmp_path, 20.0, input_delay_ns)
     return 20_000.0 - setup, hold
 
 
-def opensta_slacks_ps(liberty, netlist_path, top, clocked, tmp_path, period_ns: float) -> tuple[float, float]:
+def opensta_slacks_ps(liberty, netlist_path, top, clocked, tmp_path, period_ns: float,
+                      input_delay_ns: float = 0.0) -> tuple[float, float]:
     """OpenSTA's worst setup and hold slack (ps) of the clock's path group at a period."""
     if str(liberty).endswith(".gz"):
         plain = tmp_path / "library.lib"
@@ -125,7 +126,7 @@ def opensta_slacks_ps(liberty, netlist_path, top, clocked, tmp_path, period_ns: 
     script.write_text(
         f"read_liberty {liberty}\nread_verilog {netlist_path}\nlink_design {top}\n"
         f"create_clock -name clk -period {period_ns} [get_ports clk]\nset_propagated_clock [all_clocks]\n"
-        "set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports clk]]\n"
+        f"set_input_delay {input_delay_ns} -clock clk [delete_from_list [all_inputs] [get_ports clk]]\n"
         "set_output_delay 0 -clock clk [all_outputs]\nset_input_transition 0.04 [all_inputs]\n"
         f"set_load {clocked.timed.external_load_f * 1e12} [all_outputs]\n"
         "report_checks -path_delay max -digits 4 -group_count 3\nreport_checks -path_delay min -digits 4 -group_count 3\n"

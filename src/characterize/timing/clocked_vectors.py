@@ -13,6 +13,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from cells.files import atomic_path, write_text
 from cells.units import FJ_PER_J, S_PER_PS
 from characterize.netlist.ir import Netlist
@@ -23,20 +25,22 @@ from characterize.timing.clocked import (
     energy_by_part,
     simulate_clocked,
 )
-from characterize.timing.clocked_verilog import write_clocked_verilog
+from characterize.timing.clocked_verilog import write_clocked_testbench, write_clocked_verilog
 from characterize.timing.sequential_sta import SequentialTiming, sequential_timing
 from characterize.timing.vectors import read_vectors
 
 
 @dataclass(frozen=True, eq=False)
 class ClockedSimulation:
-    """One clocked netlist simulated over a vectors file at `period_ps`; `energy_by_part_j` is the switching energy
-    (J, all cycles) of the clock network, the register outputs and the other logic."""
+    """One clocked netlist simulated over a vectors file (`inputs`, per port) at `period_steps`; `energy_by_part_j`
+    is the switching energy (J, all cycles) of the clock network, the register outputs and the other logic."""
 
     clocked: ClockedGates
+    inputs: dict[str, np.ndarray]
     result: ClockedResult
     timing: SequentialTiming
     period_ps: float
+    period_steps: int
     energy_by_part_j: dict[str, float]
 
     @property
@@ -72,8 +76,9 @@ def simulate_clocked_vectors(netlist: Netlist, vectors_path: str | Path, clock: 
     """Simulate one clock cycle per row of the vectors file (header: every input port but `clock`) at `period_ps`."""
     clocked = annotate_registers(netlist, clock)
     inputs = read_vectors(vectors_path, [p for p in netlist.inputs if p.name != clock])
-    result = simulate_clocked(clocked, inputs, round(period_ps * S_PER_PS / clocked.timed.resolution_s))
-    return ClockedSimulation(clocked, result, sequential_timing(clocked), period_ps,
+    period_steps = round(period_ps * S_PER_PS / clocked.timed.resolution_s)
+    result = simulate_clocked(clocked, inputs, period_steps)
+    return ClockedSimulation(clocked, inputs, result, sequential_timing(clocked), period_ps, period_steps,
                              energy_by_part(clocked, result.net_energy_j))
 
 
@@ -89,5 +94,8 @@ def write_clocked_toggles(simulation: ClockedSimulation, path: str | Path) -> Pa
 
 
 def write_clocked_netlist(simulation: ClockedSimulation, path: str | Path) -> Path:
-    """The simulated netlist as Verilog with its registers, for Icarus Verilog (`clocked_verilog`)."""
-    return write_text(path, write_clocked_verilog(simulation.clocked))
+    """The simulated netlist as Verilog with its registers and module `tb` applying the simulated stimulus, for
+    Icarus Verilog (`clocked_verilog`): iverilog, then vvp prints the toggles per net."""
+    clocked = simulation.clocked
+    return write_text(path, write_clocked_verilog(clocked) + "\n"
+                      + write_clocked_testbench(clocked, simulation.inputs, simulation.period_steps))

@@ -24,7 +24,8 @@ def register(commands) -> None:
     design.add_argument("--weight-port", default="w", metavar="PORT", help="input port that carries the weight")
     design.add_argument("--activation-port", default="a", metavar="PORT",
                         help="input port that carries the activation; other inputs get seeded random values")
-    design.add_argument("--clock", metavar="PORT", help="clock port of a netlist with flip-flops (stationary mode)")
+    design.add_argument("--clock", metavar="PORT", help="clock port of a netlist with flip-flops: one operation per clock cycle; embedded, "
+                        "the logic between the registers is simplified and registers the weight fixes are removed")
     parser.add_argument("--mode", choices=MODES, required=True,
                         help="weight held at the port of the generic multiplier, or embedded and simplified")
     parser.add_argument("--strategy", choices=STRATEGIES, default="simplify",
@@ -139,9 +140,6 @@ def design_from_args(args: argparse.Namespace):
 
     design, _netlist = open_design(args.netlist, load_library(args.library), args.weight_port, args.activation_port,
                                    signed=not args.unsigned, top=args.top, clock=args.clock)
-    if design.clock and args.mode == "embedded":
-        raise SimulationError(f"{args.netlist}: --mode embedded simplifies combinational netlists only; "
-                              "a netlist with flip-flops is characterized stationary")
     if args.bits is not None and args.bits != design.weight_bits:
         raise SimulationError(
             f"{args.netlist}: weight port {args.weight_port} is {design.weight_bits} bits wide but --bits is {args.bits}"

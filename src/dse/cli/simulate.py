@@ -38,7 +38,8 @@ def register(commands) -> None:
                         help="write the switching activity of every net (SAIF 2.0: T0, T1, TC) for other power tools")
     parser.add_argument("--timed-verilog", type=Path, metavar="OUT.v",
                         help="write the simulated netlist for Icarus Verilog (iverilog -gspecify), one path-delay "
-                        "module per gate")
+                        "module per gate; with --clock, behavioural registers and a testbench module tb that "
+                        "applies the vectors and prints toggles per net")
     parser.add_argument("--sdf", type=Path, metavar="FILE.sdf",
                         help="arc and interconnect delays from this SDF instead of the library's tables")
     parser.add_argument("--jobs", type=positive_int, metavar="J",
