@@ -18,7 +18,7 @@ def main() -> int:
     start = time.perf_counter()
     try:
         path = compiled.build(loops, [_kernel.__file__, _integer_csv.__file__])
-    except Exception as error:  # any failure of the optional build: numba's JIT loops serve instead
+    except Exception as error:  # noqa: BLE001 - any failure of the optional build: numba's JIT loops serve instead
         print(f"compiled loops not built ({type(error).__name__}: {error}); numba compiles them on first use",
               file=sys.stderr)
         return 0
