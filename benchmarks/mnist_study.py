@@ -32,7 +32,7 @@ from characterize.lut.sweep import SweepConfig, run_sweep
 from characterize.passes.designs import MultiplierSpec
 from dse.config import load_study_config
 from dse.runner import study_context
-from studies.kinds._ranking import rank_weights
+from studies.ranking import rank_weights
 from studies.session import QuantSession
 
 LENET5 = {"arch": "cnn", "channels": [6, 16], "kernel": 5, "padding": ["same", "valid"], "pool": 2, "fc": [120, 84]}
