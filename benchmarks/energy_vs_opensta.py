@@ -11,7 +11,7 @@ delay calculation (what `dse simulate` uses), with the nominal input slew on eve
 and with OpenSTA's per-net slews handed to our model; `--gate-delays` simulates with the
 older single rise/fall delay per gate instead.
 
-    GATEDSE_OPENSTA=/path/to/sta python benchmarks/energy_vs_opensta.py [--weight W] [--vectors N] [--gate-delays]
+    GATEDSE_OPENSTA=/path/to/sta .venv/bin/python benchmarks/energy_vs_opensta.py [--weight W] [--vectors N] [--gate-delays]
 """
 
 from __future__ import annotations

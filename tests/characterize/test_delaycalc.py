@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from dataclasses import replace
@@ -92,6 +93,12 @@ def test_path_stages_add_up(library):
         total += stage.delay_s
         assert stage.arrival_s == pytest.approx(total)
     assert report.critical_delay_s == pytest.approx(total)
+    record = json.loads(json.dumps(report.record()))  # what `dse timing --json` writes, in ps and fF
+    assert record["critical_delay_ps"] == pytest.approx(total * 1e12)
+    assert [stage["pin"] for stage in record["path"]] == [stage.pin for stage in report.path]
+    assert record["path"][-1]["arrival_ps"] == pytest.approx(total * 1e12)
+    loads = [(entry["load_ff"], stage.load_f) for entry, stage in zip(record["path"], report.path)]
+    assert all(ff is None if f is None else ff == pytest.approx(f * 1e15) for ff, f in loads)
 
 
 def opensta_netlists(library):
