@@ -103,7 +103,7 @@ class NetlistDesign:
         steady = steady_registers(reference, embed_constant(core, self.weight_port, weight, matcher))
         expected = tie_states(core, reference, steady)
         ours = embed_constant(expected, self.weight_port, weight, matcher)
-        cores = ([ours] if strategy != "yosys" else []) + ([resynthesize(ours, reference.library)]
+        cores = ([ours] if strategy != "yosys" else []) + ([resynthesize(ours, reference.library, matcher)]
                                                             if strategy != "simplify" else [])
         chosen = min(cores, key=lambda d: d.area)
         check_embedding(expected, chosen, self.weight_port, weight, self.other_input_bits)
