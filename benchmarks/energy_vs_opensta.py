@@ -1,14 +1,17 @@
 """Energy per operation against OpenSTA `report_power` on the same activity.
 
 The multiplier with an embedded weight (default: 8-bit signed Booth, weight -45) is
-simulated over uniform random activations (default 3,000, seed 0), and priced by our
-energy model. The same timed netlist is replayed in Icarus Verilog, and its VCD read by
+simulated over uniform random activations (default 3,000, seed 0) with per-arc delays
+from the delay calculation, as `dse simulate` and the sweep do, and priced by our energy
+model. The same timed netlist is replayed in Icarus Verilog, and its VCD read by
 OpenSTA (`read_vcd`, after 2.0.17) for `report_power`, with the same input slew,
 output load and wire-load model. Printed: the ratio ours / OpenSTA in total and by
-part, and per instance for the 20 largest consumers, with our nominal slew on every
-net and with OpenSTA's per-net slews handed to our model.
+part, and per instance for the 20 largest consumers, with each net at the slew of our
+delay calculation (what `dse simulate` uses), with the nominal input slew on every net,
+and with OpenSTA's per-net slews handed to our model; `--gate-delays` simulates with the
+older single rise/fall delay per gate instead.
 
-    GATEDSE_OPENSTA=/path/to/sta python benchmarks/energy_vs_opensta.py [--weight W] [--vectors N]
+    GATEDSE_OPENSTA=/path/to/sta .venv/bin/python benchmarks/energy_vs_opensta.py [--weight W] [--vectors N] [--gate-delays]
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from cells.default import load_library
 from cells.units import FJ_PER_J, PS_PER_S
 from characterize.lut.activations import activation_sequence
 from characterize.passes.designs import MultiplierSpec, embedded_designs, reference_design, smallest
-from characterize.timing.delays import annotate_delays
+from characterize.timing.delaycalc import calculate_delays
+from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, annotate_arc_delays, annotate_delays, default_external_load
 from characterize.timing.opensta_power import opensta_binary, pin_vcd, report_power, supports
 from characterize.timing.power import energy_model, simulate_energy
 from characterize.timing.timed_verilog import run_iverilog
@@ -41,6 +45,7 @@ def main() -> int:
     parser.add_argument("--library", type=Path)
     parser.add_argument("--top", type=int, default=20, help="instances compared one by one")
     parser.add_argument("--workdir", type=Path, help="keep the OpenSTA and Icarus files here")
+    parser.add_argument("--gate-delays", action="store_true", help="one rise and fall delay per gate (older model)")
     args = parser.parse_args()
     binary = opensta_binary()
     if binary is None or not supports(binary, "read_vcd"):
@@ -55,7 +60,10 @@ def main() -> int:
     design = smallest(embedded_designs(reference_design(spec, library), spec, args.weight, "simplify"))
     activations = activation_sequence(args.vectors + 1, spec.weights.start, spec.weights.stop - 1, args.seed, None)
     inputs = {"a": activations}
-    timed = annotate_delays(design)
+    if args.gate_delays:
+        timed = annotate_delays(design)
+    else:
+        timed = annotate_arc_delays(calculate_delays(design, DEFAULT_INPUT_SLEW_S, default_external_load(library)))
     period_steps = timed.settle_bound_steps + 1
     period_s = period_steps * timed.resolution_s
     run = simulate_energy(timed, inputs)
@@ -67,7 +75,7 @@ def main() -> int:
     # The VCD holds N + 1 vectors, one period each: OpenSTA's dynamic power over that time is our N operations.
     per_op = (args.vectors + 1) * period_s / args.vectors
     print(f"{design.name}: {len(design.instances)} cells, {args.vectors} transitions, period {period_s * PS_PER_S:.0f} ps, "
-          f"OpenSTA {binary}")
+          f"{'gate' if args.gate_delays else 'arc'} delays, OpenSTA {binary}")
     names = [inst.name for inst in design.instances]
     for wire_load in (True, False):
         reference = report_power(design, vcd, workdir / f"opensta-wl{int(wire_load)}", "tb/dut",
@@ -78,8 +86,11 @@ def main() -> int:
         print(f"{'OpenSTA report_power':28s}" + "".join(f"{v * FJ_PER_J:12.3f}" for v in theirs)
               + f"{theirs.sum() * FJ_PER_J:12.3f}")
         slews = _net_slews(design, reference.slews, timed.input_slew_s)
-        for label, model in (("ours, nominal slew", run.model),
-                             ("ours, OpenSTA's slews", energy_model(design, run.activity, slews, timed.external_load_f))):
+        models = [("ours, nominal slew", energy_model(design, run.activity, timed.input_slew_s, timed.external_load_f)),
+                  ("ours, OpenSTA's slews", energy_model(design, run.activity, slews, timed.external_load_f))]
+        if timed.net_slew_s is not None:
+            models.insert(0, ("ours, delay-calc slews", run.model))
+        for label, model in models:
             internal, switching = model.instance_energy_j(run.activity.toggles_per_op)
             ours = np.array([internal.sum(), switching.sum(), model.leakage_power_w * period_s])
             print(f"{label:28s}" + "".join(f"{v * FJ_PER_J:12.3f}" for v in ours) + f"{ours.sum() * FJ_PER_J:12.3f}")

@@ -1,6 +1,6 @@
 """Kill studies and sweeps at random moments and count what survives: nothing lost, nothing repeated.
 
-Usage: PYTHONPATH=src python benchmarks/kill_recovery.py [--kills 20] [--trials 30] [--seed 0]
+Usage: .venv/bin/python benchmarks/kill_recovery.py [--kills 20] [--trials 30] [--seed 0]
        [--storages sqlite,journal,postgresql] [--bits 5] [--vectors 1000] [--no-sweep]
 
 Studies: three `dse study run` workers share one study of the analytic toy kind

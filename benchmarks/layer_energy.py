@@ -42,7 +42,7 @@ from dse.config import load_study_config
 from dse.costmodel import CostModel, layer_costs
 from dse.runner import characterize_sequence, study_context
 from studies.histograms import activation_histogram
-from studies.kinds._ranking import rank_weights
+from studies.ranking import rank_weights
 from studies.session import QuantSession
 from studies.sharing import deep_compression
 

@@ -1,6 +1,6 @@
 """Sizing for area against sizing for delay on the embedded sweep: critical delay, area and energy per weight.
 
-Usage: python benchmarks/sizing.py [--bits 8] [--arch booth] [--library FILE] [--weights all|sample:N]
+Usage: .venv/bin/python benchmarks/sizing.py [--bits 8] [--arch booth] [--library FILE] [--weights all|sample:N]
                                    [--vectors 2000] [--jobs 2]
 
 Runs the embedded sweep twice into fresh caches, `size_for` area (the

@@ -7,14 +7,20 @@ delay and two ratios to it under the same input transition and output load:
 one fall per gate at a fixed input slew, the worst over its input pins, no
 interconnect), `arcs` the critical path of the delay calculation (each arc at
 its propagated input slew, wire-load interconnect). Then the SDF round trip:
-OpenSTA reading our SDF against our critical delay, in ps.
+OpenSTA reading our SDF against our critical delay, in ps. `--verilog FILE`
+(repeatable) adds any Verilog circuit, e.g. the EPFL combinational suite
+(github.com/lsils/benchmarks: arithmetic/adder.v, bar.v, random_control/ctrl.v)
+or ISCAS-85 netlists, mapped by yosys onto the library; its top module is the
+file's first `module`.
 
-    .venv/bin/python benchmarks/sta_vs_opensta.py [--input-slew-ps 40] [--output-load-ff C]
+    .venv/bin/python benchmarks/sta_vs_opensta.py [--input-slew-ps 40] [--output-load-ff C] [--library F] [--verilog FILE ...]
+        [--only-files]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -40,7 +46,15 @@ BEHAVIORAL = {
 }
 
 
-def netlists(library):
+def netlists(library, files: list[Path], only_files: bool):
+    for path in files:
+        text = path.read_text()
+        top = re.search(r"^\s*module\s+([A-Za-z_][A-Za-z0-9_$]*)", text, re.MULTILINE)
+        if top is None:
+            raise SystemExit(f"{path}: no module")
+        yield f"{path.stem} yosys", synthesize(text, top.group(1), library)
+    if only_files:
+        return
     for arch in ("array", "booth", "wallace", "dadda"):
         spec = MultiplierSpec(8, True, arch)
         reference = reference_design(spec, library)
@@ -57,14 +71,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input-slew-ps", type=float, default=40.0)
     parser.add_argument("--output-load-ff", type=float)
+    parser.add_argument("--library", type=Path, help="Liberty file (default: the embedded sky130 hd subset)")
+    parser.add_argument("--verilog", type=Path, action="append", default=[], help="a circuit to map with yosys")
+    parser.add_argument("--only-files", action="store_true", help="time the --verilog circuits only")
     args = parser.parse_args()
-    library = load_library()
+    library = load_library(args.library)
     slew = args.input_slew_ps * 1e-12
     load = default_external_load(library) if args.output_load_ff is None else args.output_load_ff * 1e-15
     print(f"input slew {slew * 1e12:g} ps, output load {load * 1e15:g} fF; ratios to OpenSTA")
     print(f"{'netlist':<24} {'cells':>6} {'opensta_ps':>10} {'gates':>7} {'arcs':>7} {'sdf_diff_ps':>11} {'arcs_s':>7}")
     worst_gates = worst_arcs = 0.0
-    for name, netlist in netlists(library):
+    for name, netlist in netlists(library, args.verilog, args.only_files):
         reference = opensta_critical_delay(netlist, slew, load)
         gates = static_timing(annotate_delays(netlist, slew, load)).critical_delay_s
         start = time.perf_counter()

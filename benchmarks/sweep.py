@@ -1,6 +1,6 @@
 """Time the full characterization sweep: every weight of a multiplier, both modes, into fresh caches.
 
-Usage: python benchmarks/sweep.py [--bits 8] [--arch array] [--vectors 10000] [--jobs 2]
+Usage: .venv/bin/python benchmarks/sweep.py [--bits 8] [--arch array] [--vectors 10000] [--jobs 2]
 
 Prints per mode the wall time, the simulated gate events per second, and the
 figures the LUT gives: energy spread between the cheapest and the most

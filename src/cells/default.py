@@ -10,6 +10,7 @@ from pathlib import Path
 import cells
 from cells.cache import cache_root, load_pickle, package_version, source_digest, store_pickle
 from cells.errors import LibraryError
+from cells.liberty_reader import read_liberty
 from cells.model import Library
 
 DEFAULT_LIBRARY_FILE = "sky130_fd_sc_hd__tt_025C_1v80_subset.lib"
@@ -38,8 +39,6 @@ def load_library(path: str | Path | None = None) -> Library:
     library = load_pickle(cached)
     if isinstance(library, Library):
         return replace(library, source=str(path))
-    from cells.liberty_reader import read_liberty
-
     library = read_liberty(path)
     for cell in library.cells.values():
         _precompute(cell)

@@ -37,7 +37,7 @@ def read_liberty(path: str | Path) -> Library:
     from liberty.parser import ExceptionWithLineNum, parse_liberty
 
     path = Path(path)
-    text = _read_text(path)
+    text = liberty_text(path)
     try:
         root = parse_liberty(text)
     except ExceptionWithLineNum as exc:  # its line count starts at 0
@@ -50,7 +50,20 @@ def read_liberty(path: str | Path) -> Library:
     return _LibraryBuilder(path, root, lines).build()
 
 
-def _read_text(path: Path) -> str:
+def plain_liberty(path: str | Path, folder: str | Path) -> Path:
+    """`path` itself, or for a gzipped Liberty file a plain copy in `folder` (for tools that read only plain
+    files: yosys, ABC, OpenSTA 2.0.17)."""
+    path = Path(path)
+    with path.open("rb") as file:
+        if file.read(2) != b"\x1f\x8b":
+            return path
+    copy = Path(folder) / (path.name.removesuffix(".gz") or "library.lib")
+    copy.write_text(liberty_text(path))
+    return copy
+
+
+def liberty_text(path: Path) -> str:
+    """The text of a Liberty file, plain or gzipped."""
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+from cells.files import atomic_path
 from cells.functions import function_variables
 from cells.model import Cell, Library, PowerArc, Register, TimingArc
 from cells.tables import Table
@@ -26,7 +27,8 @@ def write_liberty(library: Library, path: str | Path) -> None:
     """Write `library` as a Liberty file; gzip-compressed when `path` ends with .gz."""
     path = Path(path)
     data = format_liberty(library).encode()
-    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+    with atomic_path(path) as partial:
+        partial.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
 
 
 def format_liberty(library: Library) -> str:

@@ -260,11 +260,17 @@ def load_study_config(path: str | Path) -> StudyConfig:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such study file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
+    if raw.startswith(b"SQLite format 3\0"):
+        raise ConfigError(f"{path}: an SQLite storage, not a study file; name it with --storage sqlite:///{path}")
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a study file (TOML text): {exc}") from None
     try:
         parsed = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

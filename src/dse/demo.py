@@ -119,6 +119,11 @@ def run_demo(out: Path, jobs: int = 2, vectors: int = DEMO_VECTORS, trials: int 
     return written
 
 
+def transcript(out: Path, files: list[Path]) -> str:
+    """What `dse demo` prints when it is done: the summary, then the files written."""
+    return "\n".join([(out / "summary.txt").read_text(), "wrote:", *(f"  {path}" for path in files)])
+
+
 def describe_front(front: ParetoSummary) -> list[str]:
     """Baseline and knee point of a study's front, with the changes against the baseline in percent."""
     lines = [f"{len(front.front)} of {len(front.trials)} completed trials on the Pareto front"]

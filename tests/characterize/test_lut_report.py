@@ -41,6 +41,20 @@ def test_stationary_lut_has_no_area_panel_and_states_its_area():
     assert any(line.startswith("area: 20.0 um2 (w=0) to 100.0 um2") for line in summarize(lut_of("embedded")).splitlines())
 
 
+
+def test_summary_names_the_median_weight_and_the_processing_element_shares():
+    lut = lut_of("embedded")
+    energy = lut.weights["energy_per_op_fJ"]
+    lines = summarize(lut).splitlines()
+    ranked = energy.sort_values().index
+    line = next(line for line in lines if line.startswith("energy/op: "))
+    assert line.endswith(f", median {energy[ranked[8]]:.1f} fJ (w={ranked[8]})")
+    assert (energy < energy[ranked[8]]).sum() == 8 and not any(line.startswith("processing element") for line in lines)
+    rows = lut.table.assign(mac_area_um2=lut.table["area_um2"] * 0.7, mac_energy_share=0.5, clock_energy_share=0.375,
+                           register_energy_share=0.125)
+    assert ("processing element: MAC 70 % of the area; shares of the switching energy, mean over the weights: "
+            "MAC 50 %, clock 38 %, register outputs 12 %") in summarize(Lut(rows)).splitlines()
+
 def test_reference_lines_are_labelled_and_legends_sit_beside_the_curves():
     figure = lut_figure(lut_of("embedded"))
     canvas = FigureCanvasAgg(figure)

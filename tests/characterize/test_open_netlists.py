@@ -56,6 +56,14 @@ def test_power_ports_and_physical_cells_are_left_out(wide, library):
     assert len(netlist.instances) == 5
 
 
+def test_timing_prints_cells_area_and_the_physical_note(wide, capsys):
+    area = read_verilog(wide, load_library()).area
+    assert main(["timing", str(wide)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"wide: 5 cells, {area:.2f} um2, 48 transistors"
+    assert out[1] == "note: ignored 2 physical-only cells (no logic function): sky130_fd_sc_hd__tapvpwrvgnd_1 x2"
+
+
 def test_wide_values_evaluate_as_python_ints(wide, library):
     netlist = read_verilog(wide, library)
     x = np.array([(1 << 69) | (1 << 64), (1 << 68) | (1 << 63) | 1, (1 << 70) - 1], dtype=object)

@@ -20,7 +20,7 @@ from characterize.lut.sweep import SweepConfig, cache_key, run_sweep
 from characterize.lut.table import LUT_COLUMNS, Lut
 from characterize.passes.designs import MultiplierSpec
 from dse.cli import main
-from dse.costmodel import nominal_voltage
+from dse.costmodel import LayerStats, cost_report, nominal_voltage
 from tests.conftest import shared_file
 
 SPEC = MultiplierSpec(4, True, "array")
@@ -82,6 +82,9 @@ def test_lut_records_the_corner_and_hash_of_its_library(luts, tmp_path):
     assert loaded.meta["voltage_V"] == pytest.approx(1.1) and loaded.meta["temperature_C"] == pytest.approx(25.0)
     assert loaded.meta["library_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert nominal_voltage(loaded) == pytest.approx(1.1)
+    report = cost_report(loaded, [LayerStats("layer", np.array([1, -1]), 1)])  # voltage scaling from 1.1 V
+    assert report.voltage_nominal_V == pytest.approx(1.1) and report.voltage_V <= 1.1
+    assert report.power_scaled_W == pytest.approx(report.power_W * (report.voltage_V / 1.1) ** 2)
     sky130 = luts["embedded"]
     assert nominal_voltage(sky130) == pytest.approx(1.8)
     assert sky130.meta["library_sha256"] == hashlib.sha256(default_library_path().read_bytes()).hexdigest()

@@ -8,11 +8,13 @@ import re
 
 import pytest
 
+from cells.default import default_library_path
 from characterize.netlist.verilog import read_verilog
 from characterize.timing.clocked import annotate_registers
 from characterize.timing.sequential_sta import sequential_timing
 from dse.cli import main
-from tests.characterize.test_clocked import PIPELINE
+from tests.characterize.test_clocked import PIPELINE, opensta_period_ps
+from tests.conftest import require_tool
 
 
 @pytest.fixture
@@ -101,18 +103,43 @@ def test_clock_reports_the_sequential_timing(design, library, tmp_path, capsys, 
     default = sequential_timing(annotate_registers(read_verilog(path, library), "clk"))
     assert expected.min_period_ps > default.min_period_ps > 0 and expected.hold_slack_ps is not None
     report = json.loads(out_json.read_text())
-    assert report == {"period_ps": 3000, "min_period_ps": expected.min_period_ps,
+    assert report == {"period_ps": 3000, "input_delay_ps": None, "min_period_ps": expected.min_period_ps,
                       "setup_slack_ps": 3000 - expected.min_period_ps, "hold_slack_ps": expected.hold_slack_ps,
                       "critical": {"kind": expected.critical.kind, "endpoint": expected.critical.endpoint,
-                                   "path": list(expected.critical.path)}}
+                                   "path": list(expected.critical.path),
+                                   "arrival_ps": [t * 1e12 for t in expected.critical.arrivals_s]}}
+    arrivals = report["critical"]["arrival_ps"]
+    assert len(arrivals) == len(report["critical"]["path"]) and arrivals == sorted(arrivals) and arrivals[-1] > 500
     assert f"minimum period: {expected.min_period_ps:.0f} ps ({expected.critical.kind} to " in printed
     assert f"setup slack: {3000 - expected.min_period_ps:.0f} ps at 3000 ps" in printed
     assert f"worst hold slack: {expected.hold_slack_ps:.0f} ps" in printed
-    assert f"  {expected.critical.path[-1]}\n" in printed
+    assert f"{arrivals[-1]:9.1f}  {expected.critical.path[-1]}\n" in printed
     assert main(["timing", str(path), "--clock", "clk", "--json", str(out_json)]) == 0
     report = json.loads(out_json.read_text())
     assert report["min_period_ps"] == default.min_period_ps and report["setup_slack_ps"] is None
     assert "setup slack" not in capsys.readouterr().out
+
+
+def test_input_delay_gives_opensta_period(pe4, library, tmp_path, capsys):
+    """With --input-delay-ps, the period OpenSTA reports with set_input_delay (a late input makes the path from
+    psum_in critical); the default, inputs half a period after the edge, needs a longer one."""
+    require_tool("sta")
+    clocked = annotate_registers(read_verilog(pe4, library), "clk")
+    out_json = tmp_path / "seq.json"
+    periods = {}
+    for delay_ps in (0.0, 3000.0):
+        assert main(["timing", str(pe4), "--clock", "clk", "--input-delay-ps", f"{delay_ps:g}",
+                     "--json", str(out_json)]) == 0
+        assert f"inputs change {delay_ps:g} ps after the clock edge" in capsys.readouterr().out
+        report = json.loads(out_json.read_text())
+        period, _hold = opensta_period_ps(default_library_path(), pe4, "pe4s_array_ripple_acc12", clocked, tmp_path,
+                                          delay_ps / 1000)
+        assert report["input_delay_ps"] == delay_ps
+        assert report["min_period_ps"] == pytest.approx(period, rel=1e-3)
+        periods[delay_ps] = report["min_period_ps"], report["critical"]["kind"]
+    assert periods[0.0][1] == "register-to-register" and periods[3000.0][1] == "input-to-register"
+    assert main(["timing", str(pe4), "--clock", "clk", "--json", str(out_json)]) == 0
+    assert json.loads(out_json.read_text())["min_period_ps"] > 1.5 * periods[0.0][0]
 
 
 REFUSED = {
@@ -123,6 +150,9 @@ REFUSED = {
                                ("--sdf-out: SDF delays apply to combinational netlists; a clocked netlist is timed "
                                 "from the library")),
     "--period-ps without --clock": (["--period-ps", "2000"], "--period-ps is the clock period of --clock; it needs --clock"),
+    "--input-delay-ps without --clock": (["--input-delay-ps", "0"],
+                                         "--input-delay-ps times the inputs against --clock; it needs --clock"),
+    "negative --input-delay-ps": (["--clock", "clk", "--input-delay-ps=-5"], "--input-delay-ps must not be negative, got -5.0"),
 }
 
 

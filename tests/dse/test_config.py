@@ -64,6 +64,8 @@ def test_relative_storage_is_anchored_at_the_study_file(tmp_path):
     assert config.storage == f"sqlite:///{tmp_path}/db/x.db"
     assert resolve_storage_url("sqlite:////abs/x.db", tmp_path) == "sqlite:////abs/x.db"
     assert resolve_storage_url("postgresql://u@h/db", tmp_path) == "postgresql://u@h/db"
+    assert resolve_storage_url("journal:///j.log", tmp_path) == f"journal:///{tmp_path}/j.log"
+    assert resolve_storage_url("journal:/abs/j.log", tmp_path) == "journal:////abs/j.log"  # one slash: absolute
 
 
 def test_negative_trials_message(tmp_path):
@@ -152,6 +154,16 @@ def test_missing_file_and_bad_toml(tmp_path):
     with pytest.raises(ConfigError, match="no such study file"):
         load_study_config(tmp_path / "absent.toml")
     assert "not valid TOML" in error_of(tmp_path, "[study\n")
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "studies.db").execute("create table t (x blob)").connection.commit()
+    with pytest.raises(ConfigError) as info:  # a storage given where a study file is expected
+        load_study_config(tmp_path / "studies.db")
+    assert str(info.value) == (f"{tmp_path}/studies.db: an SQLite storage, not a study file; name it with "
+                               f"--storage sqlite:///{tmp_path}/studies.db")
+    (tmp_path / "binary.toml").write_bytes(b"\xff\xfe")
+    with pytest.raises(ConfigError, match="binary.toml: not a study file .TOML text.: 'utf-8' codec"):
+        load_study_config(tmp_path / "binary.toml")
 
 
 def test_a_missing_lut_file_fails_at_load(tmp_path):

@@ -119,6 +119,7 @@ def test_journal_storage(tmp_path):
     run_study(config, url, progress=False)
     assert len(complete(load_study("toy-study", url))) == 3
     assert (tmp_path / "studies.log").stat().st_size > 0
+    assert len(complete(load_study("toy-study", f"journal:{tmp_path}/studies.log"))) == 3  # the short spelling
 
 
 def test_same_name_with_other_objectives_is_refused(tmp_path):

@@ -62,10 +62,10 @@ def write(folder: Path, epochs: int, regularize_epochs: int) -> Path:
 
 
 class Worker:
-    """`dse study run` in another process, its stderr collected as it comes."""
+    """A `dse` command (default `dse study run`) in another process, its stderr collected as it comes."""
 
-    def __init__(self, path: Path, url: str):
-        self.process = subprocess.Popen([sys.executable, "-m", "dse.cli", "study", "run", str(path), "--storage", url],
+    def __init__(self, path: Path, url: str, command: tuple[str, ...] = ("study", "run")):
+        self.process = subprocess.Popen([sys.executable, "-m", "dse.cli", *command, str(path), "--storage", url],
                                         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.err = b""
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -111,6 +111,16 @@ def test_first_ctrl_c_fails_the_trial_in_training_and_the_study_resumes(tmp_path
     assert "regularize" not in capsys.readouterr().err
     states = [t.state for t in load_study("cap", url).trials]
     assert states == [TrialState.FAIL, TrialState.COMPLETE]
+
+
+def test_first_ctrl_c_stops_dse_prune_before_it_writes(tmp_path):
+    path = write(tmp_path, epochs=1, regularize_epochs=100_000)
+    out = tmp_path / "pruned"
+    worker = Worker(path, f"sqlite:///{tmp_path}/s.db", ("prune", "-o", str(out)))
+    worker.wait_for(rb"regularize[^\n]*epoch \d+/100000, loss [\d.]+, accuracy ")
+    assert worker.interrupt() == 130
+    assert b"stopped on request; nothing was written" in worker.err and b"Traceback" not in worker.err
+    assert not out.exists()
 
 
 def test_ctrl_c_while_the_baseline_trains_stores_no_study(tmp_path, capsys):

@@ -17,10 +17,10 @@ from dse.frames import pareto_summary
 from dse.kinds import StudyContext
 from dse.runner import run_study
 from studies.errors import StudiesError
-from studies.kinds._ranking import allowed_activations
 from studies.kinds.logic_area import LogicArea
 from studies.kinds.weight_subset import WeightSubset
 from studies.quant import quant_layers
+from studies.ranking import allowed_activations
 from studies.sharing import deep_compression, kmeans_1d
 from tests.studies.luts import tiny_lut
 

@@ -29,7 +29,9 @@ def summarize(lut: Lut) -> str:
             f"{reference['energy_per_op_fJ']:.1f} fJ/op, critical {reference['critical_delay_ps']:.0f} ps"
         )
     energy = rows["energy_per_op_fJ"]
-    lines.append(f"energy/op: {energy.min():.1f} fJ (w={energy.idxmin()}) to {energy.max():.1f} fJ (w={energy.idxmax()})")
+    median = energy.sort_values(kind="stable").index[len(energy) // 2]
+    lines.append(f"energy/op: {energy.min():.1f} fJ (w={energy.idxmin()}) to {energy.max():.1f} fJ (w={energy.idxmax()}), "
+                 f"median {energy[median]:.1f} fJ (w={median})")
     nonzero = rows[rows.index != 0]["energy_per_op_fJ"]
     free = nonzero[nonzero <= 0]
     if len(free):
@@ -57,6 +59,11 @@ def summarize(lut: Lut) -> str:
         else:
             lines.append(f"sized for delay: {upsized.min():.0f} (w={upsized.idxmin()}) to {upsized.max():.0f} "
                          f"(w={upsized.idxmax()}) upsized cells per weight, mean {upsized.mean():.1f}")
+    if "clock_energy_share" in rows:
+        lines.append(f"processing element: MAC {100 * (rows['mac_area_um2'] / rows['area_um2']).mean():.0f} % of the area; "
+                     "shares of the switching energy, mean over the weights: "
+                     f"MAC {100 * rows['mac_energy_share'].mean():.0f} %, clock {100 * rows['clock_energy_share'].mean():.0f} %, "
+                     f"register outputs {100 * rows['register_energy_share'].mean():.0f} %")
     lines.append(f"glitches: {rows['glitches_per_op'].sum() / max(rows['toggles_per_op'].sum(), 1e-12) * 100:.1f} % of all toggles")
     return "\n".join(lines)
 

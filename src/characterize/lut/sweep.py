@@ -255,7 +255,7 @@ class _Characterizer:
                "bits": spec.bits, "signed": spec.signed, **fields}
         if self.config.size_for == "delay":
             row["upsized_cells"] = upsized_cells(design, self.matcher)
-        frame = pd.DataFrame({"activation": self.activations[1:], "energy": per_cycle * 1e15})
+        frame = pd.DataFrame({"activation": self.activations[1:], "energy": per_cycle * FJ_PER_J})
         grouped = frame.groupby("activation").agg(transitions=("energy", "size"), mean_energy_fJ=("energy", "mean"))
         grouped.insert(1, "max_sensitized_delay_ps", fields["critical_delay_ps"])
         corner = {"voltage_V": self.library.voltage, "temperature_C": self.library.temperature}

@@ -53,6 +53,14 @@ class Port:
         return len(self.nets)
 
 
+def port_range(port: Port) -> tuple[int, int]:
+    """The integers a port of w bits holds without wrapping: -2^(w-1) (two's complement) to 2^w - 1 (unsigned).
+
+    A netlist does not say whether a port is signed, so both readings are accepted.
+    """
+    return -(1 << (port.width - 1)), (1 << port.width) - 1
+
+
 class Netlist:
     """A validated, topologically ordered gate-level netlist."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 
@@ -23,6 +24,8 @@ from characterize.netlist.logic import evaluate
 from characterize.netlist.techmap import CellMatcher
 from characterize.passes.embed import embed_constant, simplify
 from characterize.passes.resynthesis import resynthesize
+from characterize.passes.sizing import size_cells
+from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, default_external_load
 
 
 @dataclass(frozen=True)
@@ -116,13 +119,53 @@ def embedded_designs(reference: Netlist, spec: MultiplierSpec, weight: int, stra
     if strategy != "yosys":
         designs["simplify"] = ours
     if strategy != "simplify":
-        designs["yosys"] = resynthesize(ours, reference.library)
+        designs["yosys"] = resynthesize(ours, reference.library, matcher)
     return designs
 
 
 def smallest(designs: dict[str, Netlist]) -> Netlist:
     """The design of least area (the first on a tie)."""
     return min(designs.values(), key=lambda d: d.area)
+
+
+@dataclass(frozen=True, eq=False)
+class BuiltNetlist:
+    """A netlist as `build_netlist` gives it: `design` to write, the `reference` (no embedded weight) it is compared
+    with, `mapped` (`design` before sizing; the reference for a processing element) and, with a weight, each
+    embedding strategy's result (`candidates`, of which `mapped` is the smallest; empty for a processing element)."""
+
+    design: Netlist
+    reference: Netlist
+    mapped: Netlist
+    candidates: dict[str, Netlist]
+
+
+def build_netlist(spec: MultiplierSpec, library: Library, matcher: CellMatcher, weight: int | None = None,
+                  strategy: str = "simplify", size_for: str = "area") -> BuiltNetlist:
+    """The multiplier, MAC or processing element of `spec`; with `weight`, weight-embedded (the smallest of the
+    `strategy`'s routes; a processing element's MAC) and checked against `a * w`; cells sized by `size_for`
+    (`passes.sizing`, at the default input slew and the library's output load)."""
+    sized = None
+    if size_for != "area":
+        sized = partial(size_cells, matcher=matcher, size_for=size_for, input_slew_s=DEFAULT_INPUT_SLEW_S,
+                        output_load_f=default_external_load(library))
+    reference = reference_design(spec, library, matcher)
+    design = mapped = reference
+    candidates: dict[str, Netlist] = {}
+    if spec.pe:
+        if weight is not None:
+            spec.check_weight(weight)
+        if weight is not None or sized:
+            design = pe_design(spec, library, matcher, weight, strategy, sized)
+        return BuiltNetlist(design, reference, mapped, candidates)
+    if weight is not None:
+        candidates = embedded_designs(reference, spec, weight, strategy, matcher)
+        design = mapped = smallest(candidates)
+    if sized:
+        design = sized(mapped)
+    if weight is not None:
+        verify_product(design, spec, weight=weight)
+    return BuiltNetlist(design, reference, mapped, candidates)
 
 
 def expected_output(spec: MultiplierSpec, a: np.ndarray, w: np.ndarray, acc: np.ndarray | None = None) -> np.ndarray:

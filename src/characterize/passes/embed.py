@@ -18,7 +18,7 @@ from functools import lru_cache
 from cells import functions
 from cells.model import Library
 from characterize.errors import NetlistError
-from characterize.netlist.ir import CONST0, CONST1, CONST_NAMES, UNCONNECTED, Instance, Netlist, Port
+from characterize.netlist.ir import CONST0, CONST1, CONST_NAMES, UNCONNECTED, Instance, Netlist, Port, port_range
 from characterize.netlist.techmap import CellMatcher
 
 MAX_PASSES = 32
@@ -43,11 +43,9 @@ def tie_constant(netlist: Netlist, port: str, value: int) -> Netlist:
     target = netlist.port(port)
     if target.direction != "input":
         raise NetlistError(f"port {port} of {netlist.name} is not an input")
-    width = target.width
-    if not -(1 << (width - 1)) <= value < (1 << width):
-        raise NetlistError(
-            f"value {value} does not fit the {width}-bit port {port}: expected {-(1 << (width - 1))} to {(1 << width) - 1}"
-        )
+    low, high = port_range(target)
+    if not low <= value <= high:
+        raise NetlistError(f"value {value} does not fit the {target.width}-bit port {port}: expected {low} to {high}")
     constant = {net: CONST1 if (value >> i) & 1 else CONST0 for i, net in enumerate(target.nets)}
     ports = [p for p in netlist.ports if p.name != port]
     instances = [

@@ -7,7 +7,9 @@ port; `embedded` ties the port to the constant and simplifies with our passes
 same weight on its port: on every combination of the remaining input bits when
 there are at most `EXHAUSTIVE_BITS`, else on `SAMPLE_VECTORS` seeded random
 vectors plus a formal proof with yosys where it is installed (the LUT's
-provenance says which).
+provenance says which). A netlist with flip-flops is embedded and checked on
+the logic between its registers (`clocked_embed`), the registers the weight
+fixes removed.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ import numpy as np
 
 from cells.model import Library
 from characterize.errors import NetlistError
-from characterize.netlist.ir import Netlist
+from characterize.generators import operand_range
+from characterize.netlist.ir import UNCONNECTED, Netlist
 from characterize.netlist.logic import net_values
 from characterize.netlist.techmap import CellMatcher
 from characterize.netlist.verilog import read_verilog
+from characterize.passes.clocked_embed import cut_registers, steady_registers, stitch, tie_states
 from characterize.passes.embed import embed_constant
 from characterize.passes.equivalence import prove_embedding
 from characterize.passes.resynthesis import resynthesize, yosys_available
@@ -45,8 +49,8 @@ class NetlistDesign:
     sha256: str = ""
     weight_bits: int = 0
     activation_bits: int = 0
-    other_input_bits: int = 0  # input bits besides the weight: what the embedding check ranges over
-    clock: str | None = None  # the clock port of a netlist with flip-flops (stationary mode only)
+    other_input_bits: int = 0  # input bits besides the weight (with flip-flops: and the register outputs) to check
+    clock: str | None = None  # the clock port of a netlist with flip-flops
     arch: str = "netlist"
 
     @property
@@ -55,11 +59,11 @@ class NetlistDesign:
 
     @property
     def weights(self) -> range:
-        return _range(self.weight_bits, self.signed)
+        return operand_range(self.weight_bits, self.signed)
 
     @property
     def activations(self) -> range:
-        return _range(self.activation_bits, self.signed)
+        return operand_range(self.activation_bits, self.signed)
 
     def check_weight(self, weight: int) -> None:
         if weight not in self.weights:
@@ -78,28 +82,38 @@ class NetlistDesign:
         (cells resized, e.g. for delay), checked."""
         self.check_weight(weight)
         if self.clock is not None:
-            raise NetlistError(f"{self.path}: embedded mode simplifies combinational netlists only; this one has "
-                               "flip-flops (characterize it stationary, or embed the weight into its logic first)")
+            return self._embedded_clocked(reference, weight, strategy, matcher, sized)
         designs = []
         ours = embed_constant(reference, self.weight_port, weight, matcher)
         if strategy != "yosys":
             designs.append(ours)
         if strategy != "simplify":
-            designs.append(resynthesize(ours, reference.library))
+            designs.append(resynthesize(ours, reference.library, matcher))
         design = min(designs, key=lambda d: d.area)
         if sized is not None:
             design = sized(design)
         check_embedding(reference, design, self.weight_port, weight)
         return design
 
+    def _embedded_clocked(self, reference: Netlist, weight: int, strategy: str, matcher: CellMatcher,
+                          sized: Callable[[Netlist], Netlist] | None) -> Netlist:
+        """`embedded` for a netlist with flip-flops: the logic between the registers simplified, the registers the
+        weight fixes removed (`clocked_embed`), the core checked against the unembedded one."""
+        core = cut_registers(reference)
+        steady = steady_registers(reference, embed_constant(core, self.weight_port, weight, matcher))
+        expected = tie_states(core, reference, steady)
+        ours = embed_constant(expected, self.weight_port, weight, matcher)
+        cores = ([ours] if strategy != "yosys" else []) + ([resynthesize(ours, reference.library, matcher)]
+                                                            if strategy != "simplify" else [])
+        chosen = min(cores, key=lambda d: d.area)
+        check_embedding(expected, chosen, self.weight_port, weight, self.other_input_bits)
+        design = stitch(reference, chosen, steady, f"{reference.name}_{self.weight_port}{weight}".replace("-", "m"))
+        return sized(design) if sized is not None else design
+
     def provenance(self) -> dict:
         return {"netlist": self.path, "sha256": self.sha256, "top": self.top, "weight_port": self.weight_port,
                 "activation_port": self.activation_port, "signed": self.signed, "clock": self.clock,
                 "equivalence": equivalence_method(self.other_input_bits)}
-
-
-def _range(bits: int, signed: bool) -> range:
-    return range(-(1 << (bits - 1)), 1 << (bits - 1)) if signed else range(1 << bits)
 
 
 def open_design(path: str | Path, library: Library, weight_port: str, activation_port: str, signed: bool = True,
@@ -117,7 +131,9 @@ def open_design(path: str | Path, library: Library, weight_port: str, activation
             raise NetlistError(f"{path}: {role} port {name!r} is not an input of module {netlist.name} (inputs: {found})")
     if weight_port == activation_port:
         raise NetlistError(f"{path}: the weight and activation ports must differ, both are {weight_port!r}")
-    other = sum(p.width for p in netlist.inputs if p.name not in (weight_port, clock))
+    other = sum(p.width for p in netlist.inputs if p.name != weight_port)
+    if clock is not None:  # the logic between the registers is checked: register outputs are its inputs too
+        other += sum(n != UNCONNECTED for i in netlist.instances if library.cells[i.cell].sequential for n in i.outputs)
     design = NetlistDesign(
         path=str(path.resolve()),
         weight_port=weight_port,
@@ -134,19 +150,24 @@ def open_design(path: str | Path, library: Library, weight_port: str, activation
 
 
 def equivalence_method(bits: int) -> str:
-    """How `check_embedding` checks a design with `bits` input bits besides the weight, as the LUT records it."""
+    """How `check_embedding` checks a design with `bits` input bits besides the weight (of a netlist with flip-flops:
+    of the logic between its registers, their outputs counted as inputs), as the LUT records it."""
     if bits <= EXHAUSTIVE_BITS:
         return f"exhaustive over {bits} input bits"
     proof = "+ yosys SAT proof" if yosys_available() else "(yosys not found)"
     return f"{SAMPLE_VECTORS} random vectors (seed 0) over {bits} input bits {proof}"
 
 
-def check_embedding(reference: Netlist, embedded: Netlist, weight_port: str, weight: int) -> None:
+def check_embedding(reference: Netlist, embedded: Netlist, weight_port: str, weight: int,
+                    method_bits: int | None = None) -> None:
     """Raise NetlistError unless `embedded` equals `reference` with `weight_port` = `weight` on every checked vector,
-    and, beyond `EXHAUSTIVE_BITS` and where yosys is installed, by a formal proof (`equivalence.prove_embedding`)."""
+    and, beyond `EXHAUSTIVE_BITS` and where yosys is installed, by a formal proof (`equivalence.prove_embedding`).
+
+    `method_bits` (at least the input bits besides the weight) chooses the method instead of those bits, so that
+    every weight of a design is checked the way its LUT records."""
     inputs = [p for p in reference.inputs if p.name != weight_port]
     bits = sum(p.width for p in inputs)
-    if bits <= EXHAUSTIVE_BITS:
+    if (bits if method_bits is None else method_bits) <= EXHAUSTIVE_BITS:
         codes = np.arange(1 << bits, dtype=np.int64)
     else:
         codes = None

@@ -395,3 +395,25 @@ def row_dot(matrix, weights):
             total += matrix[i, j] * weights[j]
         out[i] = total
     return out
+
+
+def _array(dtype, dimensions: int):
+    """The numba type of a C-contiguous array."""
+    return types.Array(dtype, dimensions, "C")
+
+
+_I8, _I4, _U1, _F8, _B1 = (_array(d, 1) for d in (types.int64, types.int32, types.uint8, types.float64, types.boolean))
+
+# The loops of a `dse simulate` run and the argument types its callers pass, built ahead of time by
+# characterize.build_loops (see characterize.compiled).
+AHEAD_OF_TIME = {
+    "run_transitions": (run_transitions, types.Tuple((_I8, _I8, _I8, _I8, _F8, types.int64, _array(types.int32, 2),
+                                                      _array(types.int64, 2), types.int64))(
+        _I8, _I8, _I4, _array(types.int32, 2), _I8, _I8, _array(types.int64, 3), _array(types.int64, 3),
+        types.boolean, _I8, _I4, _I8, _B1, _I4, _array(types.uint8, 2), _I8, _I8, _I8, _U1, _F8, _F8,
+        types.boolean, types.boolean, types.int64)),
+    "settle_state": (settle_state, types.int64(_U1, _I4, _U1, _I8, _I8, _I4, _I8, _I4, _I8, types.boolean,
+                                               types.int64, _array(types.int64, 2), types.int64)),
+    "chain_order": (chain_order, _I8(_I8, _I8, types.int64)),
+    "row_dot": (row_dot, _F8(_array(types.int32, 2), _F8)),
+}

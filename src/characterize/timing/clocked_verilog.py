@@ -95,15 +95,19 @@ def settle_steps(clocked: ClockedGates) -> int:
     return clocked.timed.settle_bound_steps + slowest_output + 1
 
 
-def write_clocked_testbench(clocked: ClockedGates, rows: int, period_steps: int, vectors_file: str) -> str:
-    """Row i at S + i·P, clock low then and high from S + i·P + P/2; toggles counted in [S + P, S + rows·P).
+def write_clocked_testbench(clocked: ClockedGates, inputs: Mapping[str, np.ndarray], period_steps: int) -> str:
+    """Module `tb`: row i at S + i·P, clock low then and high from S + i·P + P/2; toggles counted in [S + P, S + rows·P).
 
     S is `settle_steps`: row 0 is held with the clock low until every unknown value of
     power-up has resolved, so the timeline starts from the settled state the simulator
-    starts from. The counts and, per counted cycle, the time after its start of the last
-    change of an output-port bit are printed at the end.
+    starts from. The rows are written into the testbench (every input but the clock, as
+    hex words). At the end it prints `toggles <net index> <count> <net name>` for every
+    net and, per counted cycle, `last <cycle> <steps>`: the time after its start of the
+    last change of an output-port bit (-1: none).
     """
     netlist = clocked.netlist
+    bits = clocked_inputs(clocked, inputs)
+    rows = len(bits)
     unit = timescale_unit(clocked.timed.resolution_s)
     width = len(clocked.data_nets)
     half = period_steps // 2
@@ -134,9 +138,11 @@ def write_clocked_testbench(clocked: ClockedGates, rows: int, period_steps: int,
                      "end")
         lines.append(f"  always @(dut.{wire_name(netlist, net)}) if ($time >= {start + period_steps} && $time < "
                      f"{start + rows * period_steps}) {count}")
+    weights = [1 << j for j in range(bits.shape[1])]
+    lines.append("  initial begin")
+    lines += [f"    memory[{i}] = {max(width, 1)}'h{sum(w for w, b in zip(weights, row) if b):x};"
+              for i, row in enumerate(bits.tolist())]
     lines += [
-        "  initial begin",
-        f'    $readmemh("{vectors_file}", memory);',
         "    vector = memory[0];",
         "    clock = 0;",
         f"    #{start};",
@@ -147,7 +153,11 @@ def write_clocked_testbench(clocked: ClockedGates, rows: int, period_steps: int,
         "      clock = 1;",
         f"      #{period_steps - half};",
         "    end",
-        f'    for (i = 0; i < {nets}; i = i + 1) $display("toggles %0d %0d", i, toggles[i]);',
+    ]
+    for net in range(len(CONST_NAMES), nets):
+        name = netlist.nets[net].lstrip(chr(92)).replace(chr(92), chr(92) * 2).replace('"', chr(92) + '"')
+        lines.append(f'    $display("toggles {net} %0d {name.replace("%", "%%")}", toggles[{net}]);')
+    lines += [
         f'    for (i = 1; i < {rows}; i = i + 1) $display("last %0d %0d", i, last[i]);',
         "    $finish;",
         "  end",
@@ -170,19 +180,13 @@ def run_iverilog_clocked(clocked: ClockedGates, inputs: Mapping[str, np.ndarray]
     """Toggles per net and output event times that Icarus Verilog gives on the clocked Verilog, same stimulus."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    bits = clocked_inputs(clocked, inputs)
-    digits = max(1, (bits.shape[1] + 3) // 4)
-    weights = [1 << j for j in range(bits.shape[1])]
-    (workdir / "vectors.mem").write_text(
-        "".join(f"{sum(w for w, b in zip(weights, row) if b):0{digits}x}\n" for row in bits.tolist())
-    )
     (workdir / "design.v").write_text(write_clocked_verilog(clocked))
-    (workdir / "tb.v").write_text(write_clocked_testbench(clocked, len(bits), period_steps, "vectors.mem"))
+    (workdir / "tb.v").write_text(write_clocked_testbench(clocked, inputs, period_steps))
     for command in (["iverilog", "-o", "sim.vvp", "tb.v", "design.v"], ["vvp", "-n", "sim.vvp"]):
         done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SimulationError(f"{' '.join(command)} failed in {workdir}: {(done.stderr or done.stdout).strip()[-2000:]}")
-    last = np.full(len(bits) - 1, -1, dtype=np.int64)
+    last = np.full(len(clocked_inputs(clocked, inputs)) - 1, -1, dtype=np.int64)
     for line in done.stdout.splitlines():
         if line.startswith("last "):
             _, cycle, steps = line.split()

@@ -11,23 +11,41 @@ transition does not follow the one before. So `run_transitions` may cut the
 transitions into consecutive chunks and run them on several threads at once
 (the loop releases the GIL), each chunk from its own copy of the state: every
 count, delay and energy equals the serial run's, transition for transition.
+Threads need numba's just-in-time loop; where the loops are built ahead of time
+(`characterize.compiled`) and numba is not loaded yet, a run shorter than
+`THREADED_MIN_WORK` takes one thread of the built loop, which finishes before
+numba would have started (about 0.5 s of CPU).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from characterize import compiled
 from characterize.netlist.ir import CONST0, CONST1
-from characterize.timing._kernel import run_transitions as _run_transitions
-from characterize.timing._kernel import settle_state as _settle_state
 from characterize.timing.delays import TimedGates
 
 CHUNKS_PER_THREAD = 4  # more chunks than threads, so that a thread slowed by other work delays the run less
 MIN_CHUNK = 2_000  # transitions per chunk at least: below, a thread's setup costs more than it saves
+THREADED_MIN_WORK = 20_000_000  # transitions x gates (about 0.7 s of one thread) for numba's start-up to pay off
+
+
+def _jit_loops():
+    """The just-in-time loops (numba), imported on first need."""
+    from characterize.timing import _kernel
+
+    return _kernel
+
+
+_run_transitions = compiled.loop("run_transitions", _jit_loops)
+_settle_state = compiled.loop("settle_state", _jit_loops)
+chain_order = compiled.loop("chain_order", _jit_loops)  # see _kernel.chain_order
+row_dot = compiled.loop("row_dot", _jit_loops)  # see _kernel.row_dot
 
 
 def available_threads() -> int:
@@ -153,16 +171,20 @@ def run_transitions(
     rise_weight = zero if rise_weight is None else rise_weight
     fall_weight = zero if fall_weight is None else fall_weight
     chunks = min(threads * CHUNKS_PER_THREAD, count // MIN_CHUNK)
+    if "numba" not in sys.modules and compiled.is_built("run_transitions"):
+        chunks = chunks if count * len(circuit.timed.gate_output) >= THREADED_MIN_WORK else 0
     if record or threads <= 1 or chunks < 2:
-        return _run(circuit, state, vectors, first, second, multiplicity, rise_weight, fall_weight, per_transition,
-                    record)
+        return _run(_run_transitions, circuit, state, vectors, first, second, multiplicity, rise_weight, fall_weight,
+                    per_transition, record)
     bounds = np.linspace(0, count, chunks + 1).astype(np.int64)
     states = [state.copy() for _ in range(chunks)]
 
     def run_chunk(c: int) -> KernelRun:
         part = slice(bounds[c], bounds[c + 1])
-        return _run(circuit, states[c], vectors, first[part], second[part], multiplicity[part], rise_weight,
+        return _run(loop, circuit, states[c], vectors, first[part], second[part], multiplicity[part], rise_weight,
                     fall_weight, per_transition, False)
+
+    loop = _jit_loops().run_transitions  # the built loop holds the GIL
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         runs = list(pool.map(run_chunk, range(chunks)))
@@ -179,17 +201,17 @@ def run_transitions(
     )
 
 
-def _run(circuit: KernelCircuit, state: CircuitState, vectors: np.ndarray, first: np.ndarray, second: np.ndarray,
-         multiplicity: np.ndarray, rise_weight: np.ndarray, fall_weight: np.ndarray, per_transition: bool,
-         record: bool) -> KernelRun:
-    """One call of the compiled loop (retried with a larger log when the recorded one overflowed)."""
+def _run(loop, circuit: KernelCircuit, state: CircuitState, vectors: np.ndarray, first: np.ndarray,
+         second: np.ndarray, multiplicity: np.ndarray, rise_weight: np.ndarray, fall_weight: np.ndarray,
+         per_transition: bool, record: bool) -> KernelRun:
+    """One call of the compiled `loop` (retried with a larger log when the recorded one overflowed)."""
     count = len(first)
     capacity = circuit.timed.net_count * count if record else 0
     start = state.copy() if record else None
     timed = circuit.timed
     no_arcs = np.zeros((0, 0, 2), dtype=np.int64)
     while True:
-        out = _run_transitions(
+        out = loop(
             state.gate_index,
             timed.gate_table,
             timed.gate_output,

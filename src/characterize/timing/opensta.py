@@ -2,7 +2,7 @@
 `characterize.timing.opensta_power`'s, which also finds the binary).
 
 `opensta_critical_delay` runs `report_checks -unconstrained` on a netlist with
-the same input transition and output load gatedse uses, optionally after
+the same input transition, output load and wire-load model gatedse uses, optionally after
 `read_sdf`, and returns the path's data arrival time; `opensta_write_sdf` lets
 OpenSTA write the SDF of its own delay calculation.
 """
@@ -14,10 +14,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from cells.liberty_reader import plain_liberty
 from characterize.errors import SimulationError
 from characterize.netlist.ir import Netlist
 from characterize.netlist.verilog import write_verilog
-from characterize.timing.opensta_power import opensta_binary
+from characterize.timing.opensta_power import opensta_binary, wire_load_model_command
 from characterize.timing.timed_verilog import module_name
 
 _ARRIVAL = re.compile(r"^\s*(-?[0-9.]+)\s+data arrival time", re.MULTILINE)
@@ -61,9 +62,10 @@ def _run(netlist: Netlist, input_slew_s: float, output_load_f: float, commands: 
         design = Path(workdir) / "design.v"
         design.write_text(write_verilog(netlist))
         script = [
-            f"read_liberty {Path(library.source).resolve()}",
+            f"read_liberty {plain_liberty(Path(library.source).resolve(), workdir)}",
             f"read_verilog {design}",
             f"link_design {module_name(netlist)}",
+            wire_load_model_command(library).strip(),
             f"set_input_transition {input_slew_s / units.time!r} [all_inputs]",
             f"set_load {output_load_f / units.capacitance!r} [all_outputs]",
             *commands,

@@ -21,6 +21,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from cells.liberty_reader import plain_liberty
+from cells.model import Library
 from characterize.errors import SimulationError
 from characterize.netlist.ir import Netlist
 from characterize.netlist.verilog import write_verilog
@@ -49,6 +51,16 @@ def supports(binary: str, command: str) -> bool:
         done = subprocess.run([binary, "-no_init", "-no_splash", "-exit", str(probe)], cwd=folder,
                               capture_output=True, text=True, check=False)
     return "has 1" in done.stdout
+
+
+def wire_load_model_command(library: Library) -> str:
+    """The Tcl line that sets `library`'s default wire-load model, or "" for a library without one.
+
+    OpenSTA 2.0.17 applies `default_wire_load` by itself, later versions (2.7) only
+    after `set_wire_load_model`; stating it gives both the loads our delay
+    calculation and energy model use.
+    """
+    return f"set_wire_load_model -name {{{library.wire_load.name}}}\n" if library.wire_load else ""
 
 
 @dataclass(frozen=True)
@@ -96,10 +108,10 @@ def report_power(
     library = netlist.library
     (workdir / "netlist.v").write_text(write_verilog(netlist))
     reader = "read_saif" if Path(activity_file).suffix == ".saif" else "read_vcd"
-    wire_model = f"set_wire_load_model -name {library.wire_load.name}\n" if wire_load and library.wire_load else ""
+    wire_model = wire_load_model_command(library) if wire_load else ""
     time_unit, cap_unit = library.units.time, library.units.capacitance
     script = (
-        f"read_liberty {{{Path(library.source).resolve()}}}\n"
+        f"read_liberty {{{plain_liberty(Path(library.source).resolve(), workdir)}}}\n"
         f"read_verilog {{{(workdir / 'netlist.v').resolve()}}}\n"
         f"link_design {module_name(netlist)}\n"
         f"{wire_model}"

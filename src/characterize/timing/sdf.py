@@ -22,6 +22,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from cells.files import write_text
+from cells.units import PS_PER_S, SI_PREFIXES
 from characterize.errors import NetlistError
 from characterize.netlist.ir import CONST_NAMES, Netlist
 from characterize.timing.delaycalc import FALL, RISE, ArcDelay, DelayCalculation, calculate_delays, edge_pairs
@@ -73,9 +75,8 @@ def format_sdf(calc: DelayCalculation) -> str:
 
 
 def write_sdf(calc: DelayCalculation, path: str | Path) -> Path:
-    path = Path(path)
-    path.write_text(format_sdf(calc))
-    return path
+    """`format_sdf(calc)` written to `path` (atomically)."""
+    return write_text(path, format_sdf(calc))
 
 
 def _iopaths(calc: DelayCalculation, index: int) -> list[str]:
@@ -120,7 +121,7 @@ def _pair(rise_s: float | None, fall_s: float | None) -> str:
 def _triplet(value_s: float | None) -> str:
     if value_s is None:
         return "()"
-    text = f"{value_s * 1e12:.4f}"
+    text = f"{value_s * PS_PER_S:.4f}"
     return f"({text}:{text}:{text})"
 
 
@@ -135,7 +136,7 @@ def _name(name: str) -> str:
 _TOKEN = re.compile(r'\s+|(?P<open>\()|(?P<close>\))|(?P<string>"[^"]*")|(?P<atom>(?:\\.|[^\s()"])+)')
 _HEADER = {"SDFVERSION", "DESIGN", "DATE", "VENDOR", "PROGRAM", "VERSION", "DIVIDER", "VOLTAGE", "PROCESS",
            "TEMPERATURE", "TIMESCALE"}
-_TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "ps": 1e-12, "fs": 1e-15}
+_TIME_UNITS = {f"{prefix}s": factor for prefix, factor in SI_PREFIXES.items() if factor <= 1.0}  # s, ms, ... fs
 
 
 class _Group(list):

@@ -20,11 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from characterize.errors import SimulationError
-from characterize.netlist.ir import Port
+from characterize.netlist.ir import Port, port_range
 from characterize.netlist.logic import WIDE_BITS, net_values, port_bits
-from characterize.timing._kernel import chain_order, row_dot
 from characterize.timing.delays import TimedGates
-from characterize.timing.kernel import KernelCircuit, run_transitions
+from characterize.timing.kernel import KernelCircuit, chain_order, row_dot, run_transitions
 
 VCD_CHUNK = 1000  # transitions simulated per logged kernel call when laying out a VCD or a timeline
 MERGE_FRACTION = 0.9  # equal transitions are merged when at most this share of them is distinct
@@ -154,14 +153,6 @@ def unique_keys(keys: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray, np
 def _python_ints(values: np.ndarray) -> bool:
     """An object array of Python ints, as wide ports' values come."""
     return values.dtype == object and all(isinstance(v, int) for v in values.tolist())
-
-
-def port_range(port: Port) -> tuple[int, int]:
-    """The integers a port of w bits holds without wrapping: -2^(w-1) (two's complement) to 2^w - 1 (unsigned).
-
-    A netlist does not say whether a port is signed, so both readings are accepted.
-    """
-    return -(1 << (port.width - 1)), (1 << port.width) - 1
 
 
 def check_input_range(ports: Iterable[Port], columns: Mapping[str, np.ndarray], source: str | Path | None = None) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cells.units import FF_PER_F, PS_PER_S
 from characterize.timing.delaycalc import FALL, RISE, DelayCalculation
 from characterize.timing.delays import TimedGates
 
@@ -136,6 +137,18 @@ class CriticalPath:
 
     critical_delay_s: float
     path: tuple[PathStage, ...]
+
+    def record(self) -> dict:
+        """The JSON record: `critical_delay_ps`, and `path` with each stage's pin, instance, cell, edge, arc,
+        `slew_ps`, `delay_ps`, `arrival_ps` and `load_ff` (None but on driver pins)."""
+        path = [
+            {"pin": stage.pin, "instance": stage.instance, "cell": stage.cell, "edge": stage.edge, "arc": stage.arc,
+             "slew_ps": stage.slew_s * PS_PER_S, "delay_ps": stage.delay_s * PS_PER_S,
+             "arrival_ps": stage.arrival_s * PS_PER_S,
+             "load_ff": None if stage.load_f is None else stage.load_f * FF_PER_F}
+            for stage in self.path
+        ]
+        return {"critical_delay_ps": self.critical_delay_s * PS_PER_S, "path": path}
 
 
 def critical_path(calc: DelayCalculation, launch_nets: np.ndarray | None = None) -> CriticalPath:

@@ -233,11 +233,11 @@ def run_iverilog(
 
 
 def counted_toggles(output: str, nets: int) -> np.ndarray:
-    """Per-net toggles from the `toggles <net> <count>` lines a counting testbench prints."""
+    """Per-net toggles from the `toggles <net> <count>` lines a counting testbench prints (a net name may follow)."""
     toggles = np.zeros(nets, dtype=np.int64)
     for line in output.splitlines():
         if line.startswith("toggles "):
-            _, net, count = line.split()
+            _, net, count = line.split()[:3]
             toggles[int(net)] = int(count)
     return toggles
 

@@ -24,13 +24,13 @@ from cells.files import atomic_path, write_text
 from characterize.csvfile import read_csv
 from characterize.errors import SimulationError
 from characterize.integer_csv import read_integer_csv
-from characterize.netlist.ir import Netlist, Port
+from characterize.netlist.ir import Netlist, Port, port_range
 from characterize.netlist.logic import WIDE_BITS
 from characterize.netlist.verilog import read_verilog
 from characterize.timing.delay_cache import cached_delays
 from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, TimedGates, annotate_arc_delays, default_external_load
 from characterize.timing.power import EnergyRun, average_power, simulate_energy
-from characterize.timing.sim import SimResult, out_of_range, port_range
+from characterize.timing.sim import SimResult, out_of_range
 from characterize.timing.sta import static_timing
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cells.files import write_text
 from dse.cli.options import add_library_option
 
 
@@ -46,7 +47,6 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_verilog(args: argparse.Namespace) -> int:
     from cells.default import load_library
-    from cells.files import write_text
     from cells.verilog_models import format_cell_models
 
     library = load_library(args.library)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from characterize.choices import MODES, STRATEGIES
+from characterize.errors import SimulationError
 from dse.cli.options import add_library_option, add_multiplier_options, dont_use_from_args, spec_from_args
 
 
@@ -23,7 +24,8 @@ def register(commands) -> None:
     design.add_argument("--weight-port", default="w", metavar="PORT", help="input port that carries the weight")
     design.add_argument("--activation-port", default="a", metavar="PORT",
                         help="input port that carries the activation; other inputs get seeded random values")
-    design.add_argument("--clock", metavar="PORT", help="clock port of a netlist with flip-flops (stationary mode)")
+    design.add_argument("--clock", metavar="PORT", help="clock port of a netlist with flip-flops: one operation per clock cycle; embedded, "
+                        "the logic between the registers is simplified and registers the weight fixes are removed")
     parser.add_argument("--mode", choices=MODES, required=True,
                         help="weight held at the port of the generic multiplier, or embedded and simplified")
     parser.add_argument("--strategy", choices=STRATEGIES, default="simplify",
@@ -65,7 +67,6 @@ def register(commands) -> None:
 
 def parse_weights(text: str, weights: range, seed: int = 0) -> tuple[int, ...]:
     """'all', '-3,0,5', '-8:7' (inclusive) or 'sample:N' as a tuple of weights."""
-    from characterize.errors import SimulationError
     from characterize.lut.sampling import SAMPLE_PREFIX, sample_weights
 
     text = text.strip()
@@ -91,7 +92,6 @@ def sample_size(text: str) -> int | None:
 
 
 def run_characterize(args: argparse.Namespace) -> int:
-    from characterize.errors import SimulationError
     from characterize.lut.activations import read_histogram
     from characterize.lut.executors import DaskExecutor
     from characterize.lut.report import summarize
@@ -131,8 +131,6 @@ def run_characterize(args: argparse.Namespace) -> int:
 
 def design_from_args(args: argparse.Namespace):
     """The generated multiplier the options describe, or the user's netlist with its named ports."""
-    from characterize.errors import SimulationError
-
     if args.netlist is None:
         if args.bits is None:
             raise SimulationError("--bits is required unless --netlist names your own design")
@@ -142,9 +140,6 @@ def design_from_args(args: argparse.Namespace):
 
     design, _netlist = open_design(args.netlist, load_library(args.library), args.weight_port, args.activation_port,
                                    signed=not args.unsigned, top=args.top, clock=args.clock)
-    if design.clock and args.mode == "embedded":
-        raise SimulationError(f"{args.netlist}: --mode embedded simplifies combinational netlists only; "
-                              "a netlist with flip-flops is characterized stationary")
     if args.bits is not None and args.bits != design.weight_bits:
         raise SimulationError(
             f"{args.netlist}: weight port {args.weight_port} is {design.weight_bits} bits wide but --bits is {args.bits}"

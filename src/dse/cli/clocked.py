@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from cells.files import atomic_path, write_text
-from cells.units import FJ_PER_J, S_PER_PS
+from cells.files import write_text
+from cells.units import FJ_PER_J
 from characterize.errors import SimulationError
-from characterize.netlist.ir import Netlist
+
+if TYPE_CHECKING:
+    from characterize.netlist.ir import Netlist
 
 
 def simulate_clocked_netlist(args: argparse.Namespace, netlist: Netlist) -> int:
     """Run the clocked simulation the options ask for; write toggles (and the clocked Verilog)."""
-    from characterize.timing.clocked import annotate_registers, energy_by_part, simulate_clocked
-    from characterize.timing.clocked_verilog import write_clocked_verilog
-    from characterize.timing.sequential_sta import sequential_timing
-    from characterize.timing.vectors import read_vectors
+    from characterize.timing.clocked_vectors import (
+        simulate_clocked_vectors,
+        write_clocked_netlist,
+        write_clocked_toggles,
+    )
 
     registers = netlist.registers
     if not args.clock:
@@ -27,40 +29,25 @@ def simulate_clocked_netlist(args: argparse.Namespace, netlist: Netlist) -> int:
         raise SimulationError("--clock needs a positive --period-ps")
     if args.vcd:
         raise SimulationError("--vcd is not available for clocked simulation; use --timed-verilog and a Verilog simulator")
-    clocked = annotate_registers(netlist, args.clock)
-    inputs = read_vectors(args.inputs, [p for p in netlist.inputs if p.name != args.clock])
-    period_steps = round(args.period_ps * S_PER_PS / clocked.timed.resolution_s)
-    result = simulate_clocked(clocked, inputs, period_steps)
-    nets = range(2, len(netlist.nets))
-    frame = pd.DataFrame({"net": [netlist.nets[n].lstrip("\\") for n in nets], "toggles": result.toggles[2:]})
-    parts = energy_by_part(clocked, result.net_energy_j)
-    total = sum(parts.values()) or 1.0
-    cycles = len(result.energy_per_cycle_j)
-    print(f"{registers}, {cycles} clock cycles counted (from the second), {int(result.toggles.sum())} toggles, "
-          f"{result.events} events")
-    print(f"energy per cycle: {result.energy_per_cycle_j.mean() * FJ_PER_J:.2f} fJ (leakage included); switching: "
-          + ", ".join(f"{name} {100 * value / total:.1f} %" for name, value in parts.items()))
-    timing = sequential_timing(clocked)
+    simulation = simulate_clocked_vectors(netlist, args.inputs, args.clock, args.period_ps)
+    result, timing = simulation.result, simulation.timing
+    print(f"{registers}, {simulation.cycles} clock cycles counted (from the second), {int(result.toggles.sum())} "
+          f"toggles, {result.events} events")
+    print(f"energy per cycle: {simulation.energy_per_cycle_j * FJ_PER_J:.2f} fJ (leakage included); switching: "
+          + ", ".join(f"{name} {100 * share:.1f} %" for name, share in simulation.switching_shares.items()))
     slack = timing.setup_slack_ps(args.period_ps)
     hold = "" if timing.hold_slack_ps is None else f", worst hold slack {timing.hold_slack_ps:.0f} ps"
     where = f" ({timing.critical.kind} to {timing.critical.endpoint})" if timing.critical else ""
     print(f"minimum period (STA) {timing.min_period_ps:.0f} ps{where}, setup slack {slack:.0f} ps at {args.period_ps:g} ps{hold}")
     if result.races:
         print(f"warning: {result.races} register samples saw their data change at the clock edge (period too short)")
-    with atomic_path(args.toggles) as partial:
-        frame.to_csv(partial, index=False)
+    write_clocked_toggles(simulation, args.toggles)
     print(f"wrote {args.toggles}")
     if args.json:
-        report = {
-            **timing.record(args.period_ps),
-            "energy_per_cycle_fJ": float(result.energy_per_cycle_j.mean() * FJ_PER_J),
-            "switching_energy_share": {name: value / total for name, value in parts.items()},
-            "cycles": cycles,
-            "races": result.races,
-        }
-        write_text(args.json, json.dumps(report, indent=2) + "\n")
+        write_text(args.json, json.dumps(simulation.record(), indent=2) + "\n")
         print(f"wrote {args.json}")
     if args.timed_verilog:
-        write_text(args.timed_verilog, write_clocked_verilog(clocked))
-        print(f"wrote {args.timed_verilog}")
+        write_clocked_netlist(simulation, args.timed_verilog)
+        print(f"wrote {args.timed_verilog} (the design and module tb with this stimulus: iverilog, then vvp prints "
+              "toggles per net)")
     return 0

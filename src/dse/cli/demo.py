@@ -23,11 +23,8 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dse.demo import run_demo  # matplotlib and the whole pipeline: loaded only for the demo
+    from dse.demo import run_demo, transcript  # matplotlib and the whole pipeline: loaded only for the demo
 
     files = run_demo(args.out, jobs=args.jobs, trials=args.trials, seed=args.seed)
-    print((args.out / "summary.txt").read_text())
-    print("wrote:")
-    for path in files:
-        print(f"  {path}")
+    print(transcript(args.out, files))
     return 0

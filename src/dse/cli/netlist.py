@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cells.files import write_text
+from cells.units import PS_PER_S, reduction_pct
 from characterize.choices import STRATEGIES
 from dse.cli.options import add_library_option, add_multiplier_options, dont_use_from_args, spec_from_args
 
@@ -51,7 +52,6 @@ def physical_note(netlist: Netlist) -> str | None:
 
 def critical_delay_ps(netlist: Netlist) -> float:
     """The netlist's critical delay at the default input slew and output load, as `dse timing` reports it."""
-    from cells.units import PS_PER_S
     from characterize.timing.delaycalc import calculate_delays
     from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, default_external_load
     from characterize.timing.sta import critical_path
@@ -62,43 +62,23 @@ def critical_delay_ps(netlist: Netlist) -> float:
 
 def run(args: argparse.Namespace) -> int:
     from cells.default import load_library
-    from cells.files import write_text
-    from cells.units import reduction_pct
     from characterize.netlist.techmap import CellMatcher
     from characterize.netlist.verilog import write_verilog
-    from characterize.passes.designs import embedded_designs, pe_design, reference_design, smallest, verify_product
-    from characterize.passes.sizing import size_cells, upsized_cells
-    from characterize.timing.delays import DEFAULT_INPUT_SLEW_S, default_external_load
+    from characterize.passes.designs import build_netlist
+    from characterize.passes.sizing import upsized_cells
 
     library = load_library(args.library)
     matcher = CellMatcher(library, dont_use_from_args(args))
     spec = spec_from_args(args)
-    sized = None
-    if args.size_for != "area":
-        sized = partial(size_cells, matcher=matcher, size_for=args.size_for, input_slew_s=DEFAULT_INPUT_SLEW_S,
-                        output_load_f=default_external_load(library))
-    reference = reference_design(spec, library, matcher)
-    design = mapped = reference
-    if spec.pe:
-        if args.weight is not None:
-            spec.check_weight(args.weight)
-        if args.weight is not None or sized:
-            design = pe_design(spec, library, matcher, args.weight, args.strategy, sized)
-    else:
-        if args.weight is not None:
-            designs = embedded_designs(reference, spec, args.weight, args.strategy, matcher)
-            if len(designs) > 1:
-                print("; ".join(f"{name}: {describe(d)}" for name, d in designs.items()))
-            design = mapped = smallest(designs)
-        if sized:
-            design = sized(mapped)
-        if args.weight is not None:
-            verify_product(design, spec, weight=args.weight)
+    built = build_netlist(spec, library, matcher, args.weight, args.strategy, args.size_for)
+    design, reference = built.design, built.reference
+    if len(built.candidates) > 1:
+        print("; ".join(f"{name}: {describe(d)}" for name, d in built.candidates.items()))
     write_text(args.output, write_verilog(design))
     print(f"{design.name}: {describe(design)}")
-    if sized:
+    if args.size_for != "area":
         timing = "" if spec.pe else (f", critical {critical_delay_ps(design):.0f} ps "
-                                     f"(sized for area: {critical_delay_ps(mapped):.0f} ps)")
+                                     f"(sized for area: {critical_delay_ps(built.mapped):.0f} ps)")
         print(f"sized for {args.size_for}: {upsized_cells(design, matcher)} upsized cells{timing}")
     if design is not reference:
         change_pct = -reduction_pct(design.area, reference.area)

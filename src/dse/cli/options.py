@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from characterize.choices import ADDERS, ARCHITECTURES, SIZE_FOR
+from characterize.errors import GeneratorError
 from dse.storage_urls import DEFAULT_STORAGE
 
 if TYPE_CHECKING:
@@ -97,7 +98,6 @@ def dont_use_from_args(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def spec_from_args(args: argparse.Namespace) -> MultiplierSpec:
-    from characterize.errors import GeneratorError
     from characterize.passes.designs import MultiplierSpec
 
     if not args.pe:

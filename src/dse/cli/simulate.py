@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS, UW_PER_W
+from characterize.errors import SimulationError
+from dse.cli.clocked import simulate_clocked_netlist
+from dse.cli.netlist import describe, physical_note
 from dse.cli.options import add_library_option, positive_int
 
 
@@ -34,7 +38,8 @@ def register(commands) -> None:
                         help="write the switching activity of every net (SAIF 2.0: T0, T1, TC) for other power tools")
     parser.add_argument("--timed-verilog", type=Path, metavar="OUT.v",
                         help="write the simulated netlist for Icarus Verilog (iverilog -gspecify), one path-delay "
-                        "module per gate")
+                        "module per gate; with --clock, behavioural registers and a testbench module tb that "
+                        "applies the vectors and prints toggles per net")
     parser.add_argument("--sdf", type=Path, metavar="FILE.sdf",
                         help="arc and interconnect delays from this SDF instead of the library's tables")
     parser.add_argument("--jobs", type=positive_int, metavar="J",
@@ -46,8 +51,6 @@ def register(commands) -> None:
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Every argument checked before anything is written: a failing command leaves existing outputs alone."""
-    from characterize.errors import SimulationError
-
     if args.vcd and args.vcd_transitions < 1:
         raise SimulationError(f"--vcd-transitions must be at least 1, got {args.vcd_transitions}")
     if args.period_ps is not None and not args.period_ps > 0:
@@ -63,8 +66,6 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cells.default import load_library
-    from cells.units import FJ_PER_J, NW_PER_W, PS_PER_S, S_PER_PS, UW_PER_W
-    from characterize.errors import SimulationError
     from characterize.netlist.verilog import read_verilog
     from characterize.timing.kernel import available_threads
     from characterize.timing.vectors import (
@@ -74,7 +75,6 @@ def run(args: argparse.Namespace) -> int:
         write_toggles,
         write_waveform,
     )
-    from dse.cli.netlist import describe, physical_note
 
     check_arguments(args)
     netlist = read_verilog(args.netlist, load_library(args.library))
@@ -87,8 +87,6 @@ def run(args: argparse.Namespace) -> int:
         if args.sdf:
             raise SimulationError("--sdf: SDF delays apply to combinational netlists; a clocked netlist is timed "
                                   "from the library")
-        from dse.cli.clocked import simulate_clocked_netlist
-
         return simulate_clocked_netlist(args, netlist)
     period_s = args.period_ps * S_PER_PS if args.period_ps else None
     simulation = simulate_vectors(netlist, args.inputs, period_s=period_s, sdf_path=args.sdf,

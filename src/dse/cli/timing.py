@@ -8,6 +8,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cells.files import write_text
+from cells.units import F_PER_FF, FF_PER_F, PS_PER_S, S_PER_PS
+from characterize.errors import SimulationError
 from dse.cli.options import add_library_option
 
 if TYPE_CHECKING:
@@ -34,36 +37,40 @@ def register(commands) -> None:
     parser.add_argument("--clock", metavar="PORT",
                         help="time the flip-flops clocked by this input port (inputs change half a period after an edge)")
     parser.add_argument("--period-ps", type=float, metavar="P", help="with --clock: the clock period for the setup slack")
+    parser.add_argument("--input-delay-ps", type=float, metavar="D",
+                        help="with --clock: inputs change D ps after the clock edge, as OpenSTA's set_input_delay "
+                        "(outputs are required at the next edge, set_output_delay 0); default: half a period after "
+                        "it, as dse simulate --clock applies them")
     parser.add_argument("--json", type=Path, metavar="OUT.json",
-                        help="write critical_delay_ps and path as JSON; with --clock, period_ps, min_period_ps, "
-                        "setup_slack_ps, hold_slack_ps and critical")
+                        help="write critical_delay_ps and path as JSON; with --clock, period_ps, input_delay_ps, "
+                        "min_period_ps, setup_slack_ps, hold_slack_ps and critical")
     parser.set_defaults(run=run)
 
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Option combinations refused before the netlist is read."""
-    from characterize.errors import SimulationError
-
     if args.clock and (args.sdf or args.sdf_out):
         option = "--sdf" if args.sdf else "--sdf-out"
         raise SimulationError(f"{option}: SDF delays apply to combinational netlists; a clocked netlist is timed "
                               "from the library")
     if args.period_ps is not None and not args.clock:
         raise SimulationError("--period-ps is the clock period of --clock; it needs --clock")
+    if args.input_delay_ps is not None and not args.clock:
+        raise SimulationError("--input-delay-ps times the inputs against --clock; it needs --clock")
+    if args.input_delay_ps is not None and not args.input_delay_ps >= 0:
+        raise SimulationError(f"--input-delay-ps must not be negative, got {args.input_delay_ps}")
     if args.period_ps is not None and not args.period_ps > 0:
         raise SimulationError(f"--period-ps must be positive, got {args.period_ps}")
 
 
 def run(args: argparse.Namespace) -> int:
     from cells.default import load_library
-    from cells.files import write_text
-    from cells.units import F_PER_FF, FF_PER_F, PS_PER_S, S_PER_PS
-    from characterize.errors import SimulationError
     from characterize.netlist.verilog import read_verilog
     from characterize.timing.delay_cache import cached_delays
     from characterize.timing.delays import default_external_load
     from characterize.timing.sdf import format_sdf, read_sdf
     from characterize.timing.sta import critical_path
+    from dse.cli.netlist import describe, physical_note
 
     check_arguments(args)
     library = load_library(args.library)
@@ -73,12 +80,15 @@ def run(args: argparse.Namespace) -> int:
     if netlist.register_count and not args.clock:
         raise SimulationError(f"{args.netlist}: the netlist has {netlist.registers}; "
                               "name the clock port with --clock")
+    print(f"{netlist.name}: {describe(netlist)}")
+    if physical_note(netlist):
+        print(physical_note(netlist))
     if args.clock:
         return time_clocked_netlist(args, netlist, slew_s, load_f)
     calc = read_sdf(args.sdf, netlist, slew_s, load_f) if args.sdf else cached_delays(netlist, slew_s, load_f)
     report = critical_path(calc)
-    print(f"{netlist.name}: {len(netlist.instances)} cells; input slew {args.input_slew_ps:g} ps, "
-          f"output load {load_f * FF_PER_F:g} fF{'; delays from ' + str(args.sdf) if args.sdf else ''}")
+    print(f"input slew {args.input_slew_ps:g} ps, output load {load_f * FF_PER_F:g} fF"
+          f"{'; delays from ' + str(args.sdf) if args.sdf else ''}")
     print(f"{'slew_ps':>9} {'delay_ps':>9} {'time_ps':>9}  {'edge':4}  pin (cell)  arc")
     for stage in report.path:
         cell = f" ({stage.cell})" if stage.cell else ""
@@ -87,13 +97,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"critical delay: {report.critical_delay_s * PS_PER_S:.1f} ps")
     sdf_text = format_sdf(calc) if args.sdf_out else None
     if args.json:
-        path = [
-            {"pin": stage.pin, "instance": stage.instance, "cell": stage.cell, "edge": stage.edge, "arc": stage.arc,
-             "slew_ps": stage.slew_s * PS_PER_S, "delay_ps": stage.delay_s * PS_PER_S,
-             "arrival_ps": stage.arrival_s * PS_PER_S, "load_ff": None if stage.load_f is None else stage.load_f * FF_PER_F}
-            for stage in report.path
-        ]
-        write_text(args.json, json.dumps({"critical_delay_ps": report.critical_delay_s * PS_PER_S, "path": path}, indent=2))
+        write_text(args.json, json.dumps(report.record(), indent=2))
         print(f"wrote {args.json}")
     if sdf_text is not None:
         write_text(args.sdf_out, sdf_text)
@@ -103,15 +107,15 @@ def run(args: argparse.Namespace) -> int:
 
 def time_clocked_netlist(args: argparse.Namespace, netlist: Netlist, slew_s: float, load_f: float) -> int:
     """Sequential static timing: minimum period, setup slack at --period-ps, worst hold slack, the critical path."""
-    from cells.files import write_text
-    from cells.units import FF_PER_F
     from characterize.timing.clocked import annotate_registers
     from characterize.timing.sequential_sta import sequential_timing
 
-    timing = sequential_timing(annotate_registers(netlist, args.clock, slew_s, load_f))
+    delay_s = None if args.input_delay_ps is None else args.input_delay_ps * S_PER_PS
+    timing = sequential_timing(annotate_registers(netlist, args.clock, slew_s, load_f), input_delay_s=delay_s)
     record = timing.record(args.period_ps)
-    print(f"{netlist.name}: {len(netlist.instances)} cells ({netlist.registers}), clock {args.clock}; "
-          f"input slew {args.input_slew_ps:g} ps, output load {load_f * FF_PER_F:g} fF")
+    inputs = "half a period" if delay_s is None else f"{args.input_delay_ps:g} ps"
+    print(f"clock {args.clock}; input slew {args.input_slew_ps:g} ps, output load {load_f * FF_PER_F:g} fF; "
+          f"inputs change {inputs} after the clock edge")
     where = f" ({timing.critical.kind} to {timing.critical.endpoint})" if timing.critical else ""
     print(f"minimum period: {timing.min_period_ps:.0f} ps{where}")
     if args.period_ps is not None:
@@ -119,9 +123,10 @@ def time_clocked_netlist(args: argparse.Namespace, netlist: Netlist, slew_s: flo
     if timing.hold_slack_ps is not None:
         print(f"worst hold slack: {timing.hold_slack_ps:.0f} ps")
     if timing.critical:
-        print("critical path:")
-        for point in timing.critical.path:
-            print(f"  {point}")
+        print("critical path (time from the launching clock edge or input change):")
+        print(f"{'time_ps':>9}  net edge")
+        for point, time_s in zip(timing.critical.path, timing.critical.arrivals_s):
+            print(f"{time_s * 1e12:9.1f}  {point}")
     if args.json:
         write_text(args.json, json.dumps(record, indent=2) + "\n")
         print(f"wrote {args.json}")

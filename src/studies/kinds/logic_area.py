@@ -22,8 +22,8 @@ from dse.costmodel import embedded_area, layer_costs, layer_figures
 from dse.kinds import Objective, StudyKind
 from dse.schema import Field, Section, float_range, int_range, integer
 from studies.data import DATA_SETTINGS
-from studies.kinds._ranking import n_values_range, rank_weights
 from studies.models import MODEL_SETTINGS
+from studies.ranking import n_values_range, rank_weights
 from studies.session import QuantSession
 
 if TYPE_CHECKING:

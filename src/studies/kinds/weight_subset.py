@@ -30,9 +30,9 @@ from dse.kinds import Objective, StudyKind
 from dse.schema import Field, Invalid, Section, choices, float_range, int_range
 from studies.data import DATA_SETTINGS
 from studies.errors import StudiesError
-from studies.kinds._ranking import allowed_activations, n_values_range, rank_weights
 from studies.models import MODEL_SETTINGS
 from studies.quant import quant_layers, signed_levels
+from studies.ranking import allowed_activations, n_values_range, rank_weights
 from studies.session import QuantSession
 from studies.sharing import deep_compression
 
