@@ -132,3 +132,12 @@ def test_dse_simulate_runs_without_numba(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False"
     assert (tmp_path / "t.csv").read_text().count("\n") > 10
+
+
+@built
+def test_a_short_run_left_to_choose_takes_one_thread_of_the_built_loop():
+    code = ("import sys\nfrom characterize.timing.kernel import THREADED_MIN_WORK, automatic_threads, available_threads\n"
+            "print(automatic_threads(THREADED_MIN_WORK - 1), automatic_threads(THREADED_MIN_WORK) == available_threads())\n"
+            "import numba\nprint(automatic_threads(1) == available_threads())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "True", "True"]

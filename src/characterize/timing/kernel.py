@@ -11,7 +11,8 @@ transition does not follow the one before. So `run_transitions` may cut the
 transitions into consecutive chunks and run them on several threads at once
 (the loop releases the GIL), each chunk from its own copy of the state: every
 count, delay and energy equals the serial run's, transition for transition.
-Threads need numba's just-in-time loop; where the loops are built ahead of time
+Threads need numba's just-in-time loop; left to choose (`threads=None`), a run
+takes every core, but where the loops are built ahead of time
 (`characterize.compiled`) and numba is not loaded yet, a run shorter than
 `THREADED_MIN_WORK` takes one thread of the built loop, which finishes before
 numba would have started (about 0.5 s of CPU).
@@ -54,6 +55,14 @@ def available_threads() -> int:
     if setting.isdigit() and int(setting) > 0:
         return int(setting)
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def automatic_threads(work: int) -> int:
+    """Threads for a run of `work` transitions x gates: `available_threads()`, or 1 where one thread of the loop
+    built ahead of time ends before numba would have started."""
+    if work < THREADED_MIN_WORK and "numba" not in sys.modules and compiled.is_built("run_transitions"):
+        return 1
+    return available_threads()
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,7 +163,7 @@ def run_transitions(
     fall_weight: np.ndarray | None = None,
     per_transition: bool = False,
     record: bool = False,
-    threads: int = 1,
+    threads: int | None = 1,
 ) -> KernelRun:
     """Simulate transitions vectors[first[k]] -> vectors[second[k]] from `state`, which is updated in place.
 
@@ -162,7 +171,7 @@ def run_transitions(
     the settled state of its first vector. Each stands for `multiplicity[k]` equal
     ones (default 1); `rise_weight` and `fall_weight` (per net) give each rising
     and falling change its weight in `weighted_toggles`. With `threads` > 1 the
-    transitions run in chunks on that many threads, with the serial run's results
+    transitions run in chunks on that many threads (None: `automatic_threads`), with the serial run's results
     (a recorded log keeps one thread: its jumps are those of the serial order).
     """
     count = len(first)
@@ -170,9 +179,8 @@ def run_transitions(
     zero = None if rise_weight is not None and fall_weight is not None else np.zeros(circuit.timed.net_count)
     rise_weight = zero if rise_weight is None else rise_weight
     fall_weight = zero if fall_weight is None else fall_weight
+    threads = automatic_threads(count * len(circuit.timed.gate_output)) if threads is None else threads
     chunks = min(threads * CHUNKS_PER_THREAD, count // MIN_CHUNK)
-    if "numba" not in sys.modules and compiled.is_built("run_transitions"):
-        chunks = chunks if count * len(circuit.timed.gate_output) >= THREADED_MIN_WORK else 0
     if record or threads <= 1 or chunks < 2:
         return _run(_run_transitions, circuit, state, vectors, first, second, multiplicity, rise_weight, fall_weight,
                     per_transition, record)

@@ -257,7 +257,7 @@ def simulate_energy(
     inputs: Mapping[str, Iterable[int]],
     slew_s: float | np.ndarray | None = None,
     matrix_limit: int = MATRIX_LIMIT,
-    threads: int = 1,
+    threads: int | None = 1,
 ) -> EnergyRun:
     """Simulate the transitions of `inputs` and price them (`slew_s` as in `energy_model`; default each net's
     slew from the delay calculation where `timed` has it, else the timed input slew); `threads` as in `simulate`.

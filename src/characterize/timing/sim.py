@@ -181,7 +181,7 @@ def simulate(
     inputs: Mapping[str, Iterable[int]],
     per_transition: bool = False,
     net_weights: np.ndarray | None = None,
-    threads: int = 1,
+    threads: int | None = 1,
     matrix_limit: int | None = None,
 ) -> SimResult:
     """Simulate the N transitions between N + 1 input vectors (integers per input port, two's complement bits).
@@ -190,8 +190,8 @@ def simulate(
     kept once per distinct transition, unless their count exceeds `matrix_limit`.
     `net_weights` (nets, or 2 × nets for rising and falling changes) adds
     per transition Σ_net toggles × weight, e.g. the energy of each transition.
-    `threads` > 1 runs chunks of the transitions on that many threads, with the
-    same results.
+    `threads` > 1 runs chunks of the transitions on that many threads (None: as many
+    as pay off, `kernel.automatic_threads`), with the same results.
     """
     columns = checked_inputs(timed, inputs)
     rise_weight, fall_weight = _weights(timed, net_weights)

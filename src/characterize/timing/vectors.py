@@ -128,13 +128,13 @@ def _read_plain_vectors(path: str | Path, ports: list[Port] | tuple[Port, ...]) 
 
 def simulate_vectors(netlist: Netlist | str | Path, vectors_path: str | Path, library_path: str | Path | None = None,
                      period_s: float | None = None, sdf_path: str | Path | None = None,
-                     threads: int = 1) -> VectorSimulation:
+                     threads: int | None = 1) -> VectorSimulation:
     """Simulate the vectors through a netlist, or a netlist file read over the Liberty file (default the embedded one).
 
     Each gate has per-arc delays from the NLDM delay calculation at the default
     input slew and output load (kept in the user cache folder, `delay_cache`),
     or from the SDF at `sdf_path`. `threads` > 1 runs
-    chunks of the transitions on that many threads, with the same results.
+    chunks of the transitions on that many threads (None: as many as pay off), with the same results.
     """
     if not isinstance(netlist, Netlist):
         netlist = read_verilog(netlist, load_library(library_path))

@@ -45,7 +45,7 @@ def register(commands) -> None:
     parser.add_argument("--jobs", type=positive_int, metavar="J",
                         help="threads that simulate chunks of the transitions at once, with the results of one "
                         "(combinational netlists; default: NUMBA_NUM_THREADS when set, else every core this process "
-                        "may use)")
+                        "may use, but one for a short run where the simulation's loops are built ahead of time)")
     parser.set_defaults(run=run)
 
 
@@ -67,7 +67,6 @@ def check_arguments(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from cells.default import load_library
     from characterize.netlist.verilog import read_verilog
-    from characterize.timing.kernel import available_threads
     from characterize.timing.vectors import (
         simulate_vectors,
         write_activity,
@@ -90,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         return simulate_clocked_netlist(args, netlist)
     period_s = args.period_ps * S_PER_PS if args.period_ps else None
     simulation = simulate_vectors(netlist, args.inputs, period_s=period_s, sdf_path=args.sdf,
-                                  threads=args.jobs or available_threads())
+                                  threads=args.jobs)
     timed, result = simulation.timed, simulation.result
     write_toggles(simulation, args.toggles)
     delays_ps = result.sensitized_delay_s * PS_PER_S
