@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from characterize.timing._kernel import _arc_delay
+from characterize.timing._kernel import arc_delay
 
 
 @njit(cache=True, nogil=True)
@@ -269,7 +269,7 @@ def run_clocked(
                 if new == function[g]:
                     continue
                 function[g] = new
-                when = t + _arc_delay(arc_rise, arc_fall, g, changed_pins[g], index, new)
+                when = t + arc_delay(arc_rise, arc_fall, g, changed_pins[g], index, new)
             else:
                 present = values[gate_output[g]]
                 node = due[g]

@@ -58,7 +58,8 @@ class ClockedGates:
     tables of its clock (enable of a latch, `reg_latch`), next-state (over the inputs and,
     as bit `reg_inputs.shape[1]`, the state), clear and preset functions. The output gates (inputs, table,
     output net, rise, fall in steps) drive the register outputs from the state nets; with arc delays
-    (`timed.per_arc`) their rise and fall apply to either edge of the state.
+    (`timed.per_arc`) their rise and fall apply to either edge of the state, and `calculation` is the delay
+    calculation they come from.
     """
 
     timed: TimedGates
@@ -78,6 +79,7 @@ class ClockedGates:
     output_net: np.ndarray
     output_rise: np.ndarray
     output_fall: np.ndarray
+    calculation: DelayCalculation | None = None
 
     @property
     def netlist(self) -> Netlist:
@@ -203,6 +205,7 @@ def annotate_registers(
         output_net=np.array([o[2] for o in outputs], dtype=np.int32),
         output_rise=steps[0],
         output_fall=steps[1],
+        calculation=calc,
     )
     _check_clock(clocked)
     return clocked
