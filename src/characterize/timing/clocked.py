@@ -38,10 +38,10 @@ from characterize.timing.delaycalc import FALL, RISE, DelayCalculation, calculat
 from characterize.timing.delays import (
     DEFAULT_INPUT_SLEW_S,
     DEFAULT_RESOLUTION_S,
+    NO_ARC,
     TimedGates,
     annotate_arc_delays,
     annotate_delays,
-    NO_ARC,
     default_external_load,
 )
 from characterize.timing.power import Activity, energy_model
