@@ -90,7 +90,7 @@ def run_clocked(
     end = n_rows * period
     mask = wheel_size - 1
     head = np.full(wheel_size, -1, np.int64)
-    capacity = 2 * n_gates + 64  # pending updates the pool holds before it grows
+    capacity = 16  # pending updates the pool holds; it doubles (at least) whenever it would run out
     node_gate = np.empty(capacity, np.int32)
     node_when = np.empty(capacity, np.int64)
     next_node = np.empty(capacity, np.int64)

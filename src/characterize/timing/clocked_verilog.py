@@ -92,7 +92,7 @@ def write_clocked_verilog(clocked: ClockedGates) -> str:
                 "module MODULE (input i0, output y);", f"  assign y = {table} >> {{i0}};", "  specify",
                 f"    (i0 => y) = ({rise}, {fall});", "  endspecify", "endmodule"])
             name = modules.setdefault(text, f"{module_name(netlist)}_register{len(modules)}")
-            lines.append(f"  {name} output${g} (.i0({state_name(clocked, r)}), .y({target}));")
+            lines.append(f"  {name} launch${g} (.i0({state_name(clocked, r)}), .y({target}));")
         else:
             lines.append(f"  assign #({rise}, {fall}) {target} = {table} >> {{{state_name(clocked, r)}}};")
     lines.append("endmodule")
