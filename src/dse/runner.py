@@ -41,7 +41,7 @@ from dse.frames import BASELINE_PREFIX, CONSTRAINTS_ATTR, constraint_names, name
 from dse.kinds import Objective, StudyContext, StudyKind, kind
 from dse.storage import open_storage, study_names
 from dse.storage_urls import DEFAULT_STORAGE, storage_file
-from dse.workers import PerTrialSeedSampler, Workers, fail_stale_trials, trial_counts
+from dse.workers import PerTrialSeedSampler, Workers, fail_dead_trials, trial_counts
 
 SHARED_CACHE = "qat-baselines"
 
@@ -213,7 +213,7 @@ def _stored_study(storage: optuna.storages.BaseStorage, config: StudyConfig, url
         return None
     study = optuna.load_study(study_name=config.name, storage=storage)
     _check_matches(study, config, url)
-    fail_stale_trials(study)
+    fail_dead_trials(study, url)
     return study
 
 

@@ -12,11 +12,13 @@ relative to that file.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import optuna
 import sqlalchemy
@@ -31,6 +33,7 @@ HEARTBEAT_INTERVAL_S = 60
 GRACE_PERIOD_S = 180
 SQLITE_LOCK_TIMEOUT_S = 60
 SCHEMA_RACE_ATTEMPTS = 5
+FIRST_RECORD_WAIT_S = 1.0  # how long a journal's cut-off first line may be another process's write in flight
 
 
 def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
@@ -47,6 +50,7 @@ def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
     if path is not None and not path.parent.is_dir():
         raise StudyError(f"{url}: folder {path.parent} does not exist")
     if url.startswith("journal:///"):
+        _check_journal_start(path)
         try:
             return JournalStorage(JournalFileBackend(str(path)))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSON, encoding or record errors
@@ -60,6 +64,37 @@ def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
         raise StudyError(f"{_redacted(url)}: cannot open storage: {_missing_module(exc)}") from None
     except (ValueError, sqlalchemy.exc.SQLAlchemyError) as exc:
         raise StudyError(f"{_redacted(url)}: cannot open storage: {str(exc).splitlines()[0]}") from None
+
+
+def _check_journal_start(path: Path) -> None:
+    """StudyError naming `path` unless it is missing, empty, or starts with a whole journal record.
+
+    Optuna reads past one undecodable line (taken for a write cut off by a
+    kill), so a one-line text file would open as an empty journal and have
+    records appended to it. A journal's first record is always whole; a first
+    line still without its end is waited for while another process may be
+    writing it.
+    """
+    deadline = time.monotonic() + FIRST_RECORD_WAIT_S
+    while True:
+        try:
+            with open(path, "rb") as file:
+                first = file.readline()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StudyError(f"{path}: cannot read ({exc.strerror})") from None
+        if not first or first.endswith(b"\n") or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    if not first:
+        return
+    try:
+        record = json.loads(first) if first.endswith(b"\n") else None
+    except ValueError:  # JSON or UTF-8
+        record = None
+    if not (isinstance(record, dict) and "op_code" in record):
+        raise StudyError(f"{path}: not an Optuna journal file (line 1 is not a journal record)")
 
 
 def _missing_module(exc: ImportError) -> str:

@@ -10,8 +10,8 @@ running in live workers waits for them, and takes over if one of them fails.
 
 Each trial records its worker (host, process id and start time) in a system
 attribute. A RUNNING trial whose worker on this host is gone is failed
-whenever a worker claims a trial or a study is opened for a report, and so is
-one without a mark at a claim (its worker died while claiming it); RDB
+whenever a worker claims a trial or a study is opened for a run or a report,
+and so is one without a mark (its worker died while claiming it); RDB
 storages also fail trials whose heartbeat has stopped for the grace period
 (any host).
 
@@ -38,6 +38,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from dse.errors import Stopped
 from dse.storage import claim_lock, heartbeat
+from dse.storage_urls import storage_file
 
 WORKER_ATTR = "gatedse:worker"
 WAIT_S = 0.5
@@ -161,6 +162,17 @@ def fail_stale_trials(study: optuna.Study, claiming: bool = False) -> list[int]:
             except optuna.exceptions.UpdateFinishedTrialError:
                 pass  # another worker got there first
     return sorted(failed)
+
+
+def fail_dead_trials(study: optuna.Study, url: str) -> list[int]:
+    """`fail_stale_trials` for a report or a new run: under the claim lock, so that no claim is half done and a
+    trial without a worker mark (its worker died while claiming it) is failed too. A storage file this user may
+    only read cannot be locked (nor changed): its trials are only checked as by `fail_stale_trials`."""
+    path = storage_file(url)
+    if path is not None and not os.access(path, os.W_OK):
+        return fail_stale_trials(study)
+    with claim_lock(study._storage, url, study.study_name) as exclusive:
+        return fail_stale_trials(study, claiming=exclusive)
 
 
 class Workers:

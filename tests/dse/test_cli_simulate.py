@@ -67,6 +67,8 @@ def test_toggles_agree_with_iverilog(booth4, tmp_path, capsys):
         ("a,w\n1,2\n", "at least two vectors"),
         ("a,w\n1,2\n99,3\n", "bad.csv:3: port a = 99 is outside its range [-8, 15] (4 bits, signed or unsigned)"),
         ("a,w\n1,2\n3,-9\n", "bad.csv:3: port w = -9 is outside its range [-8, 15]"),
+        ("a,w\n1,2\n3,\n", "bad.csv:3: column w: '' is not an integer"),  # the row and the cell as written
+        ("a,w\n1,2\n1.5,3\n", "bad.csv:3: column a: '1.5' is not an integer"),
     ],
 )
 def test_bad_vectors_give_one_line(booth4, tmp_path, capsys, content, message):

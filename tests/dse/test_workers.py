@@ -6,11 +6,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import tomllib
 from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy
 from optuna.trial import TrialState
 
 import tests.dse.toykind  # noqa: F401  (registers the "toy" kind)
@@ -99,10 +102,11 @@ def kill_in_flight(path: Path, url: str) -> None:
         worker.communicate(timeout=TIMEOUT_S)
 
 
-@pytest.mark.parametrize("storage", ["sqlite", "journal"])
-def test_stale_trial_of_a_killed_worker_is_failed_on_open_and_reported_apart(tmp_path, storage, capsys):
+@pytest.mark.parametrize("storage", ["sqlite", "journal", "postgresql"])
+def test_stale_trial_of_a_killed_worker_is_failed_on_open_and_reported_apart(tmp_path, storage, capsys, request):
     path = slow_study(tmp_path, trials=3)
-    url = f"sqlite:///{tmp_path}/s.db" if storage == "sqlite" else f"journal:///{tmp_path}/s.log"
+    url = {"sqlite": f"sqlite:///{tmp_path}/s.db", "journal": f"journal:///{tmp_path}/s.log"}.get(storage) or \
+        request.getfixturevalue("postgres_url")
     kill_in_flight(path, url)
     assert trial_counts(load_study("toy-study", url)).running == 1
     assert main(["study", "show", "toy-study", "--storage", url]) == 0
@@ -144,12 +148,42 @@ def test_missing_postgres_driver_is_named(monkeypatch):
         open_storage("postgresql://u:secret@localhost:1/db")
 
 
-def test_journal_url_on_another_file_is_one_line_naming_it(tmp_path, capsys):
+def test_postgres_extra_installs_the_driver_of_postgresql_urls():
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["postgres"]
+    driver = sqlalchemy.engine.make_url("postgresql://u@h/db").get_dialect().driver  # what SQLAlchemy imports
+    assert any(requirement.split("[")[0].split(">")[0] == driver for requirement in extra), (driver, extra)
+
+
+@pytest.mark.parametrize("content", ["name,value\n1,2\n", "one line of notes\n", "no line end", '{"a": 1}\n'])
+def test_journal_url_on_another_file_is_one_line_naming_it_and_leaves_it_alone(tmp_path, capsys, content):
     other = tmp_path / "notes.txt"
-    other.write_text("name,value\n1,2\n")
-    assert main(["study", "list", "--storage", f"journal:///{other}"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith(f"dse: error: {other}: not an Optuna journal file") and err.count("\n") == 1
+    other.write_text(content)
+    path = write_study(tmp_path, trials=1)
+    for command in (["study", "list"], ["study", "run", str(path)]):
+        assert main([*command, "--storage", f"journal:///{other}"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"dse: error: {other}: not an Optuna journal file") and err.count("\n") == 1
+    assert other.read_text() == content
+
+
+def test_journal_being_started_by_another_worker_opens(tmp_path):
+    journal = tmp_path / "s.log"
+    config = load_study_config(write_study(tmp_path, trials=1))
+    run_study(config, f"journal:///{journal}", progress=False)
+    whole = journal.read_bytes()
+    first_end = whole.index(b"\n") + 1
+    journal.write_bytes(whole[:first_end // 2])  # the first record half written, as another process writes it
+
+    def finish() -> None:
+        with open(journal, "ab") as rest:
+            rest.write(whole[first_end // 2:])
+
+    finisher = threading.Timer(0.3, finish)
+    finisher.start()
+    try:
+        assert trial_counts(load_study("toy-study", f"journal:///{journal}")).complete == 1
+    finally:
+        finisher.join()
 
 
 @pytest.mark.parametrize("name", ["../../escaped", "/tmp/absolute", "a/b", "a\\b", "..", ".hidden"])
@@ -168,6 +202,15 @@ def test_postgres_study_runs_and_resumes(tmp_path, postgres_url):
     study = run_study(config, postgres_url, n_trials=2, progress=False)
     assert trial_counts(study).complete == 5
     assert isinstance(optuna.load_study(study_name="toy-study", storage=postgres_url), optuna.Study)
+
+
+def test_trial_left_unmarked_by_a_worker_killed_while_claiming_is_failed_by_a_report(tmp_path, capsys):
+    config = load_study_config(write_study(tmp_path, trials=2))
+    url = f"journal:///{tmp_path}/s.log"
+    run_study(config, url, n_trials=1, progress=False)
+    load_study("toy-study", url).ask()  # created, never marked: its worker died right here
+    assert main(["study", "show", "toy-study", "--storage", url]) == 0
+    assert "trials: 1 completed, 0 pruned, 1 failed, 0 running" in capsys.readouterr().out
 
 
 def test_trial_left_unmarked_by_a_worker_killed_while_claiming_is_failed_at_the_next_claim(tmp_path):

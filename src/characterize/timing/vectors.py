@@ -64,14 +64,14 @@ def read_vectors(path: str | Path, ports: list[Port] | tuple[Port, ...]) -> dict
     toggles file writes it. Values are decimal (signed or unsigned) or hex (`0x...`) of any
     width; a port wider than 62 bits gets an object array of Python ints. A file of plain
     decimal integers that fit their ports is read by a compiled loop (`integer_csv`); any
-    other by pandas' C reader, where a column it reads as 64-bit integers that fit the port is
-    taken as it is, any other is checked row by row (hex, wide values, and the first bad
-    cell's message).
+    other by pandas as text (so that a message quotes a cell as written, not as a float),
+    where a column of decimal 64-bit integers that fit the port is converted at once and any
+    other is checked row by row (hex, wide values, and the first bad cell's message).
     """
     fast = _read_plain_vectors(path, ports)
     if fast is not None:
         return fast
-    frame = read_csv(path, SimulationError, "vectors file", skipinitialspace=True)
+    frame = read_csv(path, SimulationError, "vectors file", skipinitialspace=True, dtype=str, keep_default_na=False)
     by_name = {p.name.lstrip("\\"): p for p in ports}
     header = [str(c).strip() for c in frame.columns]
     if sorted(h.lstrip("\\") for h in header) != sorted(by_name):
@@ -81,10 +81,9 @@ def read_vectors(path: str | Path, ports: list[Port] | tuple[Port, ...]) -> dict
     for name, column in zip(header, frame.columns):
         port = by_name[name.lstrip("\\")]
         low, high = port_range(port)
-        parsed = frame[column]
-        if parsed.dtype == np.int64 and port.width <= WIDE_BITS and (
-                parsed.empty or (low <= parsed.min() and parsed.max() <= high)):
-            columns[port.name] = parsed.to_numpy()
+        parsed = _decimal_column(frame[column]) if port.width <= WIDE_BITS else None
+        if parsed is not None and (len(parsed) == 0 or (low <= parsed.min() and parsed.max() <= high)):
+            columns[port.name] = parsed
             continue
         values = []
         for row, text in enumerate(frame[column], start=2):
@@ -100,6 +99,14 @@ def read_vectors(path: str | Path, ports: list[Port] | tuple[Port, ...]) -> dict
     if len(frame) < 2:
         raise SimulationError(f"{path}: at least two vectors (one transition) are needed, got {len(frame)}")
     return columns
+
+
+def _decimal_column(texts) -> np.ndarray | None:
+    """A column of text cells as 64-bit integers when every cell is a decimal integer that fits; else None."""
+    try:
+        return texts.to_numpy().astype(np.int64)
+    except (ValueError, OverflowError):
+        return None
 
 
 def _read_plain_vectors(path: str | Path, ports: list[Port] | tuple[Port, ...]) -> dict[str, np.ndarray] | None:

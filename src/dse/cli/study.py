@@ -106,10 +106,11 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from dse.report import describe_study
     from dse.storage import load_study
-    from dse.workers import fail_stale_trials
+    from dse.workers import fail_dead_trials
 
-    study = load_study(*study_and_storage(args))
-    fail_stale_trials(study)
+    name, url = study_and_storage(args)
+    study = load_study(name, url)
+    fail_dead_trials(study, url)
     print("\n".join(describe_study(study)))
     return 0
 
