@@ -15,7 +15,9 @@ from characterize.netlist.verilog import read_verilog
 from characterize.timing.clocked import annotate_registers, energy_by_part, simulate_clocked
 from characterize.timing.clocked_vectors import simulate_clocked_vectors, write_clocked_toggles
 from characterize.timing.clocked_verilog import run_iverilog_clocked
+from characterize.timing.delaycalc import calculate_delays
 from characterize.timing.sequential_sta import sequential_timing
+from characterize.timing.sta import propagate
 from tests.conftest import require_tool, shared_file
 
 DFF, DFFR = "sky130_fd_sc_hd__dfxtp_1", "sky130_fd_sc_hd__dfrtp_1"
@@ -65,6 +67,45 @@ def test_pipeline_agrees_with_iverilog(pipeline, tmp_path, period):
     nets = pipeline.netlist.nets
     assert ours.glitches[nets.index("y[2]")] == 0 and ours.glitches.sum() > 0 and (ours.glitches >= 0).all()
     assert ours.toggles[nets.index("s[2]")] > ours.toggles[nets.index("y[2]")]  # the sum glitches, its register not
+
+
+def test_gate_delays_agree_with_iverilog(library, tmp_path):
+    """`per_arc=False` keeps one rise and fall per gate at the nominal slew with the inertial semantics of
+    `assign #(R, F)`, replayed exactly by Icarus too."""
+    require_tool("iverilog")
+    path = tmp_path / "pipe.v"
+    path.write_text(PIPELINE)
+    clocked = annotate_registers(read_verilog(path, library), "clk", per_arc=False)
+    assert not clocked.timed.per_arc
+    rng = np.random.default_rng(3)
+    inputs = {"a": rng.integers(0, 8, 200), "b": rng.integers(0, 8, 200)}
+    ours = simulate_clocked(clocked, inputs, 500)
+    reference = run_iverilog_clocked(clocked, inputs, 500, tmp_path / "icarus")
+    np.testing.assert_array_equal(ours.toggles, reference.toggles)
+    np.testing.assert_array_equal(ours.last_output_event_steps, reference.last_output_event_steps)
+    assert ours.glitches.sum() > 0
+
+
+def test_registers_launch_as_the_sequential_sta_times_them(pipeline):
+    """Arc delays: a register output moves its clock-to-output delay after the clock port's edge, the wire
+    to the clock pin and the slew there included, as the sequential STA's launch; the logic runs on per-arc
+    delays from the same calculation."""
+    netlist = pipeline.netlist
+    assert pipeline.timed.per_arc
+    calc = calculate_delays(netlist, pipeline.timed.input_slew_s, pipeline.timed.external_load_f)
+    arrival = np.full((len(netlist.nets), 2), -np.inf)
+    arrival[netlist.port("clk").nets[0], 0] = 0.0
+    propagate(calc, arrival)
+    steps = np.rint(arrival[pipeline.output_net] / pipeline.timed.resolution_s).astype(np.int64)
+    np.testing.assert_array_equal(steps, np.stack([pipeline.output_rise, pipeline.output_fall], axis=1))
+    assert len(set(pipeline.output_rise.tolist())) > 1  # each register at its own load
+    rng = np.random.default_rng(4)
+    result = simulate_clocked(pipeline, {"a": rng.integers(0, 8, 60), "b": rng.integers(0, 8, 60)}, 2000)
+    outputs = [pipeline.output_net.tolist().index(netlist.nets.index(f"y[{k}]")) for k in range(3)]
+    # after the clock edge at 1000, or after the row at 0 for y[0]'s asynchronous clear
+    launches = {edge + int(d) for g in outputs for d in (pipeline.output_rise[g], pipeline.output_fall[g])
+                for edge in (0, 1000)}
+    assert set(result.last_output_event_steps.tolist()) <= launches | {-1}
 
 
 def test_idle_registers_cost_their_clock_energy(pipeline):

@@ -78,7 +78,7 @@ def test_timed_verilog_replays_in_icarus_with_the_same_toggles(tmp_path, capsys)
     assert main(["simulate", str(path), "--inputs", str(vectors), "--toggles", str(toggles), "--clock", "clk",
                  "--period-ps", "700", "--timed-verilog", str(timed)]) == 0
     capsys.readouterr()
-    subprocess.run(["iverilog", "-o", str(tmp_path / "sim.vvp"), str(timed)], check=True)
+    subprocess.run(["iverilog", "-gspecify", "-o", str(tmp_path / "sim.vvp"), str(timed)], check=True)
     printed = subprocess.run(["vvp", "-n", str(tmp_path / "sim.vvp")], check=True, capture_output=True, text=True).stdout
     icarus = {line.split()[3]: int(line.split()[2]) for line in printed.splitlines() if line.startswith("toggles ")}
     ours = pd.read_csv(toggles).set_index("net")["toggles"].to_dict()

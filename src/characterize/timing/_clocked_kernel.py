@@ -1,8 +1,14 @@
 """The compiled event loop of the clocked simulator (numba): one continuous timeline with registers.
 
-Gates follow the same inertial rules as `_kernel` (DESIGN.md, "Timing semantics of
+Gates follow the timing semantics of `_kernel` (DESIGN.md, "Timing semantics of
 sim"): at time t every update due at t takes effect, then every gate whose inputs
-changed at t is evaluated once. External changes (input rows, clock edges) are
+changed at t is evaluated once. With gate delays (inertial) a gate keeps at most
+one pending update, the complement of its present output, cancelled when the
+function returns to the output's value; with arc delays (`per_arc`, path delays)
+every change of a gate's function schedules a sample after the delay of the arc
+from the pins that changed, never cancelled, which sets the output to the
+function's value just before the sample's time (the value after every change
+before it). External changes (input rows, clock edges) are
 applied at t together with the updates due then. Registers sit between the two
 steps: a register whose clock, clear or preset input changed at t is evaluated on
 the values after every change at t; on the active clock edge its state net takes
@@ -14,15 +20,17 @@ holds. A data pin that changes at the very step of
 an active edge is a race (a setup violation of zero margin) and is counted.
 
 Registers feed back, so gates are not visited in one topological pass as in `_kernel`:
-pending gates sit in a time wheel (buckets of linked gates, one bucket per due time
-modulo a power of two above the largest delay); a gate keeps at most one pending
-update, the complement of its present output.
+pending updates sit in a time wheel (buckets of linked updates, one bucket per due
+time modulo a power of two above the largest delay), drawn from a pool that grows
+when a burst of samples fills it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from characterize.timing._kernel import arc_delay
 
 
 @njit(cache=True, nogil=True)
@@ -32,8 +40,12 @@ def run_clocked(
     gate_output,
     rise,
     fall,
+    arc_rise,
+    arc_fall,
+    per_arc,
     fanout_start,
     fanout_gate,
+    fanout_pins,
     reg_inputs,
     reg_clock_table,
     reg_data_table,
@@ -59,7 +71,10 @@ def run_clocked(
     """Run rows[i] applied at i·period with the clock falling then, rising at i·period + half.
 
     `values` (per net, register state nets included) must be a settled state of row 0
-    with the clock low; it is updated in place. Returns per-net toggles counted from
+    with the clock low; it is updated in place. Fanout entry f feeds gate `fanout_gate[f]`
+    on the input pins set in `fanout_pins[f]`. Delays in steps: with `per_arc`, `arc_rise`
+    and `arc_fall` (gates × pins × input edge) and the path-delay semantics, else `rise`
+    and `fall` per gate and the inertial one. Returns per-net toggles counted from
     time `count_from` up to (not including) len(rows)·period, the switching energy per
     cycle (Σ rise/fall weights of the changes in [i·period, (i+1)·period)), the energy
     per net over the counted changes, the changes of each net's value from one cycle
@@ -74,10 +89,17 @@ def run_clocked(
     n_rows = rows.shape[0]
     end = n_rows * period
     mask = wheel_size - 1
-    head = np.full(wheel_size, -1, np.int32)
-    next_gate = np.full(n_gates, -1, np.int32)
-    prev_gate = np.full(n_gates, -1, np.int32)
-    due = np.full(n_gates, -1, np.int64)
+    head = np.full(wheel_size, -1, np.int64)
+    capacity = 16  # pending updates the pool holds; it doubles (at least) whenever it would run out
+    node_gate = np.empty(capacity, np.int32)
+    node_when = np.empty(capacity, np.int64)
+    next_node = np.empty(capacity, np.int64)
+    prev_node = np.empty(capacity, np.int64)
+    free = np.arange(capacity - 1, -1, -1).astype(np.int64)  # a stack of unused nodes
+    n_free = capacity
+    due = np.full(n_gates, -1, np.int64)  # gate delays: the node of the pending update
+    function = np.empty(n_gates, np.uint8)  # arc delays: each gate's function value
+    changed_pins = np.zeros(n_gates, np.int64)  # per gate to evaluate: its input pins that changed
     eval_stamp = np.zeros(n_gates, np.int64)
     reg_stamp = np.zeros(n_regs, np.int64)
     eval_queue = np.empty(n_gates, np.int32)
@@ -96,6 +118,8 @@ def run_clocked(
     races = 0
     pending = 0
     stamp = 0
+    for g in range(n_gates):
+        function[g] = values[gate_output[g]]
     for r in range(n_regs):
         clock_level[r] = (reg_clock_table[r] >> _index(reg_inputs, r, values)) & 1
 
@@ -126,17 +150,24 @@ def run_clocked(
         n_changed = 0
         if t == t_due:
             b = t & mask
-            g = head[b]
+            node = head[b]
             head[b] = -1
-            while g >= 0:
-                due[g] = -1
+            while node >= 0:
+                g = node_gate[node]
                 pending -= 1
-                events += 1
+                free[n_free] = node
+                n_free += 1
+                node = next_node[node]
                 net = gate_output[g]
+                if per_arc:
+                    if function[g] == values[net]:
+                        continue
+                else:
+                    due[g] = -1
+                events += 1
                 values[net] = 1 - values[net]
                 changed[n_changed] = net
                 n_changed += 1
-                g = next_gate[g]
         if t == next_row * period:
             if values[clock_net] != 0:
                 values[clock_net] = 0
@@ -213,6 +244,19 @@ def run_clocked(
                     eval_stamp[g] = stamp
                     eval_queue[n_eval] = g
                     n_eval += 1
+                    changed_pins[g] = 0
+                changed_pins[g] |= fanout_pins[f]
+        if n_free < n_eval:  # room for one new update per evaluated gate
+            grown = capacity + max(capacity, n_eval)
+            node_gate = _grown(node_gate, grown)
+            next_node = _grown(next_node, grown)
+            prev_node = _grown(prev_node, grown)
+            node_when = _grown(node_when, grown)
+            free = _grown(free, grown)
+            for node in range(grown - 1, capacity - 1, -1):
+                free[n_free] = node
+                n_free += 1
+            capacity = grown
         for e in range(n_eval):
             g = eval_queue[e]
             index = 0
@@ -221,32 +265,54 @@ def run_clocked(
                 if net >= 0:
                     index |= np.int64(values[net]) << j
             new = (gate_table[g] >> index) & 1
-            present = values[gate_output[g]]
-            when = due[g]
-            if when >= 0:
+            if per_arc:
+                if new == function[g]:
+                    continue
+                function[g] = new
+                when = t + arc_delay(arc_rise, arc_fall, g, changed_pins[g], index, new)
+            else:
+                present = values[gate_output[g]]
+                node = due[g]
+                if node >= 0:
+                    if new == present:  # cancel the pending update
+                        before, after = prev_node[node], next_node[node]
+                        if before >= 0:
+                            next_node[before] = after
+                        else:
+                            head[node_when[node] & mask] = after
+                        if after >= 0:
+                            prev_node[after] = before
+                        due[g] = -1
+                        pending -= 1
+                        free[n_free] = node
+                        n_free += 1
+                    continue
                 if new == present:
-                    b = when & mask
-                    before, after = prev_gate[g], next_gate[g]
-                    if before >= 0:
-                        next_gate[before] = after
-                    else:
-                        head[b] = after
-                    if after >= 0:
-                        prev_gate[after] = before
-                    due[g] = -1
-                    pending -= 1
-            elif new != present:
+                    continue
                 when = t + (rise[g] if new else fall[g])
-                b = when & mask
-                leader = head[b]
-                next_gate[g] = leader
-                prev_gate[g] = -1
-                if leader >= 0:
-                    prev_gate[leader] = g
-                head[b] = g
-                due[g] = when
-                pending += 1
+            n_free -= 1
+            node = free[n_free]
+            node_gate[node] = g
+            node_when[node] = when
+            b = when & mask
+            leader = head[b]
+            next_node[node] = leader
+            prev_node[node] = -1
+            if leader >= 0:
+                prev_node[leader] = node
+            head[b] = node
+            if not per_arc:
+                due[g] = node
+            pending += 1
     return toggles, energy, net_energy, settled, ones, events, races, last_output
+
+
+@njit(cache=True, nogil=True)
+def _grown(array, size):
+    """`array` copied into a longer one of `size` entries."""
+    grown = np.empty(size, array.dtype)
+    grown[: array.shape[0]] = array
+    return grown
 
 
 @njit(cache=True, nogil=True)

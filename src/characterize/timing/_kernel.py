@@ -179,7 +179,7 @@ def run_transitions(
                 new = (table >> index) & 1
                 if new != value:
                     if per_arc:
-                        wave[used] = input_time[g] + _arc_delay(arc_rise, arc_fall, g, pins, index, new)
+                        wave[used] = input_time[g] + arc_delay(arc_rise, arc_fall, g, pins, index, new)
                     else:
                         wave[used] = input_time[g] + (rise[g] if new else fall[g])
                     used += 1
@@ -219,7 +219,7 @@ def run_transitions(
                     function = new
                     function_times[n_function] = t
                     n_function += 1
-                    sample = t + _arc_delay(arc_rise, arc_fall, g, step_pins[e], index, new)
+                    sample = t + arc_delay(arc_rise, arc_fall, g, step_pins[e], index, new)
                     k = n_samples
                     while k > 0 and samples[k - 1] > sample:
                         samples[k] = samples[k - 1]
@@ -300,7 +300,7 @@ def run_transitions(
 
 
 @njit(cache=True, nogil=True)
-def _arc_delay(arc_rise, arc_fall, g, pins, index, new):
+def arc_delay(arc_rise, arc_fall, g, pins, index, new):
     """Smallest delay of gate g's arcs from the input `pins` (bit mask) that just changed to `index` (steps)."""
     delay = np.int64(-1)
     while pins:

@@ -2,16 +2,23 @@
 
 Stimulus: row i of the vectors (every input but the clock) is applied at time i·P,
 the clock is 0 at time 0, rises at i·P + P/2 (P/2 rounded down to a step) and falls
-at (i+1)·P. The combinational gates keep the timing semantics of `sim`; each flip-flop
-is a state net, set at its active clock edge to the next-state function of its inputs
-(asynchronous clear and preset act at once), followed by one output gate per output
-pin with the clock-to-output delays of the Liberty `rising_edge`/`falling_edge` arcs at
-the pin's load. A latch's state follows its data function while its enable function is
-1 and holds otherwise; its output gate takes the larger of the enable-to-output and
+at (i+1)·P. The combinational gates keep the timing semantics of `sim`: by default
+per-arc delays from the delay calculation (`delaycalc`, NLDM arcs at propagated slews
+plus interconnect, as `sequential_sta` times them) with the path-delay semantics, or
+one rise and fall per gate at the nominal input slew with the inertial one
+(`per_arc=False`). Each flip-flop is a state net, set at its active clock edge to the
+next-state function of its inputs (asynchronous clear and preset act at once),
+followed by one output gate per output pin whose rise and fall delays are the
+largest of the Liberty `rising_edge`/`falling_edge` arcs to the pin (with arc delays:
+at the clock pin's propagated slew, the interconnect to the clock pin included, as
+`sequential_sta` launches a register; with gate delays: at the nominal slew). A
+latch's state follows its data function while its enable function is 1 and holds
+otherwise; its output gate takes the larger of the enable-to-output and
 data-to-output delays. Row 0 settles without timing before the first edge (all states
 0, latches that are transparent then taking their data);
 toggles are counted from time P, energy per clock cycle includes the clock pins'
-internal energy of every register. The event loop is `_clocked_kernel.run_clocked`.
+internal energy of every register; with arc delays each net's transitions are priced
+at its slew from the delay calculation, as `power` prices a per-arc run. The event loop is `_clocked_kernel.run_clocked`.
 """
 
 from __future__ import annotations
@@ -27,11 +34,13 @@ from characterize.errors import NetlistError, SimulationError
 from characterize.netlist.ir import CONST1, UNCONNECTED, Netlist
 from characterize.netlist.logic import port_bits
 from characterize.timing._clocked_kernel import run_clocked
-from characterize.timing.delaycalc import not_timed
+from characterize.timing.delaycalc import FALL, RISE, DelayCalculation, calculate_delays, not_timed
 from characterize.timing.delays import (
     DEFAULT_INPUT_SLEW_S,
     DEFAULT_RESOLUTION_S,
+    NO_ARC,
     TimedGates,
+    annotate_arc_delays,
     annotate_delays,
     default_external_load,
 )
@@ -47,8 +56,10 @@ class ClockedGates:
     Register r has the state net `state_nets[r]` (numbered after the netlist's nets),
     its input nets `reg_inputs[r]` (cell input pin order, padded with -1) and the truth
     tables of its clock (enable of a latch, `reg_latch`), next-state (over the inputs and,
-    as bit `reg_inputs.shape[1]`, the state), clear and preset functions. `output_gates` are gates like `timed`'s
-    (inputs, table, output net, rise, fall) that drive the register outputs.
+    as bit `reg_inputs.shape[1]`, the state), clear and preset functions. The output gates (inputs, table,
+    output net, rise, fall in steps) drive the register outputs from the state nets; with arc delays
+    (`timed.per_arc`) their rise and fall apply to either edge of the state, and `calculation` is the delay
+    calculation they come from.
     """
 
     timed: TimedGates
@@ -68,6 +79,7 @@ class ClockedGates:
     output_net: np.ndarray
     output_rise: np.ndarray
     output_fall: np.ndarray
+    calculation: DelayCalculation | None = None
 
     @property
     def netlist(self) -> Netlist:
@@ -82,6 +94,22 @@ class ClockedGates:
     def data_nets(self) -> np.ndarray:
         """Input-port nets other than the clock, port by port, LSB first."""
         return np.array([n for p in self.netlist.inputs if p.name != self.clock_port for n in p.nets], dtype=np.int32)
+
+    @cached_property
+    def arc_delays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Arc rise and fall delays (steps) of all gates as in `gates` (gates × pins × input edge); empty
+        without arc delays."""
+        timed = self.timed
+        if not timed.per_arc:
+            return np.zeros((0, 0, 2), dtype=np.int64), np.zeros((0, 0, 2), dtype=np.int64)
+        width = max(timed.gate_inputs.shape[1], 1)
+        arcs = []
+        for own, gates in ((self.output_rise, timed.arc_rise_steps), (self.output_fall, timed.arc_fall_steps)):
+            delays = np.full((len(self.output_net) + timed.gate_count, width, 2), NO_ARC, dtype=np.int64)
+            delays[: len(self.output_net), 0, :] = own[:, None]
+            delays[len(self.output_net) :, : gates.shape[1]] = gates
+            arcs.append(delays)
+        return arcs[0], arcs[1]
 
     @cached_property
     def gates(self) -> tuple[np.ndarray, ...]:
@@ -106,12 +134,19 @@ def annotate_registers(
     input_slew: float = DEFAULT_INPUT_SLEW_S,
     external_load: float | None = None,
     resolution: float = DEFAULT_RESOLUTION_S,
+    per_arc: bool = True,
 ) -> ClockedGates:
-    """Time the combinational gates and the registers' clock-to-output arcs of `netlist`."""
+    """Time the combinational gates and the registers' clock-to-output arcs of `netlist`: with `per_arc`
+    from the delay calculation at propagated slews, else at the nominal `input_slew` (see the module docstring)."""
     library = netlist.library
     if external_load is None:
         external_load = default_external_load(library)
-    timed = annotate_delays(netlist, input_slew, external_load, resolution, skip_registers=True)
+    if per_arc:
+        calc = calculate_delays(netlist, input_slew, external_load)
+        timed = annotate_arc_delays(calc, resolution, skip_registers=True)
+    else:
+        calc = None
+        timed = annotate_delays(netlist, input_slew, external_load, resolution, skip_registers=True)
     clock = netlist.port(clock_port)
     if clock.direction != "input" or clock.width != 1:
         raise NetlistError(f"{netlist.source or netlist.name}: clock {clock_port} must be a 1-bit input port")
@@ -144,7 +179,10 @@ def annotate_registers(
                 continue
             table = truth_table(cell.functions[pin], (state, inverse))
             table = ((table >> 0b10) & 1) | (((table >> 0b01) & 1) << 1)  # f(q, !q) for q = 0, 1
-            rise, fall = _clock_to_output(cell, pin, input_slew, load[net], where + f"instance {inst.name}")
+            if calc is None:
+                rise, fall = _clock_to_output(cell, pin, input_slew, load[net], where + f"instance {inst.name}")
+            else:
+                rise, fall = _launch_delays(calc, index, pin, where + f"instance {inst.name}")
             outputs.append((base + r, table, net, rise, fall))
     steps = [np.maximum(np.rint(np.array([o[k] for o in outputs], dtype=float) / resolution).astype(np.int64), 1)
              for k in (3, 4)]
@@ -167,6 +205,7 @@ def annotate_registers(
         output_net=np.array([o[2] for o in outputs], dtype=np.int32),
         output_rise=steps[0],
         output_fall=steps[1],
+        calculation=calc,
     )
     _check_clock(clocked)
     return clocked
@@ -191,6 +230,21 @@ def _clock_to_output(cell, pin: str, slew: float, load: float, where: str) -> tu
     if not rise or not fall:
         raise NetlistError(f"{where}: cell {cell.name} pin {pin} has no clock-to-output timing arc")
     return max(rise), max(fall)
+
+
+def _launch_delays(calc: DelayCalculation, index: int, pin: str, where: str) -> tuple[float, float]:
+    """Largest rise and fall delay (s) from a register's clock pins (and a latch's data pins) to output `pin`,
+    the interconnect to the input pin included, from the delay calculation."""
+    cell = calc.netlist.library.cells[calc.netlist.instances[index].cell]
+    sources = set(cell.clock_pins) | (set(cell.data_pins) if cell.register.kind == "latch" else set())
+    delays: tuple[list[float], list[float]] = ([], [])
+    for arc in calc.arcs_by_instance.get(index, ()):
+        if arc.to_pin == pin and arc.from_pin in sources:
+            wire = calc.sink_delay_s[(index, cell.inputs.index(arc.from_pin))][arc.from_edge]
+            delays[arc.to_edge].append(wire + arc.delay_s)
+    if not delays[RISE] or not delays[FALL]:
+        raise NetlistError(f"{where}: cell {cell.name} pin {pin} has no clock-to-output timing arc")
+    return max(delays[RISE]), max(delays[FALL])
 
 
 def clock_network(clocked: ClockedGates) -> np.ndarray:
@@ -290,7 +344,9 @@ def simulate_clocked(clocked: ClockedGates, inputs: Mapping[str, np.ndarray], pe
     share_one = ones[: len(netlist.nets)] / boundaries
     share_one[clock_network(clocked)] = 0.5
     activity = Activity(toggles[: len(netlist.nets)].astype(np.float64), boundaries, _independent_states(netlist, share_one))
-    model = energy_model(netlist, activity, clocked.timed.input_slew_s, clocked.timed.external_load_f)
+    timed = clocked.timed
+    slew_s = timed.input_slew_s if timed.net_slew_s is None else timed.net_slew_s
+    model = energy_model(netlist, activity, slew_s, timed.external_load_f)
     weights = np.zeros(clocked.net_count)
     weights[: len(netlist.nets)] = model.toggle_energy_j
     toggles, per_cycle, net_energy, settled, _ones, events, races, last = _run(clocked, rows, period_steps, weights, weights)
@@ -304,12 +360,12 @@ def _run(clocked: ClockedGates, rows: np.ndarray, period_steps: int, rise_weight
     gate_inputs, gate_table, gate_output, rise, fall = clocked.gates
     values = _settled(clocked, rows[0], gate_inputs, gate_table, gate_output)
     fanout = _fanout(gate_inputs, clocked.net_count)
-    reg_fanout = _fanout(clocked.reg_inputs, clocked.net_count)
+    reg_fanout = _fanout(clocked.reg_inputs, clocked.net_count)[:2]
     largest = int(max(rise.max(initial=1), fall.max(initial=1)))
     is_output = np.zeros(clocked.net_count, dtype=np.uint8)
     is_output[[n for p in clocked.netlist.outputs for n in p.nets]] = 1
     return run_clocked(
-        gate_inputs, gate_table, gate_output, rise, fall, *fanout,
+        gate_inputs, gate_table, gate_output, rise, fall, *clocked.arc_delays, clocked.timed.per_arc, *fanout,
         clocked.reg_inputs, clocked.reg_clock_table, clocked.reg_data_table, clocked.reg_clear_table,
         clocked.reg_preset_table, clocked.state_nets, clocked.reg_clock_pins, clocked.reg_latch, *reg_fanout,
         values, clocked.data_nets, rows, clocked.clock_net, int(period_steps), int(period_steps) // 2,
@@ -357,9 +413,16 @@ def _settled(clocked: ClockedGates, row: np.ndarray, gate_inputs, gate_table, ga
     raise SimulationError("transparent latches do not settle on the first row of the inputs (an oscillating loop)")
 
 
-def _fanout(inputs: np.ndarray, nets: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of `inputs` that read each net, as CSR arrays (start per net, row indices); each row once per net."""
-    pairs = sorted({(int(n), r) for r, row in enumerate(inputs) for n in row if n >= 0})
+def _fanout(inputs: np.ndarray, nets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of `inputs` that read each net, as CSR arrays (start per net, row indices), each row once per net,
+    and the columns (input pins) on which it reads the net, as a bit mask."""
+    pins: dict[tuple[int, int], int] = {}
+    for r, row in enumerate(inputs):
+        for j, n in enumerate(row):
+            if n >= 0:
+                pins[(int(n), r)] = pins.get((int(n), r), 0) | (1 << j)
+    pairs = sorted(pins)
     ordered = np.array(pairs, dtype=np.int64).reshape(-1, 2)
     counts = np.bincount(ordered[:, 0], minlength=nets)
-    return np.concatenate(([0], np.cumsum(counts))).astype(np.int64), ordered[:, 1].astype(np.int32)
+    return (np.concatenate(([0], np.cumsum(counts))).astype(np.int64), ordered[:, 1].astype(np.int32),
+            np.array([pins[p] for p in pairs], dtype=np.int64))

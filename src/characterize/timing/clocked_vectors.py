@@ -95,7 +95,7 @@ def write_clocked_toggles(simulation: ClockedSimulation, path: str | Path) -> Pa
 
 def write_clocked_netlist(simulation: ClockedSimulation, path: str | Path) -> Path:
     """The simulated netlist as Verilog with its registers and module `tb` applying the simulated stimulus, for
-    Icarus Verilog (`clocked_verilog`): iverilog, then vvp prints the toggles per net."""
+    Icarus Verilog (`clocked_verilog`): iverilog -gspecify, then vvp prints the toggles per net."""
     clocked = simulation.clocked
     return write_text(path, write_clocked_verilog(clocked) + "\n"
                       + write_clocked_testbench(clocked, simulation.inputs, simulation.period_steps))

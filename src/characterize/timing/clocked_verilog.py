@@ -4,7 +4,9 @@ The combinational gates are written by `timed_verilog.write_timed_verilog`. Each
 register becomes a `reg` state that starts at 0, an `always` block on the rising
 edge of its clock function (and of its clear and preset functions, which win in
 that order), and one delayed assignment per output pin with its clock-to-output
-delays. A latch's `always` block runs on every change of its inputs and takes the
+delays; with arc delays, one instance per output pin of a path-delay module like the
+combinational gates' (`timed_verilog`), its one input the state (compiled with
+`iverilog -gspecify`). A latch's `always` block runs on every change of its inputs and takes the
 data while its enable function is 1. This is what `clocked.simulate_clocked`
 computes, so the two agree net for net.
 """
@@ -79,13 +81,22 @@ def write_clocked_verilog(clocked: ClockedGates) -> str:
         if clocked.reg_clear_table[r]:
             update = f"if ({base}$clear ) {state} <= 1'b0; else {update}"
         lines.append(f"  always @({' or '.join(events)}) {update}")
+    modules: dict[str, str] = {}
     for g in range(len(clocked.output_net)):
         r = int(clocked.output_inputs[g, 0]) - len(netlist.nets)
         rise, fall = int(clocked.output_rise[g]), int(clocked.output_fall[g])
         target = wire_name(netlist, int(clocked.output_net[g]))
         table = _table(int(clocked.output_table[g]), 1)
-        lines.append(f"  assign #({rise}, {fall}) {target} = {table} >> {{{state_name(clocked, r)}}};")
+        if clocked.timed.per_arc:
+            text = "\n".join([
+                "module MODULE (input i0, output y);", f"  assign y = {table} >> {{i0}};", "  specify",
+                f"    (i0 => y) = ({rise}, {fall});", "  endspecify", "endmodule"])
+            name = modules.setdefault(text, f"{module_name(netlist)}_register{len(modules)}")
+            lines.append(f"  {name} launch${g} (.i0({state_name(clocked, r)}), .y({target}));")
+        else:
+            lines.append(f"  assign #({rise}, {fall}) {target} = {table} >> {{{state_name(clocked, r)}}};")
     lines.append("endmodule")
+    lines += [text.replace("MODULE", name) for text, name in modules.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -182,7 +193,8 @@ def run_iverilog_clocked(clocked: ClockedGates, inputs: Mapping[str, np.ndarray]
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "design.v").write_text(write_clocked_verilog(clocked))
     (workdir / "tb.v").write_text(write_clocked_testbench(clocked, inputs, period_steps))
-    for command in (["iverilog", "-o", "sim.vvp", "tb.v", "design.v"], ["vvp", "-n", "sim.vvp"]):
+    specify = ["-gspecify"] if clocked.timed.per_arc else []
+    for command in (["iverilog", *specify, "-o", "sim.vvp", "tb.v", "design.v"], ["vvp", "-n", "sim.vvp"]):
         done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise SimulationError(f"{' '.join(command)} failed in {workdir}: {(done.stderr or done.stdout).strip()[-2000:]}")

@@ -183,7 +183,8 @@ def annotate_delays(
     )
 
 
-def annotate_arc_delays(calc: DelayCalculation, resolution: float = DEFAULT_RESOLUTION_S) -> TimedGates:
+def annotate_arc_delays(calc: DelayCalculation, resolution: float = DEFAULT_RESOLUTION_S,
+                        skip_registers: bool = False) -> TimedGates:
     """Split `calc`'s netlist into single-output gates with one delay per input pin, input edge and output edge.
 
     The delay is the interconnect delay to the pin for that input edge plus the
@@ -191,12 +192,13 @@ def annotate_arc_delays(calc: DelayCalculation, resolution: float = DEFAULT_RESO
     interconnect is folded in, as the simulator has one node per net. An edge
     pair no arc carries (a falling input of a positive-unate pin for a rising
     output) gets the pin's largest delay for that output edge, as an SDF IOPATH
-    without edges gives it. Every delay takes at least one step.
+    without edges gives it. Every delay takes at least one step. `skip_registers` as in
+    `annotate_delays`.
     """
     if not resolution > 0:
         raise NetlistError(f"resolution must be > 0, got {resolution!r}")
     netlist = calc.netlist
-    base = annotate_delays(netlist, calc.input_slew_s, calc.output_load_f, resolution)
+    base = annotate_delays(netlist, calc.input_slew_s, calc.output_load_f, resolution, skip_registers)
     worst: dict[tuple[int, str, str, int, int], float] = {}
     for arc in calc.arcs:
         pin = netlist.library.cells[netlist.instances[arc.instance].cell].inputs.index(arc.from_pin)

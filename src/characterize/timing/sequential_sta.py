@@ -87,7 +87,9 @@ def sequential_timing(clocked: ClockedGates, input_arrival: float = 0.5,
     `input_delay_s`, they change that long after the edge instead (`set_input_delay`).
     """
     timed = clocked.timed
-    calc = calculate_delays(clocked.netlist, timed.input_slew_s, timed.external_load_f)
+    calc = clocked.calculation
+    if calc is None:
+        calc = calculate_delays(clocked.netlist, timed.input_slew_s, timed.external_load_f)
     return register_timing(calc, clocked.clock_port, clock_network(clocked), input_arrival, input_delay_s)
 
 

@@ -48,6 +48,6 @@ def simulate_clocked_netlist(args: argparse.Namespace, netlist: Netlist) -> int:
         print(f"wrote {args.json}")
     if args.timed_verilog:
         write_clocked_netlist(simulation, args.timed_verilog)
-        print(f"wrote {args.timed_verilog} (the design and module tb with this stimulus: iverilog, then vvp prints "
+        print(f"wrote {args.timed_verilog} (the design and module tb with this stimulus: iverilog -gspecify, then vvp prints "
               "toggles per net)")
     return 0
