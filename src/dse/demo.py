@@ -49,6 +49,10 @@ storage = "sqlite:///studies.db"
 name = "nsga2"
 population = 8
 
+[[constraints]]                 # trials losing more than 1 point never join the front
+metric = "accuracy_drop"
+max = 1.0
+
 [lut]
 path = "lut_stationary.csv"
 
