@@ -16,7 +16,7 @@ from characterize.passes.embed import embed_constant
 from characterize.passes.netlist_design import check_embedding, open_design
 from characterize.timing.clocked import annotate_registers, simulate_clocked
 from characterize.timing.clocked_verilog import run_iverilog_clocked
-from tests.characterize.test_clocked import PIPELINE
+from tests.characterize.test_clocked import DFF, PIPELINE
 from tests.conftest import require_tool
 
 SPEC = MultiplierSpec(4, True, "booth", "ripple", 12, pe=True)
@@ -111,6 +111,29 @@ def test_only_registers_the_weight_fixes_are_removed(library, tmp_path, b):
     assert cycle_trace(embedded, {"a": a}) == want
     # not loaded before the first edge, y differs in the second cycle unless the loaded value is 0
     assert (cycle_trace(netlist, {"a": a, "b": np.full(40, b)}) != want) == (b != 0)
+
+
+GATED = f"""module gated (clk, a, w, y);
+  input clk, a;
+  input [1:0] w;
+  output y;
+  wire gclk, q;
+  sky130_fd_sc_hd__and2_1 g (.A(clk), .B(w[0]), .X(gclk));
+  {DFF} r (.CLK(gclk), .D(w[1]), .Q(q));
+  sky130_fd_sc_hd__and2_1 o (.A(q), .B(a), .X(y));
+endmodule
+"""
+
+
+def test_a_register_whose_clock_the_weight_stops_is_kept(library, tmp_path):
+    """w = 2 stops r's clock: r never loads w[1] = 1, so it may not be replaced by that value."""
+    path = tmp_path / "gated.v"
+    path.write_text(GATED)
+    design, netlist = open_design(path, library, "w", "a", signed=False, clock="clk")
+    embedded = design.embedded(netlist, 2, "simplify", CellMatcher(library))
+    assert [i.name for i in embedded.instances if library.cells[i.cell].sequential] == ["r"]
+    a = np.random.default_rng(2).integers(0, 2, 30)
+    assert cycle_trace(embedded, {"a": a}) == cycle_trace(netlist, {"a": a, "w": np.full(30, 2)})
 
 
 def test_the_check_compares_the_logic_between_the_registers(pe4, library):

@@ -61,8 +61,8 @@ def cut_registers(netlist: Netlist) -> Netlist:
 
 def steady_registers(netlist: Netlist, core: Netlist) -> dict[int, tuple[int, ...]]:
     """Register number -> the value of each output pin, for the flip-flops whose every input pin but the clock is
-    constant in `core` (a simplified `cut_registers(netlist)`), with clear and preset inactive and a next state that
-    does not depend on the state: they hold that value from their first clock edge on."""
+    constant in `core` (a simplified `cut_registers(netlist)`), whose clock is not, with clear and preset inactive and a
+    next state that does not depend on the state: they hold that value from their first clock edge on."""
     steady = {}
     for r, index in enumerate(_registers(netlist)):
         inst = netlist.instances[index]
@@ -74,6 +74,8 @@ def steady_registers(netlist: Netlist, core: Netlist) -> dict[int, tuple[int, ..
         pins = [core.port(PIN_PORT.format(register=r, pin=j)).nets[0] for j in range(len(inst.inputs))]
         fixed = {j: net for j, net in enumerate(pins) if net in (CONST0, CONST1)}
         if any(cell.inputs[j] not in clock_pins and j not in fixed for j in range(len(pins))):
+            continue
+        if any(cell.inputs[j] in clock_pins for j in fixed):  # a clock the weight stops: it never loads the value
             continue
         state, inverse = register.state
         names = cell.inputs + (state, inverse)
