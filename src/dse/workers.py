@@ -167,10 +167,10 @@ def fail_stale_trials(study: optuna.Study, claiming: bool = False) -> list[int]:
 def fail_dead_trials(study: optuna.Study, url: str) -> list[int]:
     """`fail_stale_trials` for a report or a new run: under the claim lock, so that no claim is half done and a
     trial without a worker mark (its worker died while claiming it) is failed too. A storage file this user may
-    only read cannot be locked (nor changed): its trials are only checked as by `fail_stale_trials`."""
+    only read can be neither locked nor changed: it is reported as it is, a dead worker's trial as running."""
     path = storage_file(url)
     if path is not None and not os.access(path, os.W_OK):
-        return fail_stale_trials(study)
+        return []
     with claim_lock(study._storage, url, study.study_name) as exclusive:
         return fail_stale_trials(study, claiming=exclusive)
 

@@ -116,6 +116,19 @@ def test_stale_trial_of_a_killed_worker_is_failed_on_open_and_reported_apart(tmp
     assert "study toy-study: 3 completed, 0 pruned, 1 failed, 0 running" in capsys.readouterr().out
 
 
+def test_a_storage_file_this_user_may_only_read_is_reported_unchanged(tmp_path, capsys, monkeypatch):
+    path = slow_study(tmp_path, trials=3)
+    url = f"sqlite:///{tmp_path}/s.db"
+    kill_in_flight(path, url)
+    database = tmp_path / "s.db"
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, *args, **kwargs:
+                        False if Path(p) == database and mode == os.W_OK else access(p, mode, *args, **kwargs))
+    assert main(["study", "show", "toy-study", "--storage", url]) == 0
+    assert "trials: 1 completed, 0 pruned, 0 failed, 1 running" in capsys.readouterr().out
+    assert trial_counts(load_study("toy-study", url)).running == 1
+
+
 def test_a_live_workers_trial_is_not_failed(tmp_path):
     path = slow_study(tmp_path, trials=30)
     url = f"journal:///{tmp_path}/s.log"
