@@ -9,6 +9,7 @@ LOOPS := src/characterize/_loops.json
 LOOP_SOURCES := src/characterize/timing/_kernel.py src/characterize/_integer_csv.py src/characterize/compiled.py
 
 .PHONY: demo readme-demo test install bench-deps clean
+.DEFAULT_GOAL := install
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -6,16 +6,16 @@ more than `dse simulate` spends simulating 100,000 transitions of an 8-bit
 multiplier. `python -m characterize.build_loops` (which `make` runs) compiles the
 loops of that path with numba's ahead-of-time compiler (`numba.pycc`, which needs
 a C compiler) into the extension module `characterize._loops`, and records beside
-it the SHA-256 of each source file it was built from and each loop's argument
-types.
+it the SHA-256 of each source file it was built from, each loop's argument
+types and the numpy version it was built against.
 
 `loop(name, jit_module)` answers the built function while every recorded source
-is unchanged, else the just-in-time one of the module that `jit_module()`
-imports: when nothing was built, when it was built from other sources, and for
-a call whose argument types differ from the build's (checked per call). Either
-gives the same results: both are compiled from the same Python functions. A
-built loop holds the GIL, so runs on several threads call the just-in-time
-loops.
+is unchanged and numpy is the recorded version, else the just-in-time one of
+the module that `jit_module()` imports: when nothing was built, when it was
+built from other sources or against another numpy, and for a call whose
+argument types differ from the build's (checked per call). Either gives the
+same results: both are compiled from the same Python functions. A built loop
+holds the GIL, so runs on several threads call the just-in-time loops.
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ from types import ModuleType
 
 import numpy as np
 
+from cells.files import write_text
+
 PACKAGE = Path(__file__).resolve().parent
 MODULE = "_loops"  # the extension module, characterize._loops
-RECORD = PACKAGE / f"{MODULE}.json"  # sources: {file relative to the package: SHA-256}; loops: argument types
+RECORD = PACKAGE / f"{MODULE}.json"  # sources {file relative to the package: SHA-256}, loops' argument types, numpy
 
 
 def loop(name: str, jit_module: Callable[[], ModuleType]) -> Callable:
@@ -91,7 +93,7 @@ def _build() -> tuple[ModuleType, dict[str, list]] | None:
         sources, signatures = record["sources"], record["loops"]
     except (OSError, ValueError, TypeError, KeyError):
         return None
-    if not isinstance(sources, dict) or sources != _digests(sources):
+    if not isinstance(sources, dict) or sources != _digests(sources) or record.get("numpy") != np.__version__:
         return None
     try:
         from characterize import _loops
@@ -128,8 +130,8 @@ def build(loops: Mapping[str, tuple[Callable, str]], sources: list[Path]) -> Pat
     compiler.compile()
     relative = {str(Path(source).resolve().relative_to(PACKAGE)): "" for source in sources}
     signatures = {name: [_argument_kind(t) for t in signature.args] for name, (_, signature) in loops.items()}
-    record = {"sources": _digests(relative), "loops": signatures}
-    RECORD.write_text(json.dumps(record, sort_keys=True) + "\n")
+    record = {"sources": _digests(relative), "loops": signatures, "numpy": np.__version__}
+    write_text(RECORD, json.dumps(record, sort_keys=True) + "\n")
     return Path(compiler.output_file)
 
 

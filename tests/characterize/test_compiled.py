@@ -50,8 +50,13 @@ def test_built_kernel_gives_the_jit_kernels_run(monkeypatch, per_arc, record):
                                  rise_weight=weights[0], fall_weight=weights[1], per_transition=True, record=record)
         return result, state
 
+    calls = []
+    built_loop = kernel._run_transitions
+    monkeypatch.setattr(kernel, "_run_transitions", lambda *args: calls.append(args) or built_loop(*args))
     rng = np.random.default_rng(8)
     built_run, built_state = run()
+    signature = json.loads(compiled.RECORD.read_text())["loops"]["run_transitions"]
+    assert calls and all(compiled._matches(args, signature) for args in calls)  # the built loop ran
     monkeypatch.setattr(kernel, "_run_transitions", _kernel.run_transitions)
     monkeypatch.setattr(kernel, "_settle_state", _kernel.settle_state)
     rng = np.random.default_rng(8)
@@ -94,14 +99,14 @@ def test_argument_types_the_build_lacks_fall_back_to_the_jit_loop():
 
 
 @built
-def test_a_build_from_other_sources_is_not_used(tmp_path, monkeypatch, fresh_build_lookup):
+def test_a_build_from_other_sources_or_another_numpy_is_not_used(tmp_path, monkeypatch, fresh_build_lookup):
     record = json.loads(compiled.RECORD.read_text())
-    record["sources"] = {name: "0" * 64 for name in record["sources"]}
     stale = tmp_path / "record.json"
-    stale.write_text(json.dumps(record))
     monkeypatch.setattr(compiled, "RECORD", stale)
-    compiled._build.cache_clear()
-    assert not compiled.is_built("run_transitions")
+    for changed in ({"sources": {name: "0" * 64 for name in record["sources"]}}, {"numpy": "1.0"}):
+        stale.write_text(json.dumps({**record, **changed}))
+        compiled._build.cache_clear()
+        assert not compiled.is_built("run_transitions")
     served = compiled.loop("chain_order", lambda: _kernel)
     np.testing.assert_array_equal(served(np.array([0, 1]), np.array([1, 0]), 2), [0, 1])
     assert "just in time" in served.__doc__
