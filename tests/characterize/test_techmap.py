@@ -6,7 +6,13 @@ import pytest
 
 from cells import LibraryError
 from characterize.netlist.techmap import DEFAULT_DONT_USE, CellMatcher
-from characterize.passes.designs import MultiplierSpec, embedded_design, embedded_designs, reference_design, verify_product
+from characterize.passes.designs import (
+    MultiplierSpec,
+    embedded_design,
+    embedded_designs,
+    reference_design,
+    verify_product,
+)
 from characterize.passes.resynthesis import resynthesize
 from tests.conftest import require_tool
 

@@ -191,7 +191,7 @@ def test_journal_being_started_by_another_worker_opens(tmp_path):
         with open(journal, "ab") as rest:
             rest.write(whole[first_end // 2:])
 
-    finisher = threading.Timer(0.3, finish)
+    finisher = threading.Timer(0.1, finish)
     finisher.start()
     try:
         assert trial_counts(load_study("toy-study", f"journal:///{journal}")).complete == 1

@@ -60,8 +60,8 @@ class ClockedSimulation:
         return {name: value / total for name, value in self.energy_by_part_j.items()}
 
     def record(self) -> dict:
-        """The JSON record: the timing's (`period_ps`, `min_period_ps`, `setup_slack_ps`, `hold_slack_ps`,
-        `critical`), `energy_per_cycle_fJ`, `switching_energy_share`, `cycles` and `races`."""
+        """The JSON record: the timing's (`period_ps`, `input_delay_ps`, `min_period_ps`, `setup_slack_ps`,
+        `hold_slack_ps`, `critical`), `energy_per_cycle_fJ`, `switching_energy_share`, `cycles` and `races`."""
         return {
             **self.timing.record(self.period_ps),
             "energy_per_cycle_fJ": self.energy_per_cycle_j * FJ_PER_J,

@@ -186,13 +186,12 @@ def run_transitions(
                     per_transition, record)
     bounds = np.linspace(0, count, chunks + 1).astype(np.int64)
     states = [state.copy() for _ in range(chunks)]
+    loop = _jit_loops().run_transitions  # the built loop holds the GIL
 
     def run_chunk(c: int) -> KernelRun:
         part = slice(bounds[c], bounds[c + 1])
         return _run(loop, circuit, states[c], vectors, first[part], second[part], multiplicity[part], rise_weight,
                     fall_weight, per_transition, False)
-
-    loop = _jit_loops().run_transitions  # the built loop holds the GIL
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         runs = list(pool.map(run_chunk, range(chunks)))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cells.units import PS_PER_S
 from characterize.errors import NetlistError, SimulationError
 from characterize.timing.clocked import ClockedGates, clock_network
 from characterize.timing.delaycalc import FALL, RISE, DelayCalculation, calculate_delays
@@ -52,11 +53,11 @@ class SequentialTiming:
 
     @property
     def min_period_ps(self) -> float:
-        return self.min_period_s * 1e12
+        return self.min_period_s * PS_PER_S
 
     @property
     def hold_slack_ps(self) -> float | None:
-        return None if self.hold_slack_s is None else self.hold_slack_s * 1e12
+        return None if self.hold_slack_s is None else self.hold_slack_s * PS_PER_S
 
     def setup_slack_ps(self, period_ps: float) -> float:
         return period_ps - self.min_period_ps
@@ -67,13 +68,13 @@ class SequentialTiming:
         critical = self.critical
         return {
             "period_ps": period_ps,
-            "input_delay_ps": None if self.input_delay_s is None else self.input_delay_s * 1e12,
+            "input_delay_ps": None if self.input_delay_s is None else self.input_delay_s * PS_PER_S,
             "min_period_ps": self.min_period_ps,
             "setup_slack_ps": None if period_ps is None else self.setup_slack_ps(period_ps),
             "hold_slack_ps": self.hold_slack_ps,
             "critical": None if critical is None else {
                 "kind": critical.kind, "endpoint": critical.endpoint, "path": list(critical.path),
-                "arrival_ps": [t * 1e12 for t in critical.arrivals_s]},
+                "arrival_ps": [t * PS_PER_S for t in critical.arrivals_s]},
         }
 
 
@@ -105,7 +106,7 @@ def register_timing(calc: DelayCalculation, clock_port: str, in_clock: np.ndarra
     if not 0 <= input_arrival < 1:
         raise SimulationError(f"input_arrival must be in [0, 1), got {input_arrival}")
     if input_delay_s is not None and input_delay_s < 0:
-        raise SimulationError(f"the input delay must not be negative, got {input_delay_s * 1e12:g} ps")
+        raise SimulationError(f"the input delay must not be negative, got {input_delay_s * PS_PER_S:g} ps")
     input_phase, input_start = (input_arrival, 0.0) if input_delay_s is None else (0.0, input_delay_s)
     netlist = calc.netlist
     cells = netlist.library.cells

@@ -126,7 +126,7 @@ def time_clocked_netlist(args: argparse.Namespace, netlist: Netlist, slew_s: flo
         print("critical path (time from the launching clock edge or input change):")
         print(f"{'time_ps':>9}  net edge")
         for point, time_s in zip(timing.critical.path, timing.critical.arrivals_s):
-            print(f"{time_s * 1e12:9.1f}  {point}")
+            print(f"{time_s * PS_PER_S:9.1f}  {point}")
     if args.json:
         write_text(args.json, json.dumps(record, indent=2) + "\n")
         print(f"wrote {args.json}")
