@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import re
 import subprocess
 
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 
 from cells.default import default_library_path
+from cells.liberty_reader import plain_liberty
 from characterize.errors import NetlistError
 from characterize.netlist.verilog import read_verilog
 from characterize.timing.clocked import annotate_registers, energy_by_part, simulate_clocked
@@ -158,11 +158,7 @@ def opensta_period_ps(liberty, netlist_path, top, clocked, tmp_path, input_delay
 def opensta_slacks_ps(liberty, netlist_path, top, clocked, tmp_path, period_ns: float,
                       input_delay_ns: float = 0.0) -> tuple[float, float]:
     """OpenSTA's worst setup and hold slack (ps) of the clock's path group at a period."""
-    if str(liberty).endswith(".gz"):
-        plain = tmp_path / "library.lib"
-        with gzip.open(liberty, "rt") as packed:
-            plain.write_text(packed.read())
-        liberty = plain
+    liberty = plain_liberty(liberty, tmp_path)
     script = tmp_path / "sta.tcl"
     script.write_text(
         f"read_liberty {liberty}\nread_verilog {netlist_path}\nlink_design {top}\n"

@@ -345,8 +345,7 @@ def simulate_clocked(clocked: ClockedGates, inputs: Mapping[str, np.ndarray], pe
     share_one[clock_network(clocked)] = 0.5
     activity = Activity(toggles[: len(netlist.nets)].astype(np.float64), boundaries, _independent_states(netlist, share_one))
     timed = clocked.timed
-    slew_s = timed.input_slew_s if timed.net_slew_s is None else timed.net_slew_s
-    model = energy_model(netlist, activity, slew_s, timed.external_load_f)
+    model = energy_model(netlist, activity, timed.energy_slew_s, timed.external_load_f)
     weights = np.zeros(clocked.net_count)
     weights[: len(netlist.nets)] = model.toggle_energy_j
     toggles, per_cycle, net_energy, settled, _ones, events, races, last = _run(clocked, rows, period_steps, weights, weights)

@@ -25,7 +25,7 @@ from characterize.netlist._elaborate import identifier
 from characterize.netlist.ir import CONST_NAMES
 from characterize.timing.clocked import ClockedGates, clocked_inputs
 from characterize.timing.delays import timescale_unit
-from characterize.timing.timed_verilog import counted_toggles, module_name, wire_name, write_timed_verilog
+from characterize.timing.timed_verilog import counted_toggles, module_name, path_module, wire_name, write_timed_verilog
 
 
 def state_name(clocked: ClockedGates, r: int) -> str:
@@ -86,15 +86,13 @@ def write_clocked_verilog(clocked: ClockedGates) -> str:
         r = int(clocked.output_inputs[g, 0]) - len(netlist.nets)
         rise, fall = int(clocked.output_rise[g]), int(clocked.output_fall[g])
         target = wire_name(netlist, int(clocked.output_net[g]))
-        table = _table(int(clocked.output_table[g]), 1)
+        table = int(clocked.output_table[g])
         if clocked.timed.per_arc:
-            text = "\n".join([
-                "module MODULE (input i0, output y);", f"  assign y = {table} >> {{i0}};", "  specify",
-                f"    (i0 => y) = ({rise}, {fall});", "  endspecify", "endmodule"])
+            text = path_module(table, [((rise, rise), (fall, fall))])
             name = modules.setdefault(text, f"{module_name(netlist)}_register{len(modules)}")
             lines.append(f"  {name} launch${g} (.i0({state_name(clocked, r)}), .y({target}));")
         else:
-            lines.append(f"  assign #({rise}, {fall}) {target} = {table} >> {{{state_name(clocked, r)}}};")
+            lines.append(f"  assign #({rise}, {fall}) {target} = {_table(table, 1)} >> {{{state_name(clocked, r)}}};")
     lines.append("endmodule")
     lines += [text.replace("MODULE", name) for text, name in modules.items()]
     return "\n".join(lines) + "\n"

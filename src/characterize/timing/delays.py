@@ -91,6 +91,11 @@ class TimedGates:
         return len(self.gate_output)
 
     @property
+    def energy_slew_s(self) -> float | np.ndarray:
+        """The slew the energy model prices each net's toggles at: `net_slew_s`, else `input_slew_s` for all."""
+        return self.input_slew_s if self.net_slew_s is None else self.net_slew_s
+
+    @property
     def net_count(self) -> int:
         return len(self.netlist.nets)
 

@@ -268,7 +268,7 @@ def simulate_energy(
     instead (toggles, then energies), with the same result.
     """
     if slew_s is None:
-        slew_s = timed.input_slew_s if timed.net_slew_s is None else timed.net_slew_s
+        slew_s = timed.energy_slew_s
     result = simulate(timed, inputs, per_transition=True, threads=threads, matrix_limit=matrix_limit)
     activity = measure_activity(timed.netlist, inputs, result.toggles)
     model = energy_model(timed.netlist, activity, slew_s, timed.external_load_f)

@@ -20,7 +20,7 @@ import re
 import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,14 +92,20 @@ def _path_modules(timed: TimedGates) -> dict[str, str]:
 
 
 def _path_module(timed: TimedGates, g: int) -> str:
-    """A gate as a module: the table shift drives y, the specify block gives each pin's (rise, fall) path delay."""
+    """Gate g as a module (`path_module`) with its arc delays."""
     k = int((timed.gate_inputs[g] >= 0).sum())
-    table = int(timed.gate_table[g]) & ((1 << (1 << k)) - 1)
-    bits = format(table, f"0{1 << k}b")
+    return path_module(int(timed.gate_table[g]), [(timed.arc_rise_steps[g, j], timed.arc_fall_steps[g, j])
+                                                  for j in range(k)])
+
+
+def path_module(table: int, arcs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> str:
+    """A k-input gate (k = len(arcs)) as module MODULE: the table shift drives y, and the specify block gives
+    pin j the (rise, fall) path delays `arcs[j]`, each by input edge (rise 0, fall 1; `NO_ARC`: no path)."""
+    k = len(arcs)
+    bits = format(table & ((1 << (1 << k)) - 1), f"0{1 << k}b")
     ports = ", ".join(f"input i{j}" for j in range(k))
     paths = []
-    for j in range(k):
-        rise, fall = timed.arc_rise_steps[g, j], timed.arc_fall_steps[g, j]  # by input edge
+    for j, (rise, fall) in enumerate(arcs):
         if rise[0] == NO_ARC:
             continue
         if rise[0] == rise[1] and fall[0] == fall[1]:
