@@ -33,7 +33,8 @@ from characterize.timing.sta import EDGE_NAMES, propagate
 @dataclass(frozen=True)
 class Endpoint:
     """One timing check: where it ends, what launched the worst path, the period it needs (s), and the path:
-    its nets with their edges, and the latest arrival (s) at each, from the launching clock edge or input change."""
+    its nets with their edges, and the latest arrival (s) at each, from the launching clock edge; a path from an
+    input counts from the input's change, or, with an input delay, from the clock edge that delay follows."""
 
     kind: str
     endpoint: str

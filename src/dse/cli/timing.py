@@ -123,7 +123,8 @@ def time_clocked_netlist(args: argparse.Namespace, netlist: Netlist, slew_s: flo
     if timing.hold_slack_ps is not None:
         print(f"worst hold slack: {timing.hold_slack_ps:.0f} ps")
     if timing.critical:
-        print("critical path (time from the launching clock edge or input change):")
+        origin = "the input change" if delay_s is None else "the clock edge"
+        print(f"critical path (time from the launching clock edge; from an input, from {origin}):")
         print(f"{'time_ps':>9}  net edge")
         for point, time_s in zip(timing.critical.path, timing.critical.arrivals_s):
             print(f"{time_s * PS_PER_S:9.1f}  {point}")
