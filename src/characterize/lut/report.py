@@ -29,7 +29,7 @@ def summarize(lut: Lut) -> str:
             f"{reference['energy_per_op_fJ']:.1f} fJ/op, critical {reference['critical_delay_ps']:.0f} ps"
         )
     energy = rows["energy_per_op_fJ"]
-    median = energy.sort_values(kind="stable").index[len(energy) // 2]
+    median = energy.sort_values(kind="stable").index[len(energy) // 2]  # of an even count, the upper middle weight
     lines.append(f"energy/op: {energy.min():.1f} fJ (w={energy.idxmin()}) to {energy.max():.1f} fJ (w={energy.idxmax()}), "
                  f"median {energy[median]:.1f} fJ (w={median})")
     nonzero = rows[rows.index != 0]["energy_per_op_fJ"]

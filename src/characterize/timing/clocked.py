@@ -359,7 +359,7 @@ def _run(clocked: ClockedGates, rows: np.ndarray, period_steps: int, rise_weight
     gate_inputs, gate_table, gate_output, rise, fall = clocked.gates
     values = _settled(clocked, rows[0], gate_inputs, gate_table, gate_output)
     fanout = _fanout(gate_inputs, clocked.net_count)
-    reg_fanout = _fanout(clocked.reg_inputs, clocked.net_count)[:2]
+    reg_fanout = _fanout(clocked.reg_inputs, clocked.net_count)[:2]  # registers are evaluated whole: no pin masks
     largest = int(max(rise.max(initial=1), fall.max(initial=1)))
     is_output = np.zeros(clocked.net_count, dtype=np.uint8)
     is_output[[n for p in clocked.netlist.outputs for n in p.nets]] = 1
