@@ -85,7 +85,8 @@ def _matches(args: tuple, signature: list) -> bool:
 
 @cache
 def _build() -> tuple[ModuleType, dict[str, list]] | None:
-    """(extension module, argument types per loop) when it exists and was built from the present sources."""
+    """(extension module, argument types per loop) when it exists and was built from the present sources against
+    the present numpy."""
     if not any((PACKAGE / f"{MODULE}{suffix}").exists() for suffix in EXTENSION_SUFFIXES):
         return None
     try:
@@ -111,8 +112,9 @@ def _digests(files: Mapping[str, object]) -> dict[str, str]:
     return out
 
 
-def build(loops: Mapping[str, tuple[Callable, str]], sources: list[Path]) -> Path:
-    """Compile `loops` (export name: (numba dispatcher, signature)) into characterize._loops; record `sources`.
+def build(loops: Mapping[str, tuple[Callable, object]], sources: list[Path]) -> Path:
+    """Compile `loops` (export name: (numba dispatcher, numba signature)) into characterize._loops; record the
+    digests of `sources`, the argument types and the numpy version.
 
     The record is written last, after the module: a build cut short leaves no record,
     and the just-in-time loops serve.
