@@ -111,7 +111,7 @@ def numpy_simulate(timed, inputs) -> np.ndarray:
     batch, n_gates = len(bits) - 1, timed.gate_count
     gate_inputs = np.where(timed.gate_inputs < 0, CONST0, timed.gate_inputs)
     shifts = np.arange(gate_inputs.shape[1])
-    starts, fanout = timed.fanout
+    starts, fanout, _pins = timed.fanout
     fan_count = np.diff(starts)
     values = np.ascontiguousarray(net_values(netlist, {k: v[:-1] for k, v in inputs.items()}).T)
     due = np.full((batch, n_gates), -1, dtype=np.int64)

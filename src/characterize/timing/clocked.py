@@ -43,6 +43,7 @@ from characterize.timing.delays import (
     annotate_arc_delays,
     annotate_delays,
     default_external_load,
+    fanout_csr,
 )
 from characterize.timing.power import Activity, energy_model
 
@@ -358,8 +359,8 @@ def simulate_clocked(clocked: ClockedGates, inputs: Mapping[str, np.ndarray], pe
 def _run(clocked: ClockedGates, rows: np.ndarray, period_steps: int, rise_weight: np.ndarray, fall_weight: np.ndarray):
     gate_inputs, gate_table, gate_output, rise, fall = clocked.gates
     values = _settled(clocked, rows[0], gate_inputs, gate_table, gate_output)
-    fanout = _fanout(gate_inputs, clocked.net_count)
-    reg_fanout = _fanout(clocked.reg_inputs, clocked.net_count)[:2]  # registers are evaluated whole: no pin masks
+    fanout = fanout_csr(gate_inputs, clocked.net_count)
+    reg_fanout = fanout_csr(clocked.reg_inputs, clocked.net_count)[:2]  # registers are evaluated whole: no pin masks
     largest = int(max(rise.max(initial=1), fall.max(initial=1)))
     is_output = np.zeros(clocked.net_count, dtype=np.uint8)
     is_output[[n for p in clocked.netlist.outputs for n in p.nets]] = 1
@@ -410,18 +411,3 @@ def _settled(clocked: ClockedGates, row: np.ndarray, gate_inputs, gate_table, ga
         if (values[clocked.state_nets] == before).all():
             return values
     raise SimulationError("transparent latches do not settle on the first row of the inputs (an oscillating loop)")
-
-
-def _fanout(inputs: np.ndarray, nets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows of `inputs` that read each net, as CSR arrays (start per net, row indices), each row once per net,
-    and the columns (input pins) on which it reads the net, as a bit mask."""
-    pins: dict[tuple[int, int], int] = {}
-    for r, row in enumerate(inputs):
-        for j, n in enumerate(row):
-            if n >= 0:
-                pins[(int(n), r)] = pins.get((int(n), r), 0) | (1 << j)
-    pairs = sorted(pins)
-    ordered = np.array(pairs, dtype=np.int64).reshape(-1, 2)
-    counts = np.bincount(ordered[:, 0], minlength=nets)
-    return (np.concatenate(([0], np.cumsum(counts))).astype(np.int64), ordered[:, 1].astype(np.int32),
-            np.array([pins[p] for p in pairs], dtype=np.int64))

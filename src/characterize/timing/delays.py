@@ -48,6 +48,22 @@ def default_external_load(library: Library) -> float:
     return float(cell.capacitance.get(cell.inputs[0], 0.0))
 
 
+
+def fanout_csr(inputs: np.ndarray, nets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of `inputs` (each row's input nets, -1 padded) that read each net, as CSR arrays: start offsets per
+    net, row indices (each row once per net), and the columns (input pins) on which the row reads the net, as a
+    bit mask."""
+    pins: dict[tuple[int, int], int] = {}
+    for r, row in enumerate(inputs):
+        for j, n in enumerate(row):
+            if n >= 0:
+                pins[(int(n), r)] = pins.get((int(n), r), 0) | (1 << j)
+    pairs = sorted(pins)
+    ordered = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    counts = np.bincount(ordered[:, 0], minlength=nets)
+    return (np.concatenate(([0], np.cumsum(counts))).astype(np.int64), ordered[:, 1].astype(np.int32),
+            np.array([pins[p] for p in pairs], dtype=np.int64))
+
 @dataclass(frozen=True, eq=False)
 class TimedGates:
     """A netlist as single-output gates with integer rise and fall delays, gates in topological order.
@@ -110,13 +126,9 @@ class TimedGates:
         return np.unique(np.array([n for p in self.netlist.outputs for n in p.nets], dtype=np.int32))
 
     @cached_property
-    def fanout(self) -> tuple[np.ndarray, np.ndarray]:
-        """Gates reading each net as CSR arrays (start offsets per net, gate indices); each gate once per net."""
-        pairs = {(int(net), g) for g, row in enumerate(self.gate_inputs) for net in row if net >= 0}
-        ordered = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
-        counts = np.bincount(ordered[:, 0], minlength=self.net_count)
-        starts = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        return starts, ordered[:, 1].astype(np.int32)
+    def fanout(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Gates reading each net (`fanout_csr` of the gates' inputs)."""
+        return fanout_csr(self.gate_inputs, self.net_count)
 
     @cached_property
     def settle_bound_steps(self) -> int:

@@ -82,10 +82,7 @@ class KernelCircuit:
 
     @classmethod
     def from_timed(cls, timed: TimedGates) -> KernelCircuit:
-        starts, gates = timed.fanout
-        pin_bits = np.left_shift(1, np.arange(timed.gate_inputs.shape[1], dtype=np.int64))
-        entry_net = np.repeat(np.arange(timed.net_count), np.diff(starts))
-        pins = ((timed.gate_inputs[gates] == entry_net[:, None]) * pin_bits).sum(axis=1).astype(np.int64)
+        starts, gates, pins = timed.fanout
         is_output = np.zeros(timed.net_count, dtype=np.bool_)
         is_output[timed.output_nets] = True
         return cls(timed, starts, gates, pins, is_output)
