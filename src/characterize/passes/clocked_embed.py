@@ -4,8 +4,8 @@ constant weight fixes are removed.
 The registers are cut out (`cut_registers`): each connected register output becomes
 an input port of a combinational core, the net at each register input pin an output
 port of it. The weight port of the core is tied to the constant and the core
-simplified. A flip-flop whose pins other than its clock are then constant, with no
-clear or preset active, holds one value from its first clock edge on
+simplified. A flip-flop whose pins other than its clock are then constant (its clock
+not: a clock the weight stops never loads a value), with no clear or preset active, holds one value from its first clock edge on
 (`steady_registers`): it is removed and its outputs are tied to that value in the core,
 which is simplified again. The kept registers are put back around the simplified core
 (`stitch`). The core is what the equivalence check compares: against the unembedded
@@ -105,8 +105,9 @@ def steady_registers(netlist: Netlist, core: Netlist) -> dict[int, tuple[int, ..
 def tie_states(core: Netlist, netlist: Netlist, steady: dict[int, tuple[int, ...]]) -> Netlist:
     """`core` with the output ports of the `steady` registers removed and their nets tied to their values."""
     constant = {}
+    registers = _registers(netlist)
     for r, values in steady.items():
-        inst = netlist.instances[_registers(netlist)[r]]
+        inst = netlist.instances[registers[r]]
         for k, (net, value) in enumerate(zip(inst.outputs, values)):
             if net != UNCONNECTED:
                 constant[core.port(STATE_PORT.format(register=r, pin=k)).nets[0]] = CONST1 if value else CONST0

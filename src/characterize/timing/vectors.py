@@ -133,8 +133,8 @@ def simulate_vectors(netlist: Netlist | str | Path, vectors_path: str | Path, li
 
     Each gate has per-arc delays from the NLDM delay calculation at the default
     input slew and output load (kept in the user cache folder, `delay_cache`),
-    or from the SDF at `sdf_path`. `threads` > 1 runs
-    chunks of the transitions on that many threads (None: as many as pay off), with the same results.
+    or from the SDF at `sdf_path`. `threads` > 1 runs chunks of the transitions on
+    that many threads (None: as many as pay off), with the same results.
     """
     if not isinstance(netlist, Netlist):
         netlist = read_verilog(netlist, load_library(library_path))
